@@ -1,0 +1,27 @@
+"""Toolkit exceptions. Every error a user can cause is one of these, with a
+message that names the file, the column, the row and what is wrong. The CLI
+prints the message and exits non-zero, with no traceback."""
+
+from __future__ import annotations
+
+__all__ = ["E2CError", "InputError", "SchemaError", "ModelError", "ReportError"]
+
+
+class E2CError(Exception):
+    """Base class of every error the toolkit raises on purpose."""
+
+
+class InputError(E2CError):
+    """A file cannot be read: missing, unreadable, empty, unknown encoding, XLSX without data."""
+
+
+class SchemaError(E2CError):
+    """The data do not follow the raw-export contract (e.g. a required column is missing)."""
+
+
+class ModelError(E2CError):
+    """A model cannot be trusted: perfect separation, non-convergence, too few data."""
+
+
+class ReportError(E2CError):
+    """A report could not be produced."""
