@@ -1,0 +1,323 @@
+"""The one place where numbers become text.
+
+Every figure a funder or an evaluator reads (report tables, plot ticks,
+notebook narration) goes through these functions, so French and English
+typography stay consistent.
+
+Typography
+----------
+French (``lang="fr"``, the default):
+
+* thousands are separated by a **no-break space U+00A0** (``NBSP``): "1 234".
+  U+00A0 rather than the narrow U+202F because every font (browsers,
+  matplotlib's DejaVu Sans, screen readers) renders it, and it still keeps
+  "1 234" on one line;
+* the decimal mark is a comma: "56,3";
+* a percentage has a no-break space before the sign: "56,3 %";
+* a confidence interval reads "56,3 % [52,1 – 60,4]" (en dash between
+  no-break spaces).
+
+English (``lang="en"``): "1,234", "56.3%", "56.3% [52.1–60.4]".
+
+Missing values (None, NaN, NA, NaT) become ``NA_TEXT[lang]`` ("n.d." /
+"n/a") unless ``na=`` says otherwise.
+
+Every ``fmt_*`` function takes a scalar and returns a ``str``; given a
+Series, an Index, a list or a numpy array it returns a Series of ``str``
+(same index for a Series). Mapping over values is fine here: this formats
+aggregated tables, not trainee-level data.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from datetime import date, datetime
+
+import numpy as np
+import pandas as pd
+
+from .errors import E2CError
+
+__all__ = [
+    "NBSP",
+    "NA_TEXT",
+    "fmt_int",
+    "fmt_number",
+    "fmt_pct",
+    "fmt_rate_ci",
+    "fmt_date",
+    "COLUMN_LABELS",
+    "column_label",
+    "format_table",
+]
+
+NBSP = "\u00a0"
+NA_TEXT: dict[str, str] = {"fr": "n.d.", "en": "n/a"}
+_DASH = "\u2013"  # en dash
+
+_MONTHS_FR = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
+              "octobre", "novembre", "décembre")
+_MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
+              "October", "November", "December")
+
+
+def _check_lang(lang: str) -> str:
+    if lang not in ("fr", "en"):
+        raise E2CError(f"Langue inconnue : {lang!r}. Langues disponibles : 'fr', 'en'.")
+    return lang
+
+
+def _is_na(value: object) -> bool:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def _is_vector(value: object) -> bool:
+    return isinstance(value, (pd.Series, pd.Index, np.ndarray, list, tuple))
+
+
+def _vectorise(func: Callable[..., str], value: object, **kwargs) -> pd.Series:
+    series = value if isinstance(value, pd.Series) else pd.Series(list(value))
+    return series.map(lambda v: func(v, **kwargs), na_action=None).astype("object")
+
+
+def _group_and_decimal(text: str, lang: str) -> str:
+    """Turn Python's '1,234.5' into the language's convention."""
+    if lang == "en":
+        return text
+    return text.replace(",", NBSP).replace(".", ",")
+
+
+def fmt_number(value: object, lang: str = "fr", decimals: int = 1, *, na: str | None = None) -> str | pd.Series:
+    """A number with thousands separators and a fixed number of decimals.
+
+    >>> fmt_number(1234.56) == "1\u00a0234,6"
+    True
+    >>> fmt_number(1234.56, "en")
+    '1,234.6'
+    """
+    _check_lang(lang)
+    if _is_vector(value):
+        return _vectorise(fmt_number, value, lang=lang, decimals=decimals, na=na)
+    if _is_na(value):
+        return NA_TEXT[lang] if na is None else na
+    number = float(value)
+    if math.isinf(number):
+        return ("+" if number > 0 else "-") + "∞"
+    text = f"{number:,.{decimals}f}"
+    if text.startswith("-") and float(text.replace(",", "")) == 0:
+        text = text[1:]  # no "-0,0"
+    return _group_and_decimal(text, lang)
+
+
+def fmt_int(value: object, lang: str = "fr", *, na: str | None = None) -> str | pd.Series:
+    """A count: rounded to the nearest integer, with thousands separators.
+
+    >>> fmt_int(1234) == "1\u00a0234"
+    True
+    >>> fmt_int(1234, "en")
+    '1,234'
+    """
+    return fmt_number(value, lang, decimals=0, na=na)
+
+
+def fmt_pct(value: object, lang: str = "fr", decimals: int = 1, *, na: str | None = None) -> str | pd.Series:
+    """A proportion (0–1) as a percentage.
+
+    >>> fmt_pct(0.563) == "56,3\u00a0%"
+    True
+    >>> fmt_pct(0.563, "en")
+    '56.3%'
+    """
+    _check_lang(lang)
+    if _is_vector(value):
+        return _vectorise(fmt_pct, value, lang=lang, decimals=decimals, na=na)
+    if _is_na(value):
+        return NA_TEXT[lang] if na is None else na
+    number = fmt_number(float(value) * 100, lang, decimals)
+    return f"{number}{NBSP}%" if lang == "fr" else f"{number}%"
+
+
+def fmt_rate_ci(rate: object, low: object, high: object, lang: str = "fr", decimals: int = 1,
+                *, na: str | None = None) -> str | pd.Series:
+    """A rate with its confidence interval, the interval in percentage points.
+
+    >>> fmt_rate_ci(0.563, 0.521, 0.604) == "56,3\u00a0% [52,1\u00a0\u2013\u00a060,4]"
+    True
+    >>> fmt_rate_ci(0.563, 0.521, 0.604, "en")
+    '56.3% [52.1–60.4]'
+
+    Vectorised when ``rate`` is a Series/array (``low`` and ``high`` aligned
+    with it). A missing rate gives the NA text; a missing bound gives the
+    rate alone.
+    """
+    _check_lang(lang)
+    if _is_vector(rate):
+        index = rate.index if isinstance(rate, pd.Series) else None
+        triples = zip(list(rate), list(low), list(high), strict=True)
+        out = [fmt_rate_ci(r, lo, hi, lang, decimals, na=na) for r, lo, hi in triples]
+        return pd.Series(out, index=index, dtype="object")
+    if _is_na(rate):
+        return NA_TEXT[lang] if na is None else na
+    text = fmt_pct(rate, lang, decimals)
+    if _is_na(low) or _is_na(high):
+        return text
+    lo = fmt_number(float(low) * 100, lang, decimals)
+    hi = fmt_number(float(high) * 100, lang, decimals)
+    if lang == "fr":
+        return f"{text} [{lo}{NBSP}{_DASH}{NBSP}{hi}]"
+    return f"{text} [{lo}{_DASH}{hi}]"
+
+
+def fmt_date(value: object, lang: str = "fr", style: str = "long", *, na: str | None = None) -> str | pd.Series:
+    """A date for people.
+
+    ``style="long"``: "1er avril 2024", "5 avril 2024" / "5 April 2024".
+    ``style="short"``: "05/04/2024" / "2024-04-05" (ISO in English: no
+    day/month ambiguity).
+    """
+    _check_lang(lang)
+    if style not in ("long", "short"):
+        raise E2CError(f"Style de date inconnu : {style!r} ('long' ou 'short').")
+    if _is_vector(value):
+        return _vectorise(fmt_date, value, lang=lang, style=style, na=na)
+    if _is_na(value):
+        return NA_TEXT[lang] if na is None else na
+    if not isinstance(value, (date, datetime, pd.Timestamp)):
+        value = pd.Timestamp(value)
+    if style == "short":
+        return value.strftime("%d/%m/%Y") if lang == "fr" else value.strftime("%Y-%m-%d")
+    if lang == "fr":
+        day = "1er" if value.day == 1 else str(value.day)
+        return f"{day} {_MONTHS_FR[value.month - 1]} {value.year}"
+    return f"{value.day} {_MONTHS_EN[value.month - 1]} {value.year}"
+
+
+# --------------------------------------------------------------------------
+# Display tables
+# --------------------------------------------------------------------------
+# Labels of the columns the statistical modules return. Canonical columns get
+# their labels from schema.CANONICAL_COLUMNS; this adds the derived ones.
+COLUMN_LABELS: dict[str, tuple[str, str]] = {
+    "age_band": ("Tranche d'âge", "Age band"),
+    "isced": ("Niveau CITE (ISCED)", "ISCED level"),
+    "n": ("Effectif", "Count"),
+    "n_trainees": ("Stagiaires", "Trainees"),
+    "n_entries": ("Entrées", "Entries"),
+    "n_exits": ("Sorties", "Exits"),
+    "n_known": ("Sorties à l'issue connue", "Exits with a known outcome"),
+    "n_unknown": ("Sorties à l'issue inconnue", "Exits with an unknown outcome"),
+    "n_positive": ("Sorties positives", "Positive exits"),
+    "n_interruptions": ("Interruptions", "Interruptions"),
+    "n_still_in": ("Encore en parcours", "Still in the programme"),
+    "n_completed": ("Parcours terminés", "Completed parcours"),
+    "rate": ("Taux de sorties positives", "Positive-exit rate"),
+    "share": ("Part", "Share"),
+    "ci_low": ("Borne basse IC 95 %", "95% CI lower bound"),
+    "ci_high": ("Borne haute IC 95 %", "95% CI upper bound"),
+    "national": ("Référence nationale", "National benchmark"),
+    "national_source": ("Source nationale", "National source"),
+    "definition": ("Définition", "Definition"),
+    "category": ("Type de sortie", "Exit type"),
+    "code": ("Code", "Code"),
+    "indicator": ("Indicateur", "Indicator"),
+    "women": ("Femmes", "Women"),
+    "men": ("Hommes", "Men"),
+    "sex_unknown": ("Sexe non renseigné", "Sex not stated"),
+    "total": ("Total", "Total"),
+    "unknown": ("Non renseigné", "Not stated"),
+    "status": ("Statut", "Status"),
+    "reason": ("Raison", "Reason"),
+    "source_columns": ("Colonnes sources", "Source columns"),
+}
+
+
+def column_label(column: str, lang: str = "fr") -> str:
+    """Label for people of a column name (derived columns, then canonical ones, else the name)."""
+    _check_lang(lang)
+    if column in COLUMN_LABELS:
+        fr, en = COLUMN_LABELS[column]
+        return fr if lang == "fr" else en
+    from .schema import CANONICAL_BY_NAME  # noqa: PLC0415 (schema imports pandas only; keep import cheap)
+
+    canonical = CANONICAL_BY_NAME.get(column)
+    if canonical is not None:
+        return canonical.label_fr if lang == "fr" else canonical.label_en
+    return column
+
+
+_KINDS = ("int", "number", "pct", "rate_ci", "date", "code", "text")
+
+
+def format_table(df: pd.DataFrame, spec: Mapping[str, object], lang: str = "fr", *,
+                 labels: Mapping[str, str] | None = None, na: str | None = None) -> pd.DataFrame:
+    """A display table: selected columns formatted as text and renamed for people.
+
+    Parameters
+    ----------
+    df : DataFrame
+        A tidy result table (e.g. from :func:`toolkit.indicators.positive_exit_rates`).
+    spec : mapping
+        ``{column: kind}`` or ``{column: (kind, options)}``, in display order.
+        Columns not in ``spec`` are left out. Kinds:
+
+        * ``"int"``: a count (:func:`fmt_int`);
+        * ``"number"``: options ``{"decimals": 1}`` (:func:`fmt_number`);
+        * ``"pct"``: a proportion 0–1, options ``{"decimals": 1}``;
+        * ``"rate_ci"``: rate with its interval read from the same row,
+          options ``{"low": "ci_low", "high": "ci_high", "decimals": 1}``;
+        * ``"date"``: options ``{"style": "long"}``;
+        * ``"code"``: a canonical code shown with its label,
+          ``schema.label(column, code)``; option ``{"column": name}`` when the
+          codes belong to another canonical column;
+        * ``"text"``: as is (missing values get the NA text).
+    lang : {"fr", "en"}
+    labels : mapping, optional
+        Header labels overriding :func:`column_label`.
+    na : str, optional
+        Text of missing values (default ``NA_TEXT[lang]``).
+
+    Returns
+    -------
+    DataFrame
+        One column per ``spec`` entry, every cell a ``str``, headers in
+        ``lang``; the index is reset to 0..n-1.
+    """
+    _check_lang(lang)
+    from .schema import label as code_label  # noqa: PLC0415
+
+    missing = [c for c in spec if c not in df.columns]
+    if missing:
+        raise E2CError(f"format_table : colonnes absentes du tableau : {', '.join(missing)}.")
+    out: dict[str, pd.Series] = {}
+    labels = dict(labels or {})
+    for column, entry in spec.items():
+        kind, options = (entry, {}) if isinstance(entry, str) else (entry[0], dict(entry[1]))
+        if kind not in _KINDS:
+            raise E2CError(f"format_table : type de colonne inconnu {kind!r} pour {column!r} "
+                           f"(types : {', '.join(_KINDS)}).")
+        values = df[column].reset_index(drop=True)
+        if kind == "int":
+            text = fmt_int(values, lang, na=na)
+        elif kind == "number":
+            text = fmt_number(values, lang, options.get("decimals", 1), na=na)
+        elif kind == "pct":
+            text = fmt_pct(values, lang, options.get("decimals", 1), na=na)
+        elif kind == "rate_ci":
+            low = df[options.get("low", "ci_low")].reset_index(drop=True)
+            high = df[options.get("high", "ci_high")].reset_index(drop=True)
+            text = fmt_rate_ci(values, low, high, lang, options.get("decimals", 1), na=na)
+        elif kind == "date":
+            text = fmt_date(values, lang, options.get("style", "long"), na=na)
+        elif kind == "code":
+            source = options.get("column", column)
+            text = values.astype("object").map(lambda c, s=source: code_label(s, c, lang))
+        else:
+            text = values.astype("object").map(lambda v: (NA_TEXT[lang] if na is None else na) if _is_na(v) else str(v))
+        out[labels.get(column, column_label(column, lang))] = text.astype("object")
+    return pd.DataFrame(out)
