@@ -16,7 +16,6 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	$(BIN)/python -m ipykernel install --sys-prefix --name e2c --display-name "E2C (toolkit)" >/dev/null
 	touch $(STAMP)
 
 reports: $(STAMP) ## Build .venv if needed, then make the funder reports (synthetic data when data/raw/ has no export)
