@@ -37,8 +37,10 @@ __all__ = [
     "REGION_NAMES",
     "REGION_ALIASES",
     "SEX_CODES",
+    "SEX_VARIANTS",
     "SEX_ALIASES",
     "EDUCATION_LEVELS",
+    "EDUCATION_VARIANTS",
     "EDUCATION_ALIASES",
     "ExitReason",
     "EXIT_REASONS",
@@ -46,11 +48,14 @@ __all__ = [
     "EXIT_ALIASES",
     "EXIT_CATEGORIES",
     "NATIONALITY_CODES",
+    "NATIONALITY_VARIANTS",
     "NATIONALITY_ALIASES",
     "REFERRER_CODES",
+    "REFERRER_VARIANTS",
     "REFERRER_ALIASES",
     "BOOLEAN_ALIASES",
     "GROUP_CODES",
+    "GROUP_VARIANTS",
     "GROUP_ALIASES",
     "AGE_BANDS",
     "age_band",
@@ -162,37 +167,38 @@ REGION_ALIASES: dict[str, str] = _aliases(
 # Sex
 # --------------------------------------------------------------------------
 SEX_CODES: tuple[str, ...] = ("F", "M")
-SEX_ALIASES: dict[str, str] = _aliases(
-    {"F": ["F", "Femme", "2", "Féminin", "Female", "W"], "M": ["M", "H", "Homme", "1", "Masculin", "Male"]}
-)
+SEX_VARIANTS: dict[str, list[str]] = {
+    "F": ["F", "Femme", "2", "Féminin", "Female", "W"],
+    "M": ["M", "H", "Homme", "1", "Masculin", "Male"],
+}
+SEX_ALIASES: dict[str, str] = _aliases(SEX_VARIANTS)
 _register_labels("sex", {"F": ("Femmes", "Women"), "M": ("Hommes", "Men")})
 
 # --------------------------------------------------------------------------
 # Education level (2019 nomenclature, décret 2019-14; old Roman levels mapped)
 # --------------------------------------------------------------------------
 EDUCATION_LEVELS: tuple[str, ...] = ("infra_3", "niveau_3", "niveau_4", "niveau_5_plus")
-EDUCATION_ALIASES: dict[str, str] = _aliases(
-    {
-        "infra_3": [
-            "VI", "V bis", "Vbis", "Infra V", "Infra-V", "Niveau VI", "Niveau V bis", "Niveau Vbis",
-            "Niveau infra V", "Niveau 1", "Niveau 2", "N1", "N2", "1", "2", "Sans diplôme",
-            "Aucun diplôme", "Sans qualification", "Brevet", "DNB", "Brevet des collèges", "CFG",
-            "Infra 3", "Infra niveau 3",
-        ],
-        "niveau_3": [
-            "V", "Niveau V", "Niveau 3", "N3", "3", "CAP", "BEP", "CAP/BEP", "CAP-BEP", "CAP BEP",
-        ],
-        "niveau_4": [
-            "IV", "Niveau IV", "Niveau 4", "N4", "4", "Bac", "Baccalauréat", "Bac pro",
-            "Baccalauréat professionnel", "BP",
-        ],
-        "niveau_5_plus": [
-            "III", "II", "I", "Niveau III", "Niveau II", "Niveau I", "Niveau 5", "Niveau 6",
-            "Niveau 7", "Niveau 8", "N5", "N6", "N7", "N8", "5", "6", "7", "8", "Bac+2", "BTS",
-            "DUT", "Licence", "Master", "Niveau 5 et plus", "Niveau 5+",
-        ],
-    }
-)
+EDUCATION_VARIANTS: dict[str, list[str]] = {
+    "infra_3": [
+        "VI", "V bis", "Vbis", "Infra V", "Infra-V", "Niveau VI", "Niveau V bis", "Niveau Vbis",
+        "Niveau infra V", "Niveau 1", "Niveau 2", "N1", "N2", "1", "2", "Sans diplôme",
+        "Aucun diplôme", "Sans qualification", "Brevet", "DNB", "Brevet des collèges", "CFG",
+        "Infra 3", "Infra niveau 3",
+    ],
+    "niveau_3": [
+        "V", "Niveau V", "Niveau 3", "N3", "3", "CAP", "BEP", "CAP/BEP", "CAP-BEP", "CAP BEP",
+    ],
+    "niveau_4": [
+        "IV", "Niveau IV", "Niveau 4", "N4", "4", "Bac", "Baccalauréat", "Bac pro",
+        "Baccalauréat professionnel", "BP",
+    ],
+    "niveau_5_plus": [
+        "III", "II", "I", "Niveau III", "Niveau II", "Niveau I", "Niveau 5", "Niveau 6",
+        "Niveau 7", "Niveau 8", "N5", "N6", "N7", "N8", "5", "6", "7", "8", "Bac+2", "BTS",
+        "DUT", "Licence", "Master", "Niveau 5 et plus", "Niveau 5+",
+    ],
+}
+EDUCATION_ALIASES: dict[str, str] = _aliases(EDUCATION_VARIANTS)
 _register_labels(
     "education_level",
     {
@@ -312,14 +318,13 @@ _EU_COUNTRIES = [
     "Italienne", "Lettonie", "Lituanie", "Luxembourg", "Malte", "Pays-Bas", "Pologne", "Polonaise",
     "Portugal", "Portugaise", "Roumanie", "Roumaine", "Slovaquie", "Slovénie", "Suède", "Tchéquie",
 ]
-NATIONALITY_ALIASES: dict[str, str] = _aliases(
-    {
-        "francaise": ["Française", "Francaise", "Français", "France", "FR", "FRA", "Nationalité française"],
-        "ue": ["UE", "Union européenne", "Ressortissant UE", "EU", "European Union", "Européenne", *_EU_COUNTRIES],
-        "hors_ue": ["Hors UE", "Hors-UE", "Non UE", "Extra-UE", "Pays tiers", "Ressortissant pays tiers",
-                    "Third country", "Non-EU", "Étrangère hors UE", "Etranger hors UE"],
-    }
-)
+NATIONALITY_VARIANTS: dict[str, list[str]] = {
+    "francaise": ["Française", "Francaise", "Français", "France", "FR", "FRA", "Nationalité française"],
+    "ue": ["UE", "Union européenne", "Ressortissant UE", "EU", "European Union", "Européenne", *_EU_COUNTRIES],
+    "hors_ue": ["Hors UE", "Hors-UE", "Non UE", "Extra-UE", "Pays tiers", "Ressortissant pays tiers",
+                "Third country", "Non-EU", "Étrangère hors UE", "Etranger hors UE"],
+}
+NATIONALITY_ALIASES: dict[str, str] = _aliases(NATIONALITY_VARIANTS)
 _register_labels(
     "nationality",
     {
@@ -330,17 +335,16 @@ _register_labels(
 )
 
 REFERRER_CODES: tuple[str, ...] = ("mission_locale", "france_travail", "candidature_spontanee", "plie", "autre")
-REFERRER_ALIASES: dict[str, str] = _aliases(
-    {
-        "mission_locale": ["Mission locale", "ML", "Missions locales"],
-        "france_travail": ["France Travail", "Pôle emploi", "Pole emploi", "PE", "FT", "ANPE"],
-        "candidature_spontanee": ["Candidature spontanée", "Spontané", "Spontanée", "Candidature libre",
-                                  "Bouche à oreille"],
-        "plie": ["PLIE", "Plan local pour l'insertion et l'emploi"],
-        "autre": ["Autre", "Autres", "Cap emploi", "Éducation nationale", "ASE", "PJJ", "SPIP",
-                  "Association", "Service social", "Prescripteur autre"],
-    }
-)
+REFERRER_VARIANTS: dict[str, list[str]] = {
+    "mission_locale": ["Mission locale", "ML", "Missions locales"],
+    "france_travail": ["France Travail", "Pôle emploi", "Pole emploi", "PE", "FT", "ANPE"],
+    "candidature_spontanee": ["Candidature spontanée", "Spontané", "Spontanée", "Candidature libre",
+                              "Bouche à oreille"],
+    "plie": ["PLIE", "Plan local pour l'insertion et l'emploi"],
+    "autre": ["Autre", "Autres", "Cap emploi", "Éducation nationale", "ASE", "PJJ", "SPIP",
+              "Association", "Service social", "Prescripteur autre"],
+}
+REFERRER_ALIASES: dict[str, str] = _aliases(REFERRER_VARIANTS)
 _register_labels(
     "referrer",
     {
@@ -358,13 +362,12 @@ BOOLEAN_ALIASES: dict[str, bool] = {
 
 # Comparison designs (impact evaluation): the optional raw column `groupe`.
 GROUP_CODES: tuple[str, ...] = ("e2c", "comparaison")
-GROUP_ALIASES: dict[str, str] = _aliases(
-    {
-        "e2c": ["E2C", "Ecole de la 2e chance", "École de la deuxième chance", "Traité", "Traitement",
-                "Treated", "1"],
-        "comparaison": ["Comparaison", "Témoin", "Groupe témoin", "Contrôle", "Control", "Comparison", "0"],
-    }
-)
+GROUP_VARIANTS: dict[str, list[str]] = {
+    "e2c": ["E2C", "Ecole de la 2e chance", "École de la deuxième chance", "Traité", "Traitement",
+            "Treated", "1"],
+    "comparaison": ["Comparaison", "Témoin", "Groupe témoin", "Contrôle", "Control", "Comparison", "0"],
+}
+GROUP_ALIASES: dict[str, str] = _aliases(GROUP_VARIANTS)
 _register_labels("group", {"e2c": ("E2C", "E2C"), "comparaison": ("Groupe de comparaison", "Comparison group")})
 
 # --------------------------------------------------------------------------
