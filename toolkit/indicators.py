@@ -1,0 +1,560 @@
+"""Descriptive indicators of the canonical frame: positive-exit rates with
+Wilson intervals, flow counts, the exit mix, trends, and the published
+national benchmarks to set beside them.
+
+Every function takes the canonical frame (``CleanResult.data``, see
+:mod:`toolkit.schema`) and returns a tidy DataFrame: one row per group, the
+grouping columns first, counts as integers and rates as proportions (0–1).
+Formatting for people happens later (:mod:`toolkit.formatting`).
+
+Groupings (``by``)
+------------------
+A column name or a list of them: any canonical column (``region``,
+``school``, ``site``, ``sex``, ``cohort_year``, ``education_level``, ``qpv``,
+``disability``, ``nationality``, ``referrer`` ...) or a derived grouping:
+
+* ``age_band``: ``schema.age_band(age_at_entry)`` (16-17, 18-21, 22-25, 26+);
+* ``isced``: ISCED 2011 group of ``education_level`` (``schema.EDUCATION_ISCED``);
+* ``exit_year``: calendar year of ``exit_date``.
+
+Missing group values are kept as their own group (the grouping column holds
+NA, shown as "Non renseigné" by ``schema.label`` and
+``formatting.format_table``); no row is dropped.
+
+Honesty rules built in
+----------------------
+* The denominator of a rate is **exits with a known outcome**. Exits whose
+  outcome cannot be determined (unknown exit reason, or a situation whose
+  duration cannot be checked) are counted in ``n_unknown`` and never folded
+  into the denominator or the numerator.
+* Every rate carries its Wilson 95 % interval.
+* These are descriptive figures: differences between groups reflect who the
+  schools take in as much as what they do (see :mod:`toolkit.compare` for
+  intake-adjusted comparisons).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from statsmodels.stats.proportion import proportion_confint
+
+from . import schema
+from .definitions import Definition, get_definition, positive_exit
+from .errors import E2CError, SchemaError
+
+__all__ = [
+    "DERIVED_GROUPINGS",
+    "wilson_interval",
+    "positive_exit_rates",
+    "flow_counts",
+    "exit_mix",
+    "trend",
+    "NATIONAL_BENCHMARKS",
+    "national_rate",
+    "with_national",
+]
+
+DERIVED_GROUPINGS: tuple[str, ...] = ("age_band", "isced", "exit_year")
+_MIX_CATEGORIES: tuple[str, ...] = ("job", "work_study", "training", "other")
+
+
+def _to_float(values) -> np.ndarray:
+    """Float array from scalars, lists, arrays or (nullable) Series; NA becomes NaN."""
+    if isinstance(values, (pd.Series, pd.Index, pd.api.extensions.ExtensionArray)):
+        return pd.Series(values).astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    return np.asarray(values, dtype=float)
+
+
+# --------------------------------------------------------------------------
+# Wilson interval
+# --------------------------------------------------------------------------
+def wilson_interval(k, n, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval of a binomial proportion, vectorised.
+
+    Parameters
+    ----------
+    k, n : array-like of int
+        Successes and trials (broadcast together).
+    level : float
+        Confidence level (0.95 by default).
+
+    Returns
+    -------
+    (low, high) : tuple of float ndarrays
+        The bounds, in [0, 1]; NaN where ``n == 0`` (no information) or
+        where ``k`` or ``n`` is missing.
+
+    Notes
+    -----
+    Computed by ``statsmodels.stats.proportion.proportion_confint(method="wilson")``
+    on the cells with ``n > 0``. Wilson keeps good coverage for small ``n``
+    and rates near 0 or 1, unlike the normal (Wald) interval.
+    """
+    if not 0 < level < 1:
+        raise E2CError(f"Niveau de confiance invalide : {level!r} (attendu entre 0 et 1).")
+    k_arr, n_arr = np.broadcast_arrays(_to_float(k), _to_float(n))
+    if np.any((k_arr < 0) | (k_arr > n_arr)):
+        raise E2CError("wilson_interval : chaque effectif k doit être compris entre 0 et n.")
+    low = np.full(k_arr.shape, np.nan)
+    high = np.full(k_arr.shape, np.nan)
+    ok = np.isfinite(k_arr) & np.isfinite(n_arr) & (n_arr > 0)
+    if ok.any():
+        lo, hi = proportion_confint(k_arr[ok], n_arr[ok], alpha=1 - level, method="wilson")
+        low[ok] = np.clip(lo, 0.0, 1.0)
+        high[ok] = np.clip(hi, 0.0, 1.0)
+    return low, high
+
+
+# --------------------------------------------------------------------------
+# Input checks and groupings
+# --------------------------------------------------------------------------
+def _as_list(by: str | Sequence[str] | None) -> list[str]:
+    if by is None:
+        return []
+    if isinstance(by, str):
+        return [by]
+    return list(by)
+
+
+def _require(data: pd.DataFrame, columns: Sequence[str], what: str) -> None:
+    if not isinstance(data, pd.DataFrame):
+        raise E2CError(f"{what} : attendu un DataFrame canonique (CleanResult.data), reçu {type(data).__name__}.")
+    missing = [c for c in columns if c not in data.columns]
+    if missing:
+        raise SchemaError(
+            f"{what} : colonnes canoniques absentes : {', '.join(missing)}. "
+            "Passez le tableau nettoyé par toolkit.clean_export (CleanResult.data)."
+        )
+
+
+def _group_frame(data: pd.DataFrame, by: list[str], what: str) -> pd.DataFrame:
+    """The grouping columns, derived ones computed, aligned on ``data``'s index."""
+    out: dict[str, pd.Series] = {}
+    for name in by:
+        if name == "age_band":
+            _require(data, ["age_at_entry"], what)
+            out[name] = schema.age_band(data["age_at_entry"])
+        elif name == "isced":
+            _require(data, ["education_level"], what)
+            codes = ["isced_0_2", "isced_3_4", "isced_5_8"]
+            mapped = data["education_level"].astype("object").map(schema.EDUCATION_ISCED)
+            out[name] = pd.Categorical(mapped, categories=codes)
+        elif name == "exit_year":
+            _require(data, ["exit_date"], what)
+            out[name] = pd.to_datetime(data["exit_date"]).dt.year.astype("Int64")
+        elif name in data.columns:
+            out[name] = data[name]
+        else:
+            known = ", ".join([*(c for c in schema.CANONICAL_DTYPES if c in data.columns), *DERIVED_GROUPINGS])
+            raise E2CError(f"{what} : regroupement inconnu {name!r}. Regroupements possibles : {known}.")
+    return pd.DataFrame(out, index=data.index)
+
+
+def _grouped_sums(groups: pd.DataFrame, counts: pd.DataFrame) -> pd.DataFrame:
+    """Sum integer count columns by group, keeping NA groups and only observed ones."""
+    if groups.shape[1] == 0:
+        return pd.DataFrame([counts.sum().astype("int64")]).reset_index(drop=True)
+    frame = pd.concat([groups, counts], axis=1)
+    summed = frame.groupby(list(groups.columns), dropna=False, observed=True, sort=True).sum()
+    summed = summed.reset_index()
+    for column in counts.columns:
+        summed[column] = summed[column].astype("int64")
+    return summed
+
+
+def _resolve_definition(data: pd.DataFrame, definition: str | Definition | None) -> Definition:
+    """The definition asked for; else the one the frame says it was cleaned with; else the default."""
+    if definition is None:
+        definition = data.attrs.get("definition")
+    return get_definition(definition)
+
+
+_OUTCOME_COLUMNS = ("exit_date", "exit_reason", "outcome_start", "outcome_end", "follow_up_date")
+
+
+def _outcome_flags(data: pd.DataFrame, definition: Definition, exclude_interruptions: bool) -> pd.DataFrame:
+    """Integer flags per trainee: exit, known outcome, unknown outcome, positive, interruption."""
+    positive = positive_exit(data, definition)  # recomputed: the rate always matches `definition`
+    exited = data["exit_date"].notna().to_numpy()
+    interruption = data["exit_reason"].astype("object").isin(schema.INTERRUPTION_CODES).to_numpy() & exited
+    in_base = exited & ~interruption if exclude_interruptions else exited
+    known = positive.notna().to_numpy() & in_base
+    return pd.DataFrame(
+        {
+            "n_exits": in_base.astype("int64"),
+            "n_known": known.astype("int64"),
+            "n_unknown": (in_base & ~known).astype("int64"),
+            "n_positive": (known & positive.fillna(False).to_numpy(dtype=bool)).astype("int64"),
+            "n_interruptions": interruption.astype("int64"),
+        },
+        index=data.index,
+    )
+
+
+# --------------------------------------------------------------------------
+# Positive-exit rates
+# --------------------------------------------------------------------------
+def positive_exit_rates(data: pd.DataFrame, by: str | Sequence[str] | None = None,
+                        definition: str | Definition | None = None, level: float = 0.95,
+                        *, exclude_interruptions: bool = False) -> pd.DataFrame:
+    """Positive-exit rates with Wilson intervals, for any grouping.
+
+    Parameters
+    ----------
+    data : DataFrame
+        Canonical frame.
+    by : str or list of str, optional
+        Grouping column(s) (see the module docstring); None gives one row.
+    definition : str or Definition, optional
+        Positive-exit definition (``"projet"``, ``"reseau_2017"``,
+        ``"reseau_2023"``). The flag is always recomputed from the exit
+        reason and dates with :func:`toolkit.definitions.positive_exit`, so
+        the figure matches the definition named in the table. None uses
+        ``data.attrs["definition"]`` when set, else the project definition.
+    level : float
+        Confidence level of the interval.
+    exclude_interruptions : bool
+        False (default, the project's rule): interruptions (drop-out,
+        exclusion, moving, illness, maternity) are exits like any other and
+        count as non-positive. True: they are left out of ``n_exits`` and of
+        the denominator, closer to the network's practice of counting them
+        apart (an unconfirmed rule); ``n_interruptions`` always shows them.
+
+    Returns
+    -------
+    DataFrame
+        One row per group, sorted by group:
+
+        * the grouping column(s), NA for trainees with no value;
+        * ``n_exits``: exits (trainees with an exit date), interruptions
+          excluded when ``exclude_interruptions``;
+        * ``n_known``: exits with a known outcome (the denominator);
+        * ``n_unknown``: exits whose outcome is unknown (``n_exits - n_known``);
+        * ``n_positive``: positive exits;
+        * ``n_interruptions``: exits by interruption (in ``n_exits`` unless
+          ``exclude_interruptions``);
+        * ``rate``: ``n_positive / n_known`` (NaN when ``n_known == 0``);
+        * ``ci_low``, ``ci_high``: Wilson interval at ``level``;
+        * ``definition``: the definition's name.
+
+    Notes
+    -----
+    Published national rates (:data:`NATIONAL_BENCHMARKS`) use the network's
+    own definitions and denominators, which differ from the project's: set
+    them beside local figures as context, not as a strict comparison.
+    """
+    what = "positive_exit_rates"
+    _require(data, _OUTCOME_COLUMNS, what)
+    d = _resolve_definition(data, definition)
+    keys = _as_list(by)
+    groups = _group_frame(data, keys, what)
+    table = _grouped_sums(groups, _outcome_flags(data, d, exclude_interruptions))
+    return _add_rate(table, "n_positive", "n_known", level).assign(definition=d.name)
+
+
+def _add_rate(table: pd.DataFrame, k: str, n: str, level: float, name: str = "rate") -> pd.DataFrame:
+    table = table.copy()
+    num = table[k].to_numpy(dtype=float)
+    den = table[n].to_numpy(dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        table[name] = np.where(den > 0, num / np.where(den > 0, den, 1), np.nan)
+    table["ci_low"], table["ci_high"] = wilson_interval(table[k], table[n], level)
+    return table
+
+
+# --------------------------------------------------------------------------
+# Flows
+# --------------------------------------------------------------------------
+def flow_counts(data: pd.DataFrame, by: str | Sequence[str] | None = None,
+                definition: str | Definition | None = None) -> pd.DataFrame:
+    """Entries, exits, interruptions, trainees still in the programme and
+    exits with an unknown outcome, by group.
+
+    Returns
+    -------
+    DataFrame
+        The grouping column(s), then:
+
+        * ``n_entries``: trainees who entered (every row of the frame);
+        * ``n_exits``: trainees with an exit date;
+        * ``n_interruptions``: exits whose reason is an interruption
+          (``schema.INTERRUPTION_CODES``: drop-out, exclusion, moving,
+          illness, maternity);
+        * ``n_completed``: exits that are not interruptions;
+        * ``n_still_in``: trainees with no exit date yet;
+        * ``n_unknown_reason``: exits with no recognised exit reason;
+        * ``n_unknown``: exits whose outcome is unknown under ``definition``
+          (unknown reason, or a situation whose duration cannot be checked);
+        * ``definition``: the definition used for ``n_unknown``.
+
+        ``n_entries == n_exits + n_still_in`` and
+        ``n_exits == n_interruptions + n_completed`` on every row.
+    """
+    what = "flow_counts"
+    _require(data, _OUTCOME_COLUMNS, what)
+    d = _resolve_definition(data, definition)
+    flags = _outcome_flags(data, d, exclude_interruptions=False)
+    exited = flags["n_exits"].to_numpy(dtype=bool)
+    reason = data["exit_reason"].astype("object")
+    unknown_reason = exited & (reason.isna() | (reason == "inconnu")).to_numpy()
+    counts = pd.DataFrame(
+        {
+            "n_entries": np.ones(len(data), dtype="int64"),
+            "n_exits": flags["n_exits"],
+            "n_interruptions": flags["n_interruptions"],
+            "n_completed": flags["n_exits"] - flags["n_interruptions"],
+            "n_still_in": (~exited).astype("int64"),
+            "n_unknown_reason": unknown_reason.astype("int64"),
+            "n_unknown": flags["n_unknown"],
+        },
+        index=data.index,
+    )
+    table = _grouped_sums(_group_frame(data, _as_list(by), what), counts)
+    return table.assign(definition=d.name)
+
+
+# --------------------------------------------------------------------------
+# Exit mix
+# --------------------------------------------------------------------------
+def exit_mix(data: pd.DataFrame, by: str | Sequence[str] | None = None, level: float = 0.95) -> pd.DataFrame:
+    """Where trainees went when they left: job, work-study, training, other,
+    with the unknown exits shown apart.
+
+    The shares are among exits with a known exit type (the unknown ones are
+    not in the denominator), with Wilson intervals. The mix describes the
+    situation at exit, whatever its duration: it does not depend on the
+    positive-exit definition.
+
+    Returns
+    -------
+    DataFrame
+        Long format, one row per group and category, sorted by group then
+        category in the order job, work_study, training, other, unknown:
+
+        * the grouping column(s);
+        * ``category``: ``job``, ``work_study``, ``training``, ``other`` or
+          ``unknown`` (labels: ``schema.label("exit_category", code)``);
+        * ``n``: exits in that category;
+        * ``n_exits``: all exits of the group;
+        * ``n_known``: exits of the group with a known type (the denominator);
+        * ``share``: ``n / n_known`` (NaN on the ``unknown`` row);
+        * ``ci_low``, ``ci_high``: Wilson interval of ``share``;
+        * ``share_of_exits``: ``n / n_exits`` (every row, including ``unknown``).
+    """
+    what = "exit_mix"
+    _require(data, ["exit_date", "exit_category"], what)
+    exited = data["exit_date"].notna().to_numpy()
+    category = data["exit_category"].astype("object").where(exited)
+    category = category.where(category.isna() | category.isin(_MIX_CATEGORIES), "unknown")
+    category = category.where(~(exited & category.isna()), "unknown")  # exit with no type recorded
+    dummies = pd.DataFrame(
+        {c: (category == c).to_numpy().astype("int64") for c in (*_MIX_CATEGORIES, "unknown")},
+        index=data.index,
+    )
+    keys = _as_list(by)
+    wide = _grouped_sums(_group_frame(data, keys, what), dummies)
+    wide["n_exits"] = wide[[*_MIX_CATEGORIES, "unknown"]].sum(axis=1).astype("int64")
+    wide["n_known"] = wide[list(_MIX_CATEGORIES)].sum(axis=1).astype("int64")
+    wide["_group_order"] = np.arange(len(wide))
+    long = wide.melt(id_vars=[*keys, "n_exits", "n_known", "_group_order"],
+                     value_vars=[*_MIX_CATEGORIES, "unknown"], var_name="category", value_name="n")
+    long["category"] = pd.Categorical(long["category"], categories=[*_MIX_CATEGORIES, "unknown"])
+    long = long.sort_values(["_group_order", "category"], kind="stable").drop(columns="_group_order")
+    long["n"] = long["n"].astype("int64")
+    is_unknown = (long["category"] == "unknown").to_numpy()
+    known_n = np.where(is_unknown, 0, long["n"])
+    long = _add_rate(long.assign(_k=known_n), "_k", "n_known", level, name="share").drop(columns="_k")
+    for column in ("share", "ci_low", "ci_high"):
+        long.loc[is_unknown, column] = np.nan
+    with np.errstate(invalid="ignore", divide="ignore"):
+        exits = long["n_exits"].to_numpy(dtype=float)
+        long["share_of_exits"] = np.where(exits > 0, long["n"] / np.where(exits > 0, exits, 1), np.nan)
+    columns = [*keys, "category", "n", "n_exits", "n_known", "share", "ci_low", "ci_high", "share_of_exits"]
+    return long[columns].reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------
+# Trend
+# --------------------------------------------------------------------------
+def trend(data: pd.DataFrame, by: str | Sequence[str] | None = None,
+          definition: str | Definition | None = None, level: float = 0.95, *,
+          year: str = "cohort_year", national: bool = True) -> pd.DataFrame:
+    """Positive-exit rates by year, optionally within another grouping.
+
+    Parameters
+    ----------
+    year : {"cohort_year", "exit_year"}
+        Year of entry (default) or year of exit. National published rates
+        are yearly figures of the network (closer to the exit year).
+    national : bool
+        Add the national published rate of the same year (``with_national``).
+
+    Returns
+    -------
+    DataFrame
+        The columns of :func:`positive_exit_rates` with ``year`` (named
+        ``cohort_year`` or ``exit_year``) as the first grouping column (after
+        ``by`` when given), plus ``national``, ``national_timing`` and
+        ``national_source`` when ``national``.
+    """
+    if year not in ("cohort_year", "exit_year"):
+        raise E2CError(f"trend : année inconnue {year!r} ('cohort_year' ou 'exit_year').")
+    keys = [k for k in _as_list(by) if k != year] + [year]
+    table = positive_exit_rates(data, keys, definition, level)
+    return with_national(table, year_column=year) if national else table
+
+
+# --------------------------------------------------------------------------
+# National benchmarks
+# --------------------------------------------------------------------------
+_SRC_RATES = ("Réseau E2C France, taux nationaux publiés (rapports d'activité et presse, rassemblés dans "
+              "le dossier du projet, domain.md)")
+_SRC_FOLLOWUP = "Réseau E2C France : taux en fin de parcours puis après un suivi jusqu'à 12 mois"
+_SRC_MIX = "Réseau E2C France, chiffres 2024 (dossier du projet, domain.md)"
+_SRC_PROFILE = "Réseau E2C France, profil national des stagiaires 2013–2023 (dossier du projet, domain.md)"
+
+
+def _benchmark_rates() -> pd.DataFrame:
+    rows = [
+        # year, rate, timing, headline, network definition in force
+        (2008, 0.62, "non_precise", True), (2011, 0.58, "non_precise", True),
+        (2015, 0.59, "non_precise", True), (2016, 0.55, "fin_parcours", False),
+        (2016, 0.62, "avec_suivi", True), (2018, 0.60, "non_precise", True),
+        (2019, 0.55, "fin_parcours", False), (2019, 0.63, "avec_suivi", True),
+        (2021, 0.64, "non_precise", True), (2022, 0.63, "non_precise", True),
+        (2023, 0.62, "non_precise", True), (2024, 0.61, "non_precise", True),
+    ]
+    frame = pd.DataFrame(rows, columns=["year", "rate", "timing", "headline"])
+    frame["network_definition"] = np.select(
+        [frame["year"] < 2017, frame["year"] < 2023], ["avant_2017", "reseau_2017"], "reseau_2023"
+    )
+    frame["source"] = np.where(frame["timing"] == "non_precise", _SRC_RATES, _SRC_FOLLOWUP)
+    return frame
+
+
+NATIONAL_BENCHMARKS: dict[str, pd.DataFrame] = {
+    # Published national positive-exit rates. `timing`: "fin_parcours" (at the
+    # end of the parcours), "avec_suivi" (after a follow-up of up to 12 months)
+    # or "non_precise" (the publication does not say). `headline`: the one
+    # figure per year set beside local rates. `network_definition`: the
+    # network definition presumably in force that year (an inference from the
+    # 2017 and 2023 press descriptions, not a documented fact).
+    "rates": _benchmark_rates(),
+    # Exit mix published for 2024. The network's "training" is qualifying
+    # training only, while the toolkit's `training` category also holds
+    # pre-qualifying training; "other" was not published.
+    "exit_mix": pd.DataFrame(
+        {
+            "year": [2024, 2024, 2024],
+            "category": ["job", "work_study", "training"],
+            "share": [0.20, 0.16, 0.25],
+            "note": ["Emploi", "Alternance", "Formation qualifiante uniquement"],
+            "source": [_SRC_MIX] * 3,
+        }
+    ),
+    # National trainee profile, 2013–2023, as a published range (low == high
+    # when a single value was published). `indicator` names the canonical
+    # column and code it compares with.
+    "profile": pd.DataFrame(
+        [
+            ("sex", "F", "Femmes", 0.50, 0.50),
+            ("qpv", "True", "Résident QPV", 0.30, 0.37),
+            ("rural", "True", "Zone rurale", 0.10, 0.10),
+            ("nationality", "hors_ue", "Nationalité hors UE", 0.12, 0.12),
+            ("disability", "True", "RQTH", 0.04, 0.07),
+            ("age_band", "16-17", "Mineurs (16–17 ans)", 0.19, 0.31),
+            ("education_level", "infra_3", "Sans CAP/BEP", 0.91, 0.91),
+            ("referrer", "mission_locale", "Orientés par la Mission locale", 0.55, 0.67),
+            ("referrer", "france_travail", "Orientés par France Travail", 0.06, 0.06),
+            ("referrer", "candidature_spontanee", "Candidatures spontanées", 0.22, 0.22),
+        ],
+        columns=["column", "code", "label_fr", "low", "high"],
+    ).assign(period="2013–2023", approximate=True, source=_SRC_PROFILE),
+    # Interruptions as a share of exits (domain.md: about 22 %, counted apart
+    # by the network, unconfirmed as a formal rule).
+    "interruptions": pd.DataFrame(
+        {"indicator": ["interruption_share"], "share": [0.22], "confirmed": [False], "source": [_SRC_RATES]}
+    ),
+}
+
+
+def national_rate(year: int | None = None) -> pd.Series:
+    """The headline national positive-exit rate of ``year`` (default: the latest published).
+
+    Returns
+    -------
+    Series
+        ``year``, ``rate``, ``timing``, ``headline``, ``network_definition``,
+        ``source`` of that year's headline figure.
+
+    Raises
+    ------
+    E2CError
+        If no figure was published for ``year``.
+    """
+    rates = NATIONAL_BENCHMARKS["rates"]
+    headline = rates[rates["headline"]]
+    if year is None:
+        return headline.sort_values("year").iloc[-1].copy()
+    match = headline[headline["year"] == int(year)]
+    if match.empty:
+        years = ", ".join(str(y) for y in headline["year"])
+        raise E2CError(f"Aucun taux national publié pour {year}. Années disponibles : {years}.")
+    return match.iloc[0].copy()
+
+
+def with_national(table: pd.DataFrame, *, year: int | None = None,
+                  year_column: str | None = None) -> pd.DataFrame:
+    """Set the national published figure beside every local one.
+
+    For a rates table (a ``rate`` column): the headline national rate of the
+    row's year when ``year_column`` (``cohort_year`` or ``exit_year``) is
+    given or present in the table (NaN for years with no published figure),
+    else the rate of ``year`` (default: the latest published year).
+
+    For an exit-mix table (``category`` and ``share`` columns): the 2024
+    published share of the category (NaN for ``other`` and ``unknown``).
+
+    Returns
+    -------
+    DataFrame
+        ``table`` plus ``national`` (proportion), ``national_year``,
+        ``national_timing`` (rates only) and ``national_source``.
+
+    Notes
+    -----
+    National figures use the network's definitions and denominators
+    (usually trainees who finished a full parcours), which differ from the
+    project's: they are context, not a like-for-like comparison.
+    """
+    out = table.copy()
+    if "category" in out.columns and "share" in out.columns:
+        mix = NATIONAL_BENCHMARKS["exit_mix"].set_index("category")
+        category = out["category"].astype("object")
+        out["national"] = category.map(mix["share"]).astype("float64")
+        out["national_year"] = category.map(mix["year"]).astype("Int64")
+        out["national_source"] = category.map(mix["source"])
+        return out
+    if "rate" not in out.columns:
+        raise E2CError("with_national : le tableau doit contenir une colonne 'rate' ou 'category' et 'share'.")
+    rates = NATIONAL_BENCHMARKS["rates"]
+    headline = rates[rates["headline"]].set_index("year")
+    if year_column is None and year is None:
+        year_column = next((c for c in ("cohort_year", "exit_year") if c in out.columns), None)
+    if year_column is not None:
+        years = out[year_column].astype("Int64")
+        out["national"] = years.map(headline["rate"]).astype("float64")
+        out["national_year"] = years.where(years.isin(headline.index))
+        out["national_timing"] = years.map(headline["timing"])
+        out["national_source"] = years.map(headline["source"])
+        return out
+    figure = national_rate(year)
+    out["national"] = float(figure["rate"])
+    out["national_year"] = pd.array([int(figure["year"])] * len(out), dtype="Int64")
+    out["national_timing"] = figure["timing"]
+    out["national_source"] = figure["source"]
+    return out
+
