@@ -1,0 +1,811 @@
+"""Models of positive exits.
+
+* :func:`fit_positive_exit`: logistic regression (statsmodels formula API) of a
+  positive exit on the trainee's characteristics, with standard errors
+  clustered by site, odds ratios, average marginal effects, discrimination
+  (AUC), calibration, and an explicit account of missing covariates.
+* :func:`fit_multilevel`: the same fixed effects with site random intercepts
+  (``BinomialBayesMixedGLM``, variational Bayes), giving shrunken site effects.
+
+Coefficients are named neutrally, as in the synthetic truth:
+``sex[M]``, ``age_at_entry``, ``education_level[niveau_3]``, ``qpv``,
+``nationality[hors_ue]``, ``weeks_in_company``, ``cohort_year[2021]``,
+``region[Bretagne]``... References: sex F, education infra_3, nationality
+francaise, the first cohort year present, the first region of
+``schema.REGION_NAMES`` present.
+
+No silent failures: perfect or quasi-complete separation, non-convergence,
+a singular design and non-finite estimates raise :class:`~toolkit.errors.ModelError`
+with a French message naming the problem (and the terms, when they can be
+identified), or, with ``strict=False``, are listed in ``.problems`` and
+announced by a :class:`ModelWarning`.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+import statsmodels.api as sm
+import statsmodels.formula.api as smf
+from scipy import stats
+from statsmodels.stats.proportion import proportion_confint
+from statsmodels.tools.sm_exceptions import (
+    ConvergenceWarning,
+    HessianInversionWarning,
+    PerfectSeparationError,
+    PerfectSeparationWarning,
+)
+
+from . import schema
+from .definitions import Definition, get_definition, positive_exit
+from .errors import ModelError, SchemaError
+
+__all__ = [
+    "DEFAULT_COVARIATES",
+    "ModelWarning",
+    "PositiveExitModel",
+    "MultilevelModel",
+    "fit_positive_exit",
+    "fit_multilevel",
+    "auc_mann_whitney",
+    "calibration_table",
+    "calibration_slope_intercept",
+]
+
+OUTCOME = "positive_exit"
+
+DEFAULT_COVARIATES: tuple[str, ...] = (
+    "sex", "age_at_entry", "education_level", "qpv", "disability", "nationality",
+    "weeks_in_company", "cohort_year", "region",
+)
+
+# Category order = reference first (Treatment coding uses the first level).
+_CATEGORY_ORDER: dict[str, tuple] = {
+    "sex": schema.SEX_CODES,
+    "education_level": schema.EDUCATION_LEVELS,
+    "nationality": schema.NATIONALITY_CODES,
+    "region": schema.REGION_NAMES,
+    "referrer": schema.REFERRER_CODES,
+}
+_BOOLEANS = {"qpv", "rural", "disability", "esf_cofunded"}
+_NUMERICS = {"age_at_entry", "weeks_in_company", "n_internships", "birth_year"}
+MISSING_LEVEL = "missing"  # extra level for missing categoricals (strategy 'indicator')
+
+# Beyond these a logit coefficient or its (model-based) standard error means the
+# maximum-likelihood estimate does not really exist (odds ratio > 20 000).
+_HUGE_COEF = 10.0
+_HUGE_SE = 25.0
+
+_SEVERE = (PerfectSeparationWarning, ConvergenceWarning, HessianInversionWarning)
+
+
+class ModelWarning(UserWarning):
+    """A model was fitted with ``strict=False`` despite a problem listed in ``.problems``."""
+
+
+# --------------------------------------------------------------------------
+# Preparing model-ready data
+# --------------------------------------------------------------------------
+def _resolve_outcome(data: pd.DataFrame, definition) -> tuple[pd.Series, Definition]:
+    """The positive-exit flag under ``definition`` (nullable boolean) and the Definition used.
+
+    ``definition=None`` uses the frame's ``positive_exit`` column, computed by the
+    cleaning step under the definition recorded in ``data.attrs['definition']``
+    (the project default when not recorded). An explicit definition is
+    recomputed from the exit columns.
+    """
+    recorded = data.attrs.get("definition")
+    if definition is None:
+        d = get_definition(getattr(recorded, "name", recorded))
+        if OUTCOME in data.columns:
+            return data[OUTCOME].astype("boolean"), d
+        definition = d
+    d = get_definition(definition)
+    if OUTCOME in data.columns and recorded is not None and getattr(recorded, "name", recorded) == d.name:
+        return data[OUTCOME].astype("boolean"), d
+    needed = ["exit_date", "exit_reason", "outcome_start", "outcome_end", "follow_up_date"]
+    absent = [c for c in needed if c not in data.columns]
+    if absent:
+        if OUTCOME in data.columns and recorded is None and d.name == get_definition(None).name:
+            return data[OUTCOME].astype("boolean"), d
+        raise SchemaError(
+            f"Impossible d'appliquer la définition « {d.name} » : colonnes absentes du tableau "
+            f"({', '.join(absent)})."
+        )
+    return positive_exit(data, d), d
+
+
+def _formula_variables(formula: str, columns) -> list[str]:
+    """Data columns named in a formula's right-hand side (word match)."""
+    rhs = formula.split("~", 1)[-1]
+    words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", rhs))
+    return [c for c in columns if c in words and c != OUTCOME]
+
+
+def _levels_present(column: str, values: pd.Series) -> list:
+    present = pd.unique(values.dropna())
+    if column == "cohort_year":
+        return sorted(int(v) for v in present)
+    order = _CATEGORY_ORDER.get(column)
+    if order is None and isinstance(values.dtype, pd.CategoricalDtype):
+        order = tuple(values.cat.categories)
+    if order is None:
+        return sorted(str(v) for v in present)
+    present_set = {str(v) for v in present}
+    return [c for c in order if str(c) in present_set]
+
+
+def _kind(column: str, values: pd.Series) -> str:
+    if column in _BOOLEANS or pd.api.types.is_bool_dtype(values.dtype):
+        return "boolean"
+    if column == "cohort_year" or column in _CATEGORY_ORDER or isinstance(values.dtype, pd.CategoricalDtype):
+        return "categorical"
+    if column in _NUMERICS or pd.api.types.is_numeric_dtype(values.dtype):
+        return "numeric"
+    return "categorical"
+
+
+@dataclass
+class _Design:
+    """How raw canonical columns become model-ready columns (fixed at fit time)."""
+
+    covariates: list[str]
+    missing: str  # 'complete_case' or 'indicator'
+    kinds: dict[str, str] = field(default_factory=dict)
+    levels: dict[str, list] = field(default_factory=dict)  # categorical levels, reference first
+    fill: dict[str, float] = field(default_factory=dict)  # numeric fill value (strategy 'indicator')
+    indicators: list[str] = field(default_factory=list)  # `<col>_missing` columns created
+
+    @classmethod
+    def learn(cls, data: pd.DataFrame, covariates, missing: str) -> "_Design":
+        design = cls(list(covariates), missing)
+        for col in design.covariates:
+            values = data[col]
+            kind = design.kinds[col] = _kind(col, values)
+            has_missing = bool(values.isna().any())
+            if kind == "categorical":
+                levels = _levels_present(col, values)
+                if missing == "indicator" and has_missing:
+                    levels = levels + [MISSING_LEVEL]
+                design.levels[col] = levels
+            elif missing == "indicator" and has_missing:
+                design.indicators.append(f"{col}_missing")
+                if kind == "numeric":
+                    design.fill[col] = float(pd.to_numeric(values, errors="coerce").astype("Float64").median())
+        return design
+
+    def transform(self, data: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
+        """Model-ready frame (float / pandas Categorical with object categories) and
+        a boolean Series: row has every covariate (after the missing strategy)."""
+        out = {}
+        usable = pd.Series(True, index=data.index)
+        for col in self.covariates:
+            values = data[col]
+            kind = self.kinds[col]
+            if kind == "categorical":
+                levels = self.levels[col]
+                if col == "cohort_year":
+                    raw = pd.to_numeric(values, errors="coerce").astype("Float64")
+                    text = raw.astype("Int64").astype("string")
+                    level_text = [str(v) for v in levels]
+                else:
+                    text = values.astype("string")
+                    level_text = [str(v) for v in levels]
+                if MISSING_LEVEL in level_text:
+                    text = text.fillna(MISSING_LEVEL)
+                known = text.isin(level_text).fillna(False).astype(bool)
+                usable &= known
+                cat_values = np.where(known.to_numpy(), text.fillna("").to_numpy(dtype=object), None)
+                out[col] = pd.Categorical(cat_values, categories=pd.Index(level_text, dtype=object))
+            else:
+                num = pd.to_numeric(values.astype("Float64") if kind == "boolean" else values, errors="coerce")
+                num = pd.Series(num, index=data.index).astype("Float64")
+                if f"{col}_missing" in self.indicators:
+                    out[f"{col}_missing"] = num.isna().astype(float).to_numpy()
+                    num = num.fillna(self.fill.get(col, 0.0))
+                usable &= num.notna().fillna(False).astype(bool)
+                out[col] = num.to_numpy(dtype=float, na_value=np.nan)
+        frame = pd.DataFrame(out, index=data.index)
+        return frame, usable
+
+    def rhs_terms(self) -> list[str]:
+        terms = []
+        for col in self.covariates:
+            terms.append(col)
+            if f"{col}_missing" in self.indicators:
+                terms.append(f"{col}_missing")
+        return terms
+
+
+def neutral_name(term: str) -> str:
+    """patsy term name -> neutral name: ``sex[T.M]`` and ``C(sex, Treatment('F'))[T.M]`` -> ``sex[M]``."""
+    m = re.fullmatch(r"C\(\s*([A-Za-z_][A-Za-z0-9_]*)[^\[]*\)\[T\.(.*)\]", term)
+    if m:
+        return f"{m.group(1)}[{m.group(2)}]"
+    m = re.fullmatch(r"([A-Za-z_][A-Za-z0-9_]*)\[T\.(.*)\]", term)
+    if m:
+        return f"{m.group(1)}[{m.group(2)}]"
+    return term
+
+
+def _separated_levels(frame: pd.DataFrame, y: np.ndarray, design: _Design, used: list[str]) -> list[str]:
+    """Categorical levels / binary covariate values whose outcomes are all equal
+    (quasi-complete separation: their maximum-likelihood coefficient is infinite)."""
+    out = []
+    ys = pd.Series(y, index=frame.index)
+    for col in used:
+        kind = design.kinds.get(col, "numeric")
+        if kind == "categorical":
+            key = frame[col]
+        elif kind == "boolean" or col.endswith("_missing"):
+            key = frame[col]
+        else:
+            continue
+        grouped = ys.groupby(key, observed=True).agg(["sum", "count"])
+        bad = grouped[(grouped["sum"] == 0) | (grouped["sum"] == grouped["count"])]
+        for level, row in bad.iterrows():
+            what = "toutes positives" if row["sum"] == row["count"] else "toutes non positives"
+            name = f"{col}[{level}]" if kind == "categorical" else f"{col}={level:g}"
+            out.append(f"{name} ({int(row['count'])} sortie(s), {what})")
+    return out
+
+
+def _huge_terms(params: pd.Series, bse: pd.Series) -> list[str]:
+    bad = (~np.isfinite(params)) | (~np.isfinite(bse)) | (params.abs() > _HUGE_COEF) | (bse > _HUGE_SE)
+    return [f"{name} (coef. {params[name]:.3g}, e.-t. {bse[name]:.3g})" for name in params.index[bad.to_numpy()]]
+
+
+def _handle_problems(problems: list[str], strict: bool, what: str) -> None:
+    if not problems:
+        return
+    text = "; ".join(problems)
+    if strict:
+        raise ModelError(
+            f"{what} ne peut pas être estimé de façon fiable : {text}. Regroupez ou retirez les modalités "
+            "en cause, simplifiez la formule, ou relancez avec strict=False pour obtenir les estimations "
+            "avec ces problèmes signalés."
+        )
+    warnings.warn(f"{what} : résultats à ne pas utiliser tels quels : {text}.", ModelWarning, stacklevel=3)
+
+
+def _prepare(data, formula, covariates, cluster, definition, missing):
+    """Rows with a known outcome, model-ready columns, missing-data accounting and formula."""
+    if not isinstance(data, pd.DataFrame):
+        raise SchemaError("Le modèle attend un tableau canonique (pandas DataFrame).")
+    if missing not in ("complete_case", "indicator"):
+        raise ModelError(f"Stratégie de données manquantes inconnue : {missing!r} (complete_case ou indicator).")
+    y_all, d = _resolve_outcome(data, definition)
+    known = y_all.notna().to_numpy()
+    rows = data.loc[known]
+    if formula is not None:
+        covariates = _formula_variables(formula, data.columns)
+    covariates = list(covariates if covariates is not None else DEFAULT_COVARIATES)
+    absent = [c for c in covariates if c not in data.columns]
+    if cluster is not None and cluster not in data.columns:
+        absent.append(cluster)
+    if absent:
+        raise SchemaError(f"Colonnes absentes du tableau pour le modèle : {', '.join(absent)}.")
+    notes = []
+    if formula is None:
+        # Drop terms that cannot be estimated at all, and say so.
+        kept = []
+        for col in covariates:
+            values = rows[col]
+            if values.notna().sum() == 0:
+                notes.append(f"{col} retirée du modèle : jamais renseignée")
+            elif values.dropna().nunique() < 2:
+                notes.append(f"{col} retirée du modèle : une seule valeur observée")
+            else:
+                kept.append(col)
+        covariates = kept
+    if len(rows) == 0:
+        raise ModelError("Aucune sortie dont l'issue est connue : le modèle ne peut pas être estimé.")
+
+    design = _Design.learn(rows, covariates, missing)
+    frame, usable = design.transform(rows)
+    frame[OUTCOME] = y_all[known].astype("Float64").to_numpy(dtype=float)
+    by_column = {c: int(rows[c].isna().sum()) for c in covariates}
+    if cluster is not None:
+        frame[cluster] = rows[cluster].astype("string").to_numpy()
+        cluster_missing = frame[cluster].isna()
+        by_column[cluster] = int(cluster_missing.sum())
+        usable &= ~cluster_missing.to_numpy()
+    dropped = int((~usable).sum())
+    missing_info = {
+        "strategy": missing,
+        "rows_with_known_outcome": int(len(rows)),
+        "rows_used": int(usable.sum()),
+        "rows_dropped": dropped,
+        "by_column": by_column,
+    }
+    if missing == "indicator":
+        missing_info["indicator_columns"] = list(design.indicators) + [
+            f"{c}[{MISSING_LEVEL}]" for c, lv in design.levels.items() if MISSING_LEVEL in lv
+        ]
+    frame = frame.loc[usable.to_numpy()]
+    if formula is None:
+        formula = f"{OUTCOME} ~ " + " + ".join(design.rhs_terms()) if design.covariates else f"{OUTCOME} ~ 1"
+    return frame, design, d, formula, missing_info, notes
+
+
+def _missing_table(missing: dict, lang: str = "fr") -> pd.DataFrame:
+    fr = lang == "fr"
+    rows = [{"column": c, "missing": n} for c, n in missing["by_column"].items()]
+    return pd.DataFrame(rows, columns=["column", "missing"]).rename(
+        columns={"column": "Variable" if fr else "Variable", "missing": "Manquants" if fr else "Missing"}
+    )
+
+
+# --------------------------------------------------------------------------
+# Performance measures (usable on any outcome / probability pair)
+# --------------------------------------------------------------------------
+def auc_mann_whitney(y, p) -> float:
+    """Area under the ROC curve by the Mann–Whitney rank formula (ties count 1/2).
+
+    AUC = (R1 − n1(n1 + 1)/2) / (n1·n0), with R1 the sum of the mid-ranks of
+    the predicted probabilities of the n1 positive outcomes.
+    """
+    y = np.asarray(y, dtype=float)
+    p = np.asarray(p, dtype=float)
+    ok = np.isfinite(y) & np.isfinite(p)
+    y, p = y[ok], p[ok]
+    n1 = float((y == 1).sum())
+    n0 = float((y == 0).sum())
+    if n1 == 0 or n0 == 0:
+        return float("nan")
+    ranks = stats.rankdata(p)
+    r1 = ranks[y == 1].sum()
+    return float((r1 - n1 * (n1 + 1) / 2) / (n1 * n0))
+
+
+def calibration_table(y, p, bins: int = 10) -> pd.DataFrame:
+    """Observed against predicted by decile of predicted probability.
+
+    Returns
+    -------
+    DataFrame, one row per decile (fewer when predictions tie):
+        decile (1 = lowest predictions), n, mean_predicted, observed_rate,
+        ci_low, ci_high (Wilson 95 % interval of the observed rate).
+    """
+    y = np.asarray(y, dtype=float)
+    p = np.asarray(p, dtype=float)
+    ok = np.isfinite(y) & np.isfinite(p)
+    frame = pd.DataFrame({"y": y[ok], "p": p[ok]})
+    frame["decile"] = pd.qcut(frame["p"].rank(method="first"), bins, labels=False) + 1
+    table = frame.groupby("decile").agg(n=("y", "size"), mean_predicted=("p", "mean"), positives=("y", "sum"))
+    table["observed_rate"] = table["positives"] / table["n"]
+    low, high = proportion_confint(table["positives"].to_numpy(), table["n"].to_numpy(), alpha=0.05, method="wilson")
+    table["ci_low"], table["ci_high"] = low, high
+    return table.drop(columns="positives").reset_index()
+
+
+def calibration_slope_intercept(y, p) -> tuple[float, float]:
+    """Logistic recalibration (Cox 1958): slope of ``y ~ logit(p)``, and the
+    intercept of ``y ~ 1`` with ``logit(p)`` as offset (calibration-in-the-large).
+
+    Perfect calibration gives slope 1 and intercept 0. On the data a logistic
+    model was fitted to, both hold exactly by construction; evaluate on new data.
+    """
+    y = np.asarray(y, dtype=float)
+    p = np.clip(np.asarray(p, dtype=float), 1e-12, 1 - 1e-12)
+    ok = np.isfinite(y) & np.isfinite(p)
+    y, lp = y[ok], np.log(p[ok] / (1 - p[ok]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        slope = sm.GLM(y, sm.add_constant(lp), family=sm.families.Binomial()).fit().params[1]
+        intercept = sm.GLM(y, np.ones_like(y), family=sm.families.Binomial(), offset=lp).fit().params[0]
+    return float(slope), float(intercept)
+
+
+@dataclass(frozen=True)
+class ModelPerformance:
+    """Discrimination and calibration of predictions against observed outcomes."""
+
+    n: int
+    auc: float
+    calibration: pd.DataFrame
+    calibration_slope: float
+    calibration_intercept: float
+
+
+def _performance(y, p) -> ModelPerformance:
+    y = np.asarray(y, dtype=float)
+    p = np.asarray(p, dtype=float)
+    ok = np.isfinite(y) & np.isfinite(p)
+    slope, intercept = calibration_slope_intercept(y[ok], p[ok])
+    return ModelPerformance(int(ok.sum()), auc_mann_whitney(y[ok], p[ok]), calibration_table(y[ok], p[ok]),
+                            slope, intercept)
+
+
+# --------------------------------------------------------------------------
+# Fixed-effects logistic model
+# --------------------------------------------------------------------------
+class PositiveExitModel:
+    """A fitted logistic model of positive exits.
+
+    Attributes
+    ----------
+    results : statsmodels ``LogitResults`` (cluster-robust covariance when clustered).
+    formula : str, the patsy formula fitted.
+    definition : Definition of a positive exit used for the outcome.
+    n : int, exits used in the fit. ``n_clusters``: number of clusters (sites).
+    cluster : str or None, the clustering column.
+    odds_ratios : DataFrame indexed by neutral term names (``Intercept`` first),
+        columns ``coef``, ``se`` (cluster-robust), ``odds_ratio``, ``ci_low``,
+        ``ci_high`` (95 % CI of the odds ratio), ``p_value``.
+    missing : dict with ``strategy``, ``rows_with_known_outcome``, ``rows_used``,
+        ``rows_dropped`` and ``by_column`` {column: missing values among exits
+        with a known outcome}; ``missing_table(lang)`` shows it as a table.
+    problems : list of str, problems found (only non-empty with ``strict=False``).
+    notes : list of str, terms dropped before fitting and other remarks.
+    """
+
+    def __init__(self, results, formula, design, definition, missing, cluster, y, problems, notes):
+        self.results = results
+        self.formula = formula
+        self._design = design
+        self.definition = definition
+        self.missing = missing
+        self.cluster = cluster
+        self.problems = problems
+        self.notes = notes
+        self._y = np.asarray(y, dtype=float)
+        self.n = int(results.nobs)
+        self.n_clusters = int(results.cov_kwds["groups"].max() + 1) if cluster is not None else None
+        names = [neutral_name(t) for t in results.params.index]
+        self.terms = names
+        params = results.params.to_numpy()
+        bse = results.bse.to_numpy()
+        ci = results.conf_int(0.05).to_numpy()
+        self.odds_ratios = pd.DataFrame(
+            {
+                "coef": params,
+                "se": bse,
+                "odds_ratio": np.exp(params),
+                "ci_low": np.exp(ci[:, 0]),
+                "ci_high": np.exp(ci[:, 1]),
+                "p_value": results.pvalues.to_numpy(),
+            },
+            index=pd.Index(names, name="term"),
+        )
+
+    def __repr__(self) -> str:
+        return f"PositiveExitModel(n={self.n}, terms={len(self.terms)}, definition={self.definition.name!r}, problems={len(self.problems)})"
+
+    @property
+    def coef_ci(self) -> pd.DataFrame:
+        """95 % CIs of the logit coefficients (columns ``coef``, ``ci_low``, ``ci_high``)."""
+        ci = self.results.conf_int(0.05).to_numpy()
+        return pd.DataFrame({"coef": self.results.params.to_numpy(), "ci_low": ci[:, 0], "ci_high": ci[:, 1]},
+                            index=self.odds_ratios.index)
+
+    @cached_property
+    def marginal_effects(self) -> pd.DataFrame:
+        """Average marginal effects (statsmodels ``get_margeff(at="overall", dummy=True)``:
+        discrete change for 0/1 terms), on the probability scale, using the model's
+        (cluster-robust) covariance.
+
+        Returns
+        -------
+        DataFrame indexed by neutral term names, columns ``ame``, ``se``, ``z``,
+        ``p_value``, ``ci_low``, ``ci_high`` (95 %).
+        """
+        frame = self.results.get_margeff(at="overall", dummy=True).summary_frame(alpha=0.05)
+        frame.columns = ["ame", "se", "z", "p_value", "ci_low", "ci_high"]
+        frame.index = pd.Index([neutral_name(t) for t in frame.index], name="term")
+        return frame
+
+    @cached_property
+    def fitted(self) -> np.ndarray:
+        return np.asarray(self.results.predict(), dtype=float)
+
+    @cached_property
+    def _apparent(self) -> ModelPerformance:
+        return _performance(self._y, self.fitted)
+
+    @property
+    def auc(self) -> float:
+        """Apparent AUC (on the fitting data), Mann–Whitney formula."""
+        return self._apparent.auc
+
+    @property
+    def calibration(self) -> pd.DataFrame:
+        """Apparent calibration by decile (see :func:`calibration_table`)."""
+        return self._apparent.calibration
+
+    @property
+    def calibration_slope(self) -> float:
+        """Apparent calibration slope (1 by construction in-sample; use :meth:`evaluate` on new data)."""
+        return self._apparent.calibration_slope
+
+    @property
+    def calibration_intercept(self) -> float:
+        """Apparent calibration intercept (0 by construction in-sample)."""
+        return self._apparent.calibration_intercept
+
+    def predict(self, data: pd.DataFrame) -> pd.Series:
+        """Predicted probability of a positive exit for every row of ``data``
+        (index kept). Rows with a missing covariate or a level unseen in the fit
+        get NaN; no row is dropped."""
+        frame, usable = self._design.transform(data)
+        out = pd.Series(np.nan, index=data.index, name="p_positive_exit")
+        if usable.any():
+            out[usable.to_numpy()] = np.asarray(self.results.predict(frame.loc[usable.to_numpy()]), dtype=float)
+        return out
+
+    def evaluate(self, data: pd.DataFrame, definition=None) -> ModelPerformance:
+        """AUC and calibration on other data (e.g. a later cohort or a hold-out sample)."""
+        y, _ = _resolve_outcome(data, definition if definition is not None else self.definition)
+        p = self.predict(data)
+        yv = y.astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+        return _performance(yv, p.to_numpy())
+
+    def missing_table(self, lang: str = "fr") -> pd.DataFrame:
+        return _missing_table(self.missing, lang)
+
+    def summary_table(self, lang: str = "fr") -> pd.DataFrame:
+        """Odds ratios for display: a readable label per term, numbers unformatted.
+
+        Columns (fr / en): Variable, Rapport de cotes / Odds ratio, IC 95 % bas /
+        95% CI low, IC 95 % haut / 95% CI high, p.
+        """
+        fr = lang == "fr"
+        table = self.odds_ratios.drop(index="Intercept", errors="ignore")
+        labels = [term_label(t, self._design, lang) for t in table.index]
+        return pd.DataFrame(
+            {
+                "Variable": labels,
+                "Rapport de cotes" if fr else "Odds ratio": table["odds_ratio"].to_numpy(),
+                "IC 95 % bas" if fr else "95% CI low": table["ci_low"].to_numpy(),
+                "IC 95 % haut" if fr else "95% CI high": table["ci_high"].to_numpy(),
+                "p": table["p_value"].to_numpy(),
+            },
+            index=table.index,
+        )
+
+
+def term_label(term: str, design: _Design | None, lang: str = "fr") -> str:
+    """Readable label of a neutral term name, e.g. ``education_level[niveau_4]`` ->
+    "Niveau de formation : Niveau 4 (bac) (réf. Infra niveau 3 ...)"."""
+    fr = lang == "fr"
+    column_label = {c.name: (c.label_fr if fr else c.label_en) for c in schema.CANONICAL_COLUMNS}
+    m = re.fullmatch(r"([A-Za-z_][A-Za-z0-9_]*)\[(.*)\]", term)
+    if m:
+        col, level = m.groups()
+        name = column_label.get(col, col)
+        lvl = ("Non renseigné" if fr else "Not stated") if level == MISSING_LEVEL else schema.label(col, level, lang)
+        ref = ""
+        if design is not None and design.levels.get(col):
+            ref_code = design.levels[col][0]
+            ref = f" (réf. {schema.label(col, ref_code, lang)})" if fr else f" (ref. {schema.label(col, ref_code, lang)})"
+        return f"{name} : {lvl}{ref}" if fr else f"{name}: {lvl}{ref}"
+    if term.endswith("_missing"):
+        base = column_label.get(term[: -len("_missing")], term)
+        return f"{base} : non renseigné" if fr else f"{base}: not stated"
+    if term == "Intercept":
+        return "Constante" if fr else "Intercept"
+    return column_label.get(term, term)
+
+
+def _fit_logit(frame, formula, groups, maxiter, problems):
+    """Fit with every statsmodels warning captured and turned into a problem."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            model = smf.logit(formula, frame)
+            fit_kw = {"disp": 0, "maxiter": maxiter}
+            if groups is not None:
+                fit_kw.update(cov_type="cluster", cov_kwds={"groups": groups})
+            results = model.fit(**fit_kw)
+        except PerfectSeparationError as exc:  # older statsmodels raise instead of warning
+            problems.append(f"séparation parfaite signalée par statsmodels ({exc})")
+            return None
+        except np.linalg.LinAlgError as exc:
+            problems.append(f"matrice singulière pendant l'estimation ({exc})")
+            return None
+    for w in caught:
+        if issubclass(w.category, PerfectSeparationWarning):
+            problems.append("séparation parfaite ou quasi complète signalée par statsmodels")
+        elif issubclass(w.category, ConvergenceWarning):
+            problems.append(f"non-convergence signalée par statsmodels ({w.message})")
+        elif issubclass(w.category, HessianInversionWarning):
+            problems.append("matrice hessienne non inversible")
+        elif issubclass(w.category, RuntimeWarning) and "overflow" in str(w.message):
+            problems.append(f"dépassement numérique pendant l'estimation ({w.message})")
+        else:
+            warnings.warn(w.message, w.category, stacklevel=3)
+    return results
+
+
+def fit_positive_exit(
+    data: pd.DataFrame,
+    formula: str | None = None,
+    cluster: str | None = "site",
+    definition: str | Definition | None = None,
+    *,
+    covariates=None,
+    missing: str = "complete_case",
+    strict: bool = True,
+    maxiter: int = 50,
+) -> PositiveExitModel:
+    """Logistic regression of a positive exit on trainee characteristics.
+
+    Fitted on exits with a known outcome (``positive_exit`` not NA under
+    ``definition``), by maximum likelihood (statsmodels ``logit``, Newton),
+    with standard errors clustered by ``cluster`` (``cov_type="cluster"``;
+    ``cluster=None`` gives model-based errors).
+
+    Parameters
+    ----------
+    data : canonical frame (``CleanResult.data``).
+    formula : patsy formula, optional. Default: ``positive_exit ~`` the
+        :data:`DEFAULT_COVARIATES` (sex, age at entry, education level, QPV,
+        disability, nationality, weeks in company, cohort year, region).
+        Covariates with a single observed value (e.g. region in a one-region
+        file) are dropped and listed in ``.notes``. The columns named in a custom
+        formula are converted the same way (categoricals reference-first,
+        booleans to 0/1).
+    cluster : column of the clusters for robust standard errors (default: site).
+    definition : positive-exit definition; None uses the frame's ``positive_exit``.
+    covariates : list of columns, optional, instead of the default list.
+    missing : ``"complete_case"`` (default): exits with any missing covariate are
+        left out, and counted in ``.missing`` (overall and by column);
+        ``"indicator"``: missing categoricals get a ``missing`` level and missing
+        booleans / numbers are filled (0 / median) with a ``<column>_missing`` 0/1 term.
+    strict : True (default) raises :class:`ModelError` on separation,
+        non-convergence, a singular design or non-finite / huge estimates;
+        False records them in ``.problems`` and warns (:class:`ModelWarning`).
+    maxiter : Newton iterations allowed.
+
+    Returns
+    -------
+    PositiveExitModel
+    """
+    frame, design, d, formula, missing_info, notes = _prepare(data, formula, covariates, cluster, definition, missing)
+    if notes:
+        warnings.warn("Modèle de sortie positive : " + " ; ".join(notes) + ".", ModelWarning, stacklevel=2)
+    problems: list[str] = []
+    if len(frame) == 0:
+        raise ModelError("Aucune sortie ne reste après retrait des covariables manquantes : modèle impossible.")
+    y = frame[OUTCOME].to_numpy()
+    if y.min() == y.max():
+        raise ModelError("Toutes les sorties retenues ont la même issue : le modèle ne peut pas être estimé.")
+    used = _formula_variables(formula, frame.columns)
+    separated = _separated_levels(frame, y, design, used)
+    if separated:
+        problems.append("séparation quasi complète pour " + ", ".join(separated))
+    groups = None
+    if cluster is not None:
+        groups = pd.factorize(frame[cluster])[0]
+    if problems and strict:
+        _handle_problems(problems, strict, "Le modèle de sortie positive")
+    results = _fit_logit(frame.drop(columns=[cluster] if cluster else []), formula, groups, maxiter, problems)
+    if results is not None:
+        if not results.mle_retvals.get("converged", True):
+            if not any("non-convergence" in p for p in problems):
+                problems.append(f"non-convergence après {maxiter} itérations")
+        exog = results.model.exog
+        rank = np.linalg.matrix_rank(exog.T @ exog)
+        if rank < exog.shape[1]:
+            problems.append(f"plan d'expérience singulier (rang {rank} pour {exog.shape[1]} termes : colinéarité)")
+        names = pd.Index([neutral_name(t) for t in results.params.index])
+        huge = _huge_terms(pd.Series(results.params.to_numpy(), index=names),
+                           pd.Series(np.sqrt(np.abs(np.diag(results.normalized_cov_params))), index=names))
+        if huge:
+            problems.append("coefficients ou erreurs-types démesurés (séparation probable) : " + ", ".join(huge))
+    if results is None and not problems:
+        problems.append("estimation impossible")
+    _handle_problems(problems, strict, "Le modèle de sortie positive")
+    if results is None:
+        raise ModelError("Le modèle de sortie positive n'a pas pu être estimé : " + "; ".join(problems) + ".")
+    return PositiveExitModel(results, formula, design, d, missing_info, cluster, y, problems, notes)
+
+
+# --------------------------------------------------------------------------
+# Multilevel model: site random intercepts (variational Bayes)
+# --------------------------------------------------------------------------
+class MultilevelModel:
+    """Logistic model with random intercepts by ``group`` fitted by variational Bayes.
+
+    Attributes
+    ----------
+    results : statsmodels ``BayesMixedGLMResults`` (from ``fit_vb``).
+    fixed_effects : DataFrame indexed by neutral term names, columns ``coef``
+        (posterior mean), ``sd`` (posterior SD), ``odds_ratio``, ``ci_low``,
+        ``ci_high`` (95 % credible interval of the odds ratio, normal approximation).
+    site_effects : DataFrame, one row per group: ``<group>`` (name), ``n``
+        (exits used), ``effect`` (posterior mean of the random intercept, logit
+        scale, shrunk towards 0), ``sd`` (its posterior SD), ``ci_low``,
+        ``ci_high`` (95 %).
+    site_sd : float, the estimated SD of the random intercepts (posterior mean
+        of the log-SD, exponentiated).
+    n, formula, definition, missing, group, method.
+    """
+
+    method = "variational Bayes (BinomialBayesMixedGLM.fit_vb, mean-field Gaussian)"
+
+    def __init__(self, results, formula, definition, missing, group, site_effects):
+        self.results = results
+        self.formula = formula
+        self.definition = definition
+        self.missing = missing
+        self.group = group
+        self.n = int(len(results.model.endog))
+        names = [neutral_name(t) for t in results.model.exog_names]
+        mean, sd = results.fe_mean, results.fe_sd
+        z = stats.norm.ppf(0.975)
+        self.fixed_effects = pd.DataFrame(
+            {"coef": mean, "sd": sd, "odds_ratio": np.exp(mean), "ci_low": np.exp(mean - z * sd),
+             "ci_high": np.exp(mean + z * sd)},
+            index=pd.Index(names, name="term"),
+        )
+        self.site_effects = site_effects
+        self.site_sd = float(np.exp(results.vcp_mean[0]))
+
+    def __repr__(self) -> str:
+        return f"MultilevelModel(n={self.n}, groups={len(self.site_effects)}, site_sd={self.site_sd:.3f})"
+
+
+def fit_multilevel(
+    data: pd.DataFrame,
+    formula: str | None = None,
+    group: str = "site",
+    definition: str | Definition | None = None,
+    *,
+    covariates=None,
+    vcp_p: float = 1.0,
+    fe_p: float = 2.0,
+    seed: int = 0,
+) -> MultilevelModel:
+    """Logistic model of a positive exit with random intercepts by site.
+
+    Fitted with statsmodels ``BinomialBayesMixedGLM.fit_vb``: a **variational
+    Bayes** (mean-field Gaussian) approximation of the posterior, with normal
+    priors (SD ``fe_p``) on the fixed effects and on the log-SD of the site
+    intercepts (SD ``vcp_p``). Posterior SDs from variational Bayes tend to be
+    somewhat too small; the shrunken site effects are meant for ranking-free
+    description, not for testing. Missing covariates: complete case (counted in
+    ``.missing``). The fixed part is the same as :func:`fit_positive_exit`.
+
+    Returns
+    -------
+    MultilevelModel
+    """
+    from statsmodels.genmod.bayes_mixed_glm import BinomialBayesMixedGLM
+
+    frame, design, d, formula, missing_info, notes = _prepare(data, formula, covariates, group, definition,
+                                                              "complete_case")
+    if notes:
+        warnings.warn("Modèle multiniveau : " + " ; ".join(notes) + ".", ModelWarning, stacklevel=2)
+    if len(frame) == 0 or frame[OUTCOME].nunique() < 2:
+        raise ModelError("Modèle multiniveau impossible : pas assez de sorties d'issues différentes.")
+    sites = pd.Categorical(frame[group])
+    frame["_group"] = sites.codes
+    counts = pd.Series(sites.codes).value_counts().sort_index()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = BinomialBayesMixedGLM.from_formula(formula, {group: "0 + C(_group)"}, frame.drop(columns=[group]),
+                                                   vcp_p=vcp_p, fe_p=fe_p)
+        results = model.fit_vb(rng=seed)
+    bad = [str(w.message) for w in caught if issubclass(w.category, (ConvergenceWarning, RuntimeWarning))]
+    if bad:
+        raise ModelError("Le modèle multiniveau n'a pas convergé : " + " ; ".join(bad))
+    re_frame = results.random_effects(group)
+    codes = [int(re.search(r"\[(?:T\.)?(-?\d+)\]", name).group(1)) for name in re_frame.index]
+    z = stats.norm.ppf(0.975)
+    effects = pd.DataFrame(
+        {
+            group: np.asarray(sites.categories)[codes],
+            "n": counts.reindex(codes).to_numpy(),
+            "effect": re_frame["Mean"].to_numpy(),
+            "sd": re_frame["SD"].to_numpy(),
+        }
+    )
+    effects["ci_low"] = effects["effect"] - z * effects["sd"]
+    effects["ci_high"] = effects["effect"] + z * effects["sd"]
+    return MultilevelModel(results, formula, d, missing_info, group, effects)
