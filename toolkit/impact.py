@@ -1022,3 +1022,189 @@ def rosenbaum_bounds(pairs, gammas=None, alpha: float = 0.05, alternative: str =
     return RosenbaumBounds(table=table, gamma_critical=gamma_critical, n_pairs=len(pairs), n_discordant=d,
                            discordant_treated=n_plus, discordant_control=n_minus, alternative=alternative,
                            alpha=alpha, note=note)
+
+
+# --------------------------------------------------------------------------
+# Effects by subgroup
+# --------------------------------------------------------------------------
+def estimate_att_by(df: pd.DataFrame, by: str, treatment: str, outcome: str, covariates, *,
+                    min_cell: int = DEFAULT_MIN_CELL, **kwargs) -> pd.DataFrame:
+    """The ATT within each level of ``by`` (region, sex, age band...), for a forest plot.
+
+    ``by`` is removed from the covariates inside each subgroup. A subgroup
+    with fewer than ``min_cell`` treated units or controls is not estimated
+    (``status = "suppressed"``): too small to publish and to estimate. A
+    subgroup where the models cannot be fitted gets ``status = "error"`` and
+    the reason in ``message``.
+
+    Returns
+    -------
+    DataFrame
+        One row per level: ``by`` (the level), ``n_treated``, ``n_control``
+        (units in the subgroup with complete data), ``estimate``, ``se``,
+        ``ci_low``, ``ci_high``, ``ess_control``, ``status``
+        (ok / suppressed / error), ``message``.
+    """
+    if by not in df.columns:
+        raise SchemaError(f"Colonne {by!r} absente des données.")
+    covariates = [c for c in ([covariates] if isinstance(covariates, str) else covariates) if c != by]
+    rows = []
+    for level, sub in df.groupby(by, observed=True, sort=True):
+        complete = sub[[treatment, outcome, *covariates]].dropna()
+        t = complete[treatment].astype(float)
+        row = {"by": level, "n_treated": int((t == 1).sum()), "n_control": int((t == 0).sum()),
+               "estimate": np.nan, "se": np.nan, "ci_low": np.nan, "ci_high": np.nan, "ess_control": np.nan,
+               "status": "ok", "message": ""}
+        if min(row["n_treated"], row["n_control"]) < min_cell:
+            row["status"] = "suppressed"
+            row["message"] = f"moins de {min_cell} traités ou témoins"
+        else:
+            try:
+                res = estimate_att(sub, treatment, outcome, covariates, **kwargs)
+                row.update(estimate=res.estimate, se=res.se, ci_low=res.ci_low, ci_high=res.ci_high,
+                           ess_control=res.ess_control)
+            except E2CError as exc:
+                row.update(status="error", message=str(exc))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------
+# Loading an impact design
+# --------------------------------------------------------------------------
+@dataclass
+class ImpactFrame:
+    """One analysis frame for an impact design.
+
+    Attributes
+    ----------
+    data : DataFrame
+        Every cleaned row of both groups (nothing dropped): the canonical
+        columns, plus ``source_file`` (name of the file the row came from),
+        ``treated`` (1 = E2C, 0 = comparison) and ``outcome`` (positive exit
+        as 0/1 float, NaN when not known).
+    covariates : list of str
+        Default adjustment set: characteristics fixed at entry that are
+        observed in both groups and vary (see :data:`DEFAULT_IMPACT_COVARIATES`),
+        plus ``region`` and ``cohort_year`` when the data hold several.
+    outcome_report : DataFrame
+        Index ``group`` (e2c / comparaison); columns ``n``, ``n_outcome_known``,
+        ``n_outcome_missing``, ``share_outcome_missing``, ``median_follow_up_months``
+        (entry to last follow-up, a check that both groups are observed at
+        the same horizon).
+    excluded_covariates : dict
+        Default covariates left out, with the reason.
+    cleaning : list
+        The :class:`CleanResult` of each file (rejected rows, warnings).
+    definition : str
+        Name of the positive-exit definition.
+    """
+
+    data: pd.DataFrame
+    covariates: list[str]
+    outcome_report: pd.DataFrame
+    excluded_covariates: dict
+    cleaning: list
+    definition: str
+
+    def analysis_data(self) -> pd.DataFrame:
+        """Rows with a known outcome (those without are counted in ``outcome_report``)."""
+        return self.data.loc[self.data["outcome"].notna()]
+
+
+def _clean(source, definition, key):
+    from .cleaning import clean_export
+
+    if isinstance(source, pd.DataFrame):
+        return clean_export(source, definition=definition, key=key)
+    return clean_export(Path(source), definition=definition, key=key)
+
+
+def load_impact_frame(e2c_source, comparison_source=None, *, definition=None, key=None) -> ImpactFrame:
+    """Load an impact design (one file with a ``groupe`` column, or an E2C file
+    and a comparison file) into one analysis frame.
+
+    Each file goes through :func:`toolkit.cleaning.clean_export` (same raw
+    contract, same positive-exit definition, so the outcome is measured the
+    same way in both groups). With two files, every row of the comparison
+    file is a comparison unit: its ``groupe`` column may be absent, or say
+    ``Comparaison``; a row marked E2C there is an error. Rows without a known
+    outcome are kept and counted, never dropped silently.
+
+    Parameters
+    ----------
+    e2c_source : path or DataFrame
+        The E2C export, or the whole design when it has a ``groupe`` column.
+    comparison_source : path or DataFrame, optional
+        The comparison cohort.
+    definition : str or Definition, optional
+        Positive-exit definition (default: the project's).
+    key : bytes or str, optional
+        Pseudonymisation key, passed to ``clean_export``.
+
+    Returns
+    -------
+    ImpactFrame
+    """
+    from .definitions import get_definition
+
+    d = get_definition(definition)
+    first = _clean(e2c_source, d, key)
+    results = [first]
+    frames = [first.data.assign(source_file=first.source_name or "e2c")]
+    if comparison_source is not None:
+        if (first.data["group"] == "comparaison").any():
+            row = first.data.loc[first.data["group"] == "comparaison", "source_row"].iloc[0]
+            raise InputError(
+                f"{first.source_name} : la ligne {row} est marquée « comparaison » alors qu'un fichier de "
+                "comparaison distinct est fourni. Fournissez un seul fichier avec la colonne groupe, ou deux "
+                "fichiers séparés."
+            )
+        second = _clean(comparison_source, d, key)
+        group = second.data["group"]
+        if (group == "comparaison").any() and (group == "e2c").any():
+            row = second.data.loc[group == "e2c", "source_row"].iloc[0]
+            raise InputError(
+                f"{second.source_name} : la ligne {row} est marquée « E2C » dans le fichier de comparaison."
+            )
+        comp = second.data.assign(group=pd.Categorical(["comparaison"] * len(second.data),
+                                                       categories=first.data["group"].cat.categories))
+        results.append(second)
+        frames.append(comp.assign(source_file=second.source_name or "comparaison"))
+    data = pd.concat(frames, ignore_index=True)
+    data["group"] = data["group"].astype(first.data["group"].dtype)
+    if data["group"].isna().any():
+        raise InputError("Groupe manquant (ni E2C ni comparaison) pour certaines lignes : vérifiez la colonne groupe.")
+    data["treated"] = (data["group"] == "e2c").astype(int)
+    if data["treated"].nunique() < 2:
+        raise InputError(
+            "Les données ne contiennent qu'un groupe : il faut des stagiaires E2C et un groupe de comparaison "
+            "(colonne groupe, ou un second fichier)."
+        )
+    data["outcome"] = data["positive_exit"].astype("Float64").astype(float)
+
+    follow = (pd.to_datetime(data["follow_up_date"]) - pd.to_datetime(data["entry_date"])).dt.days / 30.4375
+    report = pd.DataFrame({
+        "n": data.groupby("group", observed=True).size(),
+        "n_outcome_known": data["outcome"].notna().groupby(data["group"], observed=True).sum(),
+        "median_follow_up_months": follow.groupby(data["group"], observed=True).median(),
+    })
+    report["n_outcome_missing"] = report["n"] - report["n_outcome_known"]
+    report["share_outcome_missing"] = report["n_outcome_missing"] / report["n"]
+    report = report[["n", "n_outcome_known", "n_outcome_missing", "share_outcome_missing", "median_follow_up_months"]]
+
+    covariates, excluded = [], {}
+    candidates = list(DEFAULT_IMPACT_COVARIATES) + ["region", "cohort_year"]
+    for col in candidates:
+        observed = data[col].notna().groupby(data["treated"]).mean()
+        if (observed < 0.5).any():
+            excluded[col] = "non renseignée pour la moitié au moins d'un groupe"
+        elif data[col].nunique(dropna=True) < 2:
+            if col not in ("region", "cohort_year"):
+                excluded[col] = "une seule valeur"
+        else:
+            covariates.append(col)
+    if "cohort_year" in covariates:  # a cohort effect, not a linear trend
+        data["cohort_year"] = data["cohort_year"].astype("string")
+    return ImpactFrame(data=data, covariates=covariates, outcome_report=report, excluded_covariates=excluded,
+                       cleaning=results, definition=d.name)
