@@ -257,12 +257,17 @@ def _separated_levels(frame: pd.DataFrame, y: np.ndarray, design: _Design, used:
 
 def _huge_terms(params: pd.Series, bse: pd.Series) -> list[str]:
     bad = (~np.isfinite(params)) | (~np.isfinite(bse)) | (params.abs() > _HUGE_COEF) | (bse > _HUGE_SE)
-    return [f"{name} (coef. {params[name]:.3g}, e.-t. {bse[name]:.3g})" for name in params.index[bad.to_numpy()]]
+    names = params.index[bad.to_numpy()]
+    listed = [f"{name} (coef. {params[name]:.3g}, e.-t. {bse[name]:.3g})" for name in names[:6]]
+    if len(names) > 6:
+        listed.append(f"et {len(names) - 6} autre(s) terme(s)")
+    return listed
 
 
 def _handle_problems(problems: list[str], strict: bool, what: str) -> None:
     if not problems:
         return
+    problems[:] = list(dict.fromkeys(problems))  # the same warning can fire at every iteration
     text = "; ".join(problems)
     if strict:
         raise ModelError(
@@ -761,6 +766,7 @@ def fit_multilevel(
     vcp_p: float = 1.0,
     fe_p: float = 2.0,
     seed: int = 0,
+    maxiter: int | None = None,
 ) -> MultilevelModel:
     """Logistic model of a positive exit with random intercepts by site.
 
@@ -771,6 +777,9 @@ def fit_multilevel(
     somewhat too small; the shrunken site effects are meant for ranking-free
     description, not for testing. Missing covariates: complete case (counted in
     ``.missing``). The fixed part is the same as :func:`fit_positive_exit`.
+    Numeric and 0/1 columns are centred for the fit (the intercept is moved
+    back afterwards). If the optimiser does not converge, :class:`ModelError`
+    is raised (``maxiter`` caps its iterations).
 
     Returns
     -------
@@ -787,14 +796,29 @@ def fit_multilevel(
     sites = pd.Categorical(frame[group])
     frame["_group"] = sites.codes
     counts = pd.Series(sites.codes).value_counts().sort_index()
+    # Centre the numeric and 0/1 columns: the mean-field approximation ignores the
+    # posterior correlation between the intercept and uncentred covariates, which
+    # stalls the optimiser and shrinks their posterior SDs. Undone below.
+    centred = {c: float(frame[c].mean()) for c in frame.columns
+               if c not in (OUTCOME, group, "_group") and not isinstance(frame[c].dtype, pd.CategoricalDtype)}
+    for c, mean in centred.items():
+        frame[c] = frame[c] - mean
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         model = BinomialBayesMixedGLM.from_formula(formula, {group: "0 + C(_group)"}, frame.drop(columns=[group]),
                                                    vcp_p=vcp_p, fe_p=fe_p)
-        results = model.fit_vb(rng=seed)
-    bad = [str(w.message) for w in caught if issubclass(w.category, (ConvergenceWarning, RuntimeWarning))]
+        results = model.fit_vb(rng=seed, minim_opts=None if maxiter is None else {"maxiter": maxiter})
+    bad = list(dict.fromkeys(str(w.message) for w in caught
+                             if issubclass(w.category, (ConvergenceWarning, RuntimeWarning))))
     if bad:
-        raise ModelError("Le modèle multiniveau n'a pas convergé : " + " ; ".join(bad))
+        raise ModelError("Le modèle multiniveau (bayésien variationnel) n'a pas convergé : " + " ; ".join(bad) + ".")
+    names = list(model.exog_names)
+    if "Intercept" in names and centred:
+        i0 = names.index("Intercept")
+        shift = sum(results.fe_mean[names.index(c)] * m for c, m in centred.items() if c in names)
+        var = sum((results.fe_sd[names.index(c)] * m) ** 2 for c, m in centred.items() if c in names)
+        results.fe_mean[i0] -= shift
+        results.fe_sd[i0] = np.sqrt(results.fe_sd[i0] ** 2 + var)
     re_frame = results.random_effects(group)
     codes = [int(re.search(r"\[(?:T\.)?(-?\d+)\]", name).group(1)) for name in re_frame.index]
     z = stats.norm.ppf(0.975)
