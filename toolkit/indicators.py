@@ -52,6 +52,8 @@ __all__ = [
     "flow_counts",
     "exit_mix",
     "trend",
+    "PROFILE_COLUMNS",
+    "profile",
     "NATIONAL_BENCHMARKS",
     "national_rate",
     "with_national",
@@ -105,6 +107,9 @@ def wilson_interval(k, n, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
         lo, hi = proportion_confint(k_arr[ok], n_arr[ok], alpha=1 - level, method="wilson")
         low[ok] = np.clip(lo, 0.0, 1.0)
         high[ok] = np.clip(hi, 0.0, 1.0)
+        # The exact bounds at k = 0 and k = n, without floating-point dust.
+        low[ok & (k_arr == 0)] = 0.0
+        high[ok & (k_arr == n_arr)] = 1.0
     return low, high
 
 
@@ -165,19 +170,34 @@ def _grouped_sums(groups: pd.DataFrame, counts: pd.DataFrame) -> pd.DataFrame:
     return summed
 
 
-def _resolve_definition(data: pd.DataFrame, definition: str | Definition | None) -> Definition:
-    """The definition asked for; else the one the frame says it was cleaned with; else the default."""
-    if definition is None:
-        definition = data.attrs.get("definition")
-    return get_definition(definition)
+def _recorded_definition(data: pd.DataFrame) -> str | None:
+    recorded = data.attrs.get("definition")
+    return getattr(recorded, "name", recorded)
+
+
+def _outcome(data: pd.DataFrame, definition: str | Definition | None, what: str) -> tuple[pd.Series, Definition]:
+    """The positive-exit flag (nullable boolean) under ``definition`` and the Definition used.
+
+    Same rule as :mod:`toolkit.models`: None uses the frame's ``positive_exit``
+    column (computed at cleaning under ``data.attrs["definition"]``, the
+    project default when not recorded); an explicit definition other than the
+    recorded one is recomputed from the exit reason and dates.
+    """
+    recorded = _recorded_definition(data)
+    d = get_definition(recorded if definition is None else definition)
+    use_column = "positive_exit" in data.columns and (
+        definition is None or (recorded is not None and recorded == d.name))
+    if use_column:
+        return data["positive_exit"].astype("boolean"), d
+    _require(data, _OUTCOME_COLUMNS, what)
+    return positive_exit(data, d), d
 
 
 _OUTCOME_COLUMNS = ("exit_date", "exit_reason", "outcome_start", "outcome_end", "follow_up_date")
 
 
-def _outcome_flags(data: pd.DataFrame, definition: Definition, exclude_interruptions: bool) -> pd.DataFrame:
+def _outcome_flags(data: pd.DataFrame, positive: pd.Series, exclude_interruptions: bool) -> pd.DataFrame:
     """Integer flags per trainee: exit, known outcome, unknown outcome, positive, interruption."""
-    positive = positive_exit(data, definition)  # recomputed: the rate always matches `definition`
     exited = data["exit_date"].notna().to_numpy()
     interruption = data["exit_reason"].astype("object").isin(schema.INTERRUPTION_CODES).to_numpy() & exited
     in_base = exited & ~interruption if exclude_interruptions else exited
@@ -210,10 +230,12 @@ def positive_exit_rates(data: pd.DataFrame, by: str | Sequence[str] | None = Non
         Grouping column(s) (see the module docstring); None gives one row.
     definition : str or Definition, optional
         Positive-exit definition (``"projet"``, ``"reseau_2017"``,
-        ``"reseau_2023"``). The flag is always recomputed from the exit
-        reason and dates with :func:`toolkit.definitions.positive_exit`, so
-        the figure matches the definition named in the table. None uses
-        ``data.attrs["definition"]`` when set, else the project definition.
+        ``"reseau_2023"``). None uses the frame's ``positive_exit`` column,
+        computed at cleaning under ``data.attrs["definition"]`` (the project
+        definition when not recorded). Any other definition is recomputed
+        from the exit reason and dates with
+        :func:`toolkit.definitions.positive_exit`, so the figure always
+        matches the definition named in the table.
     level : float
         Confidence level of the interval.
     exclude_interruptions : bool
@@ -247,11 +269,11 @@ def positive_exit_rates(data: pd.DataFrame, by: str | Sequence[str] | None = Non
     them beside local figures as context, not as a strict comparison.
     """
     what = "positive_exit_rates"
-    _require(data, _OUTCOME_COLUMNS, what)
-    d = _resolve_definition(data, definition)
+    _require(data, ["exit_date", "exit_reason"], what)
+    positive, d = _outcome(data, definition, what)
     keys = _as_list(by)
     groups = _group_frame(data, keys, what)
-    table = _grouped_sums(groups, _outcome_flags(data, d, exclude_interruptions))
+    table = _grouped_sums(groups, _outcome_flags(data, positive, exclude_interruptions))
     return _add_rate(table, "n_positive", "n_known", level).assign(definition=d.name)
 
 
@@ -294,9 +316,9 @@ def flow_counts(data: pd.DataFrame, by: str | Sequence[str] | None = None,
         ``n_exits == n_interruptions + n_completed`` on every row.
     """
     what = "flow_counts"
-    _require(data, _OUTCOME_COLUMNS, what)
-    d = _resolve_definition(data, definition)
-    flags = _outcome_flags(data, d, exclude_interruptions=False)
+    _require(data, ["exit_date", "exit_reason"], what)
+    positive, d = _outcome(data, definition, what)
+    flags = _outcome_flags(data, positive, exclude_interruptions=False)
     exited = flags["n_exits"].to_numpy(dtype=bool)
     reason = data["exit_reason"].astype("object")
     unknown_reason = exited & (reason.isna() | (reason == "inconnu")).to_numpy()
@@ -405,6 +427,97 @@ def trend(data: pd.DataFrame, by: str | Sequence[str] | None = None,
     keys = [k for k in _as_list(by) if k != year] + [year]
     table = positive_exit_rates(data, keys, definition, level)
     return with_national(table, year_column=year) if national else table
+
+
+# --------------------------------------------------------------------------
+# Trainee profile
+# --------------------------------------------------------------------------
+PROFILE_COLUMNS: tuple[str, ...] = ("sex", "age_band", "education_level", "qpv", "disability", "rural",
+                                    "nationality", "referrer")
+
+
+def profile(data: pd.DataFrame, columns: Sequence[str] = PROFILE_COLUMNS, by: str | Sequence[str] | None = None,
+            level: float = 0.95, *, national: bool = True) -> pd.DataFrame:
+    """Who the trainees are: the share of each value of each characteristic.
+
+    Shares are among trainees whose value is known; the trainees with no
+    value are shown apart on a row whose ``code`` is NA.
+
+    Parameters
+    ----------
+    columns : sequence of str
+        Characteristics (canonical columns or derived groupings such as
+        ``age_band``); default :data:`PROFILE_COLUMNS`.
+    by : str or list of str, optional
+        Grouping column(s), e.g. ``"region"``.
+    national : bool
+        Add the published national range where one exists.
+
+    Returns
+    -------
+    DataFrame
+        Long format, one row per group, characteristic and value (values in
+        category order, booleans True then False, the NA row last):
+
+        * the grouping column(s);
+        * ``variable``: the characteristic's column name;
+        * ``code``: the value (object dtype; NA for "not stated");
+        * ``n``: trainees with that value;
+        * ``n_total``: trainees of the group;
+        * ``n_known``: trainees of the group whose value is known;
+        * ``share``: ``n / n_known`` (NaN on the NA row);
+        * ``ci_low``, ``ci_high``: Wilson interval of ``share``;
+        * ``share_of_total``: ``n / n_total``;
+        * with ``national``: ``national_low``, ``national_high`` (published
+          national range 2013–2023, NaN where none) and ``national_source``.
+    """
+    what = "profile"
+    keys = _as_list(by)
+    groups = _group_frame(data, keys, what)
+    values = _group_frame(data, list(columns), what)
+    pieces = []
+    for column in columns:
+        value = values[column]
+        if isinstance(value.dtype, pd.CategoricalDtype):
+            order = list(value.cat.categories)
+        elif str(value.dtype) == "boolean":
+            order = [True, False]
+        else:
+            order = sorted(value.dropna().unique().tolist())
+        codes = value.astype("object")
+        dummies = {f"v{i}": (codes == code).to_numpy().astype("int64") for i, code in enumerate(order)}
+        dummies["vna"] = codes.isna().to_numpy().astype("int64")
+        wide = _grouped_sums(groups, pd.DataFrame(dummies, index=data.index))
+        wide["_group_order"] = np.arange(len(wide))
+        wide["n_total"] = wide[list(dummies)].sum(axis=1).astype("int64")
+        wide["n_known"] = (wide["n_total"] - wide["vna"]).astype("int64")
+        long = wide.melt(id_vars=[*keys, "n_total", "n_known", "_group_order"], value_vars=list(dummies),
+                         var_name="_slot", value_name="n")
+        slot_code = {f"v{i}": code for i, code in enumerate(order)} | {"vna": pd.NA}
+        slot_rank = {slot: i for i, slot in enumerate(dummies)}
+        long["_rank"] = long["_slot"].map(slot_rank)
+        long["code"] = long["_slot"].map(slot_code).astype("object")
+        long["variable"] = column
+        pieces.append(long.sort_values(["_group_order", "_rank"], kind="stable"))
+    table = pd.concat(pieces, ignore_index=True)
+    is_na = table["code"].isna().to_numpy()
+    table["n"] = table["n"].astype("int64")
+    table = _add_rate(table.assign(_k=np.where(is_na, 0, table["n"])), "_k", "n_known", level, name="share")
+    for column in ("share", "ci_low", "ci_high"):
+        table.loc[is_na, column] = np.nan
+    with np.errstate(invalid="ignore", divide="ignore"):
+        total = table["n_total"].to_numpy(dtype=float)
+        table["share_of_total"] = np.where(total > 0, table["n"] / np.where(total > 0, total, 1), np.nan)
+    table = table[[*keys, "variable", "code", "n", "n_total", "n_known", "share", "ci_low", "ci_high",
+                   "share_of_total"]]
+    if national:
+        bench = NATIONAL_BENCHMARKS["profile"]
+        key = table["variable"] + "=" + table["code"].astype("string").fillna("<NA>")
+        bench_key = bench["column"] + "=" + bench["code"]
+        table["national_low"] = key.map(dict(zip(bench_key, bench["low"]))).astype("float64")
+        table["national_high"] = key.map(dict(zip(bench_key, bench["high"]))).astype("float64")
+        table["national_source"] = key.map(dict(zip(bench_key, bench["source"])))
+    return table.reset_index(drop=True)
 
 
 # --------------------------------------------------------------------------
