@@ -184,3 +184,35 @@ def test_bad_arguments():
         compare_units(data, by="ecole")
     with pytest.raises(ModelError, match="surdispersion"):
         compare_units(data, by="site", overdispersion="both")
+
+
+def test_funnel_plot_curves_points_and_highlight(national):
+    import matplotlib.colors as mcolors
+
+    from toolkit.plots import HIGHLIGHT
+    from toolkit.plots.funnel import funnel_plot
+
+    data, _, expected = national
+    result = compare_units(data, by="site", expected=expected)
+    fig = funnel_plot(result, highlight_region="Bretagne", min_n=300)
+    ax = fig.axes[0]
+    # The 99.8 % upper curve follows 1 + z sqrt(k/E + tau2), k = sum V / sum E over the units shown.
+    shown = result[result["n"] >= 300]
+    k = ((shown["se"] * shown["expected"]) ** 2).sum() / shown["expected"].sum()
+    curve = next(line for line in ax.get_lines() if line.get_linestyle() == "-" and line.get_ydata()[-1] > 1)
+    x, y = curve.get_xdata(), curve.get_ydata()
+    np.testing.assert_allclose(y, 1 + stats.norm.ppf(0.999) * np.sqrt(k / x + result.attrs["tau2_used"]))
+    # One point per unit shown; the region's units in the highlight colour.
+    offsets = [c for c in ax.collections if len(c.get_offsets())]
+    assert sum(len(c.get_offsets()) for c in offsets) == len(shown)
+    target = mcolors.to_rgba(HIGHLIGHT)
+    n_highlighted = sum(len(c.get_offsets()) for c in offsets
+                        if np.allclose(c.get_facecolor()[0][:3], target[:3]))
+    assert n_highlighted == (shown["region"] == "Bretagne").sum()
+    source = next(t.get_text() for t in fig.texts if t.get_gid() == "source")
+    hidden = (result["n"] < 300).sum()
+    assert source.startswith("Source\u00a0: ") and ("non affichée" in source) == (hidden > 0)
+    assert "Bretagne" in fig.alt_text or "site_" in fig.alt_text
+    en = funnel_plot(result, highlight="site_03", lang="en", scale="rate")
+    assert en.axes[0].get_ylabel() == "Rate adjusted for intake"
+    assert "site_03" in [t.get_text() for t in en.axes[0].texts]
