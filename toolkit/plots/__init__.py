@@ -146,6 +146,8 @@ def add_source(fig: Figure, text: str, lang: str | None = None) -> None:
     lang = _check_lang(lang or _current_lang)
     prefix = _SOURCE_PREFIX[lang]
     line = text if text.lower().startswith("source") else prefix + text
+    if lang == "fr":  # French typography: no-break space before ":" and ";"
+        line = line.replace(" :", NBSP + ":").replace(" ;", NBSP + ";")
     fig.text(0.01, 0.01, line, ha="left", va="bottom", fontsize=8.5, color="#404040", gid="source",
              wrap=True)
     # Make room for the line: about 0.35 inch below the existing bottom margin.
@@ -193,7 +195,7 @@ _TEXT = {
     "fr": {
         "rate": "Taux de sorties positives", "rate_by": "Taux de sorties positives par {}",
         "rate_axis": "Taux de sorties positives (IC à 95 %)", "national": "Référence nationale",
-        "national_year": "Référence nationale {} : {}", "mix": "Situation à la sortie",
+        "national_year": "Référence nationale {}\u00a0: {}", "mix": "Situation à la sortie",
         "mix_by": "Situation à la sortie par {}", "mix_axis": "Part des sorties au type connu",
         "mix_national": "Référence nationale 2024", "trend": "Évolution du taux de sorties positives",
         "profile": "Profil des stagiaires", "profile_axis": "Part des stagiaires (IC à 95 %)",
