@@ -1,0 +1,858 @@
+"""Cleaning a raw export into the canonical frame, with full row accounting.
+
+``clean_export(source)`` reads an export (:mod:`toolkit.io`), drops direct
+identifiers and pseudonymises trainee ids (:mod:`toolkit.privacy`), recognises
+every label through the alias tables of :mod:`toolkit.schema`, applies the
+rejection rules and returns a :class:`CleanResult`. Every input row lands in
+exactly one of ``.data`` (kept) or ``.rejected``; nothing is dropped silently.
+
+Rejection rules, in this order (a row gets the reason of the first rule it
+fails, so each rejected row has exactly one reason):
+
+1. ``missing_id``: the trainee id is missing (empty or blank);
+2. ``unknown_region``: the region is missing or not recognised;
+3. ``invalid_entry_date``: the entry date is missing or is not a real date;
+4. ``exit_before_entry``: the exit date is before the entry date;
+5. ``age_out_of_range``: the age at entry (entry year minus birth year) is
+   outside 15 to 40;
+6. ``duplicate``: the row exactly duplicates an earlier row (the first copy is
+   kept). Rows are compared on their raw values, after direct-identifier
+   columns are dropped.
+
+Everything else is kept, and its problems are counted as warnings (see
+:data:`WARNING_KINDS`): an unrecognised label becomes missing (an unknown exit
+label becomes ``exit_reason = 'inconnu'`` with ``positive_exit`` unknown), an
+unreadable optional date or number becomes missing, an exit label without an
+exit date is ignored (the trainee is still in the programme), a missing birth
+year leaves the age unknown, and so on.
+
+Value rules
+-----------
+* Labels (region, sex, education level, booleans, nationality, referrer, exit
+  reason, group) are matched ignoring case, accents, spaces and punctuation,
+  through the alias tables of :mod:`toolkit.schema` plus the school's mapping
+  file; a canonical code (``niveau_3``, ``cdi``...) is accepted as its own label.
+* Dates: ``dd/mm/yyyy`` (also ``dd-mm-yyyy``, ``dd.mm.yyyy``, ``dd/mm/yy``),
+  ``yyyy-mm-dd`` (with or without a time), and Excel serial numbers
+  (days since 1899-12-30). A date must exist in the calendar (no 31/02) and
+  fall between 1990 and 2099 (birth dates: 1900 to 2099).
+* Numbers accept a decimal comma and spaces as thousands separators; negative
+  counts are refused (missing, with a warning).
+* An empty cell means unknown (never false, never zero).
+* ``site`` defaults to the school; ``group`` defaults to ``'e2c'`` when the
+  export has no ``groupe`` column; ``cohort_year`` is the entry year;
+  ``positive_exit`` follows the chosen definition
+  (:func:`toolkit.definitions.positive_exit`).
+
+Performance: every rule works on the distinct values of a column (dates,
+labels) and on integer codes; the only per-value Python work is on distinct
+values, never on rows.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from . import privacy
+from .definitions import Definition, get_definition, positive_exit
+from .errors import SchemaError
+from .io import ExportMapping, RawExport, _categorical, as_string_categorical, read_export
+from .schema import (
+    BOOLEAN_ALIASES,
+    CANONICAL_DTYPES,
+    EDUCATION_ALIASES,
+    EDUCATION_LEVELS,
+    EXIT_ALIASES,
+    EXIT_CATEGORY_OF,
+    EXIT_REASON_CODES,
+    GROUP_ALIASES,
+    GROUP_CODES,
+    NATIONALITY_ALIASES,
+    NATIONALITY_CODES,
+    RAW_BY_NAME,
+    RAW_COLUMNS,
+    REFERRER_ALIASES,
+    REFERRER_CODES,
+    REGION_ALIASES,
+    REGION_NAMES,
+    SEX_ALIASES,
+    SEX_CODES,
+    normalise_key,
+)
+
+__all__ = [
+    "REJECTION_REASONS",
+    "WARNING_KINDS",
+    "reason_label",
+    "warning_label",
+    "CleanResult",
+    "clean_export",
+    "parse_dates",
+    "parse_years",
+    "parse_numbers",
+]
+
+# --------------------------------------------------------------------------
+# Codes and labels (the one place they are spelled out)
+# --------------------------------------------------------------------------
+REJECTION_REASONS: dict[str, tuple[str, str]] = {
+    "missing_id": ("Identifiant du stagiaire manquant", "Missing trainee id"),
+    "unknown_region": ("Région manquante ou inconnue", "Missing or unknown region"),
+    "invalid_entry_date": ("Date d'entrée manquante ou invalide", "Missing or invalid entry date"),
+    "exit_before_entry": ("Date de sortie antérieure à la date d'entrée", "Exit date before entry date"),
+    "age_out_of_range": ("Âge à l'entrée hors de 15 à 40 ans", "Age at entry outside 15 to 40"),
+    "duplicate": ("Doublon exact d'une ligne précédente", "Exact duplicate of an earlier row"),
+}
+
+WARNING_KINDS: dict[str, tuple[str, str]] = {
+    "identifier_column_dropped": ("Colonne d'identification directe supprimée",
+                                  "Direct-identifier column dropped"),
+    "column_ignored": ("Colonne hors contrat ignorée", "Column outside the contract ignored"),
+    "birth_date_reduced": ("Date de naissance exacte réduite à l'année", "Exact birth date reduced to the year"),
+    "missing_school": ("École manquante", "Missing school"),
+    "unknown_sex": ("Sexe manquant ou non reconnu", "Missing or unrecognised sex"),
+    "invalid_birth_year": ("Année de naissance manquante ou illisible (âge inconnu)",
+                           "Missing or unreadable birth year (age unknown)"),
+    "unknown_education_level": ("Niveau de formation non reconnu", "Unrecognised education level"),
+    "unknown_boolean": ("Valeur oui/non non reconnue (inconnue)", "Unrecognised yes/no value (unknown)"),
+    "unknown_nationality": ("Nationalité non reconnue", "Unrecognised nationality"),
+    "unknown_referrer": ("Prescripteur non reconnu", "Unrecognised referrer"),
+    "unknown_group": ("Groupe (E2C ou comparaison) non reconnu", "Unrecognised group (E2C or comparison)"),
+    "invalid_date": ("Date illisible ou impossible (ignorée)", "Unreadable or impossible date (ignored)"),
+    "invalid_number": ("Nombre illisible ou négatif (ignoré)", "Unreadable or negative number (ignored)"),
+    "unknown_exit_reason": ("Motif de sortie non reconnu (codé « inconnu »)",
+                            "Unrecognised exit reason (coded 'unknown')"),
+    "exit_without_reason": ("Sortie sans motif (codé « inconnu »)", "Exit without a reason (coded 'unknown')"),
+    "reason_without_exit_date": ("Motif de sortie sans date de sortie (motif ignoré, stagiaire en parcours)",
+                                 "Exit reason without an exit date (reason ignored, trainee still in the programme)"),
+    "outcome_end_before_start": ("Fin de la situation antérieure à son début",
+                                 "Situation ends before it starts"),
+}
+
+_SUMMARY_SECTIONS = {
+    "rows": ("Lignes", "Rows"),
+    "rejected": ("Lignes rejetées, par motif", "Rejected rows, by reason"),
+    "warnings": ("Avertissements (lignes conservées)", "Warnings (kept rows)"),
+    "columns": ("Colonnes supprimées ou ignorées", "Columns dropped or ignored"),
+}
+_ROW_LABELS = {
+    "received": ("Lignes reçues", "Rows received"),
+    "kept": ("Lignes conservées", "Rows kept"),
+    "rejected": ("Lignes rejetées", "Rows rejected"),
+}
+
+
+def _pick(pair: tuple[str, str], lang: str) -> str:
+    return pair[0] if lang == "fr" else pair[1]
+
+
+def reason_label(code: str, lang: str = "fr") -> str:
+    """Label of a rejection reason code, French (default) or English."""
+    return _pick(REJECTION_REASONS[code], lang)
+
+
+def warning_label(kind: str, lang: str = "fr") -> str:
+    """Label of a warning kind, French (default) or English."""
+    return _pick(WARNING_KINDS[kind], lang)
+
+
+# --------------------------------------------------------------------------
+# The result
+# --------------------------------------------------------------------------
+@dataclass
+class CleanResult:
+    """Outcome of :func:`clean_export`.
+
+    Attributes
+    ----------
+    data : DataFrame
+        Kept rows, one per parcours; columns exactly
+        ``schema.CANONICAL_COLUMNS`` in order, with ``schema.CANONICAL_DTYPES``.
+    rejected : DataFrame
+        Rejected rows: ``source_row`` (int), ``reason_code`` (one of
+        :data:`REJECTION_REASONS`), ``reason`` (French text naming the faulty
+        value), then the contract columns as read (strings; the trainee id
+        replaced by its pseudonym; identifier and out-of-contract columns left
+        out; a full birth date reduced to the year).
+    warnings : DataFrame
+        Tidy: ``source_row`` (Int64; missing for a warning about a whole
+        column), ``column`` (contract column or header concerned), ``kind``
+        (one of :data:`WARNING_KINDS`), ``message`` (French, with the value
+        concerned). Only kept rows get row warnings.
+    summary : dict
+        ``source_name``, ``sha256``, ``file_format``, ``encoding``,
+        ``separator``, ``definition`` (name), ``definition_label``,
+        ``rows_received``, ``rows_kept``, ``rows_rejected``,
+        ``rejected_by_reason`` {code: count, every code}, ``warnings_by_kind``
+        {kind: count, kinds that occurred}, ``dropped_identifier_columns``
+        {column: identifier kind}, ``ignored_columns`` [headers],
+        ``column_map`` {header found: contract column}.
+    definition : Definition
+        The positive-exit definition used.
+    source_name : str
+    sha256 : str or None
+        SHA-256 of the input file (None for a DataFrame).
+    """
+
+    data: pd.DataFrame
+    rejected: pd.DataFrame
+    warnings: pd.DataFrame
+    summary: dict
+    definition: Definition
+    source_name: str
+    sha256: str | None = None
+    raw_info: dict = field(default_factory=dict, repr=False)
+
+    def summary_table(self, lang: str = "fr") -> pd.DataFrame:
+        """The accounting summary as a tidy table for notebooks and reports.
+
+        Returns
+        -------
+        DataFrame
+            ``section`` (code: rows / rejected / warnings / columns),
+            ``section_label``, ``code``, ``label`` (French or English),
+            ``count`` (rows, or 1 per column for the columns section),
+            ``share`` (count over rows received; missing for columns).
+            ``attrs`` holds the source name and the definition label.
+        """
+        s = self.summary
+        received = s["rows_received"]
+        records = [("rows", code, _pick(_ROW_LABELS[code], lang), s[f"rows_{code}"]) for code in _ROW_LABELS]
+        records += [("rejected", code, reason_label(code, lang), n) for code, n in s["rejected_by_reason"].items()]
+        records += [("warnings", kind, warning_label(kind, lang), n) for kind, n in s["warnings_by_kind"].items()
+                    if kind not in {"identifier_column_dropped", "column_ignored"}]
+        for column, kind in s["dropped_identifier_columns"].items():
+            text = f"{warning_label('identifier_column_dropped', lang)} : {column} ({privacy.identifier_label(kind, lang)})"
+            records.append(("columns", "identifier_column_dropped", text, 1))
+        for column in s["ignored_columns"]:
+            records.append(("columns", "column_ignored", f"{warning_label('column_ignored', lang)} : {column}", 1))
+        table = pd.DataFrame(records, columns=["section", "code", "label", "count"])
+        table.insert(1, "section_label", table["section"].map(lambda c: _pick(_SUMMARY_SECTIONS[c], lang)))
+        table["count"] = table["count"].astype("int64")
+        share = table["count"] / received if received else np.nan
+        table["share"] = pd.Series(share, dtype="Float64").where(table["section"] != "columns")
+        table.attrs["source_name"] = self.source_name
+        table.attrs["definition"] = self.definition.label(lang)
+        return table
+
+    def summary_text(self, lang: str = "fr") -> str:
+        """A short plain-text account (for the command line)."""
+        s = self.summary
+        fr = lang == "fr"
+        lines = [
+            f"{'Fichier' if fr else 'File'} : {s['source_name']}",
+            f"{'Définition' if fr else 'Definition'} : {self.definition.label(lang)}",
+            f"{_pick(_ROW_LABELS['received'], lang)} : {s['rows_received']}",
+            f"{_pick(_ROW_LABELS['kept'], lang)} : {s['rows_kept']}",
+            f"{_pick(_ROW_LABELS['rejected'], lang)} : {s['rows_rejected']}",
+        ]
+        lines += [f"  - {reason_label(c, lang)} : {n}" for c, n in s["rejected_by_reason"].items() if n]
+        if s["warnings_by_kind"]:
+            lines.append(_pick(_SUMMARY_SECTIONS["warnings"], lang) + " :")
+            lines += [f"  - {warning_label(k, lang)} : {n}" for k, n in s["warnings_by_kind"].items()]
+        if s["dropped_identifier_columns"]:
+            names = ", ".join(s["dropped_identifier_columns"])
+            lines.append(f"{warning_label('identifier_column_dropped', lang)} : {names}")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        s = self.summary
+        return (f"CleanResult({s['source_name']!r}: {s['rows_received']} received, {s['rows_kept']} kept, "
+                f"{s['rows_rejected']} rejected, definition={self.definition.name!r})")
+
+
+# --------------------------------------------------------------------------
+# Parsers of distinct values (vectorised over the distinct values)
+# --------------------------------------------------------------------------
+_DATE_FORMATS = ("%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y", "%d.%m.%Y", "%Y/%m/%d", "%d/%m/%Y %H:%M:%S",
+                 "%d/%m/%Y %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%d/%m/%y")
+_EXCEL_SERIAL = re.compile(r"^\d{3,5}(?:[.,]\d+)?$")
+_EXCEL_EPOCH = np.datetime64("1899-12-30", "D")
+_EVENT_WINDOW = (np.datetime64("1990-01-01", "ns"), np.datetime64("2099-12-31", "ns"))
+_BIRTH_WINDOW = (np.datetime64("1900-01-01", "ns"), np.datetime64("2099-12-31", "ns"))
+_YEAR = re.compile(r"^(\d{4})(?:[.,]0+)?$")
+
+
+def _texts(values) -> pd.Series:
+    """Distinct raw values as stripped strings (missing stays missing)."""
+    return pd.Series(np.asarray(values, dtype=object), dtype="str").str.strip()
+
+
+def parse_dates(values, window: tuple = _EVENT_WINDOW) -> np.ndarray:
+    """Parse date strings (see the module docstring) into ``datetime64[ns]``; NaT when invalid.
+
+    Meant for the distinct values of a column.
+    """
+    texts = _texts(values)
+    out = pd.Series(pd.NaT, index=texts.index, dtype="datetime64[ns]")
+    todo = texts.notna() & (texts != "")
+    for fmt in _DATE_FORMATS:
+        if not todo.any():
+            break
+        parsed = pd.to_datetime(texts[todo], format=fmt, errors="coerce").astype("datetime64[ns]")
+        if fmt == "%d/%m/%Y":  # pandas accepts 2-digit years here; leave them to %d/%m/%y
+            parsed = parsed.where(texts[todo].str.fullmatch(r"\d{1,2}/\d{1,2}/\d{4}"))
+        got = parsed.notna()
+        out[got[got].index] = parsed[got]
+        todo &= out.isna()
+    serial = todo & texts.str.fullmatch(_EXCEL_SERIAL).fillna(False)
+    if serial.any():
+        days = pd.to_numeric(texts[serial].str.replace(",", ".", regex=False), errors="coerce").to_numpy()
+        out[serial] = (_EXCEL_EPOCH + np.floor(days).astype("int64").astype("timedelta64[D]")).astype("datetime64[ns]")
+    result = out.to_numpy(dtype="datetime64[ns]", copy=True)
+    outside = (result < window[0]) | (result > window[1])
+    result[outside] = np.datetime64("NaT")
+    return result
+
+
+def parse_years(values) -> tuple[np.ndarray, np.ndarray]:
+    """Birth years from year strings (``2003``, ``2003.0``) or full dates.
+
+    Returns
+    -------
+    (years, was_full_date)
+        float array (NaN when unreadable or outside 1900-2099) and a boolean
+        array marking values that were full dates (reduced to the year).
+    """
+    texts = _texts(values)
+    match = texts.str.extract(_YEAR, expand=False)
+    years = pd.to_numeric(match, errors="coerce").to_numpy(dtype=float, copy=True)
+    years[(years < 1900) | (years > 2099)] = np.nan
+    as_date = np.isnan(years) & texts.notna().to_numpy() & (texts != "").to_numpy()
+    full_date = np.zeros(len(texts), dtype=bool)
+    if as_date.any():
+        dates = parse_dates(texts[as_date].to_numpy(dtype=object), window=_BIRTH_WINDOW)
+        found = ~np.isnat(dates)
+        idx = np.flatnonzero(as_date)
+        years[idx[found]] = dates[found].astype("datetime64[Y]").astype(int) + 1970
+        full_date[idx[found]] = True
+    return years, full_date
+
+
+def parse_numbers(values) -> np.ndarray:
+    """Non-negative numbers with a decimal comma or point; NaN when unreadable or negative."""
+    texts = _texts(values).str.replace(r"[\s\u00a0\u202f]", "", regex=True).str.replace(",", ".", regex=False)
+    numbers = pd.to_numeric(texts, errors="coerce").to_numpy(dtype=float, copy=True)
+    numbers[numbers < 0] = np.nan
+    return numbers
+
+
+def _present(texts: pd.Series) -> np.ndarray:
+    return (texts.notna() & (texts != "")).to_numpy()
+
+
+# --------------------------------------------------------------------------
+# Columns as codes into their distinct values
+# --------------------------------------------------------------------------
+@dataclass
+class _Column:
+    """A raw column: per-row codes (-1 = missing) into its distinct raw strings."""
+
+    codes: np.ndarray
+    values: np.ndarray  # object array of str
+
+    @classmethod
+    def of(cls, frame: pd.DataFrame, name: str) -> _Column | None:
+        if name not in frame.columns:
+            return None
+        cat = frame[name]
+        if not isinstance(cat.dtype, pd.CategoricalDtype):
+            cat = pd.Series(as_string_categorical(cat))
+        return cls(cat.cat.codes.to_numpy().astype(np.int64, copy=False),
+                   cat.cat.categories.to_numpy(dtype=object))
+
+    def take(self, per_value: np.ndarray, fill) -> np.ndarray:
+        """Per-row array from a per-distinct-value array; ``fill`` for missing cells."""
+        extended = np.empty(len(per_value) + 1, dtype=per_value.dtype)
+        extended[:-1] = per_value
+        extended[-1] = fill
+        return extended[self.codes]
+
+
+def _code_table(codes: tuple[str, ...], aliases: dict[str, str]) -> dict[str, int]:
+    """{normalised label: index in codes}; canonical codes are their own labels."""
+    position = {c: i for i, c in enumerate(codes)}
+    table = {normalise_key(c): position[c] for c in codes}
+    table.update({k: position[c] for k, c in aliases.items()})
+    return table
+
+
+def _overrides(mapping: ExportMapping, column: str, table: dict[str, int]) -> dict[str, int]:
+    """Mapping-file labels for ``column``, resolved to code positions."""
+    out: dict[str, int] = {}
+    for label_text, target in mapping.values.get(column, {}).items():
+        position = table.get(normalise_key(target))
+        if position is None:
+            raise SchemaError(
+                f"{mapping.source_name} : valeurs de « {column} » : « {target} » (pour « {label_text} ») "
+                "n'est ni un libellé reconnu ni un code du contrat."
+            )
+        out[normalise_key(label_text)] = position
+    return out
+
+
+def _categorise(col: _Column | None, n: int, codes: tuple[str, ...], aliases: dict, mapping: ExportMapping,
+                column: str) -> tuple[np.ndarray, np.ndarray]:
+    """Per-row position in ``codes`` (-1 unknown/missing) and per-row 'unrecognised' flag."""
+    if col is None:
+        return np.full(n, -1, dtype=np.int64), np.zeros(n, dtype=bool)
+    table = _code_table(codes, aliases)
+    table.update(_overrides(mapping, column, table))
+    keys = [normalise_key(v) for v in col.values]  # distinct values only
+    positions = np.array([table.get(k, -1) for k in keys], dtype=np.int64)
+    unrecognised = np.array([bool(k) for k in keys], dtype=bool) & (positions < 0)
+    return col.take(positions, -1), col.take(unrecognised, False)
+
+
+# --------------------------------------------------------------------------
+# Warnings, collected as arrays
+# --------------------------------------------------------------------------
+class _Warnings:
+    def __init__(self, keep: np.ndarray):
+        self.keep = keep
+        self.parts: list[tuple[np.ndarray, str, str, np.ndarray]] = []
+        self.column_level: list[tuple[str, str, str]] = []
+
+    def add_rows(self, mask: np.ndarray, column: str, kind: str, col: _Column | None = None) -> None:
+        """Row warnings for kept rows in ``mask``; the message quotes the raw value when ``col`` is given."""
+        rows = np.flatnonzero(mask & self.keep)
+        if len(rows) == 0:
+            return
+        base = warning_label(kind)
+        if col is None:
+            messages = np.full(len(rows), base, dtype=object)
+        else:
+            per_value = np.array([f"{base} : « {v} »" for v in col.values], dtype=object)
+            extended = np.append(per_value, f"{base} (vide)")
+            messages = extended[col.codes[rows]]
+        self.parts.append((rows, column, kind, messages))
+
+    def add_column(self, column: str, kind: str, message: str) -> None:
+        self.column_level.append((column, kind, message))
+
+    def frame(self) -> pd.DataFrame:
+        lengths = np.array([len(p[0]) for p in self.parts], dtype=np.int64)
+        n_col = len(self.column_level)
+        rows = np.concatenate([np.full(n_col, -1, dtype=np.int64)] + [p[0] + 1 for p in self.parts])
+        names = [c for c, _, _ in self.column_level] + [p[1] for p in self.parts]
+        kinds = [k for _, k, _ in self.column_level] + [p[2] for p in self.parts]
+        repeats = np.concatenate([np.ones(n_col, dtype=np.int64), lengths]).astype(np.int64)
+        messages = np.concatenate([np.array([m for *_, m in self.column_level], dtype=object)]
+                                  + [p[3] for p in self.parts])
+        name_codes, name_values = pd.factorize(pd.Index(names, dtype=object))
+        kind_order = list(WARNING_KINDS)
+        kind_codes = np.array([kind_order.index(k) for k in kinds], dtype=np.int64)
+        order = np.argsort(rows, kind="stable")
+        return pd.DataFrame({
+            "source_row": pd.arrays.IntegerArray(np.maximum(rows, 0)[order], (rows < 0)[order]),
+            "column": pd.Categorical.from_codes(np.repeat(name_codes, repeats)[order],
+                                                categories=pd.Index(name_values, dtype="str")),
+            "kind": pd.Categorical.from_codes(np.repeat(kind_codes, repeats)[order], categories=kind_order),
+            "message": pd.array(messages[order], dtype="string"),
+        })
+
+    def counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for _, kind, _ in self.column_level:
+            counts[kind] = counts.get(kind, 0) + 1
+        for rows, _, kind, _ in self.parts:
+            counts[kind] = counts.get(kind, 0) + len(rows)
+        return {k: counts[k] for k in WARNING_KINDS if counts.get(k)}
+
+
+# --------------------------------------------------------------------------
+# Duplicates
+# --------------------------------------------------------------------------
+def _first_copy(columns: list[_Column], n: int) -> np.ndarray:
+    """For each row, the position of the first row with identical raw values (itself if none earlier)."""
+    key = np.zeros(n, dtype=np.int64)
+    span = 1
+    for col in columns:
+        base = len(col.values) + 1
+        if span * base >= 2**62:  # compress before the combined key could overflow
+            key, uniques = pd.factorize(key)
+            key = key.astype(np.int64)
+            span = len(uniques)
+        key = key * base + (col.codes + 1)
+        span *= base
+    group = pd.factorize(key)[0]  # ids in order of first appearance
+    if n == 0:
+        return np.empty(0, dtype=np.int64)
+    running_max = np.maximum.accumulate(group)
+    is_first = np.ones(n, dtype=bool)
+    is_first[1:] = group[1:] > running_max[:-1]
+    first_positions = np.flatnonzero(is_first)
+    return first_positions[group]
+
+
+# --------------------------------------------------------------------------
+# Progress
+# --------------------------------------------------------------------------
+class _Steps:
+    def __init__(self, enabled: bool, total: int):
+        self.bar = None
+        if enabled:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=total, desc="Nettoyage", unit="étape")
+
+    def __call__(self, text: str) -> None:
+        if self.bar is not None:
+            self.bar.set_postfix_str(text)
+            self.bar.update(1)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+# --------------------------------------------------------------------------
+# Main entry point
+# --------------------------------------------------------------------------
+_BOOL_COLUMNS = (("qpv", "qpv"), ("zone_rurale", "rural"), ("rqth", "disability"), ("cofinancement_fse", "esf_cofunded"))
+_DATE_COLUMNS = (("date_sortie", "exit_date"), ("date_debut_situation", "outcome_start"),
+                 ("date_fin_situation", "outcome_end"), ("date_suivi", "follow_up_date"))
+
+
+def _text_values(col: _Column | None, n: int, mapping: ExportMapping, column: str) -> tuple[np.ndarray, np.ndarray]:
+    """Per-row codes into distinct stripped texts (after mapping renames); -1 when missing."""
+    if col is None:
+        return np.full(n, -1, dtype=np.int64), np.empty(0, dtype=object)
+    renames = {normalise_key(k): v for k, v in mapping.values.get(column, {}).items()}
+    texts = _texts(col.values)
+    stripped = [None if (t is None or t != t or t == "") else renames.get(normalise_key(t), t) for t in texts]
+    new_codes, uniques = pd.factorize(pd.Index(stripped, dtype=object))
+    return col.take(new_codes.astype(np.int64), -1), np.asarray(uniques, dtype=object)
+
+
+def clean_export(source, mapping=None, definition=None, *, key=None, progress: bool = False) -> CleanResult:
+    """Clean a raw export into the canonical frame, accounting for every row.
+
+    Parameters
+    ----------
+    source : path or DataFrame
+        A CSV, XLSX or Parquet export, or a DataFrame with raw-contract
+        columns (headers matched as for files).
+    mapping : path, dict or ExportMapping, optional
+        The school's mapping of headers and labels (see :mod:`toolkit.io`).
+    definition : str or Definition, optional
+        Positive-exit definition (preset name or object); the project
+        default (``'projet'``) when None.
+    key : str or bytes, optional
+        Pseudonymisation key; by default from the environment or the key file
+        (see :func:`toolkit.privacy.load_key`).
+    progress : bool
+        Show a progress bar (tqdm).
+
+    Returns
+    -------
+    CleanResult
+        ``.data`` (canonical frame), ``.rejected``, ``.warnings``,
+        ``.summary``, ``.definition``, ``.source_name``, ``.sha256``; see
+        :class:`CleanResult`.
+
+    Raises
+    ------
+    InputError, SchemaError
+        Unreadable, empty or badly encoded file, missing required column,
+        invalid mapping (French message naming the file).
+    """
+    definition = get_definition(definition)
+    steps = _Steps(progress, total=7)
+    try:
+        return _clean(source, mapping, definition, key, steps)
+    finally:
+        steps.close()
+
+
+def _clean(source, mapping, definition: Definition, key, steps: _Steps) -> CleanResult:
+    raw: RawExport = read_export(source, mapping)
+    steps("lecture")
+    mapping = raw.mapping
+    frame = raw.frame
+    n = len(frame)
+
+    # Privacy first: identifier columns leave before anything else looks at the data.
+    contract = {c.name for c in RAW_COLUMNS}
+    scan = privacy.split_identifiers(frame, contract)
+    frame = scan.frame
+    columns = {c: _Column.of(frame, c) for c in frame.columns}
+    first_copy = _first_copy(list(columns.values()), n)  # raw values, identifiers dropped
+    steps("identifiants et doublons")
+
+    # Birth year: from annee_naissance, else from an exact birth date column (reduced to the year).
+    birth_col = columns.get("annee_naissance")
+    birth_from_date = birth_col is None and scan.birth_date is not None
+    if birth_from_date:
+        birth_col = _Column.of(pd.DataFrame({"annee_naissance": scan.birth_date}), "annee_naissance")
+    if birth_col is not None:
+        years_per_value, full_date = parse_years(birth_col.values)
+        birth_year = birth_col.take(years_per_value, np.nan)
+        birth_full_date = birth_col.take(full_date, False)
+        # Never keep an exact birth date, not even in .rejected: full dates become the year,
+        # unreadable date-like values are masked.
+        safe = _safe_birth_values(birth_col.values, years_per_value, full_date)
+        frame = frame.assign(annee_naissance=_categorical(birth_col.codes, safe))
+    else:
+        birth_year = np.full(n, np.nan)
+        birth_full_date = np.zeros(n, dtype=bool)
+    raw_columns = [c.name for c in RAW_COLUMNS if c.name in frame.columns]
+
+    cols = {name: columns.get(name) for name in RAW_BY_NAME}
+
+    # Trainee id -> keyed pseudonym (each distinct id hashed once).
+    id_col = cols["id_stagiaire"]
+    id_texts = _texts(id_col.values)
+    id_clean = [None if (t != t or t == "") else t for t in id_texts]
+    pseudo_per_value = privacy.pseudonymise_unique(id_clean, privacy.load_key(key))
+    pseudonym = id_col.take(pseudo_per_value, None)
+    missing_id = id_col.take(np.array([v is None for v in id_clean], dtype=bool), True)
+    steps("pseudonymes")
+
+    # Labels.
+    region_pos, _ = _categorise(cols["region"], n, REGION_NAMES, REGION_ALIASES, mapping, "region")
+    sex_pos, sex_bad = _categorise(cols["sexe"], n, SEX_CODES, SEX_ALIASES, mapping, "sexe")
+    edu_pos, edu_bad = _categorise(cols["niveau_formation"], n, EDUCATION_LEVELS, EDUCATION_ALIASES, mapping,
+                                   "niveau_formation")
+    nat_pos, nat_bad = _categorise(cols["nationalite"], n, NATIONALITY_CODES, NATIONALITY_ALIASES, mapping,
+                                   "nationalite")
+    ref_pos, ref_bad = _categorise(cols["prescripteur"], n, REFERRER_CODES, REFERRER_ALIASES, mapping,
+                                   "prescripteur")
+    exit_pos, exit_bad = _categorise(cols["motif_sortie"], n, EXIT_REASON_CODES, EXIT_ALIASES, mapping,
+                                     "motif_sortie")
+    if cols["groupe"] is None:
+        group_pos, group_bad = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=bool)  # no column: all E2C
+    else:
+        group_pos, group_bad = _categorise(cols["groupe"], n, GROUP_CODES, GROUP_ALIASES, mapping, "groupe")
+    bools = {}
+    for raw_name, canonical in _BOOL_COLUMNS:
+        bools[canonical] = _categorise(cols[raw_name], n, ("0", "1"),
+                                       {k: str(int(v)) for k, v in BOOLEAN_ALIASES.items()}, mapping, raw_name)
+    school_codes, school_values = _text_values(cols["ecole"], n, mapping, "ecole")
+    site_codes, site_values = _text_values(cols["site"], n, mapping, "site")
+    steps("libellés")
+
+    # Dates and numbers (distinct values only).
+    entry_col = cols["date_entree"]
+    entry = entry_col.take(parse_dates(entry_col.values), np.datetime64("NaT"))
+    dates, date_bad = {}, {}
+    for raw_name, canonical in _DATE_COLUMNS:
+        col = cols[raw_name]
+        if col is None:
+            dates[canonical] = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
+            date_bad[canonical] = np.zeros(n, dtype=bool)
+            continue
+        parsed = parse_dates(col.values)
+        dates[canonical] = col.take(parsed, np.datetime64("NaT"))
+        date_bad[canonical] = col.take(np.isnat(parsed) & _present(_texts(col.values)), False)
+    numbers, number_bad = {}, {}
+    for raw_name, canonical, integer in (("semaines_entreprise", "weeks_in_company", False),
+                                         ("nb_stages", "n_internships", True)):
+        col = cols[raw_name]
+        if col is None:
+            numbers[canonical], number_bad[canonical] = np.full(n, np.nan), np.zeros(n, dtype=bool)
+            continue
+        parsed = parse_numbers(col.values)
+        if integer:
+            parsed[parsed != np.floor(parsed)] = np.nan
+        numbers[canonical] = col.take(parsed, np.nan)
+        number_bad[canonical] = col.take(np.isnan(parsed) & _present(_texts(col.values)), False)
+    steps("dates")
+
+    # Rejection rules, first failing rule wins.
+    entry_year = np.where(np.isnat(entry), np.nan, entry.astype("datetime64[Y]").astype("int64") + 1970)
+    age = entry_year - birth_year
+    exit_date = dates["exit_date"]
+    rules = {
+        "missing_id": missing_id,
+        "unknown_region": region_pos < 0,
+        "invalid_entry_date": np.isnat(entry),
+        "exit_before_entry": ~np.isnat(exit_date) & ~np.isnat(entry) & (exit_date < entry),
+        "age_out_of_range": ~np.isnan(age) & ((age < 15) | (age > 40)),
+        "duplicate": first_copy != np.arange(n),
+    }
+    reason = np.full(n, -1, dtype=np.int64)
+    for position, mask in reversed(list(enumerate(rules.values()))):
+        reason[mask] = position
+    keep = reason < 0
+    steps("règles")
+
+    # Exit: a reason counts only with an exit date; an exit without a known reason is 'inconnu'.
+    has_exit = ~np.isnat(exit_date)
+    unknown_code = EXIT_REASON_CODES.index("inconnu")
+    exit_code = np.where(has_exit, np.where(exit_pos >= 0, exit_pos, unknown_code), -1)
+    exit_given = (exit_pos >= 0) | exit_bad
+
+    warnings = _Warnings(keep)
+    for column, kind in scan.dropped:
+        warnings.add_column(column, "identifier_column_dropped",
+                            f"{warning_label('identifier_column_dropped')} : « {column} » "
+                            f"({privacy.identifier_label(kind)})")
+    for column in scan.ignored:
+        warnings.add_column(column, "column_ignored", f"{warning_label('column_ignored')} : « {column} »")
+    warnings.add_rows(birth_full_date, "annee_naissance", "birth_date_reduced")
+    warnings.add_rows(school_codes < 0, "ecole", "missing_school")
+    warnings.add_rows(sex_pos < 0, "sexe", "unknown_sex", cols["sexe"])
+    warnings.add_rows(np.isnan(birth_year), "annee_naissance", "invalid_birth_year")  # never quote birth data
+    warnings.add_rows(edu_bad, "niveau_formation", "unknown_education_level", cols["niveau_formation"])
+    for raw_name, canonical in _BOOL_COLUMNS:
+        warnings.add_rows(bools[canonical][1], raw_name, "unknown_boolean", cols[raw_name])
+    warnings.add_rows(nat_bad, "nationalite", "unknown_nationality", cols["nationalite"])
+    warnings.add_rows(ref_bad, "prescripteur", "unknown_referrer", cols["prescripteur"])
+    warnings.add_rows(group_bad, "groupe", "unknown_group", cols["groupe"])
+    for raw_name, canonical in _DATE_COLUMNS:
+        warnings.add_rows(date_bad[canonical], raw_name, "invalid_date", cols[raw_name])
+    for raw_name, canonical in (("semaines_entreprise", "weeks_in_company"), ("nb_stages", "n_internships")):
+        warnings.add_rows(number_bad[canonical], raw_name, "invalid_number", cols[raw_name])
+    warnings.add_rows(has_exit & exit_bad, "motif_sortie", "unknown_exit_reason", cols["motif_sortie"])
+    warnings.add_rows(has_exit & ~exit_given, "motif_sortie", "exit_without_reason")
+    warnings.add_rows(~has_exit & exit_given, "motif_sortie", "reason_without_exit_date", cols["motif_sortie"])
+    start, end = dates["outcome_start"], dates["outcome_end"]
+    warnings.add_rows(~np.isnat(start) & ~np.isnat(end) & (end < start), "date_fin_situation",
+                      "outcome_end_before_start")
+
+    # The canonical frame, kept rows only.
+    k = np.flatnonzero(keep)
+    site_all_codes, site_categories = _site_codes(site_codes[k], site_values, school_codes[k], school_values)
+    data = pd.DataFrame({
+        "source_row": (k + 1).astype("int64"),
+        "trainee_id": pd.array(pseudonym[k], dtype="string"),
+        "region": pd.Categorical.from_codes(region_pos[k], dtype=CANONICAL_DTYPES["region"]),
+        "school": pd.Categorical.from_codes(school_codes[k], categories=pd.Index(school_values, dtype="str")),
+        "site": pd.Categorical.from_codes(site_all_codes, categories=pd.Index(site_categories, dtype="str")),
+        "sex": pd.Categorical.from_codes(sex_pos[k], dtype=CANONICAL_DTYPES["sex"]),
+        "birth_year": pd.array(birth_year[k], dtype="Float64").astype("Int64"),
+        "age_at_entry": pd.array(age[k], dtype="Float64").astype("Int64"),
+        "education_level": pd.Categorical.from_codes(edu_pos[k], dtype=CANONICAL_DTYPES["education_level"]),
+        "qpv": _boolean(bools["qpv"][0][k]),
+        "rural": _boolean(bools["rural"][0][k]),
+        "disability": _boolean(bools["disability"][0][k]),
+        "nationality": pd.Categorical.from_codes(nat_pos[k], dtype=CANONICAL_DTYPES["nationality"]),
+        "referrer": pd.Categorical.from_codes(ref_pos[k], dtype=CANONICAL_DTYPES["referrer"]),
+        "entry_date": entry[k],
+        "exit_date": exit_date[k],
+        "exit_reason": pd.Categorical.from_codes(exit_code[k], dtype=CANONICAL_DTYPES["exit_reason"]),
+        "exit_category": pd.Categorical.from_codes(_category_codes(exit_code[k]),
+                                                   dtype=CANONICAL_DTYPES["exit_category"]),
+        "outcome_start": start[k],
+        "outcome_end": end[k],
+        "follow_up_date": dates["follow_up_date"][k],
+        "weeks_in_company": pd.array(numbers["weeks_in_company"][k], dtype="Float64"),
+        "n_internships": pd.array(numbers["n_internships"][k], dtype="Float64").astype("Int64"),
+        "esf_cofunded": _boolean(bools["esf_cofunded"][0][k]),
+        "group": pd.Categorical.from_codes(group_pos[k], dtype=CANONICAL_DTYPES["group"]),
+        "cohort_year": pd.array(entry_year[k], dtype="Float64").astype("Int64"),
+    })
+    data["positive_exit"] = positive_exit(data, definition)
+    data = data[list(CANONICAL_DTYPES)]
+    steps("tableau canonique")
+
+    rejected = _rejected_frame(frame, raw_columns, ~keep, reason, rules, pseudonym, cols, entry, exit_date, age,
+                               first_copy)
+    counts = np.bincount(reason[~keep], minlength=len(REJECTION_REASONS))
+    summary = {
+        "source_name": raw.source_name,
+        "sha256": raw.sha256,
+        "file_format": raw.file_format,
+        "encoding": raw.encoding,
+        "separator": raw.separator,
+        "definition": definition.name,
+        "definition_label": definition.label("fr"),
+        "rows_received": int(n),
+        "rows_kept": int(keep.sum()),
+        "rows_rejected": int((~keep).sum()),
+        "rejected_by_reason": {code: int(c) for code, c in zip(REJECTION_REASONS, counts)},
+        "warnings_by_kind": warnings.counts(),
+        "dropped_identifier_columns": dict(scan.dropped),
+        "ignored_columns": list(scan.ignored),
+        "column_map": dict(raw.column_map),
+    }
+    steps("rejets et bilan")
+    return CleanResult(data=data, rejected=rejected, warnings=warnings.frame(), summary=summary,
+                       definition=definition, source_name=raw.source_name, sha256=raw.sha256,
+                       raw_info={"headers": raw.headers, "birth_year_from_birth_date": birth_from_date})
+
+
+_DATE_LIKE = re.compile(r"\d{1,2}\s*[/.\-]\s*\d{1,2}\s*[/.\-]\s*\d{2,4}|\d{4}\s*[/.\-]\s*\d{1,2}\s*[/.\-]\s*\d{1,2}")
+
+
+def _safe_birth_values(values: np.ndarray, years: np.ndarray, full_date: np.ndarray) -> np.ndarray:
+    """Raw birth values safe to show: full dates reduced to the year, other date-like text masked."""
+    texts = _texts(values)
+    date_like = texts.str.contains(_DATE_LIKE).fillna(False).to_numpy() & ~full_date
+    year_text = np.array([f"{y:.0f}" if y == y else None for y in years], dtype=object)
+    out = np.where(full_date, year_text, np.asarray(values, dtype=object))
+    out[date_like] = "[date masquée]"
+    return out
+
+
+def _boolean(positions: np.ndarray) -> pd.arrays.BooleanArray:
+    """Nullable booleans from positions in ('0', '1'); -1 is unknown."""
+    return pd.arrays.BooleanArray(positions == 1, positions < 0)
+
+
+_CATEGORY_OF_CODE = np.array([list(CANONICAL_DTYPES["exit_category"].categories).index(EXIT_CATEGORY_OF[c])
+                              for c in EXIT_REASON_CODES], dtype=np.int64)
+
+
+def _category_codes(exit_code: np.ndarray) -> np.ndarray:
+    return np.where(exit_code >= 0, _CATEGORY_OF_CODE[np.maximum(exit_code, 0)], -1)
+
+
+def _site_codes(site_codes, site_values, school_codes, school_values) -> tuple[np.ndarray, np.ndarray]:
+    """Site, or the school when the site is missing, as codes into one set of names."""
+    names = np.concatenate([site_values, school_values]).astype(object)
+    combined = np.where(site_codes >= 0, site_codes, np.where(school_codes >= 0, len(site_values) + school_codes, -1))
+    new_codes, categories = pd.factorize(pd.Index(names, dtype=object))
+    remap = np.append(new_codes, -1).astype(np.int64)
+    return remap[combined], np.asarray(categories, dtype=object)
+
+
+def _rejected_frame(frame, raw_columns, rejected_mask, reason, rules, pseudonym, cols, entry, exit_date, age,
+                    first_copy) -> pd.DataFrame:
+    rows = np.flatnonzero(rejected_mask)
+    codes = np.array(list(REJECTION_REASONS))[reason[rows]] if len(rows) else np.empty(0, dtype=object)
+    text = pd.Series([reason_label(c) for c in REJECTION_REASONS], dtype="str").to_numpy(dtype=object)[reason[rows]] \
+        if len(rows) else np.empty(0, dtype=object)
+    detail = pd.Series("", index=range(len(rows)), dtype="str")
+
+    def quoted(col: _Column | None, where: np.ndarray) -> pd.Series:
+        if col is None:
+            return pd.Series(" (colonne absente)", index=np.flatnonzero(where), dtype="str")
+        values = np.append(np.array([f" : « {v} »" for v in col.values], dtype=object), " (vide)")
+        return pd.Series(values[col.codes[rows[where]]], index=np.flatnonzero(where), dtype="str")
+
+    code_of = codes
+    for code in ("unknown_region", "invalid_entry_date"):
+        where = code_of == code
+        if where.any():
+            col = cols["region" if code == "unknown_region" else "date_entree"]
+            detail[np.flatnonzero(where)] = quoted(col, where)
+    where = code_of == "exit_before_entry"
+    if where.any():
+        r = rows[where]
+        detail[np.flatnonzero(where)] = (" : entrée le " + pd.Series(entry[r]).dt.strftime("%d/%m/%Y") +
+                                         ", sortie le " + pd.Series(exit_date[r]).dt.strftime("%d/%m/%Y")).to_numpy()
+    where = code_of == "age_out_of_range"
+    if where.any():
+        detail[np.flatnonzero(where)] = (" : " + pd.Series(age[rows[where]]).map("{:.0f}".format) + " ans").to_numpy()
+    where = code_of == "duplicate"
+    if where.any():
+        detail[np.flatnonzero(where)] = (" : identique à la ligne " +
+                                         pd.Series(first_copy[rows[where]] + 1).astype(str)).to_numpy()
+
+    out = pd.DataFrame({
+        "source_row": (rows + 1).astype("int64"),
+        "reason_code": pd.Categorical(codes, categories=list(REJECTION_REASONS)),
+        "reason": pd.array(pd.Series(text, dtype="str") + detail.to_numpy(), dtype="string"),
+    })
+    for column in raw_columns:
+        if column == "id_stagiaire":
+            out[column] = pd.array(pseudonym[rows], dtype="string")
+        else:
+            out[column] = pd.array(frame[column].to_numpy()[rows] if len(rows) else [], dtype="string")
+    return out

@@ -1,0 +1,652 @@
+"""Reading raw trainee exports (CSV, XLSX, Parquet or a DataFrame) without
+coercing anything, and matching their headers to the raw-export contract.
+
+Every column is read as text: the result holds each column as a pandas
+``Categorical`` whose categories are the raw strings found in the file (a
+compact way to keep strings: each distinct value is stored once, and the
+cleaning rules then work on the distinct values only). Empty cells are
+missing; nothing else is interpreted here (``"0"``, ``"NA"``, ``"01/02/2023"``
+stay the strings they were). ``RawExport.frame.astype("string")`` gives plain
+strings.
+
+Formats
+-------
+* CSV (``.csv``, ``.txt``, ``.tsv``): separator ``;``, ``,`` or tab, detected
+  from the header line; encoding UTF-8 (with or without BOM), UTF-16 with BOM,
+  or Windows-1252 / Latin-1, detected automatically (strict UTF-8 is tried
+  first, then Windows-1252; a file that is neither is refused with
+  "encodage inconnu").
+* XLSX (``.xlsx``, ``.xlsm``): the first sheet; dates may be real Excel dates
+  (read as ``yyyy-mm-dd``) or text.
+* Parquet (``.parquet``, ``.pq``).
+
+Headers match the contract (:data:`toolkit.schema.RAW_COLUMNS` and their
+variants) regardless of case, accents, spaces, hyphens and underscores
+(:func:`toolkit.schema.normalise_key`). Columns that match nothing are kept
+under their own header; the cleaning step drops them (and reports those that
+carry personal identifiers).
+
+Mapping file
+------------
+A school whose export uses its own headers or labels describes them in a
+YAML file (``mapping=`` path, or the same structure as a dict); no code is
+needed. Example (``data/raw/mapping_example.yml``)::
+
+    # Export of the E2C Exemple school
+    colonnes:                          # their header: contract column
+      N° dossier: id_stagiaire
+      Date d'arrivée: date_entree
+      Situation à la sortie: motif_sortie
+    valeurs:                           # contract column: {their label: contract label or code}
+      motif_sortie:
+        Emploi CDI temps plein: CDI
+        PEC 20h: contrat_aide
+      niveau_formation:
+        Sortie de 3e: infra_3
+      ecole:
+        E2C Exemple - siège: E2C Exemple
+    separateur: ";"                    # optional: force the CSV separator
+    encodage: cp1252                   # optional: force the CSV encoding
+    feuille: Stagiaires                # optional: XLSX sheet name (default: the first)
+
+* ``colonnes`` maps a header of the file (matched like contract headers,
+  ignoring case, accents and punctuation) to a contract column name
+  (``id_stagiaire``, ``date_entree``, ...; the canonical English name such as
+  ``entry_date`` is accepted too). It takes precedence over the built-in
+  header variants.
+* ``valeurs`` maps labels of a coded column (``region``, ``sexe``,
+  ``niveau_formation``, booleans, ``nationalite``, ``prescripteur``,
+  ``motif_sortie``, ``groupe``) onto a label the contract already knows or a
+  canonical code (``cdi``, ``niveau_3``, ``oui``...); for the free-text columns
+  ``ecole`` and ``site`` it renames a value. Their labels are matched ignoring
+  case, accents and punctuation. The cleaning step applies them.
+* English keys (``columns``, ``values``, ``separator``, ``encoding``,
+  ``sheet``) are accepted too. Any other key is an error, so that a typo does
+  not go unnoticed.
+
+Errors
+------
+:class:`~toolkit.errors.InputError` (missing, unreadable or empty file,
+unknown encoding, XLSX without data, invalid mapping file) and
+:class:`~toolkit.errors.SchemaError` (required column missing, two headers for
+one column, mapping naming an unknown column); messages are in French and name
+the file and what is wrong.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import privacy
+from .errors import InputError, SchemaError
+from .schema import RAW_BY_NAME, RAW_COLUMNS, RAW_HEADER_ALIASES, REQUIRED_RAW_COLUMNS, normalise_key
+
+__all__ = ["RawExport", "ExportMapping", "read_export", "load_mapping", "as_string_categorical"]
+
+_CSV_SUFFIXES = {".csv", ".txt", ".tsv"}
+_XLSX_SUFFIXES = {".xlsx", ".xlsm"}
+_PARQUET_SUFFIXES = {".parquet", ".pq"}
+_SEPARATORS = (";", ",", "\t")
+_SEPARATOR_NAMES = {";": "point-virgule", ",": "virgule", "\t": "tabulation"}
+_CANONICAL_TO_RAW = {c.canonical: c.name for c in RAW_COLUMNS if c.canonical}
+
+_MAPPING_KEYS = {
+    "colonnes": "columns", "columns": "columns",
+    "valeurs": "values", "values": "values",
+    "separateur": "separator", "separator": "separator",
+    "encodage": "encoding", "encoding": "encoding",
+    "feuille": "sheet", "sheet": "sheet",
+    "description": "description",
+}
+
+
+# --------------------------------------------------------------------------
+# Result objects
+# --------------------------------------------------------------------------
+@dataclass
+class ExportMapping:
+    """A school's mapping of its headers and labels onto the contract.
+
+    ``columns``: {normalised header of the file: contract column};
+    ``values``: {contract column: {their label: target label or code}};
+    ``separator``/``encoding``/``sheet``: optional reading overrides.
+    """
+
+    columns: dict[str, str] = field(default_factory=dict)
+    values: dict[str, dict[str, str]] = field(default_factory=dict)
+    separator: str | None = None
+    encoding: str | None = None
+    sheet: str | int | None = None
+    source_name: str = "mapping"
+
+
+@dataclass
+class RawExport:
+    """A raw export read as text, headers matched to the contract.
+
+    Attributes
+    ----------
+    frame : DataFrame
+        One row per data row of the input, in input order (row ``i`` is
+        ``source_row = i + 1``). Every column is a ``Categorical`` of raw
+        strings (missing = empty cell). Columns that match the contract carry
+        the contract name; others keep their header.
+    source_name : str
+        File name (or ``"<DataFrame>"``).
+    sha256 : str or None
+        SHA-256 of the file's bytes (None for a DataFrame).
+    file_format : str
+        ``'csv'``, ``'xlsx'``, ``'parquet'`` or ``'dataframe'``.
+    encoding, separator : str or None
+        What was detected for a CSV.
+    headers : list of str
+        The headers as found in the input.
+    column_map : dict
+        {header as found: contract column} for matched headers.
+    extra_columns : list of str
+        Headers that match no contract column.
+    mapping : ExportMapping
+        The mapping used (empty when none).
+    """
+
+    frame: pd.DataFrame
+    source_name: str
+    sha256: str | None
+    file_format: str
+    encoding: str | None
+    separator: str | None
+    headers: list[str]
+    column_map: dict[str, str]
+    extra_columns: list[str]
+    mapping: ExportMapping
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.frame)
+
+
+# --------------------------------------------------------------------------
+# Mapping file
+# --------------------------------------------------------------------------
+def _contract_name(name: object, where: str) -> str:
+    text = str(name).strip()
+    if text in RAW_BY_NAME:
+        return text
+    if text in _CANONICAL_TO_RAW:
+        return _CANONICAL_TO_RAW[text]
+    by_key = RAW_HEADER_ALIASES.get(normalise_key(text))
+    if by_key is not None:
+        return by_key
+    known = ", ".join(RAW_BY_NAME)
+    raise SchemaError(f"{where} : colonne du contrat inconnue « {text} ». Colonnes possibles : {known}.")
+
+
+def load_mapping(mapping: str | os.PathLike | dict | ExportMapping | None) -> ExportMapping:
+    """Read and check a mapping (YAML path or dict; see the module docstring).
+
+    Returns
+    -------
+    ExportMapping
+        Headers are stored as normalised keys; values as given (their labels
+        are normalised when the cleaning step applies them).
+    """
+    if mapping is None:
+        return ExportMapping()
+    if isinstance(mapping, ExportMapping):
+        return mapping
+    name = "mapping"
+    if isinstance(mapping, (str, os.PathLike)):
+        path = Path(mapping)
+        name = path.name
+        if not path.is_file():
+            raise InputError(f"Fichier de correspondance introuvable : {path}.")
+        import yaml  # local import: only needed with a mapping file
+
+        try:
+            content = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
+        except UnicodeDecodeError:
+            raise InputError(f"{name} : le fichier de correspondance doit être enregistré en UTF-8.") from None
+        except yaml.YAMLError as exc:
+            raise InputError(f"{name} : fichier de correspondance YAML illisible ({exc}).") from None
+        mapping = content or {}
+    if not isinstance(mapping, dict):
+        raise InputError(f"{name} : le fichier de correspondance doit contenir des clés « colonnes » et/ou « valeurs ».")
+
+    out = ExportMapping(source_name=name)
+    for raw_key, content in mapping.items():
+        key = _MAPPING_KEYS.get(normalise_key(raw_key)) if raw_key is not None else None
+        if key is None:
+            allowed = "colonnes, valeurs, separateur, encodage, feuille, description"
+            raise InputError(f"{name} : clé inconnue « {raw_key} » (clés possibles : {allowed}).")
+        if key == "columns":
+            if not isinstance(content, dict):
+                raise InputError(f"{name} : « colonnes » doit associer chaque en-tête du fichier à une colonne du contrat.")
+            for header, target in content.items():
+                out.columns[normalise_key(header)] = _contract_name(target, f"{name}, colonnes, « {header} »")
+        elif key == "values":
+            if not isinstance(content, dict):
+                raise InputError(f"{name} : « valeurs » doit associer chaque colonne à ses libellés.")
+            for column, labels in content.items():
+                contract = _contract_name(column, f"{name}, valeurs")
+                if not isinstance(labels, dict):
+                    raise InputError(f"{name} : valeurs de « {column} » : il faut des paires « libellé: valeur du contrat ».")
+                out.values.setdefault(contract, {}).update(
+                    {_yaml_text(label): _yaml_text(target) for label, target in labels.items()}
+                )
+        elif key == "separator":
+            sep = "\t" if str(content) in {"\\t", "tab", "tabulation"} else str(content)
+            if sep not in _SEPARATORS:
+                raise InputError(f"{name} : séparateur « {content} » non pris en charge (; , ou tabulation).")
+            out.separator = sep
+        elif key == "encoding":
+            out.encoding = str(content)
+        elif key == "sheet":
+            out.sheet = content
+    return out
+
+
+def _yaml_text(value: object) -> str:
+    """YAML turns yes/no/true into booleans and 1 into ints: give them back as text."""
+    if isinstance(value, bool):
+        return "oui" if value else "non"
+    return "" if value is None else str(value)
+
+
+# --------------------------------------------------------------------------
+# Strings, compactly
+# --------------------------------------------------------------------------
+def _cell_text(value: object) -> str | None:
+    """Text of one distinct cell value from XLSX/Parquet/DataFrame input."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, float):
+        if value != value:
+            return None
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, (dt.datetime, pd.Timestamp)):
+        if (value.hour, value.minute, value.second, value.microsecond) == (0, 0, 0, 0):
+            return value.strftime("%Y-%m-%d")
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, (bool, np.bool_)):
+        return "vrai" if value else "faux"
+    if isinstance(value, np.generic):
+        return _cell_text(value.item())
+    text = str(value)
+    return text if text != "" else None
+
+
+def _categorical(codes: np.ndarray, strings: np.ndarray) -> pd.Categorical:
+    """Categorical from per-row codes into ``strings`` (object array, None = missing).
+
+    Distinct input values that give the same text, or no text, are merged.
+    """
+    strings = np.asarray(strings, dtype=object)
+    present = np.array([s is not None for s in strings], dtype=bool)
+    new_codes, categories = pd.factorize(pd.Index(np.where(present, strings, None), dtype=object))
+    remap = np.append(new_codes, -1).astype(np.int64)  # index -1 (missing) -> -1
+    return pd.Categorical.from_codes(remap[codes], categories=pd.Index(categories, dtype="str"))
+
+
+def as_string_categorical(values: pd.Series | np.ndarray | list) -> pd.Categorical:
+    """Any column (object, numbers, dates, booleans...) as a Categorical of raw strings.
+
+    Only the distinct values are converted, so large columns stay cheap.
+    Real dates become ``yyyy-mm-dd``; integral floats lose their ``.0``;
+    empty strings are missing.
+    """
+    series = pd.Series(values)
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        codes = series.cat.codes.to_numpy()
+        uniques = series.cat.categories
+    else:
+        codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    if pd.api.types.is_string_dtype(uniques.dtype) or uniques.dtype == object and all(isinstance(u, str) for u in uniques[:1000]):
+        as_text = [u if isinstance(u, str) and u != "" else (_cell_text(u) if not isinstance(u, str) else None)
+                   for u in uniques]
+    else:
+        as_text = [_cell_text(u) for u in uniques]
+    return _categorical(np.asarray(codes), np.array(as_text, dtype=object))
+
+
+# --------------------------------------------------------------------------
+# CSV
+# --------------------------------------------------------------------------
+def _decode_header(line: bytes, name: str) -> tuple[str, str]:
+    for encoding in ("utf-8", "cp1252"):
+        try:
+            return line.decode(encoding), encoding
+        except UnicodeDecodeError:
+            continue
+    raise InputError(f"{name} : encodage inconnu (ni UTF-8 ni Windows-1252/Latin-1). Enregistrez le fichier en UTF-8.")
+
+
+def _detect_separator(header: str) -> str:
+    """The candidate separator that splits the header line into the most fields."""
+    best, best_fields = ";", 1
+    for sep in _SEPARATORS:
+        fields = len(next(csv.reader([header], delimiter=sep)))
+        if fields > best_fields:
+            best, best_fields = sep, fields
+    return best
+
+
+def _unique_headers(headers: list[str]) -> list[str]:
+    """Name empty headers and make duplicates distinct (pyarrow needs unique names)."""
+    out: list[str] = []
+    seen: set[str] = set()
+    for i, header in enumerate(headers, start=1):
+        text = header.strip() or f"colonne_{i}"
+        if text in seen:
+            text = f"{text} ({i})"
+        seen.add(text)
+        out.append(text)
+    return out
+
+
+def _read_csv(raw: bytes, name: str, mapping: ExportMapping) -> tuple[pd.DataFrame, str, str, list[str]]:
+    reported = mapping.encoding
+    forced = False  # bytes already transcoded to UTF-8
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw, reported, forced = raw[3:], "utf-8-sig", True
+    elif raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            raw, reported, forced = raw.decode("utf-16").encode("utf-8"), "utf-16", True
+        except UnicodeDecodeError:
+            raise InputError(f"{name} : encodage inconnu (UTF-16 invalide).") from None
+    elif reported:
+        try:
+            raw, forced = raw.decode(reported).encode("utf-8"), True
+        except (UnicodeDecodeError, LookupError) as exc:
+            raise InputError(f"{name} : impossible de lire le fichier avec l'encodage « {reported} » ({exc}).") from None
+    if not raw.strip():
+        raise InputError(f"{name} : le fichier est vide.")
+    if b"\x00" in raw[:65536]:
+        raise InputError(f"{name} : encodage inconnu ou fichier binaire (octets nuls) : ce n'est pas un CSV texte.")
+
+    end = raw.find(b"\n")
+    header_bytes = (raw if end < 0 else raw[:end]).rstrip(b"\r")
+    header_text, header_encoding = _decode_header(header_bytes, name)
+    separator = mapping.separator or _detect_separator(header_text)
+    body = b"" if end < 0 else raw[end + 1:]
+    if not body.strip():
+        raise InputError(f"{name} : aucune ligne de données (le fichier ne contient que l'en-tête).")
+    n_fields = len(next(csv.reader([header_text], delimiter=separator)))
+    names = [f"c{i}" for i in range(n_fields)]  # positional while parsing; real headers below
+
+    try:
+        columns, utf8_ok = _parse_csv_arrow(body, names, separator)
+    except _ArrowParseError:
+        columns, utf8_ok = _parse_csv_pandas(body, names, separator, name, forced)
+    if forced:
+        if not utf8_ok:
+            raise InputError(f"{name} : encodage inconnu (le fichier annonce UTF-8 mais contient des octets invalides).")
+        text_encoding = "utf-8"
+    else:
+        text_encoding = "utf-8" if (utf8_ok and header_encoding == "utf-8") else "cp1252"
+        reported = text_encoding
+        if text_encoding == "cp1252" and header_encoding == "utf-8":
+            header_text = header_bytes.decode("cp1252", errors="replace")
+    headers = _unique_headers(next(csv.reader([header_text], delimiter=separator)))
+    frame = pd.DataFrame(
+        {h: _decode_column(codes, dictionary, text_encoding, name, h) for h, (codes, dictionary) in zip(headers, columns)},
+        copy=False,
+    )
+    return frame, reported, separator, headers
+
+
+class _ArrowParseError(Exception):
+    pass
+
+
+def _parse_csv_arrow(body: bytes, names: list[str], separator: str) -> tuple[list, bool]:
+    """Parse with pyarrow (multi-threaded) into (codes, dictionary) per column.
+
+    Text is not checked as UTF-8 while parsing; each column's dictionary
+    (its distinct values) is checked afterwards, which decides the encoding.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pacsv
+
+    try:
+        table = pacsv.read_csv(
+            pa.py_buffer(body),
+            read_options=pacsv.ReadOptions(column_names=names, block_size=1 << 24),
+            parse_options=pacsv.ParseOptions(delimiter=separator, quote_char='"', double_quote=True),
+            convert_options=pacsv.ConvertOptions(
+                column_types={n: pa.string() for n in names}, null_values=[""], strings_can_be_null=True,
+                quoted_strings_can_be_null=True, check_utf8=False,
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:  # ragged rows, quoted newlines...
+        raise _ArrowParseError(str(exc)) from None
+
+    def encode(column_name: str):
+        encoded = pc.dictionary_encode(table.column(column_name).combine_chunks())
+        codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+        dictionary = encoded.dictionary
+        try:
+            dictionary.validate(full=True)
+            valid = True
+        except pa.ArrowInvalid:
+            valid = False
+        return codes, dictionary, valid
+
+    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+        results = list(pool.map(encode, names))
+    return [(codes, dictionary) for codes, dictionary, _ in results], all(valid for *_, valid in results)
+
+
+def _parse_csv_pandas(body: bytes, names: list[str], separator: str, name: str, forced: bool) -> tuple[list, bool]:
+    """Fallback parser (pandas C engine): tolerates short rows and quoted newlines."""
+    try:
+        text, utf8_ok = body.decode("utf-8"), True
+    except UnicodeDecodeError:
+        if forced:
+            raise InputError(f"{name} : encodage inconnu (UTF-8 invalide après la marque d'ordre des octets).") from None
+        try:
+            text, utf8_ok = body.decode("cp1252"), False
+        except UnicodeDecodeError:
+            raise InputError(f"{name} : encodage inconnu (ni UTF-8 ni Windows-1252/Latin-1).") from None
+    import io as _io
+
+    try:
+        frame = pd.read_csv(
+            _io.StringIO(text), sep=separator, header=None, names=names, dtype="category",
+            keep_default_na=False, na_values=[""], quotechar='"', engine="c",
+        )
+    except (pd.errors.ParserError, ValueError) as exc:
+        raise InputError(f"{name} : fichier CSV illisible ({exc}).") from None
+    columns = []
+    for col in names:
+        cat = frame[col].astype("category")
+        columns.append((cat.cat.codes.to_numpy().astype(np.int64), list(cat.cat.categories.astype(str))))
+    return columns, utf8_ok
+
+
+def _decode_column(codes: np.ndarray, dictionary, encoding: str, name: str, column: str) -> pd.Categorical:
+    """Categorical of one CSV column from its codes and distinct values."""
+    if isinstance(dictionary, list):  # pandas fallback: already text
+        strings = np.array([s if s != "" else None for s in dictionary], dtype=object)
+        return _categorical(codes, strings)
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if encoding == "utf-8" or len(dictionary) == 0 or pc.all(pc.string_is_ascii(dictionary)).as_py():
+        values = dictionary  # UTF-8, or plain ASCII (the same in every encoding)
+    else:
+        try:
+            decoded = [None if b is None else b.decode("cp1252") for b in dictionary.cast(pa.binary()).to_pylist()]
+        except UnicodeDecodeError:
+            raise InputError(
+                f"{name} : encodage inconnu dans la colonne « {column} » (ni UTF-8 ni Windows-1252/Latin-1)."
+            ) from None
+        values = pa.array(decoded, type=pa.string())
+    categories = pd.Index(values.to_pandas(types_mapper=lambda t: pd.StringDtype(na_value=np.nan)), dtype="str")
+    return pd.Categorical.from_codes(codes, categories=categories, validate=False)
+
+
+# --------------------------------------------------------------------------
+# XLSX and Parquet
+# --------------------------------------------------------------------------
+def _read_xlsx(path: Path, mapping: ExportMapping) -> pd.DataFrame:
+    sheet = mapping.sheet if mapping.sheet is not None else 0
+    try:
+        frame = pd.read_excel(path, sheet_name=sheet, dtype=object, keep_default_na=False, engine="openpyxl")
+    except (ValueError, KeyError) as exc:
+        if "Worksheet" in str(exc) or "not found" in str(exc):
+            raise InputError(f"{path.name} : feuille « {sheet} » introuvable.") from None
+        raise InputError(f"{path.name} : classeur XLSX illisible ({exc}).") from None
+    except Exception as exc:  # zipfile.BadZipFile, openpyxl errors: not a workbook
+        raise InputError(f"{path.name} : classeur XLSX illisible ({type(exc).__name__} : {exc}).") from None
+    frame = frame.loc[:, [not str(c).startswith("Unnamed:") or frame[c].astype(str).str.strip().ne("").any()
+                          for c in frame.columns]]
+    if frame.shape[1] == 0 or frame.shape[0] == 0:
+        raise InputError(f"{path.name} : le classeur XLSX ne contient aucune donnée (première feuille vide ou en-tête seul).")
+    # Excel leaves formatted but empty rows at the end: they are not data rows.
+    filled = frame.apply(lambda col: col.astype(str).str.strip().ne(""), axis=0).any(axis=1).to_numpy()
+    if not filled.any():
+        raise InputError(f"{path.name} : le classeur XLSX ne contient aucune donnée (lignes vides).")
+    last = int(np.flatnonzero(filled)[-1])
+    return frame.iloc[: last + 1]
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    try:
+        frame = pd.read_parquet(path)
+    except Exception as exc:  # pyarrow raises many types for a bad file
+        raise InputError(f"{path.name} : fichier Parquet illisible ({type(exc).__name__} : {exc}).") from None
+    if frame.shape[1] == 0 or frame.shape[0] == 0:
+        raise InputError(f"{path.name} : le fichier Parquet ne contient aucune ligne de données.")
+    return frame
+
+
+def _strings_frame(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    headers = _unique_headers([str(c) for c in frame.columns])
+    out = pd.DataFrame({h: as_string_categorical(frame.iloc[:, i]) for i, h in enumerate(headers)}, copy=False)
+    return out, headers
+
+
+# --------------------------------------------------------------------------
+# Headers
+# --------------------------------------------------------------------------
+def _match_headers(headers: list[str], mapping: ExportMapping, name: str) -> tuple[dict[str, str], list[str]]:
+    column_map: dict[str, str] = {}
+    claimed: dict[str, str] = {}
+    extras: list[str] = []
+    for header in headers:
+        key = normalise_key(header)
+        target = mapping.columns.get(key) or RAW_HEADER_ALIASES.get(key)
+        if target is None:
+            extras.append(header)
+            continue
+        if target in claimed:
+            raise SchemaError(
+                f"{name} : deux colonnes correspondent à « {target} » : « {claimed[target]} » et « {header} ». "
+                "Renommez ou supprimez l'une d'elles, ou précisez-le dans un fichier de correspondance."
+            )
+        claimed[target] = header
+        column_map[header] = target
+    return column_map, extras
+
+
+def _check_required(column_map: dict[str, str], extras: list[str], headers: list[str], name: str) -> None:
+    present = set(column_map.values())
+    if "annee_naissance" not in present and any(privacy.is_birth_date_header(h) for h in extras):
+        present.add("annee_naissance")  # derived from the exact birth date, reduced to the year
+    missing = [c for c in REQUIRED_RAW_COLUMNS if c not in present]
+    if missing:
+        found = ", ".join(f"« {h} »" for h in headers) or "aucune"
+        raise SchemaError(
+            f"{name} : colonne(s) obligatoire(s) manquante(s) : {', '.join(missing)}. "
+            f"Colonnes trouvées : {found}. Si l'école nomme ces colonnes autrement, décrivez-le dans un "
+            "fichier de correspondance (mapping)."
+        )
+
+
+# --------------------------------------------------------------------------
+# Entry point
+# --------------------------------------------------------------------------
+def _sniff_format(path: Path, head: bytes) -> str:
+    suffix = path.suffix.lower()
+    if suffix in _XLSX_SUFFIXES:
+        return "xlsx"
+    if suffix in _PARQUET_SUFFIXES:
+        return "parquet"
+    if suffix == ".xls":
+        raise InputError(f"{path.name} : l'ancien format Excel .xls n'est pas pris en charge ; enregistrez le fichier en .xlsx ou en CSV.")
+    if suffix in _CSV_SUFFIXES:
+        return "csv"
+    if head.startswith(b"PK\x03\x04"):
+        return "xlsx"
+    if head.startswith(b"PAR1"):
+        return "parquet"
+    return "csv"
+
+
+def read_export(source: str | os.PathLike | pd.DataFrame, mapping=None) -> RawExport:
+    """Read an export as text and match its headers to the contract.
+
+    Parameters
+    ----------
+    source : path or DataFrame
+        CSV, XLSX or Parquet file, or a DataFrame (any dtypes).
+    mapping : path, dict or ExportMapping, optional
+        The school's mapping file (see the module docstring).
+
+    Returns
+    -------
+    RawExport
+        See its attributes. Raises :class:`InputError` or
+        :class:`SchemaError` with a French message naming the file.
+    """
+    mapping = load_mapping(mapping)
+    sha256 = encoding = separator = None
+    if isinstance(source, pd.DataFrame):
+        name, file_format = "<DataFrame>", "dataframe"
+        if source.shape[0] == 0:
+            raise InputError("Le tableau fourni ne contient aucune ligne de données.")
+        frame, headers = _strings_frame(source)
+    else:
+        path = Path(source)
+        name = path.name
+        if not path.exists():
+            raise InputError(f"Fichier introuvable : {path}.")
+        if not path.is_file():
+            raise InputError(f"{path} n'est pas un fichier.")
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            raise InputError(f"{name} : fichier illisible ({exc.strerror or exc}).") from None
+        if not raw.strip():
+            raise InputError(f"{name} : le fichier est vide.")
+        sha256 = hashlib.sha256(raw).hexdigest()
+        file_format = _sniff_format(path, raw[:8])
+        if file_format == "csv":
+            frame, encoding, separator, headers = _read_csv(raw, name, mapping)
+            del raw
+        elif file_format == "xlsx":
+            del raw
+            frame, headers = _strings_frame(_read_xlsx(path, mapping))
+        else:
+            del raw
+            frame, headers = _strings_frame(_read_parquet(path))
+
+    column_map, extras = _match_headers(headers, mapping, name)
+    _check_required(column_map, extras, headers, name)
+    frame = frame.rename(columns=column_map)
+    return RawExport(
+        frame=frame, source_name=name, sha256=sha256, file_format=file_format, encoding=encoding,
+        separator=separator, headers=headers, column_map=column_map, extra_columns=extras, mapping=mapping,
+    )
