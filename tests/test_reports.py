@@ -114,3 +114,122 @@ def test_html_page_skeleton_is_offline_and_in_the_right_language():
     page = html_page("<h1>Index</h1>", lang="en", title="Reports")
     assert page.startswith("<!DOCTYPE html>") and '<html lang="en">' in page and "<title>Reports</title>" in page
     check_offline_html(page)
+
+
+# --------------------------------------------------------------------------
+# Real reports on a small messy synthetic export (names, e-mails, ids inside)
+# --------------------------------------------------------------------------
+import hashlib  # noqa: E402
+import re  # noqa: E402
+
+import pandas as pd  # noqa: E402
+
+from toolkit.disclosure import assert_publishable  # noqa: E402
+
+MIN_CELL = 11
+SMALL_AND_LARGE = ["Corse", "Bretagne"]
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory):
+    from toolkit.reports import build_reports
+    from toolkit.synth import write_export
+
+    root = tmp_path_factory.mktemp("reports")
+    export = write_export(root / "data", seed=11, trainees_per_year=2500)
+    raw = pd.read_csv(export, sep=";", encoding="cp1252", dtype=str, keep_default_na=False)
+    result = build_reports(data=export, out=root / "out", regions=SMALL_AND_LARGE, jobs=2, progress=False,
+                           min_cell=MIN_CELL, keep_work=True)
+    return result, raw, export
+
+
+def _pages(result):
+    return {p.name: p.read_text(encoding="utf-8") for p in result.out_dir.glob("*.html")}
+
+
+def test_batch_writes_every_page_and_a_manifest(batch):
+    result, _, export = batch
+    assert result.ok, [(r.region, r.error) for r in result.failed]
+    names = sorted(p.name for p in result.out_dir.iterdir())
+    assert names == ["bretagne.html", "corse.html", "index.html", "manifest.json"]
+    manifest = json.loads(result.manifest.read_text(encoding="utf-8"))
+    assert manifest["input"]["sha256"] == hashlib.sha256(export.read_bytes()).hexdigest()
+    assert manifest["parameters"]["min_cell"] == MIN_CELL and manifest["status"] == "ok"
+    for entry in manifest["regions"]:
+        page = result.out_dir / entry["html"]
+        assert hashlib.sha256(page.read_bytes()).hexdigest() == entry["sha256"]
+        assert entry["seconds"] > 0
+    # Only publishable files in the period folder: the work folder sits beside it.
+    assert not list(result.out_dir.rglob("*.pkl")) and not list(result.out_dir.rglob("*.ipynb"))
+
+
+def test_no_identifier_or_name_reaches_any_page(batch):
+    result, raw, _ = batch
+    pages = _pages(result)
+    identifiers = set()
+    for column in ("nom", "prenom", "email", "telephone", "num_secu", "id_stagiaire"):
+        if column in raw.columns:
+            identifiers |= {v for v in raw[column].unique() if len(v) >= 5}
+    assert len(identifiers) > 1000  # the export really carries them
+    # Words that also name places or labels in the report are not personal data on their own.
+    for name, page in pages.items():
+        text = re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "", page)
+        leaked = [v for v in identifiers if v in text]
+        assert not [v for v in leaked if "@" in v or any(ch.isdigit() for ch in v)], (name, leaked[:5])
+
+
+def test_every_published_count_is_large_enough_or_suppressed(batch):
+    result, _, _ = batch
+    marker = f"&lt; {MIN_CELL}"
+    n_marked = 0
+    for name, page in _pages(result).items():
+        cells = re.findall(r'<td class="num count[^"]*"[^>]*>(.*?)</td>', page)
+        assert cells, name
+        for cell in cells:
+            if cell == marker:
+                n_marked += 1
+                continue
+            value = int(cell.replace("\u00a0", "").replace(",", ""))
+            assert value >= MIN_CELL, (name, cell)
+    assert n_marked > 0  # Corse is small: suppression really happened
+
+
+def test_section_tables_pass_the_disclosure_check(batch):
+    from toolkit.report_sections import RegionReport
+
+    result, _, _ = batch
+    work = result.out_dir.parent / "_work" / result.period / "national"
+    report = RegionReport.load(work, "Corse", min_cell=MIN_CELL)
+    sections = report.all_sections()
+    tables = {k: v for s in sections for k, v in s.tables.items()}
+    assert {"headline", "profile_sex", "exit_mix", "exits_sites", "exit_mix_sites", "trend", "fair_sites",
+            "esf", "quality"} <= set(tables)
+    for name, table in tables.items():
+        assert_publishable(table, table.attrs.get("count_cols", list(table.columns)), MIN_CELL,
+                           rows_additive=table.attrs.get("rows_additive", False),
+                           cols_additive=table.attrs.get("cols_additive", False))
+    # Plotted points: no site under min_cell, other regions only as regional aggregates.
+    for section in sections:
+        for figure in section.figures:
+            points = figure["points"]
+            if "n" in points.columns:
+                assert (points["n"] >= MIN_CELL).all()
+            if "site" in points.columns:
+                assert set(points["site"]) <= set(report.data["site"].astype("object"))
+
+
+def test_pages_are_offline_in_french_and_have_the_sections(batch):
+    result, _, _ = batch
+    pages = _pages(result)
+    corse = pages["corse.html"]
+    assert '<html lang="fr">' in corse
+    check_offline_html(corse)
+    ids = re.findall(r'<h2 id="([^"]+)"', corse)
+    assert ids == ["toc-title", "headline", "profile", "exits", "trend", "fair", "esf", "quality", "methods"]
+    assert "<h1>Corse</h1>" in corse and "Bretagne</h1>" not in corse
+    assert "\u00a0%" in corse  # French percentages
+    for img in re.findall(r"<img [^>]*>", corse):
+        assert 'src="data:image/png;base64,' in img and re.search(r'alt="[^"]{20,}"', img)
+    index = pages["index.html"]
+    assert 'href="corse.html"' in index and 'href="bretagne.html"' in index
+    check_offline_html(index)

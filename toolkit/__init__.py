@@ -25,6 +25,7 @@ from .definitions import DEFINITIONS, DEFAULT_DEFINITION, Definition, get_defini
 _MODULES = (
     "schema", "definitions", "io", "cleaning", "privacy", "disclosure", "synth", "indicators", "esf",
     "models", "compare", "impact", "plots", "formatting", "reports",
+    "report_sections",
 )
 
 

@@ -72,12 +72,16 @@ class SuppressedTable:
         True where a count was suppressed because it is small (rules 1–2);
         the rest of ``suppressed`` is secondary (rule 3) or derived (rule 4).
     min_cell : int
+    rows_additive, cols_additive : bool
+        The line structure the suppression protected (for :func:`assert_publishable`).
     """
 
     table: pd.DataFrame
     suppressed: pd.DataFrame
     primary: pd.DataFrame
     min_cell: int
+    rows_additive: bool = True
+    cols_additive: bool = False
 
     @property
     def marker(self) -> str:
@@ -242,7 +246,8 @@ def suppress_counts(
         else:
             col = col.astype("object")
         out[column] = col.mask(suppressed[column], pd.NA)
-    return SuppressedTable(table=out, suppressed=suppressed, primary=primary_frame, min_cell=int(min_cell))
+    return SuppressedTable(table=out, suppressed=suppressed, primary=primary_frame, min_cell=int(min_cell),
+                           rows_additive=rows_additive, cols_additive=cols_additive)
 
 
 def _parse_count(text: object) -> float:
