@@ -74,6 +74,7 @@ __all__ = [
     "generate_comparison",
     "write_export",
     "default_export_path",
+    "COMPARISON_COVARIATES",
 ]
 
 GENERATOR_VERSION = "1"  # bump when the output for a given seed and settings changes
@@ -184,17 +185,20 @@ def _strip_accents(text: str) -> str:
     return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
 
 
-def _site_label(school: str, town: str) -> str:
-    """'E2C Grand Clermont – site de Vichy', with French elision and contraction."""
+def _of_town(town: str) -> str:
+    """'de Vichy', "d'Issoire", 'du Havre', 'des Mureaux' (French elision and contraction)."""
     if town.startswith("Le "):
-        where = "du " + town[3:]
-    elif town.startswith("Les "):
-        where = "des " + town[4:]
-    elif _strip_accents(town[0]).upper() in "AEIOUY":
-        where = "d'" + town
-    else:
-        where = "de " + town
-    return f"{school} – site {where}"
+        return "du " + town[3:]
+    if town.startswith("Les "):
+        return "des " + town[4:]
+    if _strip_accents(town[0]).upper() in "AEIOUY":
+        return "d'" + town
+    return "de " + town
+
+
+def _site_label(school: str, town: str) -> str:
+    """'E2C Grand Clermont – site de Vichy'."""
+    return f"{school} – site {_of_town(town)}"
 
 
 @lru_cache(maxsize=1)
@@ -367,7 +371,7 @@ def _choose_codes(rng, mix: dict[str, float], size: int) -> np.ndarray:
 # --------------------------------------------------------------------------
 # Outcome encoding: motif and situation dates that give back the drawn outcome
 # --------------------------------------------------------------------------
-def _encode_outcomes(rng, *, exited, known, positive, unknown, censored, start, cap, male):
+def _encode_outcomes(rng, *, exited, known, positive, unknown, censored, start, cap, male, interruptible=None):
     """Exit reason codes (-1 empty, -2 unrecognised label) and situation dates.
 
     * known positive: a qualifying situation lasting strictly more than 2
@@ -379,7 +383,9 @@ def _encode_outcomes(rng, *, exited, known, positive, unknown, censored, start, 
     * censored: nothing recorded yet, or a running situation not yet
       confirmed for more than 2 months.
 
-    ``cap`` is the last date anything can be recorded (the extraction date).
+    ``cap`` is the last date anything can be recorded (the extraction date, or
+    one date per row). Rows not ``interruptible`` (comparison youths) get the
+    other negative exits instead of an interruption.
     """
     n = exited.size
     reason = np.full(n, -1, dtype=np.int64)
@@ -388,6 +394,7 @@ def _encode_outcomes(rng, *, exited, known, positive, unknown, censored, start, 
     f_date = np.full(n, NAT)
     unknown_kind = np.full(n, None, dtype=object)
     threshold = _add_months(start, 2)
+    cap = np.broadcast_to(np.asarray(cap, dtype="datetime64[D]"), start.shape)
     room = np.where(np.isnat(threshold), 0, (cap - threshold).astype("timedelta64[D]").astype(np.int64))
 
     # Known positives
@@ -403,6 +410,8 @@ def _encode_outcomes(rng, *, exited, known, positive, unknown, censored, start, 
     # Known negatives
     kn = np.flatnonzero(known & ~positive)
     kind = _draw(rng, _NEGATIVE_KINDS, kn.size)
+    if interruptible is not None:
+        kind = np.where((kind == 0) & ~interruptible[kn], 2, kind)
     inter = kn[kind == 0]
     reason[inter] = _choose_codes(rng, _INTERRUPTION_MIX, inter.size)
     reason[inter[(reason[inter] == _CODE_INDEX["maternite"]) & male[inter]]] = _CODE_INDEX["maladie"]
@@ -440,10 +449,10 @@ def _encode_outcomes(rng, *, exited, known, positive, unknown, censored, start, 
     # Censored: too recent to know
     cz = np.flatnonzero(censored)
     unknown_kind[cz] = "censored"
-    begun = cz[(start[cz] <= cap) & (rng.random(cz.size) < 0.5)]
+    begun = cz[(start[cz] <= cap[cz]) & (rng.random(cz.size) < 0.5)]
     reason[begun] = _choose_codes(rng, _POSITIVE_MIX, begun.size)
     s_date[begun] = start[begun]
-    last = np.minimum(threshold[begun], np.broadcast_to(cap, start.shape)[begun])
+    last = np.minimum(threshold[begun], cap[begun])
     span = (last - start[begun]).astype("timedelta64[D]").astype(np.int64)
     f_date[begun] = start[begun] + np.floor(rng.random(begun.size) * (span + 1)).astype(np.int64)
     return reason, s_date, e_date, f_date, unknown_kind
@@ -569,6 +578,57 @@ def _identifier_columns(rng, n, male, birth, school, habits) -> dict[str, np.nda
     nir = np.where(key == 97, body.astype(str).astype(object) + "97", nir)
     nir = np.where(habits["nir"][school] == 1, nir, None)
     return {"nom": surname, "prenom": first, "email": email, "telephone": phone, "num_secu": nir}
+
+
+def _render_columns(rng, geo, habits, messy, noise, *, site, school, year, entry, male, birth, education, qpv,
+                    rural, disability, nationality, referrer, company_days, internships, esf, masked, exit_day,
+                    reason, s_date, e_date, f_date) -> dict[str, np.ndarray]:
+    """The raw-contract columns as each school's information system writes them (object arrays)."""
+    n = site.size
+    iso = habits["date_iso"][school] == 1
+    cols: dict[str, np.ndarray] = {}
+    cols["id_stagiaire"] = _trainee_ids(geo, school, year, entry, habits)
+    cols["region"] = _render(site, np.zeros(n, dtype=np.int64), [_region_labels(geo, habits["region"])], rng)
+    cols["ecole"] = geo["school"].to_numpy(dtype=object)[site]
+    cols["site"] = geo["site"].to_numpy(dtype=object)[site]
+    sex_table = [[[f], [m]] for (f, m), _ in _SEX_STYLES]
+    cols["sexe"] = _render(male.astype(np.int64), habits["sex"][school], sex_table, rng, noise,
+                           [_messy_forms(schema.SEX_VARIANTS[c]) for c in schema.SEX_CODES])
+    birth_day = (birth - 1970).astype("datetime64[Y]").astype("datetime64[D]") + rng.integers(0, 365, size=n)
+    cols["annee_naissance"] = np.where(habits["birth_date"][school] == 1, _format_dates(birth_day, iso),
+                                       birth.astype(str).astype(object))
+    edu_style = np.where(habits["edu"][school] == 1, 2, np.where(year < habits["edu_switch"][school], 0, 1))
+    if not messy:
+        edu_style[:] = 1
+    edu_codes = np.where(masked["education_level"], -1, education)
+    cols["niveau_formation"] = _render(edu_codes, edu_style, [_EDUCATION_STYLE_LABELS[k] for k in
+                                                               ("old", "new", "words")], rng, noise,
+                                       [_messy_forms(schema.EDUCATION_VARIANTS[c]) for c in schema.EDUCATION_LEVELS])
+    bool_table = [[[f], [t]] for (t, f), _ in _BOOL_STYLES]
+    bool_pools = [_messy_forms(["non", "Non", "N", "0", "faux", "NON"]), _messy_forms(["oui", "Oui", "O", "1", "vrai"])]
+    for raw_name, values, canon in (("qpv", qpv, "qpv"), ("zone_rurale", rural, "rural"),
+                                    ("rqth", disability, "disability")):
+        codes = np.where(masked[canon], -1, values.astype(np.int64))
+        cols[raw_name] = _render(codes, habits["bool"][school], bool_table, rng, noise, bool_pools)
+    nat_codes = np.where(masked["nationality"], -1, nationality)
+    cols["nationalite"] = _render(nat_codes, habits["nationality"][school], _NATIONALITY_STYLE_LABELS, rng, noise,
+                                  [_messy_forms(schema.NATIONALITY_VARIANTS[c][:7]) for c in schema.NATIONALITY_CODES])
+    ref_codes = np.where(masked["referrer"], -1, referrer)
+    cols["prescripteur"] = _render(ref_codes, habits["referrer"][school], _REFERRER_STYLE_LABELS, rng, noise,
+                                   [_messy_forms(schema.REFERRER_VARIANTS[c]) for c in schema.REFERRER_CODES])
+    cols["date_entree"] = _format_dates(entry, iso)
+    cols["date_sortie"] = _format_dates(exit_day, iso)
+    cols["motif_sortie"] = _exit_labels(reason, rng, noise, messy)
+    cols["date_debut_situation"] = _format_dates(s_date, iso)
+    cols["date_fin_situation"] = _format_dates(e_date, iso)
+    cols["date_suivi"] = _format_dates(f_date, iso)
+    cols["semaines_entreprise"] = _weeks_strings(company_days, habits["decimal_dot"][school] == 1,
+                                                 masked["weeks_in_company"])
+    cols["nb_stages"] = _lookup_strings(internships, np.asarray([str(i) for i in range(21)], dtype=object),
+                                        masked["n_internships"])
+    esf_codes = np.where(masked["esf_cofunded"], -1, esf.astype(np.int64))
+    cols["cofinancement_fse"] = _render(esf_codes, habits["bool"][school], bool_table, rng, noise, bool_pools)
+    return cols
 
 
 # --------------------------------------------------------------------------
@@ -777,48 +837,11 @@ def generate_export(
     habits = _school_habits(rng, n_schools, messy)
     noise = label_noise if messy else 0.0
     iso = habits["date_iso"][school] == 1
-    cols: dict[str, np.ndarray] = {}
-    cols["id_stagiaire"] = _trainee_ids(geo, school, year, entry, habits)
-    cols["region"] = _render(site, np.zeros(n, dtype=np.int64), [_region_labels(geo, habits["region"])], rng)
-    cols["ecole"] = geo["school"].to_numpy(dtype=object)[site]
-    cols["site"] = geo["site"].to_numpy(dtype=object)[site]
-    sex_table = [[[f], [m]] for (f, m), _ in _SEX_STYLES]
-    cols["sexe"] = _render(male.astype(np.int64), habits["sex"][school], sex_table, rng, noise,
-                           [_messy_forms(schema.SEX_VARIANTS[c]) for c in schema.SEX_CODES])
-    birth_day = (birth - 1970).astype("datetime64[Y]").astype("datetime64[D]") + rng.integers(0, 365, size=n)
-    cols["annee_naissance"] = np.where(habits["birth_date"][school] == 1, _format_dates(birth_day, iso),
-                                       birth.astype(str).astype(object))
-    edu_style = np.where(habits["edu"][school] == 1, 2, np.where(year < habits["edu_switch"][school], 0, 1))
-    if not messy:
-        edu_style[:] = 1
-    edu_codes = np.where(masked["education_level"], -1, education)
-    cols["niveau_formation"] = _render(edu_codes, edu_style, [_EDUCATION_STYLE_LABELS[k] for k in
-                                                               ("old", "new", "words")], rng, noise,
-                                       [_messy_forms(schema.EDUCATION_VARIANTS[c]) for c in schema.EDUCATION_LEVELS])
-    bool_table = [[[f], [t]] for (t, f), _ in _BOOL_STYLES]
-    bool_pools = [_messy_forms(["non", "Non", "N", "0", "faux", "NON"]), _messy_forms(["oui", "Oui", "O", "1", "vrai"])]
-    for raw_name, values, canon in (("qpv", qpv, "qpv"), ("zone_rurale", rural, "rural"),
-                                    ("rqth", disability, "disability")):
-        codes = np.where(masked[canon], -1, values.astype(np.int64))
-        cols[raw_name] = _render(codes, habits["bool"][school], bool_table, rng, noise, bool_pools)
-    nat_codes = np.where(masked["nationality"], -1, nationality)
-    cols["nationalite"] = _render(nat_codes, habits["nationality"][school], _NATIONALITY_STYLE_LABELS, rng, noise,
-                                  [_messy_forms(schema.NATIONALITY_VARIANTS[c][:7]) for c in schema.NATIONALITY_CODES])
-    ref_codes = np.where(masked["referrer"], -1, referrer)
-    cols["prescripteur"] = _render(ref_codes, habits["referrer"][school], _REFERRER_STYLE_LABELS, rng, noise,
-                                   [_messy_forms(schema.REFERRER_VARIANTS[c]) for c in schema.REFERRER_CODES])
-    cols["date_entree"] = _format_dates(entry, iso)
-    cols["date_sortie"] = _format_dates(exit_day, iso)
-    cols["motif_sortie"] = _exit_labels(reason, rng, noise, messy)
-    cols["date_debut_situation"] = _format_dates(s_date, iso)
-    cols["date_fin_situation"] = _format_dates(e_date, iso)
-    cols["date_suivi"] = _format_dates(f_date, iso)
-    cols["semaines_entreprise"] = _weeks_strings(company_days, habits["decimal_dot"][school] == 1,
-                                                 masked["weeks_in_company"])
-    cols["nb_stages"] = _lookup_strings(internships, np.asarray([str(i) for i in range(21)], dtype=object),
-                                        masked["n_internships"])
-    esf_codes = np.where(masked["esf_cofunded"], -1, esf.astype(np.int64))
-    cols["cofinancement_fse"] = _render(esf_codes, habits["bool"][school], bool_table, rng, noise, bool_pools)
+    cols = _render_columns(
+        rng, geo, habits, messy, noise, site=site, school=school, year=year, entry=entry, male=male,
+        birth=birth, education=education, qpv=qpv, rural=rural, disability=disability,
+        nationality=nationality, referrer=referrer, company_days=company_days, internships=internships,
+        esf=esf, masked=masked, exit_day=exit_day, reason=reason, s_date=s_date, e_date=e_date, f_date=f_date)
     id_cols = _identifier_columns(rng, n, male, birth, school, habits) if (messy and identifiers) else {}
     truth_rows["id_stagiaire"] = cols["id_stagiaire"]
 
@@ -1122,3 +1145,238 @@ def default_export_path(directory: str | os.PathLike = SYNTH_DATA_DIR) -> Path:
         if all(truth.get(k) == v for k, v in expected.items()):
             return path
     return write_export(directory)
+
+
+# --------------------------------------------------------------------------
+# Comparison cohort for impact designs
+# --------------------------------------------------------------------------
+# Young people followed by the Mission locale, before any E2C entry.
+_POOL_AGES = np.arange(16, 26)
+_POOL_AGE_WEIGHTS = np.array([8, 10, 14, 14, 13, 11, 9, 8, 7, 6])
+_POOL_EDUCATION_WEIGHTS = np.array([0.70, 0.15, 0.12, 0.03])
+_POOL_NATIONALITY_WEIGHTS = np.array([0.87, 0.02, 0.11])
+_PROPENSITY_COEFFICIENTS = {  # who enters an E2C: younger, less qualified, QPV, non-EU...
+    "sex[M]": 0.10, "age_at_entry": -0.10, "education_level[niveau_3]": -0.60,
+    "education_level[niveau_4]": -1.00, "education_level[niveau_5_plus]": -1.30, "qpv": 0.50,
+    "disability": 0.30, "nationality[ue]": 0.0, "nationality[hors_ue]": 0.30,
+}
+_COMPARISON_OUTCOME_COEFFICIENTS = {
+    "sex[M]": -0.10, "age_at_entry": 0.04, "education_level[niveau_3]": 0.40,
+    "education_level[niveau_4]": 0.60, "education_level[niveau_5_plus]": 0.70, "qpv": -0.30,
+    "disability": -0.40, "nationality[ue]": -0.05, "nationality[hors_ue]": -0.25,
+}
+COMPARISON_COVARIATES = ("sex", "age_at_entry", "education_level", "qpv", "disability", "nationality")
+
+
+def _draw_pool(rng, size: int) -> dict[str, np.ndarray]:
+    return {
+        "male": rng.random(size) < 0.5,
+        "age": _POOL_AGES[_draw(rng, _POOL_AGE_WEIGHTS, size)],
+        "education": _draw(rng, _POOL_EDUCATION_WEIGHTS, size),
+        "qpv": rng.random(size) < 0.25,
+        "disability": rng.random(size) < 0.05,
+        "nationality": _draw(rng, _POOL_NATIONALITY_WEIGHTS, size),
+    }
+
+
+def _linear(coef: dict[str, float], x: dict[str, np.ndarray]) -> np.ndarray:
+    """x·beta for the comparison covariates, with the neutral coefficient names."""
+    edu = np.array([0.0] + [coef[f"education_level[{e}]"] for e in schema.EDUCATION_LEVELS[1:]])
+    nat = np.array([0.0] + [coef[f"nationality[{c}]"] for c in schema.NATIONALITY_CODES[1:]])
+    return (coef["sex[M]"] * x["male"] + coef["age_at_entry"] * x["age"] + edu[x["education"]]
+            + coef["qpv"] * x["qpv"] + coef["disability"] * x["disability"] + nat[x["nationality"]])
+
+
+def generate_comparison(
+    seed: int = DEFAULT_SEED,
+    n_e2c: int = 2_000,
+    n_comparison: int = 4_000,
+    true_effect_logit: float = 0.5,
+    *,
+    years: tuple[int, ...] = (2022, 2023),
+    horizon_months: int = 12,
+    pool_treated_share: float = 0.3,
+    control_positive_rate: float = 0.45,
+    propensity: dict[str, float] | None = None,
+    outcome: dict[str, float] | None = None,
+    messy: bool = False,
+    label_noise: float = 0.05,
+    population_draws: int = 200_000,
+) -> SynthExport:
+    """Generate E2C trainees and a comparison cohort with selection on observables.
+
+    A pool of young people followed by the Mission locale is drawn; each enters
+    an E2C with ``logit P(E2C | X) = a + gamma·X`` (younger, less qualified,
+    QPV... more likely), and the first ``n_e2c`` entrants and ``n_comparison``
+    non-entrants are kept (exact group sizes; sampling on the group keeps the
+    slopes ``gamma`` and shifts the intercept, recorded in the truth). The
+    outcome, a positive exit under the project definition observed
+    ``horizon_months`` after the (comparable) start date ``date_entree``,
+    follows ``logit P(Y | X, T) = b + beta·X + tau·T``, and is written in the raw
+    fields so that cleaning gives it back exactly (no unknown outcome).
+
+    Parameters
+    ----------
+    seed : int
+        Generator seed.
+    n_e2c, n_comparison : int
+        Group sizes (exact).
+    true_effect_logit : float
+        ``tau``, the effect of an E2C parcours on the log-odds of a positive exit.
+    years : tuple of int
+        Years of the start dates.
+    horizon_months : int
+        The outcome is observed (``date_suivi``) this many months after ``date_entree``, in both groups.
+    pool_treated_share : float
+        Share of the pool entering an E2C (fixes ``a``).
+    control_positive_rate : float
+        Mean untreated probability of a positive exit in the pool (fixes ``b``).
+    propensity, outcome : dict, optional
+        Overrides of ``gamma`` and ``beta`` by neutral name.
+    messy : bool
+        Messy labels and formats as in :func:`generate_export` (no invalid
+        rows, duplicates or identifiers here).
+    population_draws : int
+        Size of the large draw giving the population ATT (0 to skip).
+
+    Returns
+    -------
+    SynthExport
+        ``raw``: the raw contract plus ``groupe`` ('E2C' / 'Comparaison').
+        Comparison youths have ``ecole`` = ``site`` = 'Mission locale de <town>',
+        ``prescripteur`` 'Mission locale' and no company weeks, placements or
+        ESF flag (not applicable). ``truth``: ``att`` (finite-sample conditional
+        ATT: mean over the treated of p1 - p0), ``att_population``,
+        ``ate_population``, ``naive_difference``, ``propensity`` and
+        ``outcome`` (intercepts and coefficients), ``true_effect_logit``.
+        ``rows``: ``source_row``, ``id_stagiaire``, ``treated``,
+        ``propensity``, ``p0``, ``p1``, ``positive_drawn``, ``positive_exit``
+        and the covariates.
+    """
+    settings = _settings(generate_comparison, locals())
+    if n_e2c < 1 or n_comparison < 1:
+        raise E2CError("generate_comparison : il faut au moins un jeune dans chaque groupe.")
+    rng = np.random.default_rng(seed)
+    gamma = dict(_PROPENSITY_COEFFICIENTS) | {k: float(v) for k, v in (propensity or {}).items()}
+    beta = dict(_COMPARISON_OUTCOME_COEFFICIENTS) | {k: float(v) for k, v in (outcome or {}).items()}
+    for name, given in (("propensity", propensity), ("outcome", outcome)):
+        wrong = set(given or ()) - set(_PROPENSITY_COEFFICIENTS)
+        if wrong:
+            raise E2CError(f"generate_comparison : coefficients inconnus dans {name} : {sorted(wrong)}.")
+
+    # Pool and selection into the E2C
+    size = int(1.3 * max(n_e2c / pool_treated_share, n_comparison / (1 - pool_treated_share))) + 100
+    pool = _draw_pool(rng, size)
+    lin_t = _linear(gamma, pool)
+    a = brentq(lambda v: expit(v + lin_t).mean() - pool_treated_share, -30, 30, xtol=1e-10)
+    treated_pool = rng.random(size) < expit(a + lin_t)
+    lin_y = _linear(beta, pool)
+    b = brentq(lambda v: expit(v + lin_y).mean() - control_positive_rate, -30, 30, xtol=1e-10)
+    t_idx = np.flatnonzero(treated_pool)[:n_e2c]
+    c_idx = np.flatnonzero(~treated_pool)[:n_comparison]
+    if t_idx.size < n_e2c or c_idx.size < n_comparison:  # pragma: no cover - the pool is 30 % larger than needed
+        raise E2CError("generate_comparison : réservoir trop petit, augmentez pool_treated_share.")
+    keep = rng.permutation(np.concatenate([t_idx, c_idx]))
+    x = {k: v[keep] for k, v in pool.items()}
+    treated = treated_pool[keep]
+    n = keep.size
+    # Sampling on T keeps gamma and shifts the intercept by the log ratio of sampling fractions.
+    a_sample = a + np.log(n_e2c / treated_pool.sum()) - np.log(n_comparison / (~treated_pool).sum())
+    p0 = expit(b + lin_y[keep])
+    p1 = expit(b + lin_y[keep] + true_effect_logit)
+    positive = rng.random(n) < np.where(treated, p1, p0)
+
+    population = {}
+    if population_draws > 0:
+        big = _draw_pool(np.random.default_rng([seed, 1]), population_draws)
+        e = expit(a + _linear(gamma, big))
+        q0 = expit(b + _linear(beta, big))
+        q1 = expit(b + _linear(beta, big) + true_effect_logit)
+        population = {"att_population": float(np.sum(e * (q1 - q0)) / np.sum(e)),
+                      "ate_population": float(np.mean(q1 - q0))}
+
+    # Places, dates and outcome at the horizon
+    geo = network_geography()
+    weight = geo["region_share"].to_numpy() / geo.groupby("region")["site"].transform("size").to_numpy()
+    site = rng.choice(len(geo), size=n, p=weight / weight.sum())
+    school = geo["school_index"].to_numpy()[site]
+    year = np.asarray(years)[rng.integers(len(years), size=n)]
+    first = (year - 1970).astype("datetime64[Y]").astype("datetime64[D]")
+    year_days = ((year - 1969).astype("datetime64[Y]").astype("datetime64[D]") - first).astype(np.int64)
+    entry = first + np.floor(rng.random(n) * year_days).astype(np.int64)
+    exit_day = entry + rng.integers(120, 241, size=n)
+    start = exit_day + rng.integers(0, 46, size=n)
+    horizon = _add_months(entry, horizon_months)
+    if np.any(_add_months(start, 2) + 1 > horizon):
+        raise E2CError("generate_comparison : horizon trop court pour observer une situation de plus de 2 mois.")
+    everyone = np.ones(n, dtype=bool)
+    nobody = np.zeros(n, dtype=bool)
+    reason, s_date, e_date, f_date, _ = _encode_outcomes(
+        rng, exited=everyone, known=everyone, positive=positive, unknown=nobody, censored=nobody, start=start,
+        cap=horizon, male=x["male"], interruptible=treated)
+    f_date = horizon  # everyone's situation is observed at the same horizon after the start date
+
+    company_days = np.minimum(np.round(rng.gamma(3.0, 15.0, n)), 100).astype(np.int64)
+    internships = np.where(company_days == 0, 0, np.minimum(1 + rng.poisson(company_days / 25.0), 8))
+    referrer = np.where(treated, _draw(rng, _REFERRER_WEIGHTS, n), 0)
+    rural = rng.random(n) < 0.10
+    esf = rng.random(n) < 0.5
+    not_applicable = ~treated
+    masked = {k: np.zeros(n, dtype=bool) for k in _MASKED_COLUMNS}
+    for k in ("weeks_in_company", "n_internships", "esf_cofunded"):
+        masked[k] = not_applicable
+    n_schools = int(geo["school_index"].max()) + 1
+    habits = _school_habits(rng, n_schools, messy)
+    noise = label_noise if messy else 0.0
+    birth = year - x["age"]
+    cols = _render_columns(
+        rng, geo, habits, messy, noise, site=site, school=school, year=year, entry=entry, male=x["male"],
+        birth=birth, education=x["education"], qpv=x["qpv"], rural=rural, disability=x["disability"],
+        nationality=x["nationality"], referrer=referrer, company_days=company_days, internships=internships,
+        esf=esf, masked=masked, exit_day=exit_day, reason=reason, s_date=s_date, e_date=e_date, f_date=f_date)
+    mission_locale = np.asarray([f"Mission locale {_of_town(t)}" for t in geo["town"]], dtype=object)[site]
+    cols["ecole"] = np.where(treated, cols["ecole"], mission_locale)
+    cols["site"] = np.where(treated, cols["site"], mission_locale)
+    ids = cols["id_stagiaire"]
+    cols["id_stagiaire"] = np.where(treated, ids, "ML-" + ids.astype(str).astype(object))
+    group_table = [[["Comparaison"], ["E2C"]]]
+    if messy:
+        group_table = [[["Comparaison", "Comparaison", "Témoin", "Groupe témoin"], ["E2C", "E2C", "Ecole de la 2e chance"]]]
+    cols["groupe"] = _render(treated.astype(np.int64), np.zeros(n, dtype=np.int64), group_table, rng, noise,
+                             [_messy_forms(schema.GROUP_VARIANTS[c]) for c in ("comparaison", "e2c")])
+    raw = pd.DataFrame({c.name: cols[c.name] for c in schema.RAW_COLUMNS if c.name in cols}).astype("str")
+
+    rows = pd.DataFrame({
+        "source_row": np.arange(1, n + 1),
+        "id_stagiaire": cols["id_stagiaire"],
+        "treated": treated,
+        "propensity": expit(a_sample + lin_t[keep]),
+        "p0": p0, "p1": p1,
+        "positive_drawn": positive,
+        "positive_exit": pd.array(positive, dtype="boolean"),
+        "sex": pd.Categorical.from_codes(x["male"].astype(np.int8), categories=list(schema.SEX_CODES)),
+        "age_at_entry": x["age"],
+        "education_level": pd.Categorical.from_codes(x["education"], categories=list(schema.EDUCATION_LEVELS)),
+        "qpv": x["qpv"], "disability": x["disability"],
+        "nationality": pd.Categorical.from_codes(x["nationality"], categories=list(schema.NATIONALITY_CODES)),
+    })
+    truth = _json_safe({
+        "generator": "toolkit.synth.generate_comparison",
+        "version": GENERATOR_VERSION,
+        "seed": seed,
+        "settings": settings,
+        "design": "selection on observables: P(E2C | X) logistic in the covariates; outcome logistic in X and T",
+        "covariates": list(COMPARISON_COVARIATES),
+        "reference_levels": {"sex": "F", "education_level": "infra_3", "nationality": "francaise"},
+        "propensity": {"intercept": float(a_sample), "intercept_pool": float(a), "coefficients": gamma},
+        "outcome": {"intercept": float(b), "coefficients": beta, "treatment": float(true_effect_logit)},
+        "true_effect_logit": float(true_effect_logit),
+        "att": float(np.mean(p1[treated] - p0[treated])),
+        **population,
+        "naive_difference": float(positive[treated].mean() - positive[~treated].mean()),
+        "n_treated": int(treated.sum()),
+        "n_control": int((~treated).sum()),
+        "outcome_horizon_months": horizon_months,
+        "definition": "projet",
+    })
+    return SynthExport(raw=raw, truth=truth, rows=rows)
