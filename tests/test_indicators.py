@@ -276,3 +276,38 @@ def test_profile_counts_and_shares():
     ages = table[table["variable"] == "age_band"]
     assert ages["n"].sum() == 12 and ages["code"].isna().iloc[-1]
     assert ages["n"].iloc[-1] == 1  # one trainee with no age
+
+
+# --------------------------------------------------------------------------
+# Integration: the synthetic generator's own counts, through cleaning
+# --------------------------------------------------------------------------
+def test_counts_on_cleaned_synthetic_export_match_the_generator_truth():
+    synth = pytest.importorskip("toolkit.synth")
+    cleaning = pytest.importorskip("toolkit.cleaning")
+    export = synth.generate_export(seed=11, years=(2022, 2023), trainees_per_year=800)
+    data = cleaning.clean_export(export.raw).data
+    counts = export.truth["counts"]
+    flows = flow_counts(data).iloc[0]
+    rates = positive_exit_rates(data).iloc[0]
+    assert flows.n_entries == counts["expected_kept_rows"]
+    assert flows.n_exits == counts["exits"] and flows.n_still_in == counts["in_programme"]
+    assert rates.n_known == counts["known_outcome"]
+    assert rates.n_unknown == counts["unknown_planted"] + counts["unknown_censored"]
+    assert rates.n_positive == counts["positive_exits"]
+    by_region = positive_exit_rates(data, "region")
+    assert by_region[["n_exits", "n_known", "n_positive"]].sum().tolist() == [
+        counts["exits"], counts["known_outcome"], counts["positive_exits"]]
+
+
+def test_wilson_coverage_on_simulated_binomials():
+    # Known truth: p = 0.6, n = 40; the 95 % Wilson interval should cover p about 95 % of the time.
+    rng = np.random.default_rng(2024)
+    k = rng.binomial(40, 0.6, size=4000)
+    low, high = wilson_interval(k, np.full(k.shape, 40))
+    coverage = np.mean((low <= 0.6) & (0.6 <= high))
+    assert 0.93 <= coverage <= 0.975
+
+
+def test_isced_codes_have_labels():
+    assert schema.label("isced", "isced_0_2").startswith("CITE 0 à 2")
+    assert schema.label("isced", "isced_5_8", "en") == "ISCED 5-8 (tertiary)"

@@ -216,6 +216,15 @@ EDUCATION_ISCED: dict[str, str] = {
     "niveau_4": "isced_3_4",
     "niveau_5_plus": "isced_5_8",
 }
+_register_labels(
+    "isced",
+    {
+        "isced_0_2": ("CITE 0 à 2 (premier cycle du secondaire ou moins)", "ISCED 0-2 (lower secondary or less)"),
+        "isced_3_4": ("CITE 3 ou 4 (second cycle du secondaire, post-secondaire)",
+                      "ISCED 3-4 (upper secondary, post-secondary)"),
+        "isced_5_8": ("CITE 5 à 8 (enseignement supérieur)", "ISCED 5-8 (tertiary)"),
+    },
+)
 
 # --------------------------------------------------------------------------
 # Exit reasons and categories
