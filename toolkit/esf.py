@@ -50,6 +50,7 @@ import pandas as pd
 
 from . import schema
 from .errors import E2CError, SchemaError
+from .indicators import _is_in
 
 __all__ = ["EsfIndicator", "ESF_INDICATORS", "esf_indicators", "esf_unsupported", "NON_BINARY_NOTE"]
 
@@ -158,18 +159,18 @@ def _flags(data: pd.DataFrame, within_days: int) -> dict[str, tuple[np.ndarray, 
 
     disability, disability_unknown = true_of("disability")
     rural, rural_unknown = true_of("rural")
-    nationality = data["nationality"].astype("object")
+    nationality = data["nationality"]
 
     left = data["exit_date"].notna().to_numpy()
-    category = data["exit_category"].astype("object")
-    reason = data["exit_reason"].astype("object")
-    exit_unknown = left & (reason.isna() | (reason == "inconnu") | (category == "unknown")).to_numpy()
+    category = data["exit_category"]
+    reason = data["exit_reason"]
+    exit_unknown = left & (reason.isna().to_numpy() | _is_in(reason, ["inconnu"]) | _is_in(category, ["unknown"]))
     start = pd.to_datetime(data["outcome_start"])
     late = (start > pd.to_datetime(data["exit_date"]) + pd.Timedelta(days=within_days)).to_numpy()
     timely = left & ~late & ~exit_unknown
-    employment = timely & category.isin(["job", "work_study"]).to_numpy()
-    training = timely & (category == "training").to_numpy()
-    searching = timely & (reason == "recherche_emploi").to_numpy()
+    employment = timely & _is_in(category, ["job", "work_study"])
+    training = timely & _is_in(category, ["training"])
+    searching = timely & _is_in(reason, ["recherche_emploi"])
 
     return {
         "EECO01": (everyone, everyone, np.zeros(n, dtype=bool)),
@@ -179,7 +180,7 @@ def _flags(data: pd.DataFrame, within_days: int) -> dict[str, tuple[np.ndarray, 
         "EECO10": (everyone, (isced == "isced_3_4").to_numpy(), ~isced_known),
         "EECO11": (everyone, (isced == "isced_5_8").to_numpy(), ~isced_known),
         "EECO12": (everyone, disability, disability_unknown),
-        "EECO13": (everyone, (nationality == "hors_ue").to_numpy(), nationality.isna().to_numpy()),
+        "EECO13": (everyone, _is_in(nationality, ["hors_ue"]), nationality.isna().to_numpy()),
         "EECO17": (everyone, rural, rural_unknown),
         "EECR02": (left, training, exit_unknown),
         "EECR04": (left, employment, exit_unknown),
@@ -229,9 +230,8 @@ def esf_indicators(data: pd.DataFrame, lang: str = "fr", *, scope: str = "all",
         raise E2CError(f"Langue inconnue : {lang!r}. Langues disponibles : 'fr', 'en'.")
     _check(data)
     participants = _participants(data, scope)
-    sex = participants["sex"].astype("object")
-    women = (sex == "F").to_numpy()
-    men = (sex == "M").to_numpy()
+    women = _is_in(participants["sex"], ["F"])
+    men = _is_in(participants["sex"], ["M"])
     flags = _flags(participants, within_days)
     rows = []
     for indicator in ESF_INDICATORS:
@@ -266,7 +266,7 @@ def esf_indicators(data: pd.DataFrame, lang: str = "fr", *, scope: str = "all",
 def _participants(data: pd.DataFrame, scope: str) -> pd.DataFrame:
     keep = np.ones(len(data), dtype=bool)
     if "group" in data.columns:
-        keep &= (data["group"].astype("object").fillna("e2c") == "e2c").to_numpy()
+        keep &= data["group"].isna().to_numpy() | _is_in(data["group"], ["e2c"])
     if scope == "esf_cofunded":
         if "esf_cofunded" not in data.columns:
             raise SchemaError("esf_indicators : la colonne 'esf_cofunded' est absente, le périmètre "

@@ -113,6 +113,16 @@ def wilson_interval(k, n, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
     return low, high
 
 
+def _is_in(series: pd.Series, values) -> np.ndarray:
+    """Boolean array: the value is one of ``values`` (NA is never in). Fast on categoricals."""
+    values = list(values)
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        categories = series.cat.categories
+        wanted = [categories.get_loc(v) for v in values if v in categories]
+        return np.isin(series.cat.codes.to_numpy(), wanted)
+    return series.isin(values).to_numpy(dtype=bool)
+
+
 # --------------------------------------------------------------------------
 # Input checks and groupings
 # --------------------------------------------------------------------------
@@ -199,7 +209,7 @@ _OUTCOME_COLUMNS = ("exit_date", "exit_reason", "outcome_start", "outcome_end", 
 def _outcome_flags(data: pd.DataFrame, positive: pd.Series, exclude_interruptions: bool) -> pd.DataFrame:
     """Integer flags per trainee: exit, known outcome, unknown outcome, positive, interruption."""
     exited = data["exit_date"].notna().to_numpy()
-    interruption = data["exit_reason"].astype("object").isin(schema.INTERRUPTION_CODES).to_numpy() & exited
+    interruption = _is_in(data["exit_reason"], schema.INTERRUPTION_CODES) & exited
     in_base = exited & ~interruption if exclude_interruptions else exited
     known = positive.notna().to_numpy() & in_base
     return pd.DataFrame(
@@ -320,8 +330,7 @@ def flow_counts(data: pd.DataFrame, by: str | Sequence[str] | None = None,
     positive, d = _outcome(data, definition, what)
     flags = _outcome_flags(data, positive, exclude_interruptions=False)
     exited = flags["n_exits"].to_numpy(dtype=bool)
-    reason = data["exit_reason"].astype("object")
-    unknown_reason = exited & (reason.isna() | (reason == "inconnu")).to_numpy()
+    unknown_reason = exited & (data["exit_reason"].isna().to_numpy() | _is_in(data["exit_reason"], ["inconnu"]))
     counts = pd.DataFrame(
         {
             "n_entries": np.ones(len(data), dtype="int64"),
@@ -369,13 +378,11 @@ def exit_mix(data: pd.DataFrame, by: str | Sequence[str] | None = None, level: f
     what = "exit_mix"
     _require(data, ["exit_date", "exit_category"], what)
     exited = data["exit_date"].notna().to_numpy()
-    category = data["exit_category"].astype("object").where(exited)
-    category = category.where(category.isna() | category.isin(_MIX_CATEGORIES), "unknown")
-    category = category.where(~(exited & category.isna()), "unknown")  # exit with no type recorded
-    dummies = pd.DataFrame(
-        {c: (category == c).to_numpy().astype("int64") for c in (*_MIX_CATEGORIES, "unknown")},
-        index=data.index,
-    )
+    category = data["exit_category"]
+    dummies = {c: (exited & _is_in(category, [c])).astype("int64") for c in _MIX_CATEGORIES}
+    known = np.sum(list(dummies.values()), axis=0).astype(bool) if dummies else np.zeros(len(data), bool)
+    dummies["unknown"] = (exited & ~known).astype("int64")  # "unknown" code, or an exit with no type
+    dummies = pd.DataFrame(dummies, index=data.index)
     keys = _as_list(by)
     wide = _grouped_sums(_group_frame(data, keys, what), dummies)
     wide["n_exits"] = wide[[*_MIX_CATEGORIES, "unknown"]].sum(axis=1).astype("int64")
@@ -480,13 +487,12 @@ def profile(data: pd.DataFrame, columns: Sequence[str] = PROFILE_COLUMNS, by: st
         value = values[column]
         if isinstance(value.dtype, pd.CategoricalDtype):
             order = list(value.cat.categories)
-        elif str(value.dtype) == "boolean":
-            order = [True, False]
+            codes = value.cat.codes.to_numpy()
         else:
-            order = sorted(value.dropna().unique().tolist())
-        codes = value.astype("object")
-        dummies = {f"v{i}": (codes == code).to_numpy().astype("int64") for i, code in enumerate(order)}
-        dummies["vna"] = codes.isna().to_numpy().astype("int64")
+            order = [True, False] if str(value.dtype) == "boolean" else sorted(value.dropna().unique().tolist())
+            codes = pd.Categorical(value, categories=order).codes
+        dummies = {f"v{i}": (codes == i).astype("int64") for i in range(len(order))}
+        dummies["vna"] = (codes == -1).astype("int64")
         wide = _grouped_sums(groups, pd.DataFrame(dummies, index=data.index))
         wide["_group_order"] = np.arange(len(wide))
         wide["n_total"] = wide[list(dummies)].sum(axis=1).astype("int64")
