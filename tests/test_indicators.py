@@ -311,3 +311,13 @@ def test_wilson_coverage_on_simulated_binomials():
 def test_isced_codes_have_labels():
     assert schema.label("isced", "isced_0_2").startswith("CITE 0 à 2")
     assert schema.label("isced", "isced_5_8", "en") == "ISCED 5-8 (tertiary)"
+
+
+def test_national_option_sets_the_benchmark_beside_each_row():
+    by_year = positive_exit_rates(hand_frame(), "cohort_year", national=True)
+    assert by_year["national"].isna().tolist() == [True, False]  # 2020 unpublished, 2023 = 62 %
+    assert by_year["national"].iloc[1] == 0.62
+    latest = positive_exit_rates(hand_frame(), "region", national=True)
+    assert set(latest["national"]) == {0.61} and set(latest["national_year"]) == {2024}
+    mix = exit_mix(hand_frame(), national=True)
+    assert mix["national"].tolist()[:3] == [0.20, 0.16, 0.25]

@@ -229,7 +229,7 @@ def _outcome_flags(data: pd.DataFrame, positive: pd.Series, exclude_interruption
 # --------------------------------------------------------------------------
 def positive_exit_rates(data: pd.DataFrame, by: str | Sequence[str] | None = None,
                         definition: str | Definition | None = None, level: float = 0.95,
-                        *, exclude_interruptions: bool = False) -> pd.DataFrame:
+                        *, exclude_interruptions: bool = False, national: bool = False) -> pd.DataFrame:
     """Positive-exit rates with Wilson intervals, for any grouping.
 
     Parameters
@@ -254,6 +254,10 @@ def positive_exit_rates(data: pd.DataFrame, by: str | Sequence[str] | None = Non
         count as non-positive. True: they are left out of ``n_exits`` and of
         the denominator, closer to the network's practice of counting them
         apart (an unconfirmed rule); ``n_interruptions`` always shows them.
+    national : bool
+        Add the published national rate beside each row (:func:`with_national`:
+        the rate of the row's year when ``cohort_year``/``exit_year`` is a
+        grouping, else the latest published year).
 
     Returns
     -------
@@ -270,7 +274,9 @@ def positive_exit_rates(data: pd.DataFrame, by: str | Sequence[str] | None = Non
           ``exclude_interruptions``);
         * ``rate``: ``n_positive / n_known`` (NaN when ``n_known == 0``);
         * ``ci_low``, ``ci_high``: Wilson interval at ``level``;
-        * ``definition``: the definition's name.
+        * ``definition``: the definition's name;
+        * with ``national``: ``national``, ``national_year``,
+          ``national_timing``, ``national_source``.
 
     Notes
     -----
@@ -284,7 +290,8 @@ def positive_exit_rates(data: pd.DataFrame, by: str | Sequence[str] | None = Non
     keys = _as_list(by)
     groups = _group_frame(data, keys, what)
     table = _grouped_sums(groups, _outcome_flags(data, positive, exclude_interruptions))
-    return _add_rate(table, "n_positive", "n_known", level).assign(definition=d.name)
+    table = _add_rate(table, "n_positive", "n_known", level).assign(definition=d.name)
+    return with_national(table) if national else table
 
 
 def _add_rate(table: pd.DataFrame, k: str, n: str, level: float, name: str = "rate") -> pd.DataFrame:
@@ -350,7 +357,8 @@ def flow_counts(data: pd.DataFrame, by: str | Sequence[str] | None = None,
 # --------------------------------------------------------------------------
 # Exit mix
 # --------------------------------------------------------------------------
-def exit_mix(data: pd.DataFrame, by: str | Sequence[str] | None = None, level: float = 0.95) -> pd.DataFrame:
+def exit_mix(data: pd.DataFrame, by: str | Sequence[str] | None = None, level: float = 0.95, *,
+             national: bool = False) -> pd.DataFrame:
     """Where trainees went when they left: job, work-study, training, other,
     with the unknown exits shown apart.
 
@@ -373,7 +381,9 @@ def exit_mix(data: pd.DataFrame, by: str | Sequence[str] | None = None, level: f
         * ``n_known``: exits of the group with a known type (the denominator);
         * ``share``: ``n / n_known`` (NaN on the ``unknown`` row);
         * ``ci_low``, ``ci_high``: Wilson interval of ``share``;
-        * ``share_of_exits``: ``n / n_exits`` (every row, including ``unknown``).
+        * ``share_of_exits``: ``n / n_exits`` (every row, including ``unknown``);
+        * with ``national``: ``national`` (2024 published share, NaN for
+          ``other`` and ``unknown``), ``national_year``, ``national_source``.
     """
     what = "exit_mix"
     _require(data, ["exit_date", "exit_category"], what)
@@ -402,7 +412,8 @@ def exit_mix(data: pd.DataFrame, by: str | Sequence[str] | None = None, level: f
         exits = long["n_exits"].to_numpy(dtype=float)
         long["share_of_exits"] = np.where(exits > 0, long["n"] / np.where(exits > 0, exits, 1), np.nan)
     columns = [*keys, "category", "n", "n_exits", "n_known", "share", "ci_low", "ci_high", "share_of_exits"]
-    return long[columns].reset_index(drop=True)
+    long = long[columns].reset_index(drop=True)
+    return with_national(long) if national else long
 
 
 # --------------------------------------------------------------------------
