@@ -356,7 +356,7 @@ def test_planted_invalid_rows_and_duplicates_are_counted_and_real(messy):
     broken = {
         "missing_id": raw["id_stagiaire"].isna(),
         "unknown_region": ~region_ok,
-        "bad_entry_date": entry.isna(),
+        "invalid_entry_date": entry.isna(),
         "exit_before_entry": exit_ < entry,
         "age_out_of_range": ~age.between(15, 40),
     }
@@ -408,6 +408,17 @@ def test_write_export_other_formats(tmp_path, fmt):
     original = generate_export(seed=5, trainees_per_year=60).raw
     assert list(back.columns) == list(original.columns) and len(back) == len(original)
     assert back["id_stagiaire"].fillna("").tolist() == original["id_stagiaire"].fillna("").tolist()
+    if fmt == "xlsx":  # dd/mm/yyyy cells are real Excel dates; ISO cells (some schools) stay text
+        import openpyxl
+
+        sheet = openpyxl.load_workbook(path, read_only=True).active
+        column = list(original.columns).index("date_entree") + 1
+        cells = [row[0] for row in sheet.iter_rows(min_row=2, min_col=column, max_col=column)]
+        kinds = {(c.is_date, isinstance(c.value, str)) for c in cells if c.value is not None}
+        assert (True, False) in kinds and (False, True) in kinds
+        dates = [c.value.date() for c in cells if c.is_date]
+        expected = pd.to_datetime(original["date_entree"], format="%d/%m/%Y", errors="coerce").dropna().dt.date
+        assert dates == expected.tolist()
 
 
 def test_write_export_utf8_and_comma(tmp_path):
@@ -534,7 +545,9 @@ def test_clean_export_keeps_rejects_and_recovers_the_truth(messy):
     kept_rows = rows.loc[rows["row_status"] == "valid", "source_row"]
     assert sorted(result.data["source_row"]) == sorted(kept_rows)
     rejected = rows.set_index("source_row").loc[result.rejected["source_row"], "row_status"]
-    assert (rejected != "valid").all()
+    np.testing.assert_array_equal(rejected.to_numpy(), result.rejected["reason_code"].to_numpy())
+    assert dict(result.summary["rejected_by_reason"]) == {
+        **{k: v for k, v in counts["invalid_rows"].items() if v}, "duplicate": counts["duplicate_rows"]}
     assert not set(IDENTIFIERS) & set(result.data.columns)
     truth = rows.set_index("source_row").loc[result.data["source_row"]]
     got = result.data["positive_exit"].reset_index(drop=True)

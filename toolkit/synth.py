@@ -634,7 +634,7 @@ def _render_columns(rng, geo, habits, messy, noise, *, site, school, year, entry
 # --------------------------------------------------------------------------
 # The generator
 # --------------------------------------------------------------------------
-_INVALID_KINDS = ("missing_id", "unknown_region", "bad_entry_date", "exit_before_entry", "age_out_of_range")
+_INVALID_KINDS = ("missing_id", "unknown_region", "invalid_entry_date", "exit_before_entry", "age_out_of_range")
 _UNKNOWN_REGION_LABELS = ("Inconnue", "Région 99", "XX", "Atlantide", "Outre-mer", "Non affectée")
 _BAD_DATES = ("31/02/2021", "2021-13-05", "32/01/2020", "00/00/0000", "n.c.", "15/15/2022", None)
 
@@ -860,13 +860,13 @@ def generate_export(
         bounds = np.cumsum([0, per_kind[0], per_kind[1], per_kind[2]])
         groups = {
             "missing_id": others[bounds[0]:bounds[1]], "unknown_region": others[bounds[1]:bounds[2]],
-            "bad_entry_date": others[bounds[2]:bounds[3]], "exit_before_entry": backwards,
+            "invalid_entry_date": others[bounds[2]:bounds[3]], "exit_before_entry": backwards,
             "age_out_of_range": others[bounds[3]:],
         }
         cols["id_stagiaire"][groups["missing_id"]] = None
         g = groups["unknown_region"]
         cols["region"][g] = np.asarray(_UNKNOWN_REGION_LABELS, dtype=object)[rng.integers(len(_UNKNOWN_REGION_LABELS), size=g.size)]
-        g = groups["bad_entry_date"]
+        g = groups["invalid_entry_date"]
         cols["date_entree"][g] = np.asarray(_BAD_DATES, dtype=object)[rng.integers(len(_BAD_DATES), size=g.size)]
         g = groups["exit_before_entry"]
         cols["date_sortie"][g] = _format_dates(entry[g] - rng.integers(1, 121, size=g.size), iso[g])
@@ -1097,7 +1097,7 @@ def write_export(
             tmp.unlink(missing_ok=True)
             raise E2CError(f"{path} : encodage {encoding} impossible ({exc}).") from exc
     elif fmt == "xlsx":
-        export.raw.to_excel(tmp, index=False, sheet_name="Export", engine="openpyxl")
+        _with_excel_dates(export.raw).to_excel(tmp, index=False, sheet_name="Export", engine="openpyxl")
     else:
         export.raw.to_parquet(tmp, index=False)
     truth = dict(export.truth)
@@ -1111,6 +1111,19 @@ def write_export(
     os.replace(rows_tmp, directory / "truth_rows.parquet")
     os.replace(truth_tmp, directory / "truth.json")
     return path
+
+
+def _with_excel_dates(raw: pd.DataFrame) -> pd.DataFrame:
+    """dd/mm/yyyy cells of the date columns as real Excel dates, as a spreadsheet would hold them;
+    ISO-formatted cells (some schools) and broken dates stay text."""
+    out = raw.copy()
+    for col in (c.name for c in schema.RAW_COLUMNS if c.kind == "date" and c.name in raw.columns):
+        parsed = pd.to_datetime(raw[col], format="%d/%m/%Y", errors="coerce")
+        ok = parsed.notna().to_numpy()
+        values = raw[col].to_numpy(dtype=object, na_value=None)
+        values[ok] = parsed[ok].dt.to_pydatetime()
+        out[col] = pd.Series(values, index=raw.index, dtype=object)
+    return out
 
 
 def _default_stamp() -> dict:
