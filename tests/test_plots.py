@@ -246,3 +246,21 @@ def test_add_source_prefix():
     fig2, _ = plots.new_figure()
     plots.add_source(fig2, "Source : INSEE", "fr")
     assert source_text(fig2) == f"Source{NBSP}: INSEE"  # French high punctuation gets a no-break space
+
+
+@pytest.mark.slow  # starts a Jupyter kernel
+def test_figures_show_once_as_png_in_a_jupyter_kernel():
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell(
+            "import pandas as pd\nimport toolkit.plots as p\n"
+            "t = pd.DataFrame({'sex': ['F', 'M'], 'n_known': [50, 40], 'rate': [0.5, 0.6],"
+            " 'ci_low': [0.4, 0.45], 'ci_high': [0.6, 0.7]})\np.plot_rates(t)"),
+        nbformat.v4.new_code_cell("from IPython.display import display\ndisplay(p.plot_rates(t))\nx = 1"),
+    ]
+    nbclient.NotebookClient(nb, kernel_name="python3", timeout=120).execute()
+    for cell in nb.cells:
+        images = [o for o in cell.outputs if "image/png" in o.get("data", {})]
+        assert len(images) == 1, cell.outputs

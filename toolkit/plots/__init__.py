@@ -17,8 +17,10 @@ The funnel plot lives in :mod:`toolkit.plots.funnel`, impact plots in
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Sequence
 
+import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -159,6 +161,26 @@ def _ensure_theme() -> None:
     """Apply the theme once if the caller has not (plot functions call this)."""
     if not _theme_applied:
         set_theme(_current_lang)
+    _enable_notebook_display()
+
+
+_display_ready = False
+
+
+def _enable_notebook_display() -> None:
+    """Load the backend module once, so that Jupyter's inline backend registers its
+    PNG formatter for ``Figure``: our figures bypass pyplot, which would otherwise
+    load it on the first ``plt.figure()``."""
+    global _display_ready
+    if _display_ready:
+        return
+    _display_ready = True
+    backend = matplotlib.get_backend()
+    if backend.startswith("module://"):
+        try:
+            importlib.import_module(backend.removeprefix("module://"))
+        except ImportError:  # an exotic backend: figures still save and embed
+            pass
 
 
 def new_figure(figsize: tuple[float, float] | None = None, nrows: int = 1, ncols: int = 1,
@@ -167,8 +189,9 @@ def new_figure(figsize: tuple[float, float] | None = None, nrows: int = 1, ncols
 
     Not registering avoids pyplot's global figure list (no leak, no
     ``plt.close`` needed in batch reports, no double display in notebooks):
-    Jupyter's inline backend still renders a returned ``Figure``, or use
-    ``IPython.display.display(fig)``. ``plt.show()`` does not show it.
+    in Jupyter, a figure returned as a cell's last expression, or passed to
+    ``IPython.display.display(fig)``, is shown once as a PNG.
+    ``plt.show()`` does not show it.
     Returns ``(fig, ax)``; ``ax`` is an array when ``nrows * ncols > 1``.
     """
     _ensure_theme()
