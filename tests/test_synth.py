@@ -554,3 +554,30 @@ def test_clean_export_keeps_rejects_and_recovers_the_truth(messy):
     expected = truth["positive_exit"].reset_index(drop=True)
     assert got.isna().equals(expected.isna())
     np.testing.assert_array_equal(got.dropna().to_numpy(dtype=bool), expected.dropna().to_numpy(dtype=bool))
+
+
+def test_birth_date_options():
+    column = generate_export(seed=2, trainees_per_year=200, birth_dates="column")
+    assert "date_naissance" in column.raw.columns and "annee_naissance" not in column.raw.columns
+    valid = column.rows["row_status"].eq("valid").to_numpy()
+    born = _dates(column.raw["date_naissance"])[valid]
+    np.testing.assert_array_equal(born.dt.year, (column.rows["cohort_year"] - column.rows["age_at_entry"])[valid])
+    years = generate_export(seed=2, trainees_per_year=200, birth_dates="year")
+    assert years.raw["annee_naissance"].dropna().str.fullmatch(r"\d{4}").all()
+    with pytest.raises(Exception, match="birth_dates"):
+        generate_export(seed=2, trainees_per_year=10, birth_dates="exact")
+
+
+def test_clean_export_reads_a_written_csv_file(tmp_path):
+    cleaning = pytest.importorskip("toolkit.cleaning")
+    path = write_export(tmp_path, seed=13, trainees_per_year=300, birth_dates="column")
+    truth = json.loads((tmp_path / "truth.json").read_text(encoding="utf-8"))
+    rows = pd.read_parquet(tmp_path / "truth_rows.parquet").set_index("source_row")
+    result = cleaning.clean_export(path)
+    assert len(result.data) == truth["counts"]["expected_kept_rows"]
+    assert len(result.rejected) == truth["counts"]["invalid_total"] + truth["counts"]["duplicate_rows"]
+    expected = rows.loc[result.data["source_row"], "positive_exit"].reset_index(drop=True)
+    got = result.data["positive_exit"].reset_index(drop=True)
+    assert got.isna().equals(expected.isna()) and (got.dropna() == expected.dropna()).all()
+    assert "date_naissance" not in result.data.columns
+    assert result.data["birth_year"].notna().all()

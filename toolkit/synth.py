@@ -635,6 +635,8 @@ def _render_columns(rng, geo, habits, messy, noise, *, site, school, year, entry
 # The generator
 # --------------------------------------------------------------------------
 _INVALID_KINDS = ("missing_id", "unknown_region", "invalid_entry_date", "exit_before_entry", "age_out_of_range")
+_ROW_STATUSES = ("valid", "duplicate", *_INVALID_KINDS)
+_OUTCOME_STATUSES = ("in_programme", "known", "unknown_planted", "unknown_censored")
 _UNKNOWN_REGION_LABELS = ("Inconnue", "Région 99", "XX", "Atlantide", "Outre-mer", "Non affectée")
 _BAD_DATES = ("31/02/2021", "2021-13-05", "32/01/2020", "00/00/0000", "n.c.", "15/15/2022", None)
 
@@ -657,6 +659,7 @@ def generate_export(
     duplicate_share: float = 0.005,
     identifiers: bool = True,
     label_noise: float = 0.05,
+    birth_dates: str = "mixed",
     extraction_date: str | None = None,
 ) -> SynthExport:
     """Generate a synthetic national export with a known positive-exit model.
@@ -695,6 +698,10 @@ def generate_export(
         Add the fake identifier columns (only when ``messy``).
     label_noise : float
         Share of categorical cells written with a random spelling (only when ``messy``).
+    birth_dates : {'mixed', 'year', 'column'}
+        'mixed': some schools (when ``messy``) write a full birth date in
+        ``annee_naissance``; 'year': years only; 'column': the export has an
+        exact ``date_naissance`` column instead of ``annee_naissance``.
     extraction_date : str, optional
         Date of the export (ISO); default 31 March after the last cohort year.
         Later exits are still in the programme.
@@ -708,6 +715,8 @@ def generate_export(
     years = tuple(sorted({int(y) for y in years}))
     if not years or trainees_per_year < 1:
         raise E2CError("generate_export : il faut au moins une année et un stagiaire par an.")
+    if birth_dates not in ("mixed", "year", "column"):
+        raise E2CError(f"generate_export : birth_dates={birth_dates!r} ; valeurs possibles : mixed, year, column.")
     rng = np.random.default_rng(seed)
     geo = network_geography()
     n_sites = len(geo)
@@ -810,11 +819,11 @@ def generate_export(
     masked = {col: rng.random(n) < share_ * scale for col, share_ in _MASKED_COLUMNS.items()}
 
     truth_rows = pd.DataFrame({
-        "id_stagiaire": None,
-        "row_status": "valid",
-        "outcome_status": np.select([~exited, known, censored], ["in_programme", "known", "unknown_censored"],
-                                    "unknown_planted"),
-        "unknown_kind": unknown_kind,
+        "id_stagiaire": pd.Series(np.full(n, None, dtype=object), dtype=object),
+        "row_status": pd.Categorical(np.full(n, "valid", dtype=object), categories=_ROW_STATUSES),
+        "outcome_status": pd.Categorical.from_codes(
+            np.select([~exited, known, censored], [0, 1, 3], 2), categories=_OUTCOME_STATUSES),
+        "unknown_kind": pd.Categorical(unknown_kind, categories=[*_UNKNOWN_KINDS, "censored"]),
         "positive_drawn": positive,
         "positive_exit": pd.array(np.where(known, positive, False), dtype="boolean"),
         "p_true": p_true,
@@ -835,6 +844,8 @@ def generate_export(
 
     # Writing it as the schools do
     habits = _school_habits(rng, n_schools, messy)
+    if birth_dates != "mixed":
+        habits["birth_date"] = np.full(n_schools, int(birth_dates == "column"))
     noise = label_noise if messy else 0.0
     iso = habits["date_iso"][school] == 1
     cols = _render_columns(
@@ -843,7 +854,6 @@ def generate_export(
         nationality=nationality, referrer=referrer, company_days=company_days, internships=internships,
         esf=esf, masked=masked, exit_day=exit_day, reason=reason, s_date=s_date, e_date=e_date, f_date=f_date)
     id_cols = _identifier_columns(rng, n, male, birth, school, habits) if (messy and identifiers) else {}
-    truth_rows["id_stagiaire"] = cols["id_stagiaire"]
 
     # Invalid rows: one problem each
     invalid_counts = dict.fromkeys(_INVALID_KINDS, 0)
@@ -879,7 +889,7 @@ def generate_export(
         for kind, g in groups.items():
             truth_rows.loc[g, "row_status"] = kind
             invalid_counts[kind] = int(g.size)
-        truth_rows["id_stagiaire"] = cols["id_stagiaire"]
+    truth_rows["id_stagiaire"] = cols["id_stagiaire"]
 
     # Exact duplicates of valid rows, then export order (school, entry date)
     origin = np.arange(n)
@@ -893,6 +903,8 @@ def generate_export(
     for name, values in id_cols.items():
         raw[name] = values[origin]
     raw = raw.astype("str")
+    if birth_dates == "column":
+        raw = raw.rename(columns={"annee_naissance": "date_naissance"})
     rows = truth_rows.iloc[origin].reset_index(drop=True)
     is_copy = pd.Series(origin).duplicated().to_numpy()
     rows.loc[is_copy, "row_status"] = "duplicate"
