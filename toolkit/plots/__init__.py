@@ -266,14 +266,22 @@ def _group_columns(table: pd.DataFrame) -> list[str]:
     return [c for c in table.columns if c not in _STAT_COLUMNS]
 
 
+def _lower_first(name: str) -> str:
+    """Lower-case the first letter for use inside a sentence, keeping acronyms ("RQTH")."""
+    if len(name) > 1 and name[1].isupper():
+        return name
+    return name[:1].lower() + name[1:]
+
+
 def _finish(fig: Figure, ax, title: str, xlabel: str, ylabel: str, source: str | None,
-            notes: Sequence[str], lang: str, national: bool) -> None:
+            notes: Sequence[str], lang: str, national: bool, legend_title: str | None = None) -> None:
     """Title, labels, a legend between the title and the axes (never over the data), source line."""
     handles, labels = ax.get_legend_handles_labels()
     if handles:
         ax.legend(handles, labels, loc="lower left", bbox_to_anchor=(0.0, 1.0), ncol=min(len(handles), 4),
-                  frameon=False, borderaxespad=0.2, handlelength=1.6, columnspacing=1.2)
-    ax.set_title(title, pad=30 if handles else 8)
+                  frameon=False, borderaxespad=0.2, handlelength=1.6, columnspacing=1.2,
+                  title=legend_title, alignment="left")
+    ax.set_title(title, pad=(48 if legend_title else 30) if handles else 8)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     parts = [source or _DEFAULT_SOURCE[lang]]
@@ -383,10 +391,10 @@ def plot_rates(table: pd.DataFrame, y: str | None = None, *, lang: str | None = 
     ax.set_xlim(0, 1)
     ax.xaxis.set_major_formatter(percent_formatter(lang))
     name = column_label(y, lang)
-    _finish(fig, ax, title or text["rate_by"].format(name.lower()), text["rate_axis"], name, source, notes,
+    _finish(fig, ax, title or text["rate_by"].format(_lower_first(name)), text["rate_axis"], name, source, notes,
             lang, national is not None)
     span = text["range"].format(_pct(np.nanmin(rate), lang), _pct(np.nanmax(rate), lang)) if len(rate) else ""
-    fig.alt_text = (f"{title or text['rate_by'].format(name.lower())} : {len(shown)} "
+    fig.alt_text = (f"{title or text['rate_by'].format(_lower_first(name))} : {len(shown)} "
                     f"{'groupes' if lang == 'fr' else 'groups'}, {span}"
                     + (f" ; {text['national'].lower()} {_pct(national, lang)}" if national is not None else "")
                     + ".")
@@ -488,9 +496,9 @@ def plot_exit_mix(table: pd.DataFrame, by: str | None = None, *, lang: str | Non
     ax.set_xlim(0, 1)
     ax.xaxis.set_major_formatter(percent_formatter(lang))
     name = column_label(by, lang)
-    _finish(fig, ax, title or text["mix_by"].format(name.lower()), text["mix_axis"], name, source, notes,
+    _finish(fig, ax, title or text["mix_by"].format(_lower_first(name)), text["mix_axis"], name, source, notes,
             lang, False)
-    fig.alt_text = f"{title or text['mix_by'].format(name.lower())} : {len(order)} " \
+    fig.alt_text = f"{title or text['mix_by'].format(_lower_first(name))} : {len(order)} " \
                    f"{'groupes' if lang == 'fr' else 'groups'}."
     return fig
 
@@ -558,7 +566,8 @@ def plot_trend(table: pd.DataFrame, by: str | None = None, *, lang: str | None =
         ax.set_xticks(years, [str(v) for v in years])
     ax.set_ylim(0, 1)
     ax.yaxis.set_major_formatter(percent_formatter(lang))
-    _finish(fig, ax, title or text["trend"], text[year], text["rate_axis"], source, notes, lang, drew_national)
+    _finish(fig, ax, title or text["trend"], text[year], text["rate_axis"], source, notes, lang, drew_national,
+            legend_title=None if by is None else column_label(by, lang))
     fig.alt_text = f"{title or text['trend']} : {len(years)} " + ("années" if lang == "fr" else "years") + (
         f", {text['range'].format(years[0], years[-1])}." if years else ".")
     return fig
