@@ -52,10 +52,13 @@ def determined_cells(values: np.ndarray, hidden: np.ndarray, rows_additive: bool
 
 
 def test_primary_suppression_marks_every_small_count():
-    table = pd.DataFrame({"n": [120, 4, 0, 57]}, index=["a", "b", "c", "d"])
+    table = pd.DataFrame({"n": [120, 4, 0, 10, 11]}, index=["a", "b", "c", "d", "e"])
     result = suppress_counts(table, ["n"], min_cell=11, rows_additive=False)
-    assert result.suppressed["n"].tolist() == [False, True, True, False]
-    assert result.table["n"].isna().tolist() == [False, True, True, False]
+    # A zero singles nobody out: published unless asked otherwise.
+    assert result.suppressed["n"].tolist() == [False, True, False, True, False]
+    assert result.table["n"].isna().tolist() == [False, True, False, True, False]
+    strict = suppress_counts(table, ["n"], min_cell=11, rows_additive=False, suppress_zeros=True)
+    assert strict.suppressed["n"].tolist() == [False, True, True, True, False]
     assert suppression_marker(11) == "< 11"
 
 
@@ -133,7 +136,7 @@ def test_complement_rule_can_be_switched_off():
 
 
 def test_assert_publishable_rejects_small_counts_and_accepts_french_text():
-    ok = pd.DataFrame({"n": ["1\u00a0234", "< 11", "< 11", "57"]})
+    ok = pd.DataFrame({"n": ["1\u00a0234", "< 11", "< 11", "57", "0"]})
     assert_publishable(ok, ["n"], 11)
     with pytest.raises(DisclosureError, match="valeur '7'"):
         assert_publishable(pd.DataFrame({"n": ["1\u00a0234", "7", "57"]}), ["n"], 11, rows_additive=False)
@@ -159,5 +162,5 @@ def test_no_hidden_cell_is_recoverable_from_the_margins(cells, both_margins):
     result = suppress_counts(table, list(table.columns), min_cell=11, rows_additive=True,
                              cols_additive=both_margins)
     hidden = result.suppressed.to_numpy()
-    assert hidden[values < 11].all()
+    assert hidden[(values > 0) & (values < 11)].all()
     assert not determined_cells(values, hidden, True, both_margins).any()

@@ -4,10 +4,9 @@ Every table a funder reads goes through :func:`suppress_counts` before it is
 formatted. The rules (CASD / health-data practice, ``min_cell = 11`` by
 default, see ``config.DEFAULT_MIN_CELL``):
 
-1. **Primary suppression.** A count below ``min_cell`` is not published; it
-   is shown as ``"< 11"``. Zero counts are suppressed too (a zero says
-   something about a whole group, and "every published count is at least
-   ``min_cell`` or suppressed" is then a rule a reader can check).
+1. **Primary suppression.** A count from 1 to ``min_cell - 1`` is not
+   published; it is shown as ``"< 11"``. A zero is published (it singles
+   nobody out; Eurostat and INSEE practice), unless ``suppress_zeros=True``.
 2. **Complements of rates.** A rate ``k / n`` also tells ``n - k``. When
    ``n - k`` is below ``min_cell`` the numerator ``k`` is suppressed as well
    (a 95 % rate on 20 trainees singles out the one who did not succeed).
@@ -139,6 +138,7 @@ def suppress_counts(
     rates: Mapping[str, tuple[str, str | None]] | None = None,
     derived: Mapping[str, str] | None = None,
     complement: bool = True,
+    suppress_zeros: bool = False,
 ) -> SuppressedTable:
     """Primary and secondary suppression of a small table of counts.
 
@@ -172,6 +172,8 @@ def suppress_counts(
         (confidence bounds, formatted text), suppressed with it.
     complement : bool, default True
         Apply rule 2 to every rate with a denominator column.
+    suppress_zeros : bool, default False
+        Treat zero counts as small cells too.
 
     Returns
     -------
@@ -193,7 +195,7 @@ def suppress_counts(
     values = table[count_cols].apply(pd.to_numeric, errors="coerce").astype("Float64")
     matrix = values.to_numpy(dtype=float, na_value=np.nan)
     known = ~np.isnan(matrix)
-    hidden = known & (matrix < min_cell)
+    hidden = known & (matrix < min_cell) & ((matrix > 0) | suppress_zeros)
 
     if complement:
         for numerator, denominator in rates.values():
@@ -201,7 +203,8 @@ def suppress_counts(
                 continue
             k = pd.to_numeric(table[numerator], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
             n = pd.to_numeric(table[denominator], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-            small_rest = (n - k) < min_cell
+            rest = n - k
+            small_rest = (rest < min_cell) & ((rest > 0) | suppress_zeros)
             hidden[:, count_cols.index(numerator)] |= small_rest & ~np.isnan(k)
     primary = hidden.copy()
 
@@ -272,7 +275,7 @@ def assert_publishable(
     """Check a table as it will be published (numbers or formatted text).
 
     Raises :class:`DisclosureError` when a count cell is neither the
-    suppression marker nor a number of at least ``min_cell``, or when a line
+    suppression marker, nor zero, nor a number of at least ``min_cell``, or when a line
     that adds up to a known total (see :func:`suppress_counts`) holds exactly
     one suppressed cell, which could be recovered by subtraction.
     """
@@ -281,7 +284,7 @@ def assert_publishable(
     cells = table[count_cols].astype("object")
     is_marker = cells.map(lambda v: isinstance(v, str) and v.strip() == marker).to_numpy()
     numbers = cells.map(_parse_count).to_numpy(dtype=float)
-    bad = ~is_marker & (np.isnan(numbers) | (numbers < min_cell))
+    bad = ~is_marker & (np.isnan(numbers) | ((numbers < min_cell) & (numbers != 0)))
     if bad.any():
         r, c = np.argwhere(bad)[0]
         raise DisclosureError(

@@ -254,10 +254,11 @@ def prepare_national(data=None, work_root: str | Path | None = None, *, definiti
     input_info |= {"rows_received": int(summary.get("rows_received", len(cleaned.data) + len(cleaned.rejected))),
                    "rows_kept": int(summary.get("rows_kept", len(cleaned.data))),
                    "rows_rejected": int(summary.get("rows_rejected", len(cleaned.rejected)))}
+    # Counts by reason code only: the cleaning log's reason texts quote row values.
     reasons = {}
     if len(cleaned.rejected):
-        by_reason = cleaned.rejected.groupby(["reason_code", "reason"], dropna=False, observed=True).size()
-        reasons = {f"{code}": {"reason": str(text), "n": int(n)} for (code, text), n in by_reason.items()}
+        counts = cleaned.rejected["reason_code"].astype("object").value_counts()
+        reasons = {str(code): int(n) for code, n in counts.items() if n}
     meta = {
         "period": label,
         "years": years,
@@ -380,7 +381,8 @@ def html_table(frame: pd.DataFrame, columns: Sequence[Column], caption: str, *, 
     numeric = ("int", "pct", "number", "rate_ci")
     head = "".join(f'<th scope="col"{NUM_CLASS if c.kind in numeric else ""}>{esc(c.header)}</th>' for c in columns)
     note_html = f'<p class="note">{esc(note)}</p>' if note else ""
-    html = (f'<div class="table-wrap"><table><caption>{esc(caption)}</caption><thead><tr>{head}</tr></thead>'
+    html = (f'<div class="table-wrap" tabindex="0" role="region" aria-label="{esc(caption)}">'
+            f'<table><caption>{esc(caption)}</caption><thead><tr>{head}</tr></thead>'
             f"<tbody>{''.join(body_rows)}</tbody></table>{note_html}</div>")
     table = pd.DataFrame(published)
     table.attrs["count_cols"] = [c.header for c in columns if c.kind == "int"]
@@ -397,6 +399,24 @@ def figure_html(fig, alt: str, caption: str, *, dpi: int = 110) -> str:
     data = base64.b64encode(buffer.getvalue()).decode("ascii")
     return (f'<figure><img src="data:image/png;base64,{data}" alt="{esc(alt)}" width="{width}" '
             f'height="{height}" loading="eager"><figcaption>{esc(caption)}</figcaption></figure>')
+
+
+def _lower_first(text: str) -> str:
+    """'Tranche d'âge' -> 'tranche d'âge', but 'RQTH' and 'Résident QPV' keep their acronyms."""
+    if len(text) > 1 and text[1].islower():
+        return text[0].lower() + text[1:]
+    return text
+
+
+def short_site(site: object, school: object = None) -> str:
+    """A site's name without its school's prefix ("E2C X – site de Y" -> "Site de Y")."""
+    text = str(site)
+    for sep in (" – ", " - ", " — "):
+        if sep in text:
+            head, tail = text.split(sep, 1)
+            if school is None or str(school).startswith(head) or head.startswith(str(school)):
+                return tail[:1].upper() + tail[1:]
+    return text
 
 
 def _section_heading(key: str, lang: str) -> str:
@@ -696,8 +716,8 @@ class RegionReport:
                     Column("n_positive", self._w("Sorties positives", "Positive exits"), "int"),
                     Column("rate", self._w("Taux [IC 95 %]", "Rate [95% CI]"), "rate_ci")]
             table_html, published = html_table(
-                frame, cols, self._w(f"Sorties positives selon : {self._var_label(variable).lower()}",
-                                     f"Positive exits by {self._var_label(variable).lower()}"),
+                frame, cols, self._w(f"Sorties positives selon : {_lower_first(self._var_label(variable))}",
+                                     f"Positive exits by {_lower_first(self._var_label(variable))}"),
                 lang=lang, suppressed=sup)
             html += table_html
             tables[f"exits_{variable}"] = published
@@ -713,6 +733,7 @@ class RegionReport:
         wide.index = wide.index.astype("object")
         by_site = rates.set_index("site")[["n_exits", "n_known", "n_positive"]].join(wide, how="left").fillna(0)
         by_site = by_site.astype(int).reset_index()
+        by_site["site"] = by_site["site"].map(short_site)
         grouped, k_small = self._sites_grouped(by_site, "n_exits")
         with np.errstate(invalid="ignore", divide="ignore"):
             from .indicators import wilson_interval
@@ -765,7 +786,7 @@ class RegionReport:
         ax.set_xlabel(self._w("Part des sorties à l’issue connue", "Share of exits with a known outcome"))
         ax.set_title(self._w(f"Situation à la sortie : {self.region} et national",
                              f"Situation at exit: {self.region} and national"))
-        ax.legend(loc="lower right")
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
         add_source(fig, self._source(), lang)
         if len(shown):
             top = shown.loc[shown["share"].idxmax()]
@@ -804,14 +825,16 @@ class RegionReport:
                 Column("n_known", self._w("Sorties à l’issue connue", "Exits with a known outcome"), "int"),
                 Column("n_positive", self._w("Sorties positives", "Positive exits"), "int"),
                 Column("rate", self._w("Taux [IC 95 %]", "Rate [95% CI]"), "rate_ci"),
-                Column("national", self._w("Taux national (même définition)", "National rate (same definition)"), "pct")]
+                Column("national", self._w("Taux national", "National rate"), "pct")]
         table_html, published = html_table(frame, cols, self._w("Sorties positives par année d’entrée",
                                                                 "Positive exits by year of entry"),
                                            lang=lang, suppressed=sup,
-                                           note=self._w("Les dernières cohortes comptent encore des jeunes en parcours : "
+                                           note=self._w("Taux national : toutes les régions, même définition. Les "
+                                                        "dernières cohortes comptent encore des jeunes en parcours : "
                                                         "leurs taux reposent sur moins de sorties.",
-                                                        "The latest cohorts still have trainees in the programme: "
-                                                        "their rates rest on fewer exits."))
+                                                        "National rate: all regions, same definition. The latest "
+                                                        "cohorts still have trainees in the programme: their rates "
+                                                        "rest on fewer exits."))
         fig_html, points = self._trend_figure(frame, sup)
         html = _section_heading("trend", lang) + fig_html + table_html
         return Section(html, tables={"trend": published}, figures=[points])
@@ -865,6 +888,7 @@ class RegionReport:
         html += fig_html
         # Sites table (small ones grouped, O and E summed).
         table = big[["site", "n", "observed", "expected", "oe_ratio", "lower95", "upper95", "flag95"]].copy()
+        table["site"] = table["site"].map(short_site)
         if small.any():
             rest = mine[small]
             o, e = int(rest["observed"].sum()), float(rest["expected"].sum())
@@ -882,17 +906,19 @@ class RegionReport:
                              rates={"oe_ratio": ("observed", "n")}, derived={"expected": "observed",
                                                                             "reading": "oe_ratio"})
         cols = [Column("site", self._w("Site", "Site"), "label"),
-                Column("n", self._w("Sorties à l’issue connue", "Exits with a known outcome"), "int"),
-                Column("observed", self._w("Sorties positives observées", "Observed positive exits"), "int"),
-                Column("expected", self._w("Attendues à public égal", "Expected with the same intake"), "number"),
-                Column("oe_ratio", self._w("Rapport O/A", "O/E ratio"), "number", 2),
+                Column("n", self._w("Sorties (issue connue)", "Exits (known outcome)"), "int"),
+                Column("observed", self._w("Positives observées", "Observed positive"), "int"),
+                Column("expected", self._w("Attendues", "Expected"), "number"),
+                Column("oe_ratio", self._w("O/A", "O/E"), "number", 2),
                 Column("limits", self._w("Limites à 95 %", "95% limits"), "text"),
                 Column("reading", self._w("Lecture", "Reading"), "text")]
         table_html, published = html_table(table, cols, self._w("Comparaison équitable des sites de la région",
                                                                 "Fair comparison of the region’s sites"),
                                            lang=lang, suppressed=sup,
-                                           note=self._w("Ordre alphabétique, pas un classement.",
-                                                        "Alphabetical order, not a ranking."))
+                                           note=self._w("Ordre alphabétique, pas un classement. Attendues : sorties "
+                                                        "positives qu’aurait un site de même public au niveau national.",
+                                                        "Alphabetical order, not a ranking. Expected: positive exits a "
+                                                        "site with the same intake would have nationally."))
         html += table_html
         # The region among the regions.
         html += f'<h3 id="fair-regions">{esc(self._w("La région parmi les régions", "The region among the regions"))}</h3>'
@@ -916,6 +942,7 @@ class RegionReport:
         lang = self.lang
         sites = self.national.sites
         shown = big.copy()
+        shown["site"] = shown["site"].map(short_site)
         shown.attrs = dict(sites.attrs)
         fig = funnel_plot(shown, highlight_region=self.region, lang=lang, min_n=self.min_cell,
                           title=self._w(f"Sites de {self.region} sur l’entonnoir national",
@@ -975,13 +1002,15 @@ class RegionReport:
         table = esf_indicators(self.data, lang).reset_index(drop=True)
         frame = table[["code", "indicator", "women", "men", "sex_unknown", "total"]].copy()
         frame["label"] = frame["code"].astype(str)
-        counts = ["women", "men", "sex_unknown", "total"]
+        with_unknown = bool((frame["sex_unknown"].fillna(0) > 0).any())
+        counts = ["women", "men", "sex_unknown", "total"] if with_unknown else ["women", "men", "total"]
         sup = self._suppress(frame, counts, rows_additive=False, cols_additive=True, total_col="total")
         cols = [Column("label", self._w("Code", "Code"), "label"),
                 Column("indicator", self._w("Indicateur", "Indicator"), "text"),
-                Column("women", self._w("Femmes", "Women"), "int"), Column("men", self._w("Hommes", "Men"), "int"),
-                Column("sex_unknown", self._w("Sexe non renseigné", "Sex not stated"), "int"),
-                Column("total", t("total", lang), "int")]
+                Column("women", self._w("Femmes", "Women"), "int"), Column("men", self._w("Hommes", "Men"), "int")]
+        if with_unknown:
+            cols.append(Column("sex_unknown", self._w("Sexe non renseigné", "Sex not stated"), "int"))
+        cols.append(Column("total", t("total", lang), "int"))
         table_html, published = html_table(frame, cols, self._w(f"Indicateurs communs FSE+ des participants ({self.region})",
                                                                 f"ESF+ common participant indicators ({self.region})"),
                                            lang=lang, suppressed=sup, note=NON_BINARY_NOTE[lang])
@@ -1025,7 +1054,10 @@ class RegionReport:
         tables = {"quality": published}
         reasons = q.get("rejected_by_reason", {})
         if reasons:
-            frame = pd.DataFrame([{"label": v["reason"], "code": k, "n": v["n"]} for k, v in reasons.items()])
+            from .cleaning import REJECTION_REASONS
+
+            frame = pd.DataFrame([{"label": (REJECTION_REASONS[k][0 if lang == "fr" else 1] if k in REJECTION_REASONS
+                                             else k), "n": n} for k, n in reasons.items()])
             sup = self._suppress(frame, ["n"], rows_additive=True)
             table_html, published = html_table(
                 frame, [Column("label", self._w("Motif de rejet", "Reason for rejection"), "label"),
@@ -1132,8 +1164,7 @@ def regions_figure(regions: pd.DataFrame, highlight: str | None, lang: str, sour
     fig, ax = new_figure(figsize=(8, 0.42 * len(frame) + 1.6))
     y = np.arange(len(frame))[::-1]
     colours = [HIGHLIGHT if r == highlight else (NEUTRAL if highlight else "#0072B2") for r in frame["region"]]
-    ax.hlines(y, frame["lower95"], frame["upper95"], color="#B0B0B0", linewidth=6, alpha=0.6,
-              label="Limites à 95 %" if lang == "fr" else "95% limits")
+    ax.hlines(y, frame["lower95"], frame["upper95"], color="#B0B0B0", linewidth=6, alpha=0.6)
     ax.scatter(frame["oe_ratio"], y, color=colours, s=50, zorder=3)
     ax.axvline(1, color=REFERENCE, linestyle="--", linewidth=1)
     ax.set_yticks(y, frame["region"].astype(str))
@@ -1144,7 +1175,6 @@ def regions_figure(regions: pd.DataFrame, highlight: str | None, lang: str, sour
     ax.set_xlabel("Rapport observé / attendu (1 = comme le pays à public égal)" if lang == "fr"
                   else "Observed / expected ratio (1 = like the country with the same intake)")
     ax.set_title("Les régions comparées à public égal" if lang == "fr" else "Regions compared with the same intake")
-    ax.legend(loc="lower right")
     add_source(fig, source, lang)
     above = frame.loc[frame["flag95"] == "above", "region"].astype(str).tolist()
     below = frame.loc[frame["flag95"] == "below", "region"].astype(str).tolist()
@@ -1217,7 +1247,8 @@ def index_body(national: NationalWork, results, lang: str = "fr") -> str:
                     f"<td>{esc(reading)}</td><td>{link}</td></tr>")
     head = [w("Région", "Region"), w("Sorties à l’issue connue", "Exits with a known outcome"), w("Rapport O/A", "O/E ratio"),
             w("Limites à 95 %", "95% limits"), w("Lecture", "Reading"), w("Rapport", "Report")]
-    html += ('<div class="table-wrap"><table><caption>' + esc(w("Régions : comparaison à public égal et rapports", "Regions: fair comparison and reports"))
+    caption = w("Régions : comparaison à public égal et rapports", "Regions: fair comparison and reports")
+    html += (f'<div class="table-wrap" tabindex="0" role="region" aria-label="{esc(caption)}"><table><caption>' + esc(caption)
              + "</caption><thead><tr>" + "".join(f'<th scope="col">{esc(h)}</th>' for h in head) + "</tr></thead><tbody>"
              + "".join(rows) + "</tbody></table></div>")
     html += f'<p class="note">{esc(w("Comparaison ajustée du profil à l’entrée seulement : un écart peut venir de ce qui n’est pas mesuré. Détails et méthodes dans chaque rapport.", "Adjusted for the profile at entry only: a gap may come from what is not measured. Details and methods in each report."))}</p>'
