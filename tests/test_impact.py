@@ -462,3 +462,78 @@ def test_impact_plots_have_titles_labels_and_source():
     assert len(love.axes[0].get_yticklabels()) == len(res.balance)
     assert covariate_label("education_level[niveau_3]") == "Niveau de formation\u00a0: Niveau 3 (CAP/BEP)"
     assert isinstance(res, ATTResult)
+
+
+# --------------------------------------------------------------------------
+# Loading a comparison design through the cleaning layer (synthetic truth)
+# --------------------------------------------------------------------------
+KEY = "test-key-impact-0123456789abcdef"
+
+
+@pytest.fixture(scope="module")
+def comparison_export():
+    synth = pytest.importorskip("toolkit.synth")
+    if not hasattr(synth, "generate_comparison"):
+        pytest.skip("toolkit.synth.generate_comparison not available yet")
+    return synth.generate_comparison(seed=21, n_e2c=1500, n_comparison=3000)
+
+
+def test_load_impact_frame_one_file_recovers_synthetic_truth(comparison_export):
+    from toolkit.impact import load_impact_frame
+
+    raw = comparison_export.raw.copy()
+    # three rows lose their follow-up: the outcome becomes unknown and must be reported, not dropped
+    lost = raw.index[raw["groupe"] == "Comparaison"][:3]
+    raw.loc[lost, ["motif_sortie", "date_debut_situation", "date_fin_situation", "date_suivi"]] = None
+    design = load_impact_frame(raw, key=KEY)
+    assert len(design.data) == len(raw)
+    assert design.data["treated"].sum() == 1500
+    report = design.outcome_report
+    assert report.loc["comparaison", "n_outcome_missing"] >= 3
+    assert report["n_outcome_missing"].sum() == design.data["outcome"].isna().sum()
+    assert report.loc["e2c", "median_follow_up_months"] == pytest.approx(
+        report.loc["comparaison", "median_follow_up_months"], abs=1)
+    assert not set(design.covariates) & {"weeks_in_company", "n_internships"}
+    assert {"sex", "age_at_entry", "education_level", "qpv"} <= set(design.covariates)
+    res = estimate_att(design.data, "treated", "outcome", design.covariates)
+    assert res.n_missing == design.data["outcome"].isna().sum()
+    truth = comparison_export.truth["att"]
+    assert res.ci_low < truth < res.ci_high
+    assert abs(res.naive - truth) > abs(res.estimate - truth)
+
+
+def test_load_impact_frame_two_files(comparison_export, tmp_path):
+    from toolkit.impact import load_impact_frame
+
+    raw = comparison_export.raw
+    e2c = raw[raw["groupe"] == "E2C"].drop(columns="groupe")
+    comp = raw[raw["groupe"] == "Comparaison"].drop(columns="groupe")
+    e2c.to_csv(tmp_path / "e2c.csv", index=False)
+    comp.to_csv(tmp_path / "comparaison.csv", index=False)
+    design = load_impact_frame(tmp_path / "e2c.csv", tmp_path / "comparaison.csv", key=KEY)
+    assert design.data.groupby("group", observed=True).size().to_dict() == {"e2c": 1500, "comparaison": 3000}
+    assert set(design.data["source_file"]) == {"e2c.csv", "comparaison.csv"}
+    mixed = raw[raw["groupe"] != "E2C"].copy()
+    mixed.iloc[4, mixed.columns.get_loc("groupe")] = "E2C"
+    with pytest.raises(InputError, match="E2C"):
+        load_impact_frame(e2c, mixed, key=KEY)
+
+
+def test_impact_section_tables_and_text(comparison_export):
+    from toolkit.impact import impact_section, load_impact_frame
+
+    design = load_impact_frame(comparison_export.raw, key=KEY)
+    out = impact_section(design, by="sex", figures=True)
+    res = out["result"]
+    assert list(out["summary"].columns) == ["Indicateur", "Valeur"]
+    effect = f"{res.estimate * 100:+.1f}".replace(".", ",")
+    assert out["summary"].iloc[0, 1] == effect
+    assert effect in out["text"][0]
+    assert "ne diffèrent que par les caractéristiques" in out["text"][1]
+    assert len(out["balance"]) == len(res.balance)
+    assert set(out["figures"]) == {"love", "overlap", "effects"}
+    assert list(out["by"]["by"]) == ["F", "M"]
+    en = impact_section(design, lang="en", figures=False)
+    assert en["summary"].columns[0] == "Indicator" and en["figures"] == {}
+    with pytest.raises(ModelError, match="Moins de 5000"):
+        impact_section(design, min_cell=5000, figures=False)
