@@ -50,6 +50,7 @@ __all__ = [
     "COLUMN_LABELS",
     "column_label",
     "format_table",
+    "display_table",
 ]
 
 NBSP = "\u00a0"
@@ -234,6 +235,19 @@ COLUMN_LABELS: dict[str, tuple[str, str]] = {
     "status": ("Statut", "Status"),
     "reason": ("Raison", "Reason"),
     "source_columns": ("Colonnes sources", "Source columns"),
+    "n_unknown_reason": ("Sorties sans motif reconnu", "Exits with no recognised reason"),
+    "share_of_exits": ("Part de toutes les sorties", "Share of all exits"),
+    "share_of_total": ("Part de tous les stagiaires", "Share of all trainees"),
+    "n_total": ("Stagiaires", "Trainees"),
+    "variable": ("Caractéristique", "Characteristic"),
+    "value": ("Valeur", "Value"),
+    "national_low": ("Fourchette nationale, bas", "National range, low"),
+    "national_high": ("Fourchette nationale, haut", "National range, high"),
+    "national_range": ("Fourchette nationale", "National range"),
+    "non_binary": ("Non binaires", "Non-binary"),
+    "n_base": ("Base", "Base"),
+    "base": ("Population de référence", "Base population"),
+    "exit_year": ("Année de sortie", "Exit year"),
 }
 
 
@@ -321,3 +335,102 @@ def format_table(df: pd.DataFrame, spec: Mapping[str, object], lang: str = "fr",
             text = values.astype("object").map(lambda v: (NA_TEXT[lang] if na is None else na) if _is_na(v) else str(v))
         out[labels.get(column, column_label(column, lang))] = text.astype("object")
     return pd.DataFrame(out)
+
+
+# Result columns of toolkit.indicators / toolkit.esf and how to show them.
+_COUNT_COLUMNS = ("n", "n_entries", "n_exits", "n_known", "n_unknown", "n_positive", "n_interruptions",
+                  "n_completed", "n_still_in", "n_unknown_reason", "n_total", "women", "men", "sex_unknown",
+                  "total", "unknown", "n_base")
+_HIDDEN_COLUMNS = ("ci_low", "ci_high", "national_source", "national_timing", "national_year", "definition",
+                   "code_confirmed", "national_low", "national_high")
+
+
+def display_table(table: pd.DataFrame, lang: str = "fr", *, decimals: int = 1,
+                  columns: list[str] | None = None) -> pd.DataFrame:
+    """A readable version of any result table of :mod:`toolkit.indicators` or
+    :mod:`toolkit.esf`, for notebooks and reports.
+
+    Grouping columns show their labels ("Femmes", "Non renseigné"); counts
+    get thousands separators; a rate or share is shown with its interval
+    ("56,3 % [52,1 – 60,4]"); national figures as percentages (a published
+    range as "30–37 %"); technical columns (interval bounds, sources,
+    definition name) are left out: cite them in the text under the table.
+    ESF+ codes not confirmed get an asterisk.
+
+    Parameters
+    ----------
+    table : DataFrame
+        A result table (rates, flows, exit mix, profile, ESF+ indicators...).
+    columns : list of str, optional
+        Keep only these source columns (in this order) before formatting.
+
+    Returns
+    -------
+    DataFrame
+        Text cells, headers in ``lang``.
+    """
+    _check_lang(lang)
+    from .schema import label as code_label  # noqa: PLC0415
+
+    frame = table.reset_index(drop=True).copy()
+    if columns is not None:
+        keep = list(columns) + [c for c in ("ci_low", "ci_high") if c in frame.columns and c not in columns]
+        frame = frame[keep]
+    spec: dict[str, object] = {}
+    labels: dict[str, str] = {}
+    has_ci = {"ci_low", "ci_high"} <= set(frame.columns)
+    fr = lang == "fr"
+    if "code" in frame.columns and "variable" in frame.columns:  # a profile: codes of several columns
+        position = list(frame.columns).index("variable")
+        frame.insert(position + 1, "value",
+                     [code_label(v, c, lang) for v, c in zip(frame["variable"], frame["code"])])
+        frame["variable"] = frame["variable"].map(lambda v: column_label(v, lang))
+        frame = frame.drop(columns="code")
+        labels["n_known"] = "Stagiaires à la valeur renseignée" if fr else "Trainees with a known value"
+    if "category" in frame.columns:  # an exit mix
+        labels["n_known"] = "Sorties au type connu" if fr else "Exits of known type"
+    if "code" in frame.columns and "code_confirmed" in frame.columns:  # ESF+: flag unconfirmed codes
+        frame["code"] = [c if ok else f"{c}*" for c, ok in zip(frame["code"], frame["code_confirmed"])]
+        if "kind" in frame.columns:
+            kinds = {"output": ("Réalisation", "Output"), "immediate_result": ("Résultat immédiat", "Immediate result")}
+            frame["kind"] = frame["kind"].map(lambda k: kinds.get(k, (k, k))[0 if fr else 1])
+            labels["kind"] = "Type d'indicateur" if fr else "Indicator type"
+    if "national_low" in frame.columns and "national_high" in frame.columns:
+        low, high = frame["national_low"], frame["national_high"]
+        same = low.eq(high).fillna(False)
+        span = [
+            NA_TEXT[lang] if pd.isna(lo) else (fmt_pct(lo, lang, 0) if eq else
+                                               f"{fmt_number(lo * 100, lang, 0)}{_DASH}{fmt_pct(hi, lang, 0)}")
+            for lo, hi, eq in zip(low, high, same)
+        ]
+        frame["national_range"] = span
+    for column in frame.columns:
+        if column in _HIDDEN_COLUMNS:
+            continue
+        if column in _COUNT_COLUMNS:
+            spec[column] = "int"
+        elif column in ("rate", "share"):
+            spec[column] = ("rate_ci", {"decimals": decimals}) if has_ci else ("pct", {"decimals": decimals})
+            if column == "share" and has_ci:
+                labels[column] = "Part (IC 95 %)" if lang == "fr" else "Share (95% CI)"
+            elif column == "rate" and has_ci:
+                labels[column] = column_label("rate", lang) + (" (IC 95 %)" if lang == "fr" else " (95% CI)")
+        elif column in ("share_of_exits", "share_of_total", "national"):
+            spec[column] = ("pct", {"decimals": 0 if column == "national" else decimals})
+        elif column == "category":
+            spec[column] = ("code", {"column": "exit_category"})
+        elif column in ("value", "variable", "national_range", "indicator", "definition_text", "base",
+                        "source_columns", "kind") or frame[column].dtype == object and column not in _LABELLED:
+            spec[column] = "text"
+        else:
+            spec[column] = "code"
+    if "non_binary" in spec:
+        frame["non_binary"] = "non collecté" if lang == "fr" else "not collected"
+        spec["non_binary"] = "text"
+    if "definition" in table.columns and "indicator" in table.columns:  # ESF+: the definition is text
+        spec["definition"] = "text"
+    return format_table(frame, spec, lang, labels=labels)
+
+
+_LABELLED = frozenset({"region", "school", "site", "sex", "education_level", "qpv", "rural", "disability",
+                       "nationality", "referrer", "exit_reason", "exit_category", "group", "age_band", "isced"})
