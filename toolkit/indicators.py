@@ -42,7 +42,7 @@ import pandas as pd
 from statsmodels.stats.proportion import proportion_confint
 
 from . import schema
-from .definitions import Definition, get_definition, positive_exit
+from .definitions import DEFINITIONS, Definition, get_definition, positive_exit
 from .errors import E2CError, SchemaError
 
 __all__ = [
@@ -181,8 +181,11 @@ def _grouped_sums(groups: pd.DataFrame, counts: pd.DataFrame) -> pd.DataFrame:
 
 
 def _recorded_definition(data: pd.DataFrame) -> str | None:
+    """Name of the definition recorded in ``data.attrs`` (a Definition or a preset name), else None."""
     recorded = data.attrs.get("definition")
-    return getattr(recorded, "name", recorded)
+    if isinstance(recorded, Definition):
+        return recorded.name
+    return recorded if isinstance(recorded, str) and recorded in DEFINITIONS else None
 
 
 def _outcome(data: pd.DataFrame, definition: str | Definition | None, what: str) -> tuple[pd.Series, Definition]:
