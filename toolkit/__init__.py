@@ -32,6 +32,8 @@ _MODULES = (
 def __getattr__(name: str):
     if name.startswith("_"):
         raise AttributeError(name)
+    if name in _MODULES or name in {"cli", "config", "dictionary"}:
+        return importlib.import_module(f"{__name__}.{name}")  # a submodule: no search
     for module_name in _MODULES:
         try:
             module = importlib.import_module(f"{__name__}.{module_name}")
