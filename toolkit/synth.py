@@ -56,6 +56,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from scipy.optimize import brentq
 from scipy.special import expit
 
@@ -77,7 +79,7 @@ __all__ = [
     "COMPARISON_COVARIATES",
 ]
 
-GENERATOR_VERSION = "1"  # bump when the output for a given seed and settings changes
+GENERATOR_VERSION = "2"  # bump when the output for a given seed and settings changes
 DEFAULT_SEED = 2024
 DEFAULT_YEARS: tuple[int, ...] = (2019, 2020, 2021, 2022, 2023, 2024)
 DEFAULT_EXPORT_NAME = "export_e2c_synthetique"
@@ -260,6 +262,11 @@ def _date_strings() -> tuple[np.ndarray, np.ndarray]:
             np.asarray(days.strftime("%Y-%m-%d"), dtype=object))
 
 
+@lru_cache(maxsize=1)
+def _year_strings() -> np.ndarray:
+    return np.asarray([str(y) for y in range(3000)], dtype=object)
+
+
 def _format_dates(days: np.ndarray, iso: np.ndarray) -> np.ndarray:
     dmy_table, iso_table = _date_strings()
     out = np.full(days.shape, None, dtype=object)
@@ -267,6 +274,19 @@ def _format_dates(days: np.ndarray, iso: np.ndarray) -> np.ndarray:
     idx = (days[ok] - _DATE_BASE).astype(np.int64)
     out[ok] = np.where(iso[ok], iso_table[idx], dmy_table[idx])
     return out
+
+
+def _string_frame(columns: dict[str, np.ndarray], order: np.ndarray | None = None) -> pd.DataFrame:
+    """Object arrays of str/None to a DataFrame of pandas strings, rows taken in ``order``.
+
+    Going through pyarrow directly is about three times faster than ``astype('str')``.
+    """
+    take = None if order is None else pa.array(order)
+    out = {}
+    for name, values in columns.items():
+        arrow = values if isinstance(values, pa.Array) else pa.array(values, type=pa.large_string(), from_pandas=True)
+        out[name] = pd.array(arrow if take is None else arrow.take(take), dtype="str")
+    return pd.DataFrame(out)
 
 
 def _lookup_strings(values: np.ndarray, table: np.ndarray, missing: np.ndarray | None = None) -> np.ndarray:
@@ -545,38 +565,48 @@ _SURNAMES = ("Martin", "Bernard", "Dubois", "Thomas", "Robert", "Richard", "Peti
              "Da Silva", "Ferreira", "Hoarau", "Payet", "Grondin")
 
 
-def _identifier_columns(rng, n, male, birth, school, habits) -> dict[str, np.ndarray]:
-    """Fake direct identifiers that a careless export would carry (never real people)."""
-    f_idx = rng.integers(len(_FIRST_NAMES_F), size=n)
-    m_idx = rng.integers(len(_FIRST_NAMES_M), size=n)
-    s_idx = rng.integers(len(_SURNAMES), size=n)
-    first = np.where(male, np.asarray(_FIRST_NAMES_M, dtype=object)[m_idx],
-                     np.asarray(_FIRST_NAMES_F, dtype=object)[f_idx])
-    surname_table = np.asarray(_SURNAMES, dtype=object)
-    upper_surname = rng.random(n) < 0.5
-    surname = np.where(upper_surname, np.asarray([s.upper() for s in _SURNAMES], dtype=object)[s_idx],
-                       surname_table[s_idx])
-    ascii_first = np.where(
-        male, np.asarray([_strip_accents(x).lower() for x in _FIRST_NAMES_M], dtype=object)[m_idx],
-        np.asarray([_strip_accents(x).lower() for x in _FIRST_NAMES_F], dtype=object)[f_idx])
-    ascii_last = np.asarray([_strip_accents(x).lower().replace(" ", "") for x in _SURNAMES], dtype=object)[s_idx]
-    digits = np.asarray([f"{i:02d}" for i in range(100)] + [""] * 100, dtype=object)[rng.integers(200, size=n)]
-    domain = np.asarray(["@example.com", "@example.org", "@example.net"], dtype=object)[rng.integers(3, size=n)]
-    email = ascii_first + "." + ascii_last + digits + domain
+_SEP = {sep: pa.scalar(sep, type=pa.large_string()) for sep in ("", " ")}
 
-    two = np.asarray([f"{i:02d}" for i in range(100)], dtype=object)
-    a, b = two[rng.integers(100, size=n)], two[rng.integers(100, size=n)]
-    phone = np.where(rng.random(n) < 0.7, "06 39 98 " + a + " " + b, "+33 6 39 98 " + a + " " + b)
-    phone = np.where(habits["phone"][school] == 1, phone, None)
+
+def _identifier_columns(rng, n, male, birth, school, habits) -> dict[str, pa.Array]:
+    """Fake direct identifiers that a careless export would carry (never real people).
+
+    Built with pyarrow string kernels (table lookups and element-wise joins):
+    at 1,000,000 rows Python string concatenation would dominate the run time.
+    """
+    def table(values) -> pa.Array:
+        return pa.array(list(values), type=pa.large_string())
+
+    def pick(values, idx) -> pa.Array:
+        return table(values).take(pa.array(idx))
+
+    firsts = [*_FIRST_NAMES_F, *_FIRST_NAMES_M]
+    first_idx = np.where(male, len(_FIRST_NAMES_F) + rng.integers(len(_FIRST_NAMES_M), size=n),
+                         rng.integers(len(_FIRST_NAMES_F), size=n))
+    s_idx = rng.integers(len(_SURNAMES), size=n) + np.where(rng.random(n) < 0.5, len(_SURNAMES), 0)
+    first = pick(firsts, first_idx)
+    surname = pick([*_SURNAMES, *(x.upper() for x in _SURNAMES)], s_idx)
+    ascii_first = pick([_strip_accents(x).lower() for x in firsts], first_idx)
+    ascii_last = pick(["." + _strip_accents(x).lower().replace(" ", "") for x in _SURNAMES] * 2, s_idx)
+    digits = pick([f"{i:02d}" for i in range(100)] + [""] * 100, rng.integers(200, size=n))
+    domain = pick(["@example.com", "@example.org", "@example.net"], rng.integers(3, size=n))
+    email = pc.binary_join_element_wise(ascii_first, ascii_last, digits, domain, _SEP[""])
+
+    two = [f"{i:02d}" for i in range(100)]
+    prefix = pick(["06 39 98", "+33 6 39 98"], (rng.random(n) >= 0.7).astype(np.int64))
+    phone = pc.binary_join_element_wise(prefix, pick(two, rng.integers(100, size=n)),
+                                        pick(two, rng.integers(100, size=n)), _SEP[" "])
+    none = pa.scalar(None, type=pa.large_string())
+    phone = pc.if_else(pa.array(habits["phone"][school] == 1), phone, none)
 
     # NIR-like: sex, yy, mm, "99" + country code 9xx (unused by INSEE), order, valid key.
     mm = rng.integers(1, 13, size=n)
     body = ((np.where(male, 1, 2).astype(np.int64) * 10**12) + (birth % 100) * 10**10 + mm * 10**8
             + 99 * 10**6 + rng.integers(900, 990, size=n) * 10**3 + rng.integers(1, 1000, size=n))
-    key = 97 - body % 97
-    nir = body.astype(str).astype(object) + two[key % 100]
-    nir = np.where(key == 97, body.astype(str).astype(object) + "97", nir)
-    nir = np.where(habits["nir"][school] == 1, nir, None)
+    key = 97 - body % 97  # 1..97
+    nir = pc.binary_join_element_wise(pc.cast(pa.array(body), pa.large_string()),
+                                      pick([f"{i:02d}" for i in range(98)], key), _SEP[""])
+    nir = pc.if_else(pa.array(habits["nir"][school] == 1), nir, none)
     return {"nom": surname, "prenom": first, "email": email, "telephone": phone, "num_secu": nir}
 
 
@@ -596,7 +626,7 @@ def _render_columns(rng, geo, habits, messy, noise, *, site, school, year, entry
                            [_messy_forms(schema.SEX_VARIANTS[c]) for c in schema.SEX_CODES])
     birth_day = (birth - 1970).astype("datetime64[Y]").astype("datetime64[D]") + rng.integers(0, 365, size=n)
     cols["annee_naissance"] = np.where(habits["birth_date"][school] == 1, _format_dates(birth_day, iso),
-                                       birth.astype(str).astype(object))
+                                       _year_strings()[birth])
     edu_style = np.where(habits["edu"][school] == 1, 2, np.where(year < habits["edu_switch"][school], 0, 1))
     if not messy:
         edu_style[:] = 1
@@ -842,6 +872,16 @@ def generate_export(
     })
     truth_rows.loc[~known, "positive_exit"] = pd.NA
 
+    # Export order: by school, then entry date (rendering then runs in file order)
+    order = np.lexsort((rng.random(n), entry, school))
+    (site, school, year, entry, male, birth, education, qpv, rural, disability, nationality, referrer,
+     company_days, internships, esf, exit_day, exited, reason, s_date, e_date, f_date) = (
+        a[order] for a in (site, school, year, entry, male, birth, education, qpv, rural, disability, nationality,
+                           referrer, company_days, internships, esf, exit_day, exited, reason, s_date, e_date,
+                           f_date))
+    masked = {k: v[order] for k, v in masked.items()}
+    truth_rows = truth_rows.iloc[order].reset_index(drop=True)
+
     # Writing it as the schools do
     habits = _school_habits(rng, n_schools, messy)
     if birth_dates != "mixed":
@@ -891,18 +931,14 @@ def generate_export(
             invalid_counts[kind] = int(g.size)
     truth_rows["id_stagiaire"] = cols["id_stagiaire"]
 
-    # Exact duplicates of valid rows, then export order (school, entry date)
+    # Exact duplicates of valid rows, each right after its original (a double entry)
     origin = np.arange(n)
     if messy and duplicate_share > 0:
         valid = np.flatnonzero(truth_rows["row_status"].to_numpy() == "valid")
         copies = rng.choice(valid, size=int(round(duplicate_share * n)), replace=False)
-        origin = np.concatenate([origin, copies])
-    order = np.lexsort((rng.random(origin.size), entry[origin], school[origin]))
-    origin = origin[order]
-    raw = pd.DataFrame({c.name: cols[c.name][origin] for c in schema.RAW_COLUMNS if c.name in cols})
-    for name, values in id_cols.items():
-        raw[name] = values[origin]
-    raw = raw.astype("str")
+        origin = np.sort(np.concatenate([origin, copies]))
+    names = [c.name for c in schema.RAW_COLUMNS if c.name in cols]
+    raw = _string_frame({**{name: cols[name] for name in names}, **id_cols}, origin)
     if birth_dates == "column":
         raw = raw.rename(columns={"annee_naissance": "date_naissance"})
     rows = truth_rows.iloc[origin].reset_index(drop=True)
@@ -1369,7 +1405,7 @@ def generate_comparison(
         group_table = [[["Comparaison", "Comparaison", "Témoin", "Groupe témoin"], ["E2C", "E2C", "Ecole de la 2e chance"]]]
     cols["groupe"] = _render(treated.astype(np.int64), np.zeros(n, dtype=np.int64), group_table, rng, noise,
                              [_messy_forms(schema.GROUP_VARIANTS[c]) for c in ("comparaison", "e2c")])
-    raw = pd.DataFrame({c.name: cols[c.name] for c in schema.RAW_COLUMNS if c.name in cols}).astype("str")
+    raw = _string_frame({c.name: cols[c.name] for c in schema.RAW_COLUMNS if c.name in cols})
 
     rows = pd.DataFrame({
         "source_row": np.arange(1, n + 1),
