@@ -482,7 +482,8 @@ def _encode_outcomes(rng, *, exited, known, positive, unknown, censored, start, 
 # School habits (messy exports)
 # --------------------------------------------------------------------------
 _SEX_STYLES = [  # (F label, M label), weights
-    (("F", "M"), 0.45), (("F", "H"), 0.15), (("Femme", "Homme"), 0.2), (("2", "1"), 0.1), (("Féminin", "Masculin"), 0.1),
+    (("F", "M"), 0.45), (("F", "H"), 0.15), (("Femme", "Homme"), 0.2), (("2", "1"), 0.1),
+    (("Féminin", "Masculin"), 0.1),
 ]
 _BOOL_STYLES = [
     (("oui", "non"), 0.25), (("Oui", "Non"), 0.25), (("OUI", "NON"), 0.1), (("O", "N"), 0.15), (("1", "0"), 0.15),
@@ -661,6 +662,66 @@ def _render_columns(rng, geo, habits, messy, noise, *, site, school, year, entry
     return cols
 
 
+def _plant_invalid_rows(rng, cols, n_invalid, *, exited, entry, year, school, iso, habits) -> dict[str, np.ndarray]:
+    """Break ``n_invalid`` rows in place, one problem each, in equal shares of the kinds cleaning rejects.
+
+    Returns the row indices by kind.
+    """
+    n = entry.size
+    per_kind = np.full(len(_INVALID_KINDS), n_invalid // len(_INVALID_KINDS))
+    per_kind[: n_invalid % len(_INVALID_KINDS)] += 1
+    backwards = rng.choice(np.flatnonzero(exited), size=min(per_kind[3], int(exited.sum())), replace=False)
+    free = np.ones(n, dtype=bool)
+    free[backwards] = False
+    others = rng.choice(np.flatnonzero(free), size=int(per_kind.sum() - per_kind[3]), replace=False)
+    bounds = np.cumsum([0, per_kind[0], per_kind[1], per_kind[2]])
+    groups = {
+        "missing_id": others[bounds[0]:bounds[1]],
+        "unknown_region": others[bounds[1]:bounds[2]],
+        "invalid_entry_date": others[bounds[2]:bounds[3]],
+        "exit_before_entry": backwards,
+        "age_out_of_range": others[bounds[3]:],
+    }
+
+    def pick(labels, size):
+        return np.asarray(labels, dtype=object)[rng.integers(len(labels), size=size)]
+
+    cols["id_stagiaire"][groups["missing_id"]] = None
+    g = groups["unknown_region"]
+    cols["region"][g] = pick(_UNKNOWN_REGION_LABELS, g.size)
+    g = groups["invalid_entry_date"]
+    cols["date_entree"][g] = pick(_BAD_DATES, g.size)
+    g = groups["exit_before_entry"]
+    cols["date_sortie"][g] = _format_dates(entry[g] - rng.integers(1, 121, size=g.size), iso[g])
+    g = groups["age_out_of_range"]
+    bad_age = np.where(rng.random(g.size) < 0.5, rng.integers(8, 15, size=g.size), rng.integers(41, 71, size=g.size))
+    bad_birth = year[g] - bad_age
+    bad_day = (bad_birth - 1970).astype("datetime64[Y]").astype("datetime64[D]") + rng.integers(0, 365, size=g.size)
+    cols["annee_naissance"][g] = np.where(habits["birth_date"][school[g]] == 1, _format_dates(bad_day, iso[g]),
+                                          _year_strings()[bad_birth])
+    return groups
+
+
+def _coefficients(rng, years, region_names, overrides) -> dict[str, float]:
+    """The true coefficients by neutral name: defaults, year effects echoing the published rates,
+    region effects drawn from N(0, 0.15), then the caller's overrides."""
+    coef = dict(_DEFAULT_COEFFICIENTS)
+    for y in years[1:]:
+        if y in _YEAR_EFFECTS and years[0] in _YEAR_EFFECTS:
+            coef[f"cohort_year[{y}]"] = _YEAR_EFFECTS[y] - _YEAR_EFFECTS[years[0]]
+        else:
+            coef[f"cohort_year[{y}]"] = round(float(rng.normal(0, 0.1)), 4)
+    region_draw = np.round(rng.normal(0, _REGION_EFFECT_SD, len(region_names)), 4)
+    for k, name in enumerate(region_names[1:], start=1):
+        coef[f"region[{name}]"] = float(region_draw[k])
+    if overrides:
+        unknown_names = set(overrides) - set(coef)
+        if unknown_names:
+            raise E2CError(f"generate_export : coefficients inconnus : {sorted(unknown_names)}.")
+        coef.update({k: float(v) for k, v in overrides.items()})
+    return coef
+
+
 # --------------------------------------------------------------------------
 # The generator
 # --------------------------------------------------------------------------
@@ -791,21 +852,7 @@ def generate_export(
     esf = _bernoulli(rng, esf_rate[school], n)
 
     # Positive-exit model
-    coef = dict(_DEFAULT_COEFFICIENTS)
-    for y in years[1:]:
-        if y in _YEAR_EFFECTS and years[0] in _YEAR_EFFECTS:
-            coef[f"cohort_year[{y}]"] = _YEAR_EFFECTS[y] - _YEAR_EFFECTS[years[0]]
-        else:
-            coef[f"cohort_year[{y}]"] = round(float(rng.normal(0, 0.1)), 4)
-    region_draw = np.round(rng.normal(0, _REGION_EFFECT_SD, len(region_names)), 4)
-    for k, name in enumerate(region_names[1:], start=1):
-        coef[f"region[{name}]"] = float(region_draw[k])
-    if coefficients:
-        unknown_names = set(coefficients) - set(coef)
-        if unknown_names:
-            raise E2CError(f"generate_export : coefficients inconnus : {sorted(unknown_names)}.")
-        coef.update({k: float(v) for k, v in coefficients.items()})
-
+    coef = _coefficients(rng, years, region_names, coefficients)
     u_site = rng.normal(0, site_sd, n_sites) if site_sd > 0 else np.zeros(n_sites)
     better: list[str] = []
     worse: list[str] = []
@@ -898,34 +945,8 @@ def generate_export(
     # Invalid rows: one problem each
     invalid_counts = dict.fromkeys(_INVALID_KINDS, 0)
     if messy and invalid_share > 0:
-        n_invalid = int(round(invalid_share * n))
-        per_kind = np.full(len(_INVALID_KINDS), n_invalid // len(_INVALID_KINDS))
-        per_kind[: n_invalid % len(_INVALID_KINDS)] += 1
-        exited_idx = np.flatnonzero(exited)
-        backwards = rng.choice(exited_idx, size=min(per_kind[3], exited_idx.size), replace=False)
-        free = np.ones(n, dtype=bool)
-        free[backwards] = False
-        rest = np.flatnonzero(free)
-        others = rng.choice(rest, size=int(per_kind.sum() - per_kind[3]), replace=False)
-        bounds = np.cumsum([0, per_kind[0], per_kind[1], per_kind[2]])
-        groups = {
-            "missing_id": others[bounds[0]:bounds[1]], "unknown_region": others[bounds[1]:bounds[2]],
-            "invalid_entry_date": others[bounds[2]:bounds[3]], "exit_before_entry": backwards,
-            "age_out_of_range": others[bounds[3]:],
-        }
-        cols["id_stagiaire"][groups["missing_id"]] = None
-        g = groups["unknown_region"]
-        cols["region"][g] = np.asarray(_UNKNOWN_REGION_LABELS, dtype=object)[rng.integers(len(_UNKNOWN_REGION_LABELS), size=g.size)]
-        g = groups["invalid_entry_date"]
-        cols["date_entree"][g] = np.asarray(_BAD_DATES, dtype=object)[rng.integers(len(_BAD_DATES), size=g.size)]
-        g = groups["exit_before_entry"]
-        cols["date_sortie"][g] = _format_dates(entry[g] - rng.integers(1, 121, size=g.size), iso[g])
-        g = groups["age_out_of_range"]
-        bad_age = np.where(rng.random(g.size) < 0.5, rng.integers(8, 15, size=g.size), rng.integers(41, 71, size=g.size))
-        bad_birth = year[g] - bad_age
-        bad_birth_day = (bad_birth - 1970).astype("datetime64[Y]").astype("datetime64[D]") + rng.integers(0, 365, size=g.size)
-        cols["annee_naissance"][g] = np.where(habits["birth_date"][school[g]] == 1, _format_dates(bad_birth_day, iso[g]),
-                                              bad_birth.astype(str).astype(object))
+        groups = _plant_invalid_rows(rng, cols, int(round(invalid_share * n)), exited=exited, entry=entry,
+                                     year=year, school=school, iso=iso, habits=habits)
         for kind, g in groups.items():
             truth_rows.loc[g, "row_status"] = kind
             invalid_counts[kind] = int(g.size)
@@ -1402,7 +1423,8 @@ def generate_comparison(
     cols["id_stagiaire"] = np.where(treated, ids, "ML-" + ids.astype(str).astype(object))
     group_table = [[["Comparaison"], ["E2C"]]]
     if messy:
-        group_table = [[["Comparaison", "Comparaison", "Témoin", "Groupe témoin"], ["E2C", "E2C", "Ecole de la 2e chance"]]]
+        group_table = [[["Comparaison", "Comparaison", "Témoin", "Groupe témoin"],
+                        ["E2C", "E2C", "Ecole de la 2e chance"]]]
     cols["groupe"] = _render(treated.astype(np.int64), np.zeros(n, dtype=np.int64), group_table, rng, noise,
                              [_messy_forms(schema.GROUP_VARIANTS[c]) for c in ("comparaison", "e2c")])
     raw = _string_frame({c.name: cols[c.name] for c in schema.RAW_COLUMNS if c.name in cols})
