@@ -253,6 +253,18 @@ def test_bad_inputs_raise_toolkit_errors():
         estimate_att(separated, "treated", "positive_exit", ["flag", "age_at_entry"])
 
 
+def test_category_found_only_among_treated_is_refused_or_cut_by_common_support():
+    df = simulate(2000, 15)
+    df["region"] = np.where(df.index % 3 == 0, "A", "B")
+    only_treated = (df["treated"] == 1) & (df.index % 11 == 0)
+    df.loc[only_treated, "region"] = "D"
+    with pytest.raises(ModelError, match="'region' : D n'existe que chez les traités"):
+        estimate_att(df, "treated", "positive_exit", COVARIATES + ["region"])
+    res = estimate_att(df, "treated", "positive_exit", COVARIATES + ["region"], common_support=True)
+    assert res.outside_support["treated"] >= int(only_treated.sum())
+    assert res.weights[only_treated].eq(0).all()
+
+
 # --------------------------------------------------------------------------
 # Known truth across seeds: bias, coverage, SE calibration
 # --------------------------------------------------------------------------

@@ -689,6 +689,24 @@ def _kish(w: np.ndarray) -> float:
 # --------------------------------------------------------------------------
 # Public estimator
 # --------------------------------------------------------------------------
+def _check_treated_levels(work: pd.DataFrame, t: np.ndarray) -> None:
+    """A category present among treated units but in no control has no counterfactual: refuse it loudly."""
+    for col in work.columns:
+        s = work[col]
+        if not isinstance(s.dtype, pd.CategoricalDtype):
+            continue
+        in_t = pd.unique(s[t == 1].dropna())
+        in_c = set(pd.unique(s[t == 0].dropna()))
+        alone = [level for level in in_t if level not in in_c]
+        if alone:
+            n = int(s[t == 1].isin(alone).sum())
+            raise ModelError(
+                f"Covariable {col!r} : {', '.join(map(str, alone))} n'existe que chez les traités ({n} ligne(s)) ; "
+                "aucun témoin ne leur ressemble. Retirez ces lignes, regroupez ce niveau avec un autre, ou "
+                "utilisez common_support=True."
+            )
+
+
 def _point(t, y, work, ps_rhs, out_rhs, method, outcome_type, trim, common_support, caliper, replace,
            n_neighbors, with_se=True):
     """Everything that depends on the sample: restriction, PS fit, estimate, SE.
@@ -723,6 +741,7 @@ def _point(t, y, work, ps_rhs, out_rhs, method, outcome_type, trim, common_suppo
         pk = np.clip(_expit(xk @ _fit_logit(tk, xk, "Modèle de score de propension")), _EPS, 1 - _EPS)
     else:
         wk = work
+    _check_treated_levels(wk, tk)
     weights = np.zeros(len(t))
     out = {"p": p, "keep": keep, "trimmed": trimmed, "outside": outside, "pairs": None, "unmatched": 0,
            "caliper_abs": None}
