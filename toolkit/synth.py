@@ -79,7 +79,7 @@ __all__ = [
     "COMPARISON_COVARIATES",
 ]
 
-GENERATOR_VERSION = "2"  # bump when the output for a given seed and settings changes
+GENERATOR_VERSION = "3"  # bump when the output for a given seed and settings changes
 DEFAULT_SEED = 2024
 DEFAULT_YEARS: tuple[int, ...] = (2019, 2020, 2021, 2022, 2023, 2024)
 DEFAULT_EXPORT_NAME = "export_e2c_synthetique"
