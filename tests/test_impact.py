@@ -389,6 +389,16 @@ def test_rosenbaum_bounds_against_binomial_tails():
     assert list(rb.table["significant"]) == [True, bool(stats.binom.sf(34, 50, 0.6) <= 0.05), False]
 
 
+def test_rosenbaum_bounds_published_smoking_example():
+    """Rosenbaum (2002, Observational Studies, §4.3; the rbounds example binarysens(12, 110)):
+    Hammond's matched smokers and non-smokers, 122 discordant pairs, 110 where only the
+    smoker died of lung cancer. The finding survives hidden biases up to Γ = 5, not Γ = 6."""
+    rb = rosenbaum_bounds(_pairs(5, 110, 12, 40), gammas=[1, 5, 6])
+    assert rb.n_discordant == 122
+    assert list(rb.table["significant"]) == [True, True, False]
+    assert 5 < rb.gamma_critical < 6
+
+
 def test_rosenbaum_bounds_not_significant_and_negative_direction():
     assert rosenbaum_bounds(_pairs(10, 12, 10, 10)).gamma_critical == 1.0
     rb = rosenbaum_bounds(_pairs(10, 5, 30, 10))
