@@ -41,9 +41,12 @@ def tidy():
 # An independent reading of the raw strings (not the cleaning module)
 # --------------------------------------------------------------------------
 def _dates(series: pd.Series) -> pd.Series:
+    """dd/mm/yyyy, yyyy-mm-dd or an Excel serial number (days since 1899-12-30)."""
     dmy = pd.to_datetime(series, format="%d/%m/%Y", errors="coerce")
     iso = pd.to_datetime(series, format="%Y-%m-%d", errors="coerce")
-    return dmy.fillna(iso)
+    serial = pd.to_numeric(series.where(series.str.fullmatch(r"\d{5}").fillna(False)), errors="coerce")
+    excel = pd.Timestamp("1899-12-30") + pd.to_timedelta(serial, unit="D")
+    return dmy.fillna(iso).fillna(excel)
 
 
 def _codes(series: pd.Series, aliases: dict) -> pd.Series:
@@ -88,7 +91,7 @@ def test_output_is_pinned_to_the_generator_version():
 
     export = fingerprint(generate_export(seed=1, trainees_per_year=100).raw)
     comparison = fingerprint(generate_comparison(seed=1, n_e2c=50, n_comparison=50, population_draws=0).raw)
-    assert (GENERATOR_VERSION, export, comparison) == ("3", "abfc13cba8242c56", "25ded2603552c2e3")
+    assert (GENERATOR_VERSION, export, comparison) == ("4", "476aaa371cb5fa2e", "25ded2603552c2e3")
 
 
 def test_raw_columns_follow_the_contract(messy, tidy):
@@ -149,6 +152,7 @@ def test_messy_export_has_the_mess_of_real_exports(messy):
     entry = raw["date_entree"].dropna()
     assert entry.str.match(r"^\d{2}/\d{2}/\d{4}$").mean() > 0.6
     assert entry.str.match(r"^\d{4}-\d{2}-\d{2}$").mean() > 0.02
+    assert entry.str.fullmatch(r"\d{5}").any()  # Excel serial numbers from a spreadsheet that lost its format
     booleans = set(raw["qpv"].dropna().str.strip().str.lower())
     assert {"oui", "non"} <= booleans and ({"o", "n"} & booleans or {"1", "0"} & booleans)
     sexes = set(raw["sexe"].dropna().str.strip().str.upper())

@@ -79,7 +79,7 @@ __all__ = [
     "COMPARISON_COVARIATES",
 ]
 
-GENERATOR_VERSION = "3"  # bump when the output for a given seed and settings changes
+GENERATOR_VERSION = "4"  # bump when the output for a given seed and settings changes
 DEFAULT_SEED = 2024
 DEFAULT_YEARS: tuple[int, ...] = (2019, 2020, 2021, 2022, 2023, 2024)
 DEFAULT_EXPORT_NAME = "export_e2c_synthetique"
@@ -254,12 +254,17 @@ def _bernoulli(rng: np.random.Generator, p, size: int) -> np.ndarray:
 _DATE_BASE = np.datetime64("1940-01-01", "D")
 
 
+_DATE_STYLES = ("dmy", "iso", "excel_serial")  # dd/mm/yyyy, yyyy-mm-dd, Excel serial (days since 1899-12-30)
+
+
 @lru_cache(maxsize=1)
-def _date_strings() -> tuple[np.ndarray, np.ndarray]:
-    """Every day 1940-2045 as 'dd/mm/yyyy' and 'yyyy-mm-dd' (formatting by lookup is fast)."""
+def _date_strings() -> np.ndarray:
+    """Every day 1940-2045 in each date style, shape (3, days) (formatting by lookup is fast)."""
     days = pd.date_range("1940-01-01", "2045-12-31", freq="D")
-    return (np.asarray(days.strftime("%d/%m/%Y"), dtype=object),
-            np.asarray(days.strftime("%Y-%m-%d"), dtype=object))
+    serial = (days.to_numpy().astype("datetime64[D]") - np.datetime64("1899-12-30", "D")).astype(np.int64)
+    return np.stack([np.asarray(days.strftime("%d/%m/%Y"), dtype=object),
+                     np.asarray(days.strftime("%Y-%m-%d"), dtype=object),
+                     np.asarray([str(v) for v in serial], dtype=object)])
 
 
 @lru_cache(maxsize=1)
@@ -267,12 +272,11 @@ def _year_strings() -> np.ndarray:
     return np.asarray([str(y) for y in range(3000)], dtype=object)
 
 
-def _format_dates(days: np.ndarray, iso: np.ndarray) -> np.ndarray:
-    dmy_table, iso_table = _date_strings()
+def _format_dates(days: np.ndarray, style: np.ndarray) -> np.ndarray:
+    """Dates as text in each row's style (index into ``_DATE_STYLES``); NaT gives None."""
     out = np.full(days.shape, None, dtype=object)
     ok = ~np.isnat(days)
-    idx = (days[ok] - _DATE_BASE).astype(np.int64)
-    out[ok] = np.where(iso[ok], iso_table[idx], dmy_table[idx])
+    out[ok] = _date_strings()[style[ok], (days[ok] - _DATE_BASE).astype(np.int64)]
     return out
 
 
@@ -512,7 +516,7 @@ def _school_habits(rng, n_schools: int, messy: bool) -> dict[str, np.ndarray]:
     """How each school's information system writes things (all zeros = tidy export)."""
     if not messy:
         zeros = np.zeros(n_schools, dtype=np.int64)
-        return {k: zeros for k in ("region", "sex", "bool", "edu", "nationality", "referrer", "id", "date_iso",
+        return {k: zeros for k in ("region", "sex", "bool", "edu", "nationality", "referrer", "id", "date_style",
                                    "decimal_dot", "birth_date", "phone", "nir")} | {"edu_switch": zeros + 9999}
     habits = {
         "region": _draw(rng, (0.55, 0.10, 0.10, 0.20, 0.05), n_schools),
@@ -523,7 +527,7 @@ def _school_habits(rng, n_schools: int, messy: bool) -> dict[str, np.ndarray]:
         "nationality": _draw(rng, (0.6, 0.25, 0.15), n_schools),
         "referrer": _draw(rng, (0.6, 0.4), n_schools),
         "id": _draw(rng, (0.5, 0.3, 0.2), n_schools),
-        "date_iso": (rng.random(n_schools) < 0.15).astype(np.int64),
+        "date_style": _draw(rng, (0.80, 0.15, 0.05), n_schools),
         "decimal_dot": (rng.random(n_schools) < 0.2).astype(np.int64),
         "birth_date": (rng.random(n_schools) < 0.1).astype(np.int64),
         "phone": (rng.random(n_schools) < 0.3).astype(np.int64),
@@ -539,7 +543,8 @@ def _region_labels(geo: pd.DataFrame, style: np.ndarray) -> list[list[str]]:
     for region, former, school_style in zip(geo["region"], geo["former_region"], style[geo["school_index"]]):
         r = by_name[region]
         if school_style == 1:
-            labels.append([_strip_accents(region).upper(), region.upper(), _strip_accents(region)])
+            labels.append([_strip_accents(region).upper(), region.upper(), _strip_accents(region),
+                           region.replace("-", " ")])
         elif school_style == 2:
             labels.append([r.insee, r.insee.lstrip("0")] if r.insee.startswith("0") else [r.insee])
         elif school_style == 3 and former:
@@ -549,6 +554,13 @@ def _region_labels(geo: pd.DataFrame, style: np.ndarray) -> list[list[str]]:
         else:
             labels.append([region])
     return labels
+
+
+def _region_noise_pools(geo: pd.DataFrame) -> list[list[str]]:
+    """Any spelling of each site's region: 2016 name, INSEE code, slug, pre-2016 names, abbreviations."""
+    by_name = {r.name: r for r in schema.REGIONS}
+    return [_messy_forms([r.name, r.name.replace("-", " "), r.insee, r.slug, *r.former, *r.extra_aliases])
+            for r in (by_name[name] for name in geo["region"])]
 
 
 _FIRST_NAMES_F = ("Léa", "Manon", "Chloé", "Emma", "Camille", "Inès", "Sarah", "Jade", "Lina", "Océane", "Laura",
@@ -616,17 +628,19 @@ def _render_columns(rng, geo, habits, messy, noise, *, site, school, year, entry
                     reason, s_date, e_date, f_date) -> dict[str, np.ndarray]:
     """The raw-contract columns as each school's information system writes them (object arrays)."""
     n = site.size
-    iso = habits["date_iso"][school] == 1
+    date_style = habits["date_style"][school]
     cols: dict[str, np.ndarray] = {}
     cols["id_stagiaire"] = _trainee_ids(geo, school, year, entry, habits)
-    cols["region"] = _render(site, np.zeros(n, dtype=np.int64), [_region_labels(geo, habits["region"])], rng)
+    cols["region"] = _render(site, np.zeros(n, dtype=np.int64), [_region_labels(geo, habits["region"])], rng,
+                             noise, _region_noise_pools(geo))
     cols["ecole"] = geo["school"].to_numpy(dtype=object)[site]
     cols["site"] = geo["site"].to_numpy(dtype=object)[site]
     sex_table = [[[f], [m]] for (f, m), _ in _SEX_STYLES]
     cols["sexe"] = _render(male.astype(np.int64), habits["sex"][school], sex_table, rng, noise,
                            [_messy_forms(schema.SEX_VARIANTS[c]) for c in schema.SEX_CODES])
     birth_day = (birth - 1970).astype("datetime64[Y]").astype("datetime64[D]") + rng.integers(0, 365, size=n)
-    cols["annee_naissance"] = np.where(habits["birth_date"][school] == 1, _format_dates(birth_day, iso),
+    birth_style = np.minimum(date_style, 1)  # a full birth date is written dd/mm/yyyy or yyyy-mm-dd
+    cols["annee_naissance"] = np.where(habits["birth_date"][school] == 1, _format_dates(birth_day, birth_style),
                                        _year_strings()[birth])
     edu_style = np.where(habits["edu"][school] == 1, 2, np.where(year < habits["edu_switch"][school], 0, 1))
     if not messy:
@@ -647,12 +661,12 @@ def _render_columns(rng, geo, habits, messy, noise, *, site, school, year, entry
     ref_codes = np.where(masked["referrer"], -1, referrer)
     cols["prescripteur"] = _render(ref_codes, habits["referrer"][school], _REFERRER_STYLE_LABELS, rng, noise,
                                    [_messy_forms(schema.REFERRER_VARIANTS[c]) for c in schema.REFERRER_CODES])
-    cols["date_entree"] = _format_dates(entry, iso)
-    cols["date_sortie"] = _format_dates(exit_day, iso)
+    cols["date_entree"] = _format_dates(entry, date_style)
+    cols["date_sortie"] = _format_dates(exit_day, date_style)
     cols["motif_sortie"] = _exit_labels(reason, rng, noise, messy)
-    cols["date_debut_situation"] = _format_dates(s_date, iso)
-    cols["date_fin_situation"] = _format_dates(e_date, iso)
-    cols["date_suivi"] = _format_dates(f_date, iso)
+    cols["date_debut_situation"] = _format_dates(s_date, date_style)
+    cols["date_fin_situation"] = _format_dates(e_date, date_style)
+    cols["date_suivi"] = _format_dates(f_date, date_style)
     cols["semaines_entreprise"] = _weeks_strings(company_days, habits["decimal_dot"][school] == 1,
                                                  masked["weeks_in_company"])
     cols["nb_stages"] = _lookup_strings(internships, np.asarray([str(i) for i in range(21)], dtype=object),
@@ -662,7 +676,7 @@ def _render_columns(rng, geo, habits, messy, noise, *, site, school, year, entry
     return cols
 
 
-def _plant_invalid_rows(rng, cols, n_invalid, *, exited, entry, year, school, iso, habits) -> dict[str, np.ndarray]:
+def _plant_invalid_rows(rng, cols, n_invalid, *, exited, entry, year, school, habits) -> dict[str, np.ndarray]:
     """Break ``n_invalid`` rows in place, one problem each, in equal shares of the kinds cleaning rejects.
 
     Returns the row indices by kind.
@@ -692,12 +706,14 @@ def _plant_invalid_rows(rng, cols, n_invalid, *, exited, entry, year, school, is
     g = groups["invalid_entry_date"]
     cols["date_entree"][g] = pick(_BAD_DATES, g.size)
     g = groups["exit_before_entry"]
-    cols["date_sortie"][g] = _format_dates(entry[g] - rng.integers(1, 121, size=g.size), iso[g])
+    date_style = habits["date_style"][school]
+    cols["date_sortie"][g] = _format_dates(entry[g] - rng.integers(1, 121, size=g.size), date_style[g])
     g = groups["age_out_of_range"]
     bad_age = np.where(rng.random(g.size) < 0.5, rng.integers(8, 15, size=g.size), rng.integers(41, 71, size=g.size))
     bad_birth = year[g] - bad_age
     bad_day = (bad_birth - 1970).astype("datetime64[Y]").astype("datetime64[D]") + rng.integers(0, 365, size=g.size)
-    cols["annee_naissance"][g] = np.where(habits["birth_date"][school[g]] == 1, _format_dates(bad_day, iso[g]),
+    cols["annee_naissance"][g] = np.where(habits["birth_date"][school[g]] == 1,
+                                          _format_dates(bad_day, np.minimum(date_style[g], 1)),
                                           _year_strings()[bad_birth])
     return groups
 
@@ -934,7 +950,6 @@ def generate_export(
     if birth_dates != "mixed":
         habits["birth_date"] = np.full(n_schools, int(birth_dates == "column"))
     noise = label_noise if messy else 0.0
-    iso = habits["date_iso"][school] == 1
     cols = _render_columns(
         rng, geo, habits, messy, noise, site=site, school=school, year=year, entry=entry, male=male,
         birth=birth, education=education, qpv=qpv, rural=rural, disability=disability,
@@ -946,7 +961,7 @@ def generate_export(
     invalid_counts = dict.fromkeys(_INVALID_KINDS, 0)
     if messy and invalid_share > 0:
         groups = _plant_invalid_rows(rng, cols, int(round(invalid_share * n)), exited=exited, entry=entry,
-                                     year=year, school=school, iso=iso, habits=habits)
+                                     year=year, school=school, habits=habits)
         for kind, g in groups.items():
             truth_rows.loc[g, "row_status"] = kind
             invalid_counts[kind] = int(g.size)
