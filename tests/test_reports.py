@@ -139,7 +139,7 @@ def batch(tmp_path_factory):
     export = write_export(root / "data", seed=11, trainees_per_year=2500)
     raw = pd.read_csv(export, sep=";", encoding="cp1252", dtype=str, keep_default_na=False)
     result = build_reports(data=export, out=root / "out", regions=SMALL_AND_LARGE, jobs=2, progress=False,
-                           min_cell=MIN_CELL, keep_work=True)
+                           min_cell=MIN_CELL)
     return result, raw, export
 
 
@@ -161,6 +161,10 @@ def test_batch_writes_every_page_and_a_manifest(batch):
         assert entry["seconds"] > 0
     # Only publishable files in the period folder: the work folder sits beside it.
     assert not list(result.out_dir.rglob("*.pkl")) and not list(result.out_dir.rglob("*.ipynb"))
+    # The region kernels read aggregates only: no trainee-level file in the work folder.
+    work = result.out_dir.parent / "_work"
+    assert sorted(p.name for p in (work / result.period / "national").iterdir()) == [
+        "national.json", "regions.pkl", "sites.pkl", "tables.pkl"]
 
 
 def test_no_identifier_or_name_reaches_any_page(batch):
@@ -229,7 +233,8 @@ def test_section_tables_pass_the_disclosure_check(batch):
             if "n" in points.columns:
                 assert (points["n"] >= MIN_CELL).all()
             if "site" in points.columns:
-                assert set(points["site"]) <= set(report.data["site"].astype("object"))
+                mine = report.national.sites
+                assert set(points["site"]) <= set(mine.loc[mine["region"] == "La Réunion", "site"])
 
 
 def test_pages_are_offline_in_french_and_have_the_sections(batch):

@@ -111,10 +111,12 @@ def _lang_pick(lang: str, fr: str, en: str) -> str:
 class NationalWork:
     """Results of the national work, saved in ``work_dir`` for the region notebooks.
 
-    Files: ``data.pkl`` (the cleaned canonical frame: trainee level, deleted
-    after the batch unless asked otherwise), ``sites.pkl`` and
-    ``regions.pkl`` (national comparisons), ``national.json`` (aggregates,
-    data quality, provenance).
+    Files: ``tables.pkl`` (every region's aggregated tables, computed in one
+    vectorised pass: flows, rates, profile, exit mix, subgroups, sites with
+    small sites grouped, trend, ESF+ indicators), ``sites.pkl`` and
+    ``regions.pkl`` (national comparisons), ``national.json`` (national
+    aggregates, data quality, provenance). No trainee-level file: a region's
+    kernel only ever sees aggregates.
     """
 
     work_dir: Path
@@ -123,15 +125,15 @@ class NationalWork:
     regions: list[str]
     input_info: dict
     meta: dict = field(default_factory=dict)
-    _data: pd.DataFrame | None = None
+    _tables: dict | None = None
     _sites: pd.DataFrame | None = None
     _regions_cmp: pd.DataFrame | None = None
 
     @property
-    def data(self) -> pd.DataFrame:
-        if self._data is None:
-            self._data = pd.read_pickle(self.work_dir / "data.pkl")
-        return self._data
+    def tables(self) -> dict:
+        if self._tables is None:
+            self._tables = pd.read_pickle(self.work_dir / "tables.pkl")
+        return self._tables
 
     @property
     def sites(self) -> pd.DataFrame:
@@ -155,10 +157,13 @@ class NationalWork:
         return cls(work_dir=work_dir, period=meta["period"], definition=meta["definition"],
                    regions=meta["regions"], input_info=meta["input"], meta=meta)
 
-    def drop_trainee_level(self) -> None:
-        """Delete the trainee-level frame from the work folder (privacy)."""
-        (self.work_dir / "data.pkl").unlink(missing_ok=True)
-        self._data = None
+    def region_table(self, name: str, region: str) -> pd.DataFrame:
+        """One of the regional tables, restricted to ``region`` (region column dropped)."""
+        table = self.tables[name]
+        if isinstance(table, dict):
+            return table[region]
+        rows = table[table["region"].astype("object") == region]
+        return rows.drop(columns="region").reset_index(drop=True)
 
 
 def _sha256(path: Path) -> str:
@@ -277,13 +282,71 @@ def prepare_national(data=None, work_root: str | Path | None = None, *, definiti
                   "region_tau2": float(regions_cmp.attrs.get("tau2_used", 0.0)),
                   "n_sites": int(len(sites)), "n_regions": int(len(regions_cmp))},
     }
-    frame.to_pickle(work_dir / "data.pkl")
+    meta["lang"] = lang
+    pd.to_pickle(regional_tables(frame, d, min_cell, lang), work_dir / "tables.pkl")
     sites.to_pickle(work_dir / "sites.pkl")
     regions_cmp.to_pickle(work_dir / "regions.pkl")
     (work_dir / "national.json").write_text(json.dumps(meta, ensure_ascii=False, default=_json_default, indent=1),
                                             encoding="utf-8")
     return NationalWork(work_dir=work_dir, period=label, definition=d.name, regions=present,
-                        input_info=input_info, meta=meta, _data=frame, _sites=sites, _regions_cmp=regions_cmp)
+                        input_info=input_info, meta=meta, _sites=sites, _regions_cmp=regions_cmp)
+
+
+def regional_tables(frame: pd.DataFrame, definition, min_cell: int, lang: str) -> dict:
+    """Every region's aggregated tables, in one vectorised pass over the national frame.
+
+    Returns
+    -------
+    dict
+        ``flows``, ``rates``, ``profile``, ``mix``, ``trend`` and
+        ``by_<variable>`` (for each of :data:`SUBGROUP_VARIABLES`): the
+        :mod:`toolkit.indicators` tables grouped by ``region`` first;
+        ``sites``: one row per region and site (sites with fewer than
+        ``min_cell`` exits merged into one row whose ``site`` is NA and
+        ``n_sites`` says how many), columns ``region``, ``site``, ``n_sites``,
+        ``n_exits``, ``n_known``, ``n_positive``, the exit-mix counts
+        (``job``, ``work_study``, ``training``, ``other``, ``unknown``),
+        ``rate``, ``ci_low``, ``ci_high``; ``esf``: {region: ESF+ table in ``lang``}.
+    """
+    from .esf import esf_indicators
+    from .indicators import exit_mix, flow_counts, positive_exit_rates, profile, wilson_interval
+
+    d = definition
+    tables: dict = {
+        "flows": flow_counts(frame, "region", definition=d),
+        "rates": positive_exit_rates(frame, "region", definition=d),
+        "profile": profile(frame, PROFILE_VARIABLES, by="region", national=False),
+        "mix": exit_mix(frame, "region"),
+        "trend": positive_exit_rates(frame, ["region", "cohort_year"], definition=d),
+    }
+    for variable in SUBGROUP_VARIABLES:
+        tables[f"by_{variable}"] = positive_exit_rates(frame, ["region", variable], definition=d)
+    rates = positive_exit_rates(frame, ["region", "site"], definition=d)
+    rates = rates[rates["site"].notna() & (rates["n_exits"] > 0)]
+    mix = exit_mix(frame, ["region", "site"])
+    wide = mix.pivot_table(index=["region", "site"], columns="category", values="n", aggfunc="sum",
+                           observed=True).reindex(columns=[*MIX_CATEGORIES, "unknown"]).fillna(0).astype(int)
+    wide.columns = [str(c) for c in wide.columns]
+    keys = pd.MultiIndex.from_arrays([rates["region"].astype("object"), rates["site"].astype("object")])
+    wide.index = pd.MultiIndex.from_arrays([wide.index.get_level_values(0).astype("object"),
+                                            wide.index.get_level_values(1).astype("object")])
+    sites = rates[["n_exits", "n_known", "n_positive"]].set_index(keys).join(wide, how="left").fillna(0).astype(int)
+    sites = sites.reset_index(names=["region", "site"])
+    small = sites["n_exits"] < min_cell
+    sites["site"] = sites["site"].where(~small)  # NA: "other sites" of the region
+    sites["n_sites"] = 1
+    counts = ["n_sites", "n_exits", "n_known", "n_positive", *MIX_CATEGORIES, "unknown"]
+    sites = (sites.groupby(["region", sites["site"].fillna("__other_sites__")], sort=True)[counts].sum()
+             .reset_index())
+    sites["site"] = sites["site"].where(sites["site"] != "__other_sites__")
+    sites = sites.sort_values(["region", "site"], na_position="last", kind="stable").reset_index(drop=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sites["rate"] = np.where(sites["n_known"] > 0, sites["n_positive"] / sites["n_known"].clip(lower=1), np.nan)
+    sites["ci_low"], sites["ci_high"] = wilson_interval(sites["n_positive"], sites["n_known"])
+    tables["sites"] = sites
+    tables["esf"] = {str(region): esf_indicators(part, lang).reset_index(drop=True)
+                     for region, part in frame.groupby(frame["region"].astype("object"), sort=False)}
+    return tables
 
 
 def _json_default(value):
@@ -448,7 +511,6 @@ class RegionReport:
 
     national: NationalWork
     region: str
-    data: pd.DataFrame  # the region's trainees (never published as such)
     lang: str = "fr"
     min_cell: int = DEFAULT_MIN_CELL
     data_path: str = ""
@@ -460,14 +522,22 @@ class RegionReport:
         if lang not in ("fr", "en"):
             raise ReportError(f"Langue inconnue : {lang!r} ('fr' ou 'en').")
         national = NationalWork.load(work_dir)
-        frame = national.data
-        data = frame[frame["region"].astype("object") == region].reset_index(drop=True)
-        if len(data) < min_cell:
-            raise ReportError(f"Région {region!r} : {len(data)} stagiaire(s), moins que le seuil de {min_cell} : "
+        if national.meta.get("lang", lang) != lang:
+            raise ReportError(f"{work_dir} : résultats nationaux préparés en {national.meta.get('lang')!r}, "
+                              f"rapport demandé en {lang!r}.")
+        if region not in national.regions:
+            raise ReportError(f"Région {region!r} absente des données nationales préparées.")
+        flows = national.region_table("flows", region)
+        n = int(flows["n_entries"].sum())
+        if n < min_cell:
+            raise ReportError(f"Région {region!r} : {n} stagiaire(s), moins que le seuil de {min_cell} : "
                               "pas de rapport publiable.")
-        data.attrs["definition"] = national.definition
-        return cls(national, region, data, lang, int(min_cell), data_path or national.input_info.get("name", ""),
+        return cls(national, region, lang, int(min_cell), data_path or national.input_info.get("name", ""),
                    comparison_path)
+
+    def table(self, name: str) -> pd.DataFrame:
+        """The region's rows of a national aggregated table (see :func:`regional_tables`)."""
+        return self.national.region_table(name, self.region)
 
     # -- helpers ------------------------------------------------------------
     @property
@@ -526,10 +596,8 @@ class RegionReport:
                        f"</h2><ol>{items}</ol></nav>")
 
     def headline(self) -> Section:
-        from .indicators import flow_counts, positive_exit_rates
-
-        flows = flow_counts(self.data)
-        rate = positive_exit_rates(self.data)
+        flows = self.table("flows")
+        rate = self.table("rates")
         nat = self.national.meta["national"]
         table = pd.DataFrame({
             "n_entries": [int(flows["n_entries"].iat[0]), nat["flows"]["n_entries"]],
@@ -625,9 +693,7 @@ class RegionReport:
         return f'<div class="reading"><p>{esc(first)}</p><p>{esc(second)}</p></div>'
 
     def profile(self) -> Section:
-        from .indicators import profile as profile_table
-
-        region = profile_table(self.data, PROFILE_VARIABLES, national=False)
+        region = self.table("profile")
         nat = pd.DataFrame(self.national.meta["national"]["profile"])
         nat_share = dict(zip(nat["variable"] + "=" + nat["code"].astype("string").fillna("<NA>"), nat["share"]))
         html = _section_heading("profile", self.lang)
@@ -654,26 +720,13 @@ class RegionReport:
             tables[f"profile_{variable}"] = published
         return Section(html, tables=tables)
 
-    def _sites_grouped(self, by_site: pd.DataFrame, size_col: str) -> tuple[pd.DataFrame, int]:
-        """Sites under ``min_cell`` merged into one "Autres sites" row (sum of their counts)."""
-        small = by_site[size_col] < self.min_cell
-        k = int(small.sum())
-        if k == 0:
-            return by_site.reset_index(drop=True), 0
-        count_cols = [c for c in by_site.columns if c.startswith("n") or c in MIX_CATEGORIES + ("unknown",)]
-        other = by_site.loc[small, count_cols].sum().to_frame().T
-        other.insert(0, "site", t("other_sites", self.lang, k=k, m=self.min_cell))
-        return pd.concat([by_site.loc[~small], other], ignore_index=True), k
-
     def exits(self) -> Section:
-        from .indicators import exit_mix, positive_exit_rates
-
         lang = self.lang
         html = _section_heading("exits", lang)
         tables: dict = {}
         figures: list = []
         # 1. Exit mix, region vs national.
-        mix = exit_mix(self.data)
+        mix = self.table("mix")
         nat_mix = pd.DataFrame(self.national.meta["national"]["mix"])
         nat_share = dict(zip(nat_mix["category"].astype(str), nat_mix["share"]))
         frame = pd.DataFrame({
@@ -701,7 +754,7 @@ class RegionReport:
         # 2. Positive exits by subgroup.
         html += f'<h3 id="exits-subgroups">{esc(self._w("Sorties positives selon le profil", "Positive exits by profile"))}</h3>'
         for variable in SUBGROUP_VARIABLES:
-            rates = positive_exit_rates(self.data, variable)
+            rates = self.table(f"by_{variable}")
             frame = pd.DataFrame({
                 "label": [self._label(variable, c) for c in rates[variable].astype("object")],
                 "n_known": rates["n_known"].to_numpy(), "n_positive": rates["n_positive"].to_numpy(),
@@ -724,23 +777,11 @@ class RegionReport:
         html += f'<p class="note">{esc(self._w("Ces écarts entre groupes décrivent ; ils ne prouvent pas qu’un groupe réussit mieux à cause de sa caractéristique, les groupes différant aussi par d’autres traits.", "These gaps between groups describe; they do not prove that a group does better because of its characteristic, as groups also differ in other ways."))}</p>'
         # 3. By site: positive exits and exit mix.
         html += f'<h3 id="exits-sites">{esc(self._w("Par site", "By site"))}</h3>'
-        rates = positive_exit_rates(self.data, "site")
-        rates["site"] = rates["site"].astype("object")
-        rates = rates[rates["site"].notna() & (rates["n_exits"] > 0)]
-        mix_site = exit_mix(self.data, "site")
-        wide = mix_site.pivot_table(index="site", columns="category", values="n", aggfunc="sum", observed=True)
-        wide = wide.reindex(columns=list(MIX_CATEGORIES) + ["unknown"], fill_value=0).fillna(0).astype(int)
-        wide.index = wide.index.astype("object")
-        by_site = rates.set_index("site")[["n_exits", "n_known", "n_positive"]].join(wide, how="left").fillna(0)
-        by_site = by_site.astype(int).reset_index()
-        by_site["site"] = by_site["site"].map(short_site)
-        grouped, k_small = self._sites_grouped(by_site, "n_exits")
-        with np.errstate(invalid="ignore", divide="ignore"):
-            from .indicators import wilson_interval
-
-            grouped["rate"] = np.where(grouped["n_known"] > 0, grouped["n_positive"] / grouped["n_known"].clip(lower=1),
-                                       np.nan)
-            grouped["ci_low"], grouped["ci_high"] = wilson_interval(grouped["n_positive"], grouped["n_known"])
+        grouped = self.table("sites")
+        other = grouped["site"].isna()
+        grouped["site"] = grouped["site"].map(short_site, na_action="ignore").astype("object")
+        grouped.loc[other, "site"] = [t("other_sites", lang, k=int(k), m=self.min_cell)
+                                      for k in grouped.loc[other, "n_sites"]]
         sup = self._suppress(grouped, ["n_known", "n_positive"], rates={"rate": ("n_positive", "n_known")},
                              derived={"ci_low": "rate", "ci_high": "rate"})
         cols = [Column("site", self._w("Site", "Site"), "label"),
@@ -804,10 +845,8 @@ class RegionReport:
         return html, {"alt": alt, "points": shown[["category", "n"]]}
 
     def trend(self) -> Section:
-        from .indicators import positive_exit_rates
-
         lang = self.lang
-        rates = positive_exit_rates(self.data, "cohort_year")
+        rates = self.table("trend")
         rates = rates[rates["cohort_year"].notna()].reset_index(drop=True)
         nat = pd.DataFrame(self.national.meta["national"]["trend"])
         nat_rate = dict(zip(nat["cohort_year"].astype(int), nat["rate"]))
@@ -996,10 +1035,10 @@ class RegionReport:
         return '<div class="reading">' + "".join(f"<p>{esc(p)}</p>" for p in parts) + "</div>"
 
     def esf(self) -> Section:
-        from .esf import NON_BINARY_NOTE, esf_indicators
+        from .esf import NON_BINARY_NOTE
 
         lang = self.lang
-        table = esf_indicators(self.data, lang).reset_index(drop=True)
+        table = self.table("esf")
         frame = table[["code", "indicator", "women", "men", "sex_unknown", "total"]].copy()
         frame["label"] = frame["code"].astype(str)
         with_unknown = bool((frame["sex_unknown"].fillna(0) > 0).any())
@@ -1027,11 +1066,9 @@ class RegionReport:
                        tables={"esf": published})
 
     def quality(self) -> Section:
-        from .indicators import flow_counts
-
         lang = self.lang
         info = self.national.input_info
-        flows = flow_counts(self.data).iloc[0]
+        flows = self.table("flows").iloc[0]
         q = self.national.meta["quality"]
         rows = [
             (self._w("Lignes reçues (fichier national)", "Rows received (national file)"), info.get("rows_received")),

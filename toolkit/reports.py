@@ -416,7 +416,6 @@ def build_reports(
     template: str | os.PathLike | None = None,
     kernel_name: str = KERNEL_NAME,
     timeout: float = CELL_TIMEOUT_S,
-    keep_work: bool = False,
 ) -> BatchResult:
     """Make every region's funder report, the index page and the manifest.
 
@@ -440,10 +439,9 @@ def build_reports(
         Folder name and report period (default: the span of cohort years).
     progress : bool
         Show a progress bar.
-    template, kernel_name, timeout, keep_work
-        The notebook template, the Jupyter kernel, the per-cell timeout in
-        seconds, and whether to keep the national trainee-level file in the
-        work folder after the batch (it is deleted by default).
+    template, kernel_name, timeout
+        The notebook template, the Jupyter kernel and the per-cell timeout in
+        seconds.
 
     Returns
     -------
@@ -498,8 +496,6 @@ def build_reports(
     index = out_dir / "index.html"
     body = sections.index_body(national, results, lang=lang)
     index.write_text(html_page(body, lang=lang, title=sections.index_title(period, lang)), encoding="utf-8")
-    if not keep_work:
-        national.drop_trainee_level()
     timings = {"national": round(t_national, 3), "regions": round(t_batch, 3),
                "total": round(time.perf_counter() - t0, 3)}
     manifest = write_manifest(

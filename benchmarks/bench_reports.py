@@ -1,0 +1,151 @@
+"""Benchmark of the funder-report batch: every region of the default national
+synthetic export, three ways, in the same run, on the same template.
+
+1. ``build_reports`` (the toolkit): national work once, a forked pool of 2
+   workers, one fresh kernel per region, HTML converted in-process.
+2. Reference (a), the plain loop: the same national work once, then per
+   region ``papermill`` and ``jupyter nbconvert --no-input`` command-line
+   calls, one region after another.
+3. Reference (b), plain Python: the same national work and the same section
+   builders in one Python process, no notebook, one region after another.
+
+Each way runs in its own subprocess and is timed from the outside, imports
+included. Targets on 2 cores: (1) at least 3x faster than (a) and within 2x of (b).
+
+Usage: ``.venv/bin/python benchmarks/bench_reports.py [--jobs 2] [--skip-loop]``
+Figures are printed and written to ``benchmarks/out/bench_reports.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "benchmarks" / "out" / "reports"
+BIN = Path(sys.executable).parent
+ENV = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+BATCH = """
+import json, sys
+from toolkit.reports import build_reports
+r = build_reports(out=sys.argv[1], jobs=int(sys.argv[2]), progress=False)
+print(json.dumps({"ok": r.ok, "n": len(r.regions), "timings": r.timings,
+                  "per_region": [x.seconds for x in r.regions],
+                  "failed": [(x.region, x.error) for x in r.failed]}))
+"""
+
+NATIONAL = """
+import json, sys, time
+t = time.perf_counter()
+from toolkit.report_sections import prepare_national
+nat = prepare_national(None, sys.argv[1])
+print(json.dumps({"work_dir": str(nat.work_dir), "period": nat.period, "definition": nat.definition,
+                  "regions": nat.regions, "data": nat.input_info.get("name", ""),
+                  "seconds": time.perf_counter() - t}))
+"""
+
+PLAIN = """
+import json, sys, time
+from pathlib import Path
+t0 = time.perf_counter()
+from toolkit.report_sections import RegionReport, prepare_national, report_title
+from toolkit.reports import html_page
+from toolkit.schema import REGION_BY_NAME
+nat = prepare_national(None, sys.argv[1])
+t1 = time.perf_counter()
+out = Path(sys.argv[2]); out.mkdir(parents=True, exist_ok=True)
+per_region = []
+for region in nat.regions:
+    t = time.perf_counter()
+    report = RegionReport.load(nat.work_dir, region)
+    body = "".join(s.html for s in report.all_sections())
+    page = html_page(body, lang="fr", title=report_title(region, nat.period))
+    (out / f"{REGION_BY_NAME[region].slug}.html").write_text(page, encoding="utf-8")
+    per_region.append(time.perf_counter() - t)
+print(json.dumps({"national": t1 - t0, "per_region": per_region, "n": len(per_region)}))
+"""
+
+
+def run_python(code: str, *args: str) -> tuple[dict, float]:
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", code, *args], cwd=ROOT, env=ENV, capture_output=True, text=True)
+    wall = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1]), wall
+
+
+def plain_loop(out: Path) -> dict:
+    """National work once, then papermill + nbconvert CLI calls per region."""
+    from toolkit.reports import REPORT_TEMPLATE
+    from toolkit.schema import REGION_BY_NAME
+
+    started = time.perf_counter()
+    national, _ = run_python(NATIONAL, str(out / "_work"))
+    per_region = []
+    for region in national["regions"]:
+        slug = REGION_BY_NAME[region].slug
+        executed = out / f"{slug}.ipynb"
+        t = time.perf_counter()
+        subprocess.run(
+            [str(BIN / "papermill"), str(REPORT_TEMPLATE), str(executed), "-k", "python3", "--no-progress-bar",
+             "-r", "region", region, "-r", "work_dir", national["work_dir"], "-r", "period", national["period"],
+             "-r", "definition", national["definition"], "-r", "data_path", national["data"], "-r", "lang", "fr",
+             "-p", "min_cell", "11", "--cwd", str(out)],
+            check=True, cwd=ROOT, env=ENV, capture_output=True,
+        )
+        subprocess.run([str(BIN / "jupyter"), "nbconvert", "--to", "html", "--no-input", str(executed)],
+                       check=True, cwd=ROOT, env=ENV, capture_output=True)
+        per_region.append(time.perf_counter() - t)
+    return {"total": time.perf_counter() - started, "national": national["seconds"], "per_region": per_region}
+
+
+def median(values):
+    values = sorted(values)
+    return values[len(values) // 2] if values else float("nan")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--skip-loop", action="store_true", help="skip the slow plain-loop reference")
+    args = parser.parse_args()
+    OUT.mkdir(parents=True, exist_ok=True)
+    from toolkit.synth import default_export_path
+
+    default_export_path()  # generated once, outside the timings
+
+    batch, batch_wall = run_python(BATCH, str(OUT / "batch"), str(args.jobs))
+    if not batch["ok"]:
+        print("failed regions:", batch["failed"])
+    plain, plain_wall = run_python(PLAIN, str(OUT / "plain" / "_work"), str(OUT / "plain"))
+    loop = None if args.skip_loop else plain_loop(OUT / "loop")
+
+    n = batch["n"]
+    print(f"\nFunder reports, {n} regions, default national synthetic export, jobs={args.jobs}, "
+          f"{os.cpu_count()} cores (shared machine)")
+    print(f"{'way':48s} {'total s':>8s} {'national s':>10s} {'per region s':>13s}")
+    print(f"{'build_reports (pool, fresh kernel per region)':48s} {batch_wall:8.1f} "
+          f"{batch['timings']['national']:10.1f} {median(batch['per_region']):13.2f}")
+    print(f"{'(b) plain Python, one process, no notebook':48s} {plain_wall:8.1f} {plain['national']:10.1f} "
+          f"{median(plain['per_region']):13.2f}")
+    if loop:
+        print(f"{'(a) plain loop: papermill + nbconvert CLI':48s} {loop['total']:8.1f} {loop['national']:10.1f} "
+              f"{median(loop['per_region']):13.2f}")
+        print(f"\nspeed-up over the plain loop: {loop['total'] / batch_wall:.2f}x (target >= 3)")
+    print(f"batch / plain Python: {batch_wall / plain_wall:.2f}x (target <= 2)")
+    print("(per region: median seconds of one region; in the batch, two regions run at once)")
+    record = {"regions": n, "jobs": args.jobs, "batch_wall": batch_wall, "batch": batch, "plain_wall": plain_wall,
+              "plain": plain, "loop": loop, "when": time.strftime("%Y-%m-%d %H:%M:%S")}
+    (OUT.parent / "bench_reports.json").write_text(json.dumps(record, indent=1), encoding="utf-8")
+    return 0 if batch["ok"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
