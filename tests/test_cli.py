@@ -30,3 +30,23 @@ def test_definitions_lists_every_preset(capsys):
 def test_console_script_is_installed():
     proc = subprocess.run([sys.executable, "-m", "toolkit.cli", "--version"], capture_output=True, text=True)
     assert proc.returncode == 0 and proc.stdout.startswith("e2c ")
+
+
+def test_synth_then_clean_end_to_end(capsys, tmp_path):
+    assert main(["synth", "--out", str(tmp_path), "--per-year", "300", "--seed", "5"]) == 0
+    written = capsys.readouterr().out.split(": ", 1)[1].strip()
+    out_parquet = tmp_path / "kept.parquet"
+    assert main(["clean", "--quiet", "--data", written, "--out", str(out_parquet)]) == 0
+    out = capsys.readouterr().out
+    import json
+
+    import pandas as pd
+
+    truth = json.loads((tmp_path / "truth.json").read_text(encoding="utf-8"))
+    kept = pd.read_parquet(out_parquet)
+    received = sum(1 for _ in open(written, encoding="cp1252")) - 1
+    assert f"Lignes reçues : {received}" in out
+    assert f"Lignes conservées : {len(kept)}" in out
+    assert "nom" in out  # the dropped identifier columns are named...
+    assert not kept.columns.str.contains("nom|email|prenom").any()  # ...and never kept
+    assert truth["seed"] == 5

@@ -65,7 +65,7 @@ def _cmd_clean(args: argparse.Namespace) -> int:
     from .cleaning import clean_export
 
     result = clean_export(path, mapping=args.mapping, definition=args.definition, progress=not args.quiet)
-    print(result.summary_table(lang=args.lang).to_string(index=False))
+    print(result.summary_text(lang=args.lang))
     if args.out:
         out = Path(args.out)
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -78,7 +78,7 @@ def _cmd_synth(args: argparse.Namespace) -> int:
     from .config import SYNTH_DATA_DIR
     from .synth import write_export
 
-    kwargs = {"seed": args.seed, "fmt": args.format}
+    kwargs = {"seed": args.seed, "fmt": args.format, "comparison": args.comparison}
     if args.per_year:
         kwargs["trainees_per_year"] = args.per_year
     path = write_export(Path(args.out) if args.out else SYNTH_DATA_DIR, **kwargs)
@@ -164,6 +164,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=2024)
     p.add_argument("--per-year", type=int, default=None, help="stagiaires par an (défaut : environ 15 000)")
     p.add_argument("--format", choices=("csv", "xlsx", "parquet"), default="csv")
+    p.add_argument("--comparison", action="store_true",
+                   help="cohorte E2C + groupe de comparaison (évaluation d'impact) au lieu de l'export national")
     p.set_defaults(func=_cmd_synth)
 
     p = sub.add_parser("reports", parents=[common], help="produire les rapports HTML par région")
