@@ -150,6 +150,33 @@ def _kind(column: str, values: pd.Series) -> str:
     return "categorical"
 
 
+def _as_float(values: pd.Series) -> np.ndarray:
+    """Numbers or booleans (nullable or not) as a float array with NaN for missing."""
+    if isinstance(values.dtype, pd.CategoricalDtype) or values.dtype == object or pd.api.types.is_string_dtype(values.dtype):
+        values = pd.to_numeric(values.astype("string"), errors="coerce")
+    return pd.array(values, dtype="Float64").to_numpy(dtype=float, na_value=np.nan)
+
+
+def _text_key(value) -> str:
+    """Text of a level as used in names: integral numbers without '.0' (cohort years)."""
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _level_codes(values: pd.Series, level_text: list[str]) -> np.ndarray:
+    """Position of each value in ``level_text`` (-1: unknown level, or missing
+    without a ``missing`` level), by factorising first so that only the distinct
+    values are converted to text."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    position = {t: i for i, t in enumerate(level_text)}
+    lookup = np.array([position.get(_text_key(u), -1) for u in uniques] + [position.get(MISSING_LEVEL, -1)],
+                      dtype=np.int64)
+    return lookup[codes]  # code -1 (missing) picks the last entry
+
+
 @dataclass
 class _Design:
     """How raw canonical columns become model-ready columns (fixed at fit time)."""
@@ -183,35 +210,25 @@ class _Design:
         """Model-ready frame (float / pandas Categorical with object categories) and
         a boolean Series: row has every covariate (after the missing strategy)."""
         out = {}
-        usable = pd.Series(True, index=data.index)
+        usable = np.ones(len(data), dtype=bool)
         for col in self.covariates:
             values = data[col]
             kind = self.kinds[col]
             if kind == "categorical":
-                levels = self.levels[col]
-                if col == "cohort_year":
-                    raw = pd.to_numeric(values, errors="coerce").astype("Float64")
-                    text = raw.astype("Int64").astype("string")
-                    level_text = [str(v) for v in levels]
-                else:
-                    text = values.astype("string")
-                    level_text = [str(v) for v in levels]
-                if MISSING_LEVEL in level_text:
-                    text = text.fillna(MISSING_LEVEL)
-                known = text.isin(level_text).fillna(False).astype(bool)
-                usable &= known
-                cat_values = np.where(known.to_numpy(), text.fillna("").to_numpy(dtype=object), None)
-                out[col] = pd.Categorical(cat_values, categories=pd.Index(level_text, dtype=object))
+                codes = _level_codes(values, [str(v) for v in self.levels[col]])
+                usable &= codes >= 0
+                out[col] = pd.Categorical.from_codes(
+                    codes, categories=pd.Index([str(v) for v in self.levels[col]], dtype=object))
             else:
-                num = pd.to_numeric(values.astype("Float64") if kind == "boolean" else values, errors="coerce")
-                num = pd.Series(num, index=data.index).astype("Float64")
+                num = _as_float(values)
                 if f"{col}_missing" in self.indicators:
-                    out[f"{col}_missing"] = num.isna().astype(float).to_numpy()
-                    num = num.fillna(self.fill.get(col, 0.0))
-                usable &= num.notna().fillna(False).astype(bool)
-                out[col] = num.to_numpy(dtype=float, na_value=np.nan)
+                    absent = np.isnan(num)
+                    out[f"{col}_missing"] = absent.astype(float)
+                    num = np.where(absent, self.fill.get(col, 0.0), num)
+                usable &= ~np.isnan(num)
+                out[col] = num
         frame = pd.DataFrame(out, index=data.index)
-        return frame, usable
+        return frame, pd.Series(usable, index=data.index)
 
     def rhs_terms(self) -> list[str]:
         terms = []
@@ -316,10 +333,10 @@ def _prepare(data, formula, covariates, cluster, definition, missing):
     frame[OUTCOME] = y_all[known].astype("Float64").to_numpy(dtype=float)
     by_column = {c: int(rows[c].isna().sum()) for c in covariates}
     if cluster is not None:
-        frame[cluster] = rows[cluster].astype("string").to_numpy()
-        cluster_missing = frame[cluster].isna()
-        by_column[cluster] = int(cluster_missing.sum())
-        usable &= ~cluster_missing.to_numpy()
+        codes, uniques = pd.factorize(rows[cluster], use_na_sentinel=True)
+        frame[cluster] = pd.Categorical.from_codes(codes, categories=pd.Index([str(u) for u in uniques], dtype=object))
+        by_column[cluster] = int((codes < 0).sum())
+        usable &= codes >= 0
     dropped = int((~usable).sum())
     missing_info = {
         "strategy": missing,
@@ -686,7 +703,7 @@ def fit_positive_exit(
         problems.append("séparation quasi complète pour " + ", ".join(separated))
     groups = None
     if cluster is not None:
-        groups = pd.factorize(frame[cluster])[0]
+        groups = pd.factorize(frame[cluster].cat.codes.to_numpy())[0]
     if problems and strict:
         _handle_problems(problems, strict, "Le modèle de sortie positive")
     results = _fit_logit(frame.drop(columns=[cluster] if cluster else []), formula, groups, maxiter, problems)
@@ -793,7 +810,7 @@ def fit_multilevel(
         warnings.warn("Modèle multiniveau : " + " ; ".join(notes) + ".", ModelWarning, stacklevel=2)
     if len(frame) == 0 or frame[OUTCOME].nunique() < 2:
         raise ModelError("Modèle multiniveau impossible : pas assez de sorties d'issues différentes.")
-    sites = pd.Categorical(frame[group])
+    sites = pd.Categorical(frame[group]).remove_unused_categories()
     frame["_group"] = sites.codes
     counts = pd.Series(sites.codes).value_counts().sort_index()
     # Centre the numeric and 0/1 columns: the mean-field approximation ignores the
