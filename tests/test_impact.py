@@ -497,7 +497,7 @@ def comparison_export():
     synth = pytest.importorskip("toolkit.synth")
     if not hasattr(synth, "generate_comparison"):
         pytest.skip("toolkit.synth.generate_comparison not available yet")
-    return synth.generate_comparison(seed=21, n_e2c=1500, n_comparison=3000)
+    return synth.generate_comparison(seed=21, n_e2c=1500, n_comparison=3000, population_draws=0)
 
 
 def test_load_impact_frame_one_file_recovers_synthetic_truth(comparison_export):

@@ -184,7 +184,7 @@ class Sensitivity:
     scale: str
 
 
-@dataclass
+@dataclass(repr=False)
 class ATTResult:
     """Average effect of the treatment on the treated, with its diagnostics.
 
@@ -269,6 +269,12 @@ class ATTResult:
     n_neighbors: int = 1
     bootstrap_estimates: np.ndarray | None = None
     notes: list[str] = field(default_factory=list)
+
+    def __repr__(self) -> str:
+        return (f"ATTResult(method={self.method!r}, outcome_type={self.outcome_type!r}, "
+                f"estimate={self.estimate:.4g}, se={self.se:.4g}, "
+                f"ci=[{self.ci_low:.4g}, {self.ci_high:.4g}] ({self.ci_method}), n_treated={self.n_treated}, "
+                f"n_control={self.n_control}, ess_control={self.ess_control:.1f})")
 
     def summary(self) -> pd.DataFrame:
         """One-row tidy table: ``method``, ``outcome_type``, ``estimate``, ``se``,
@@ -1124,7 +1130,7 @@ def estimate_att_by(df: pd.DataFrame, by: str, treatment: str, outcome: str, cov
 # --------------------------------------------------------------------------
 # Loading an impact design
 # --------------------------------------------------------------------------
-@dataclass
+@dataclass(repr=False)
 class ImpactFrame:
     """One analysis frame for an impact design.
 
@@ -1134,7 +1140,9 @@ class ImpactFrame:
         Every cleaned row of both groups (nothing dropped): the canonical
         columns, plus ``source_file`` (name of the file the row came from),
         ``treated`` (1 = E2C, 0 = comparison) and ``outcome`` (positive exit
-        as 0/1 float, NaN when not known).
+        as 0/1 float, NaN when not known). When ``cohort_year`` is a default
+        covariate it is turned into text, so that it enters the models as a
+        cohort effect rather than a linear trend.
     covariates : list of str
         Default adjustment set: characteristics fixed at entry that are
         observed in both groups and vary (see :data:`DEFAULT_IMPACT_COVARIATES`),
@@ -1158,6 +1166,11 @@ class ImpactFrame:
     excluded_covariates: dict
     cleaning: list
     definition: str
+
+    def __repr__(self) -> str:
+        n = self.data.groupby("group", observed=True).size().to_dict()
+        return (f"ImpactFrame(rows={len(self.data)}, by group={n}, outcome known={int(self.data['outcome'].notna().sum())}, "
+                f"covariates={self.covariates}, definition={self.definition!r})")
 
     def analysis_data(self) -> pd.DataFrame:
         """Rows with a known outcome (those without are counted in ``outcome_report``)."""
@@ -1374,6 +1387,11 @@ def impact_section(data, covariates=None, *, treatment: str = "treated", outcome
         frame = data
         if covariates is None:
             raise InputError("impact_section : indiquez les covariables (ou passez un ImpactFrame).")
+    if treatment in frame.columns:  # cheap check first: no model fit for a group far too small
+        counts = frame.loc[frame[outcome].notna(), treatment].astype(float).value_counts() \
+            if outcome in frame.columns else pd.Series(dtype=float)
+        if min(counts.get(1.0, 0), counts.get(0.0, 0)) < min_cell:
+            raise ModelError(f"Moins de {min_cell} stagiaires ou jeunes de comparaison : pas d'estimation publiable.")
     res = estimate_att(frame, treatment, outcome, covariates, method=method, **kwargs)
     if min(res.n_treated, res.n_control) < min_cell:
         raise ModelError(f"Moins de {min_cell} stagiaires ou jeunes de comparaison : pas d'estimation publiable.")
