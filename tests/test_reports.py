@@ -252,3 +252,18 @@ def test_pages_are_offline_in_french_and_have_the_sections(batch):
     index = pages["index.html"]
     assert 'href="la-reunion.html"' in index and 'href="bretagne.html"' in index
     check_offline_html(index)
+
+
+def test_impact_section_only_with_comparison_data(batch, tmp_path):
+    from toolkit.report_sections import RegionReport
+    from toolkit.synth import write_export
+
+    result, _, _ = batch
+    work = result.out_dir.parent / "_work" / result.period / "national"
+    assert RegionReport.load(work, "Bretagne").impact().html == ""
+    design = write_export(tmp_path, comparison=True, seed=3, n_e2c=1500, n_comparison=3000)
+    report = RegionReport.load(work, "Bretagne", comparison_path=str(design))
+    section = report.impact()
+    assert '<h2 id="impact">' in section.html and "#impact" in report.contents().html
+    published = section.tables["impact"]  # seeded design: enough trainees and controls in Bretagne
+    assert "AIPW" in " ".join(published.iloc[:, 1]) and "points [" in section.html

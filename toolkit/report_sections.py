@@ -35,7 +35,7 @@ from . import __version__, schema
 from .config import DEFAULT_MIN_CELL
 from .definitions import get_definition
 from .disclosure import SuppressedTable, suppress_counts, suppression_marker
-from .errors import ReportError
+from .errors import E2CError, ReportError
 from .formatting import fmt_date, fmt_int, fmt_number, fmt_pct, fmt_rate_ci
 
 __all__ = [
@@ -1148,39 +1148,42 @@ class RegionReport:
         return Section(_section_heading("methods", lang) + f'<dl class="methods">{body}</dl>')
 
     def impact(self) -> Section:
-        """Shown only when comparison data are supplied (``comparison_path``)."""
+        """Shown only when comparison data are supplied (``comparison_path``):
+        the ATT of a positive exit within the region (helper F's estimator),
+        its balance and its caveats; otherwise an empty section."""
         if not self.comparison_path:
             return Section("")
-        lang = self.lang
-        try:
-            from .cleaning import clean_export
-            from .impact import estimate_att
+        from .impact import impact_section, load_impact_frame
 
-            comp = clean_export(self.comparison_path, definition=self.definition).data
-            comp = comp[comp["region"].astype("object") == self.region]
-            comp = comp[comp["positive_exit"].notna()].copy()
-            comp["treated"] = (comp["group"].astype("object") == "e2c").astype(int)
-            comp["y"] = comp["positive_exit"].astype(int)
-            counts = comp["treated"].value_counts()
-            if counts.min() < self.min_cell or len(counts) < 2:
-                raise ReportError("too few")
-            res = estimate_att(comp, "treated", "y", ["sex", "age_at_entry", "education_level", "qpv"], method="aipw")
-            effect = getattr(res, "att", None)
-            low, high = getattr(res, "ci_low", None), getattr(res, "ci_high", None)
-            text = self._w(
-                f"Effet moyen estimé sur les stagiaires (AIPW) : {fmt_number(100 * effect, lang, 1)} points de sorties "
-                f"positives [{fmt_number(100 * low, lang, 1)} – {fmt_number(100 * high, lang, 1)}]. Estimation valable "
-                "seulement si le groupe de comparaison diffère des stagiaires par les seules caractéristiques prises "
-                "en compte.",
-                f"Estimated average effect on trainees (AIPW): {fmt_number(100 * effect, lang, 1)} percentage points of "
-                f"positive exits [{fmt_number(100 * low, lang, 1)}–{fmt_number(100 * high, lang, 1)}]. Valid only if "
-                "the comparison group differs from trainees by the characteristics accounted for alone.")
-        except Exception:  # an impact section never breaks the report: say it could not be estimated
+        lang = self.lang
+        html = _section_heading("impact", lang)
+        try:
+            design = load_impact_frame(self.comparison_path, definition=self.definition)
+            frame = design.analysis_data()
+            frame = frame[frame["region"].astype("object") == self.region]
+            covariates = [c for c in design.covariates if c != "region"]
+            out = impact_section(frame, covariates, lang=lang, min_cell=self.min_cell, figures=True)
+        except E2CError as exc:
             text = self._w("Les données de comparaison fournies ne permettent pas d’estimer un impact pour cette "
-                           "région (trop peu de jeunes ou données inadaptées).",
-                           "The comparison data supplied do not allow an impact estimate for this region (too few "
-                           "young people or unsuitable data).")
-        return Section(_section_heading("impact", lang) + f'<div class="reading"><p>{esc(text)}</p></div>')
+                           f"région : {exc}", "The comparison data supplied do not allow an impact estimate for "
+                           f"this region: {exc}")
+            return Section(html + f'<div class="reading"><p>{esc(text)}</p></div>')
+        html += '<div class="reading">' + "".join(f"<p>{esc(p)}</p>" for p in out["text"]) + "</div>"
+        summary = out["summary"].copy()
+        first = summary.columns[0]
+        cols = [Column(first, first, "label")] + [Column(c, c, "text") for c in summary.columns[1:]]
+        table_html, published = html_table(summary, cols, self._w("Estimation de l’effet", "Effect estimate"),
+                                           lang=lang)
+        html += table_html
+        love = out["figures"].get("love")
+        if love is not None:
+            alt = getattr(love, "alt_text", None) or self._w(
+                "Graphique d’équilibre : écarts standardisés des caractéristiques avant et après pondération.",
+                "Balance plot: standardised differences of characteristics before and after weighting.")
+            html += figure_html(love, alt, self._w("Équilibre des caractéristiques entre stagiaires et groupe de "
+                                                   "comparaison.", "Balance of characteristics between trainees "
+                                                   "and the comparison group."))
+        return Section(html, tables={"impact": published})
 
     def all_sections(self) -> list[Section]:
         """Every section in report order (the plain-Python path and tests use it)."""

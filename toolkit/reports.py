@@ -416,6 +416,7 @@ def build_reports(
     template: str | os.PathLike | None = None,
     kernel_name: str = KERNEL_NAME,
     timeout: float = CELL_TIMEOUT_S,
+    comparison: str | os.PathLike | None = None,
 ) -> BatchResult:
     """Make every region's funder report, the index page and the manifest.
 
@@ -442,6 +443,9 @@ def build_reports(
     template, kernel_name, timeout
         The notebook template, the Jupyter kernel and the per-cell timeout in
         seconds.
+    comparison : path, optional
+        An impact design (raw contract with a ``groupe`` column): each report
+        then has an impact section (:func:`toolkit.impact.impact_section`).
 
     Returns
     -------
@@ -475,6 +479,7 @@ def build_reports(
             "definition": national.definition,
             "lang": lang,
             "min_cell": int(min_cell),
+            "comparison_path": str(Path(comparison).resolve()) if comparison else "",
         }
         batch = []
         for name in names:
@@ -501,7 +506,8 @@ def build_reports(
     manifest = write_manifest(
         out_dir / "manifest.json", period=period,
         parameters={"regions": names, "jobs": jobs, "definition": national.definition, "lang": lang,
-                    "min_cell": int(min_cell), "kernel": kernel_name, "cell_timeout_s": timeout},
+                    "min_cell": int(min_cell), "kernel": kernel_name, "cell_timeout_s": timeout,
+                    "comparison": str(comparison) if comparison else None},
         results=results, input_info=national.input_info, template=template, timings=timings, index=index,
     )
     return BatchResult(out_dir=out_dir, period=period, regions=results, index=index, manifest=manifest,
