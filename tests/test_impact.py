@@ -535,6 +535,7 @@ def test_load_impact_frame_two_files(comparison_export, tmp_path):
     design = load_impact_frame(tmp_path / "e2c.csv", tmp_path / "comparaison.csv", key=KEY)
     assert design.data.groupby("group", observed=True).size().to_dict() == {"e2c": 1500, "comparaison": 3000}
     assert set(design.data["source_file"]) == {"e2c.csv", "comparaison.csv"}
+    assert design.rejected == {"e2c.csv": 0, "comparaison.csv": 0}
     mixed = raw[raw["groupe"] != "E2C"].copy()
     mixed.iloc[4, mixed.columns.get_loc("groupe")] = "E2C"
     with pytest.raises(InputError, match="E2C"):

@@ -1156,6 +1156,8 @@ class ImpactFrame:
         Default covariates left out, with the reason.
     cleaning : list
         The :class:`CleanResult` of each file (rejected rows, warnings).
+    rejected : dict
+        Rows rejected by the cleaning, by file name (details in ``cleaning``).
     definition : str
         Name of the positive-exit definition.
     """
@@ -1166,6 +1168,7 @@ class ImpactFrame:
     excluded_covariates: dict
     cleaning: list
     definition: str
+    rejected: dict = field(default_factory=dict)
 
     def __repr__(self) -> str:
         n = self.data.groupby("group", observed=True).size().to_dict()
@@ -1271,8 +1274,9 @@ def load_impact_frame(e2c_source, comparison_source=None, *, definition=None, ke
             covariates.append(col)
     if "cohort_year" in covariates:  # a cohort effect, not a linear trend
         data["cohort_year"] = data["cohort_year"].astype("string")
+    rejected = {(r.source_name or f"fichier {i + 1}"): len(r.rejected) for i, r in enumerate(results)}
     return ImpactFrame(data=data, covariates=covariates, outcome_report=report, excluded_covariates=excluded,
-                       cleaning=results, definition=d.name)
+                       cleaning=results, definition=d.name, rejected=rejected)
 
 
 # --------------------------------------------------------------------------
