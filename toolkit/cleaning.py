@@ -57,10 +57,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from . import privacy
+from .privacy import find_identifier_columns, identifier_label, load_key, pseudonymise_unique
 from .definitions import Definition, get_definition, positive_exit
 from .errors import SchemaError
-from .io import ExportMapping, RawExport, _categorical, as_string_categorical, read_export
+from .io import ExportMapping, RawExport, TextColumn, label_table, read_export, text_column
 from .schema import (
     BOOLEAN_ALIASES,
     CANONICAL_DTYPES,
@@ -196,6 +196,8 @@ class CleanResult:
     source_name : str
     sha256 : str or None
         SHA-256 of the input file (None for a DataFrame).
+    timings : dict
+        Wall time of each cleaning step in seconds (for benchmarks).
     """
 
     data: pd.DataFrame
@@ -206,6 +208,7 @@ class CleanResult:
     source_name: str
     sha256: str | None = None
     raw_info: dict = field(default_factory=dict, repr=False)
+    timings: dict = field(default_factory=dict, repr=False)
 
     def summary_table(self, lang: str = "fr") -> pd.DataFrame:
         """The accounting summary as a tidy table for notebooks and reports.
@@ -226,7 +229,7 @@ class CleanResult:
         records += [("warnings", kind, warning_label(kind, lang), n) for kind, n in s["warnings_by_kind"].items()
                     if kind not in {"identifier_column_dropped", "column_ignored"}]
         for column, kind in s["dropped_identifier_columns"].items():
-            text = f"{warning_label('identifier_column_dropped', lang)} : {column} ({privacy.identifier_label(kind, lang)})"
+            text = f"{warning_label('identifier_column_dropped', lang)} : {column} ({identifier_label(kind, lang)})"
             records.append(("columns", "identifier_column_dropped", text, 1))
         for column in s["ignored_columns"]:
             records.append(("columns", "column_ignored", f"{warning_label('column_ignored', lang)} : {column}", 1))
@@ -348,59 +351,17 @@ def _present(texts: pd.Series) -> np.ndarray:
 # --------------------------------------------------------------------------
 # Columns as codes into their distinct values
 # --------------------------------------------------------------------------
-@dataclass
-class _Column:
-    """A raw column: per-row codes (-1 = missing) into its distinct raw strings."""
-
-    codes: np.ndarray
-    values: np.ndarray  # object array of str
-
-    @classmethod
-    def of(cls, frame: pd.DataFrame, name: str) -> _Column | None:
-        if name not in frame.columns:
-            return None
-        cat = frame[name]
-        if not isinstance(cat.dtype, pd.CategoricalDtype):
-            cat = pd.Series(as_string_categorical(cat))
-        return cls(cat.cat.codes.to_numpy().astype(np.int64, copy=False),
-                   cat.cat.categories.to_numpy(dtype=object))
-
-    def take(self, per_value: np.ndarray, fill) -> np.ndarray:
-        """Per-row array from a per-distinct-value array; ``fill`` for missing cells."""
-        extended = np.empty(len(per_value) + 1, dtype=per_value.dtype)
-        extended[:-1] = per_value
-        extended[-1] = fill
-        return extended[self.codes]
-
-
-def _code_table(codes: tuple[str, ...], aliases: dict[str, str]) -> dict[str, int]:
-    """{normalised label: index in codes}; canonical codes are their own labels."""
-    position = {c: i for i, c in enumerate(codes)}
-    table = {normalise_key(c): position[c] for c in codes}
-    table.update({k: position[c] for k, c in aliases.items()})
-    return table
-
-
 def _overrides(mapping: ExportMapping, column: str, table: dict[str, int]) -> dict[str, int]:
-    """Mapping-file labels for ``column``, resolved to code positions."""
-    out: dict[str, int] = {}
-    for label_text, target in mapping.values.get(column, {}).items():
-        position = table.get(normalise_key(target))
-        if position is None:
-            raise SchemaError(
-                f"{mapping.source_name} : valeurs de « {column} » : « {target} » (pour « {label_text} ») "
-                "n'est ni un libellé reconnu ni un code du contrat."
-            )
-        out[normalise_key(label_text)] = position
-    return out
+    """Mapping-file labels for ``column``, resolved to code positions (checked when the mapping was loaded)."""
+    return {normalise_key(label_text): table[normalise_key(target)]
+            for label_text, target in mapping.values.get(column, {}).items()}
 
 
-def _categorise(col: _Column | None, n: int, codes: tuple[str, ...], aliases: dict, mapping: ExportMapping,
-                column: str) -> tuple[np.ndarray, np.ndarray]:
-    """Per-row position in ``codes`` (-1 unknown/missing) and per-row 'unrecognised' flag."""
+def _categorise(col: TextColumn | None, n: int, mapping: ExportMapping, column: str) -> tuple[np.ndarray, np.ndarray]:
+    """Per-row position in the column's codes (-1 unknown/missing) and per-row 'unrecognised' flag."""
     if col is None:
         return np.full(n, -1, dtype=np.int64), np.zeros(n, dtype=bool)
-    table = _code_table(codes, aliases)
+    table = label_table(column)
     table.update(_overrides(mapping, column, table))
     keys = [normalise_key(v) for v in col.values]  # distinct values only
     positions = np.array([table.get(k, -1) for k in keys], dtype=np.int64)
@@ -417,7 +378,7 @@ class _Warnings:
         self.parts: list[tuple[np.ndarray, str, str, np.ndarray]] = []
         self.column_level: list[tuple[str, str, str]] = []
 
-    def add_rows(self, mask: np.ndarray, column: str, kind: str, col: _Column | None = None) -> None:
+    def add_rows(self, mask: np.ndarray, column: str, kind: str, col: TextColumn | None = None) -> None:
         """Row warnings for kept rows in ``mask``; the message quotes the raw value when ``col`` is given."""
         rows = np.flatnonzero(mask & self.keep)
         if len(rows) == 0:
@@ -467,9 +428,9 @@ class _Warnings:
 # --------------------------------------------------------------------------
 # Duplicates
 # --------------------------------------------------------------------------
-def _first_copy(columns: list[_Column], n: int) -> np.ndarray:
-    """For each row, the position of the first row with identical raw values (itself if none earlier)."""
-    key = np.zeros(n, dtype=np.int64)
+def _combined_key(columns: list[TextColumn], rows: np.ndarray) -> np.ndarray:
+    """Exact group id of ``rows`` over all columns (equal ids = identical raw values)."""
+    key = np.zeros(len(rows), dtype=np.int64)
     span = 1
     for col in columns:
         base = len(col.values) + 1
@@ -477,23 +438,47 @@ def _first_copy(columns: list[_Column], n: int) -> np.ndarray:
             key, uniques = pd.factorize(key)
             key = key.astype(np.int64)
             span = len(uniques)
-        key = key * base + (col.codes + 1)
+        key = key * base + (col.codes[rows] + 1)
         span *= base
-    group = pd.factorize(key)[0]  # ids in order of first appearance
-    if n == 0:
-        return np.empty(0, dtype=np.int64)
+    return pd.factorize(key)[0]  # ids in order of first appearance
+
+
+def _first_copy(columns: list[TextColumn], n: int) -> np.ndarray:
+    """For each row, the position of the first row with identical raw values (itself if none earlier).
+
+    Only rows whose value in the most varied column (usually the trainee id)
+    occurs more than once can have a duplicate, so the exact comparison on
+    every column runs on those candidate rows only.
+    """
+    result = np.arange(n, dtype=np.int64)
+    if n == 0 or not columns:
+        return result
+    widest = max(columns, key=lambda c: len(c.values))
+    counts = np.bincount(widest.codes + 1, minlength=len(widest.values) + 1)
+    candidates = np.flatnonzero(counts[widest.codes + 1] > 1)
+    if len(candidates) == 0:
+        return result
+    group = _combined_key(columns, candidates)
     running_max = np.maximum.accumulate(group)
-    is_first = np.ones(n, dtype=bool)
+    is_first = np.ones(len(group), dtype=bool)
     is_first[1:] = group[1:] > running_max[:-1]
-    first_positions = np.flatnonzero(is_first)
-    return first_positions[group]
+    first_positions = candidates[is_first]  # in group-id order
+    result[candidates] = first_positions[group]
+    return result
 
 
 # --------------------------------------------------------------------------
 # Progress
 # --------------------------------------------------------------------------
 class _Steps:
+    """Progress bar (optional) and the wall time of each step (always, for benchmarks)."""
+
     def __init__(self, enabled: bool, total: int):
+        import time
+
+        self.clock = time.perf_counter
+        self.last = self.clock()
+        self.timings: dict[str, float] = {}
         self.bar = None
         if enabled:
             from tqdm.auto import tqdm
@@ -501,6 +486,9 @@ class _Steps:
             self.bar = tqdm(total=total, desc="Nettoyage", unit="étape")
 
     def __call__(self, text: str) -> None:
+        now = self.clock()
+        self.timings[text] = now - self.last
+        self.last = now
         if self.bar is not None:
             self.bar.set_postfix_str(text)
             self.bar.update(1)
@@ -518,7 +506,7 @@ _DATE_COLUMNS = (("date_sortie", "exit_date"), ("date_debut_situation", "outcome
                  ("date_fin_situation", "outcome_end"), ("date_suivi", "follow_up_date"))
 
 
-def _text_values(col: _Column | None, n: int, mapping: ExportMapping, column: str) -> tuple[np.ndarray, np.ndarray]:
+def _text_values(col: TextColumn | None, n: int, mapping: ExportMapping, column: str) -> tuple[np.ndarray, np.ndarray]:
     """Per-row codes into distinct stripped texts (after mapping renames); -1 when missing."""
     if col is None:
         return np.full(n, -1, dtype=np.int64), np.empty(0, dtype=object)
@@ -562,7 +550,7 @@ def clean_export(source, mapping=None, definition=None, *, key=None, progress: b
         invalid mapping (French message naming the file).
     """
     definition = get_definition(definition)
-    steps = _Steps(progress, total=7)
+    steps = _Steps(progress, total=8)
     try:
         return _clean(source, mapping, definition, key, steps)
     finally:
@@ -573,65 +561,59 @@ def _clean(source, mapping, definition: Definition, key, steps: _Steps) -> Clean
     raw: RawExport = read_export(source, mapping)
     steps("lecture")
     mapping = raw.mapping
-    frame = raw.frame
-    n = len(frame)
+    n = raw.n_rows
 
     # Privacy first: identifier columns leave before anything else looks at the data.
     contract = {c.name for c in RAW_COLUMNS}
-    scan = privacy.split_identifiers(frame, contract)
-    frame = scan.frame
-    columns = {c: _Column.of(frame, c) for c in frame.columns}
+    dropped, ignored = find_identifier_columns({c: col.values for c, col in raw.columns.items()}, contract)
+    dropped_names = {c for c, _ in dropped}
+    columns = {c: col for c, col in raw.columns.items() if c not in dropped_names}
+    birth_date_column = next((c for c, kind in dropped if kind == "date_naissance"), None)
     first_copy = _first_copy(list(columns.values()), n)  # raw values, identifiers dropped
     steps("identifiants et doublons")
 
     # Birth year: from annee_naissance, else from an exact birth date column (reduced to the year).
     birth_col = columns.get("annee_naissance")
-    birth_from_date = birth_col is None and scan.birth_date is not None
+    birth_from_date = birth_col is None and birth_date_column is not None
     if birth_from_date:
-        birth_col = _Column.of(pd.DataFrame({"annee_naissance": scan.birth_date}), "annee_naissance")
+        birth_col = raw.columns[birth_date_column]
     if birth_col is not None:
         years_per_value, full_date = parse_years(birth_col.values)
         birth_year = birth_col.take(years_per_value, np.nan)
         birth_full_date = birth_col.take(full_date, False)
         # Never keep an exact birth date, not even in .rejected: full dates become the year,
         # unreadable date-like values are masked.
-        safe = _safe_birth_values(birth_col.values, years_per_value, full_date)
-        frame = frame.assign(annee_naissance=_categorical(birth_col.codes, safe))
+        columns["annee_naissance"] = text_column(
+            birth_col.codes, _safe_birth_values(birth_col.values, years_per_value, full_date))
     else:
         birth_year = np.full(n, np.nan)
         birth_full_date = np.zeros(n, dtype=bool)
-    raw_columns = [c.name for c in RAW_COLUMNS if c.name in frame.columns]
+    raw_columns = [c.name for c in RAW_COLUMNS if c.name in columns]
 
     cols = {name: columns.get(name) for name in RAW_BY_NAME}
+    cols["annee_naissance"] = None  # only through birth_year / the safe values above
 
     # Trainee id -> keyed pseudonym (each distinct id hashed once).
     id_col = cols["id_stagiaire"]
-    id_texts = _texts(id_col.values)
-    id_clean = [None if (t != t or t == "") else t for t in id_texts]
-    pseudo_per_value = privacy.pseudonymise_unique(id_clean, privacy.load_key(key))
-    pseudonym = id_col.take(pseudo_per_value, None)
+    id_clean = [v.strip() or None for v in id_col.values]  # distinct raw ids (never NaN: categories)
+    pseudo_per_value = _arrow_strings(pseudonymise_unique(id_clean, load_key(key)))
     missing_id = id_col.take(np.array([v is None for v in id_clean], dtype=bool), True)
     steps("pseudonymes")
 
     # Labels.
-    region_pos, _ = _categorise(cols["region"], n, REGION_NAMES, REGION_ALIASES, mapping, "region")
-    sex_pos, sex_bad = _categorise(cols["sexe"], n, SEX_CODES, SEX_ALIASES, mapping, "sexe")
-    edu_pos, edu_bad = _categorise(cols["niveau_formation"], n, EDUCATION_LEVELS, EDUCATION_ALIASES, mapping,
-                                   "niveau_formation")
-    nat_pos, nat_bad = _categorise(cols["nationalite"], n, NATIONALITY_CODES, NATIONALITY_ALIASES, mapping,
-                                   "nationalite")
-    ref_pos, ref_bad = _categorise(cols["prescripteur"], n, REFERRER_CODES, REFERRER_ALIASES, mapping,
-                                   "prescripteur")
-    exit_pos, exit_bad = _categorise(cols["motif_sortie"], n, EXIT_REASON_CODES, EXIT_ALIASES, mapping,
-                                     "motif_sortie")
+    region_pos, _ = _categorise(cols["region"], n, mapping, "region")
+    sex_pos, sex_bad = _categorise(cols["sexe"], n, mapping, "sexe")
+    edu_pos, edu_bad = _categorise(cols["niveau_formation"], n, mapping, "niveau_formation")
+    nat_pos, nat_bad = _categorise(cols["nationalite"], n, mapping, "nationalite")
+    ref_pos, ref_bad = _categorise(cols["prescripteur"], n, mapping, "prescripteur")
+    exit_pos, exit_bad = _categorise(cols["motif_sortie"], n, mapping, "motif_sortie")
     if cols["groupe"] is None:
         group_pos, group_bad = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=bool)  # no column: all E2C
     else:
-        group_pos, group_bad = _categorise(cols["groupe"], n, GROUP_CODES, GROUP_ALIASES, mapping, "groupe")
+        group_pos, group_bad = _categorise(cols["groupe"], n, mapping, "groupe")
     bools = {}
     for raw_name, canonical in _BOOL_COLUMNS:
-        bools[canonical] = _categorise(cols[raw_name], n, ("0", "1"),
-                                       {k: str(int(v)) for k, v in BOOLEAN_ALIASES.items()}, mapping, raw_name)
+        bools[canonical] = _categorise(cols[raw_name], n, mapping, raw_name)
     school_codes, school_values = _text_values(cols["ecole"], n, mapping, "ecole")
     site_codes, site_values = _text_values(cols["site"], n, mapping, "site")
     steps("libellés")
@@ -688,11 +670,11 @@ def _clean(source, mapping, definition: Definition, key, steps: _Steps) -> Clean
     exit_given = (exit_pos >= 0) | exit_bad
 
     warnings = _Warnings(keep)
-    for column, kind in scan.dropped:
+    for column, kind in dropped:
         warnings.add_column(column, "identifier_column_dropped",
                             f"{warning_label('identifier_column_dropped')} : « {column} » "
-                            f"({privacy.identifier_label(kind)})")
-    for column in scan.ignored:
+                            f"({identifier_label(kind)})")
+    for column in ignored:
         warnings.add_column(column, "column_ignored", f"{warning_label('column_ignored')} : « {column} »")
     warnings.add_rows(birth_full_date, "annee_naissance", "birth_date_reduced")
     warnings.add_rows(school_codes < 0, "ecole", "missing_school")
@@ -720,7 +702,7 @@ def _clean(source, mapping, definition: Definition, key, steps: _Steps) -> Clean
     site_all_codes, site_categories = _site_codes(site_codes[k], site_values, school_codes[k], school_values)
     data = pd.DataFrame({
         "source_row": (k + 1).astype("int64"),
-        "trainee_id": pd.array(pseudonym[k], dtype="string"),
+        "trainee_id": _strings_at(pseudo_per_value, id_col.codes[k]),
         "region": pd.Categorical.from_codes(region_pos[k], dtype=CANONICAL_DTYPES["region"]),
         "school": pd.Categorical.from_codes(school_codes[k], categories=pd.Index(school_values, dtype="str")),
         "site": pd.Categorical.from_codes(site_all_codes, categories=pd.Index(site_categories, dtype="str")),
@@ -747,12 +729,12 @@ def _clean(source, mapping, definition: Definition, key, steps: _Steps) -> Clean
         "group": pd.Categorical.from_codes(group_pos[k], dtype=CANONICAL_DTYPES["group"]),
         "cohort_year": pd.array(entry_year[k], dtype="Float64").astype("Int64"),
     })
+    steps("tableau canonique")
     data["positive_exit"] = positive_exit(data, definition)
     data = data[list(CANONICAL_DTYPES)]
-    steps("tableau canonique")
+    steps("sorties positives")
 
-    rejected = _rejected_frame(frame, raw_columns, ~keep, reason, rules, pseudonym, cols, entry, exit_date, age,
-                               first_copy)
+    rejected = _rejected_frame(columns, raw_columns, ~keep, reason, pseudo_per_value, id_col, cols, age, first_copy)
     counts = np.bincount(reason[~keep], minlength=len(REJECTION_REASONS))
     summary = {
         "source_name": raw.source_name,
@@ -767,14 +749,16 @@ def _clean(source, mapping, definition: Definition, key, steps: _Steps) -> Clean
         "rows_rejected": int((~keep).sum()),
         "rejected_by_reason": {code: int(c) for code, c in zip(REJECTION_REASONS, counts)},
         "warnings_by_kind": warnings.counts(),
-        "dropped_identifier_columns": dict(scan.dropped),
-        "ignored_columns": list(scan.ignored),
+        "dropped_identifier_columns": dict(dropped),
+        "ignored_columns": list(ignored),
         "column_map": dict(raw.column_map),
     }
+    warnings_frame = warnings.frame()
     steps("rejets et bilan")
-    return CleanResult(data=data, rejected=rejected, warnings=warnings.frame(), summary=summary,
+    return CleanResult(data=data, rejected=rejected, warnings=warnings_frame, summary=summary,
                        definition=definition, source_name=raw.source_name, sha256=raw.sha256,
-                       raw_info={"headers": raw.headers, "birth_year_from_birth_date": birth_from_date})
+                       raw_info={"headers": raw.headers, "birth_year_from_birth_date": birth_from_date},
+                       timings=dict(steps.timings))
 
 
 _DATE_LIKE = re.compile(r"\d{1,2}\s*[/.\-]\s*\d{1,2}\s*[/.\-]\s*\d{2,4}|\d{4}\s*[/.\-]\s*\d{1,2}\s*[/.\-]\s*\d{1,2}")
@@ -812,47 +796,63 @@ def _site_codes(site_codes, site_values, school_codes, school_values) -> tuple[n
     return remap[combined], np.asarray(categories, dtype=object)
 
 
-def _rejected_frame(frame, raw_columns, rejected_mask, reason, rules, pseudonym, cols, entry, exit_date, age,
+def _arrow_strings(values):
+    import pyarrow as pa
+
+    return pa.array(np.asarray(values, dtype=object), type=pa.string(), from_pandas=True)
+
+
+def _strings_at(per_value, codes: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    """``string`` array of ``per_value[codes]`` (code -1 or a None value: missing), built by pyarrow."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    values = per_value if isinstance(per_value, pa.Array) else _arrow_strings(per_value)
+    taken = pc.take(values, pa.array(codes, type=pa.int64(), mask=codes < 0))
+    return pd.array(taken, dtype="string")
+
+
+def _rejected_frame(columns, raw_columns, rejected_mask, reason, pseudo_per_value, id_col, cols, age,
                     first_copy) -> pd.DataFrame:
+    """Rejected rows: source_row, reason_code, reason (with the faulty value), raw contract columns."""
     rows = np.flatnonzero(rejected_mask)
-    codes = np.array(list(REJECTION_REASONS))[reason[rows]] if len(rows) else np.empty(0, dtype=object)
-    text = pd.Series([reason_label(c) for c in REJECTION_REASONS], dtype="str").to_numpy(dtype=object)[reason[rows]] \
-        if len(rows) else np.empty(0, dtype=object)
-    detail = pd.Series("", index=range(len(rows)), dtype="str")
+    codes = reason[rows]
+    labels = np.array([reason_label(c) for c in REJECTION_REASONS], dtype=object)
+    reason_text = pd.Series(labels[codes], dtype="str")
 
-    def quoted(col: _Column | None, where: np.ndarray) -> pd.Series:
+    def quoted(col: TextColumn | None, where: np.ndarray) -> np.ndarray:
         if col is None:
-            return pd.Series(" (colonne absente)", index=np.flatnonzero(where), dtype="str")
-        values = np.append(np.array([f" : « {v} »" for v in col.values], dtype=object), " (vide)")
-        return pd.Series(values[col.codes[rows[where]]], index=np.flatnonzero(where), dtype="str")
+            return np.full(int(where.sum()), " (colonne absente)", dtype=object)
+        per_value = np.array([f" : « {v} »" for v in col.values], dtype=object)
+        return np.append(per_value, " (vide)")[col.codes[rows[where]]]
 
-    code_of = codes
-    for code in ("unknown_region", "invalid_entry_date"):
-        where = code_of == code
-        if where.any():
-            col = cols["region" if code == "unknown_region" else "date_entree"]
-            detail[np.flatnonzero(where)] = quoted(col, where)
-    where = code_of == "exit_before_entry"
+    detail = np.full(len(rows), "", dtype=object)
+    position = {code: i for i, code in enumerate(REJECTION_REASONS)}
+    where = codes == position["unknown_region"]
+    detail[where] = quoted(cols["region"], where)
+    where = codes == position["invalid_entry_date"]
+    detail[where] = quoted(cols["date_entree"], where)
+    where = codes == position["exit_before_entry"]
     if where.any():
-        r = rows[where]
-        detail[np.flatnonzero(where)] = (" : entrée le " + pd.Series(entry[r]).dt.strftime("%d/%m/%Y") +
-                                         ", sortie le " + pd.Series(exit_date[r]).dt.strftime("%d/%m/%Y")).to_numpy()
-    where = code_of == "age_out_of_range"
+        detail[where] = (pd.Series(quoted(cols["date_entree"], where), dtype="str").str.replace(" : ", " : entrée ", n=1)
+                         + "," + pd.Series(quoted(cols["date_sortie"], where), dtype="str").str.replace(" : ", " sortie ", n=1)
+                         ).to_numpy(dtype=object)
+    where = codes == position["age_out_of_range"]
     if where.any():
-        detail[np.flatnonzero(where)] = (" : " + pd.Series(age[rows[where]]).map("{:.0f}".format) + " ans").to_numpy()
-    where = code_of == "duplicate"
+        detail[where] = (" : " + pd.Series(age[rows[where]]).astype("int64").astype("str") + " ans").to_numpy(dtype=object)
+    where = codes == position["duplicate"]
     if where.any():
-        detail[np.flatnonzero(where)] = (" : identique à la ligne " +
-                                         pd.Series(first_copy[rows[where]] + 1).astype(str)).to_numpy()
+        detail[where] = (" : identique à la ligne " + pd.Series(first_copy[rows[where]] + 1).astype("str")
+                         ).to_numpy(dtype=object)
 
     out = pd.DataFrame({
         "source_row": (rows + 1).astype("int64"),
-        "reason_code": pd.Categorical(codes, categories=list(REJECTION_REASONS)),
-        "reason": pd.array(pd.Series(text, dtype="str") + detail.to_numpy(), dtype="string"),
+        "reason_code": pd.Categorical.from_codes(codes, categories=list(REJECTION_REASONS)),
+        "reason": pd.array((reason_text + pd.Series(detail, dtype="str")).to_numpy(dtype=object), dtype="string"),
     })
     for column in raw_columns:
         if column == "id_stagiaire":
-            out[column] = pd.array(pseudonym[rows], dtype="string")
+            out[column] = _strings_at(pseudo_per_value, id_col.codes[rows])
         else:
-            out[column] = pd.array(frame[column].to_numpy()[rows] if len(rows) else [], dtype="string")
+            out[column] = _strings_at(columns[column].values, columns[column].codes[rows])
     return out

@@ -1,13 +1,13 @@
 """Reading raw trainee exports (CSV, XLSX, Parquet or a DataFrame) without
 coercing anything, and matching their headers to the raw-export contract.
 
-Every column is read as text: the result holds each column as a pandas
-``Categorical`` whose categories are the raw strings found in the file (a
-compact way to keep strings: each distinct value is stored once, and the
-cleaning rules then work on the distinct values only). Empty cells are
-missing; nothing else is interpreted here (``"0"``, ``"NA"``, ``"01/02/2023"``
-stay the strings they were). ``RawExport.frame.astype("string")`` gives plain
-strings.
+Every column is read as text, nothing is coerced: ``"0"``, ``"NA"``,
+``"0012"`` or ``"01/02/2023"`` stay the strings they were; only empty cells
+are missing. Each column is held as a :class:`TextColumn`: its distinct raw
+strings plus, for each row, the position of its value among them. Each
+distinct value is stored once, and the cleaning rules work on the distinct
+values only. ``RawExport.frame`` gives the same as a DataFrame of Categorical
+strings (``.astype("string")`` for plain strings).
 
 Formats
 -------
@@ -86,11 +86,33 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import privacy
+from .privacy import is_birth_date_header
 from .errors import InputError, SchemaError
-from .schema import RAW_BY_NAME, RAW_COLUMNS, RAW_HEADER_ALIASES, REQUIRED_RAW_COLUMNS, normalise_key
+from .schema import (
+    BOOLEAN_ALIASES,
+    EDUCATION_ALIASES,
+    EDUCATION_LEVELS,
+    EXIT_ALIASES,
+    EXIT_REASON_CODES,
+    GROUP_ALIASES,
+    GROUP_CODES,
+    NATIONALITY_ALIASES,
+    NATIONALITY_CODES,
+    RAW_BY_NAME,
+    RAW_COLUMNS,
+    RAW_HEADER_ALIASES,
+    REFERRER_ALIASES,
+    REFERRER_CODES,
+    REGION_ALIASES,
+    REGION_NAMES,
+    REQUIRED_RAW_COLUMNS,
+    SEX_ALIASES,
+    SEX_CODES,
+    normalise_key,
+)
 
-__all__ = ["RawExport", "ExportMapping", "read_export", "load_mapping", "as_string_categorical"]
+__all__ = ["RawExport", "TextColumn", "ExportMapping", "CODED_COLUMNS", "label_table", "read_export", "load_mapping", "text_column", "as_text_column",
+           "as_string_categorical"]
 
 _CSV_SUFFIXES = {".csv", ".txt", ".tsv"}
 _XLSX_SUFFIXES = {".xlsx", ".xlsm"}
@@ -107,6 +129,34 @@ _MAPPING_KEYS = {
     "feuille": "sheet", "sheet": "sheet",
     "description": "description",
 }
+
+
+# Coded raw columns: their canonical codes and label aliases ({normalised label: code}).
+_BOOLEAN_CODES = ("0", "1")
+_BOOLEAN_LABELS = {k: str(int(v)) for k, v in BOOLEAN_ALIASES.items()}
+CODED_COLUMNS: dict[str, tuple[tuple[str, ...], dict[str, str]]] = {
+    "region": (REGION_NAMES, REGION_ALIASES),
+    "sexe": (SEX_CODES, SEX_ALIASES),
+    "niveau_formation": (EDUCATION_LEVELS, EDUCATION_ALIASES),
+    "qpv": (_BOOLEAN_CODES, _BOOLEAN_LABELS),
+    "zone_rurale": (_BOOLEAN_CODES, _BOOLEAN_LABELS),
+    "rqth": (_BOOLEAN_CODES, _BOOLEAN_LABELS),
+    "cofinancement_fse": (_BOOLEAN_CODES, _BOOLEAN_LABELS),
+    "nationalite": (NATIONALITY_CODES, NATIONALITY_ALIASES),
+    "prescripteur": (REFERRER_CODES, REFERRER_ALIASES),
+    "motif_sortie": (EXIT_REASON_CODES, EXIT_ALIASES),
+    "groupe": (GROUP_CODES, GROUP_ALIASES),
+}
+_RENAMED_COLUMNS = ("ecole", "site")  # free text: the mapping renames values
+
+
+def label_table(column: str) -> dict[str, int]:
+    """{normalised label: position in the column's codes}; each canonical code is its own label too."""
+    codes, aliases = CODED_COLUMNS[column]
+    position = {c: i for i, c in enumerate(codes)}
+    table = {normalise_key(c): position[c] for c in codes}
+    table.update({k: position[c] for k, c in aliases.items()})
+    return table
 
 
 # --------------------------------------------------------------------------
@@ -130,16 +180,45 @@ class ExportMapping:
 
 
 @dataclass
+class TextColumn:
+    """One column as text: per-row codes into its distinct raw strings.
+
+    ``codes[i]`` is the position of row ``i``'s value in ``values``, or -1 for
+    an empty cell. Rules that work on ``values`` (the distinct strings) and
+    are then spread with ``codes`` cost little even on millions of rows.
+    """
+
+    codes: np.ndarray  # int64, -1 = missing
+    values: np.ndarray  # object array of distinct str
+
+    def take(self, per_value: np.ndarray, fill) -> np.ndarray:
+        """Per-row array from an array aligned with ``values``; ``fill`` for empty cells."""
+        per_value = np.asarray(per_value)
+        extended = np.empty(len(per_value) + 1, dtype=per_value.dtype)
+        extended[:-1] = per_value
+        extended[-1] = fill
+        return extended[self.codes]
+
+    def categorical(self) -> pd.Categorical:
+        """The column as a pandas Categorical of raw strings."""
+        return pd.Categorical.from_codes(self.codes, categories=pd.Index(self.values, dtype="str"), validate=False)
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+
+@dataclass
 class RawExport:
     """A raw export read as text, headers matched to the contract.
 
     Attributes
     ----------
-    frame : DataFrame
-        One row per data row of the input, in input order (row ``i`` is
-        ``source_row = i + 1``). Every column is a ``Categorical`` of raw
-        strings (missing = empty cell). Columns that match the contract carry
-        the contract name; others keep their header.
+    columns : dict of str to TextColumn
+        One entry per input column, in input order; columns that match the
+        contract carry the contract name, others keep their header. Row ``i``
+        is ``source_row = i + 1``.
+    n_rows : int
+        Number of data rows.
     source_name : str
         File name (or ``"<DataFrame>"``).
     sha256 : str or None
@@ -147,7 +226,7 @@ class RawExport:
     file_format : str
         ``'csv'``, ``'xlsx'``, ``'parquet'`` or ``'dataframe'``.
     encoding, separator : str or None
-        What was detected for a CSV.
+        What was detected (or forced) for a CSV.
     headers : list of str
         The headers as found in the input.
     column_map : dict
@@ -158,7 +237,8 @@ class RawExport:
         The mapping used (empty when none).
     """
 
-    frame: pd.DataFrame
+    columns: dict[str, TextColumn]
+    n_rows: int
     source_name: str
     sha256: str | None
     file_format: str
@@ -170,8 +250,9 @@ class RawExport:
     mapping: ExportMapping
 
     @property
-    def n_rows(self) -> int:
-        return len(self.frame)
+    def frame(self) -> pd.DataFrame:
+        """The export as a DataFrame of Categorical raw strings (``.astype("string")`` for plain text)."""
+        return pd.DataFrame({name: col.categorical() for name, col in self.columns.items()}, copy=False)
 
 
 # --------------------------------------------------------------------------
@@ -239,9 +320,19 @@ def load_mapping(mapping: str | os.PathLike | dict | ExportMapping | None) -> Ex
                 contract = _contract_name(column, f"{name}, valeurs")
                 if not isinstance(labels, dict):
                     raise InputError(f"{name} : valeurs de « {column} » : il faut des paires « libellé: valeur du contrat ».")
-                out.values.setdefault(contract, {}).update(
-                    {_yaml_text(label): _yaml_text(target) for label, target in labels.items()}
-                )
+                if contract not in CODED_COLUMNS and contract not in _RENAMED_COLUMNS:
+                    allowed = ", ".join([*CODED_COLUMNS, *_RENAMED_COLUMNS])
+                    raise SchemaError(f"{name} : valeurs de « {contract} » : correspondance de libellés non prise en "
+                                      f"charge pour cette colonne (colonnes possibles : {allowed}).")
+                pairs = {_yaml_text(label): _yaml_text(target) for label, target in labels.items()}
+                if contract in CODED_COLUMNS:
+                    table = label_table(contract)
+                    for label_text, target in pairs.items():
+                        if normalise_key(target) not in table:
+                            raise SchemaError(
+                                f"{name} : valeurs de « {contract} » : « {target} » (pour « {label_text} ») n'est ni "
+                                "un libellé reconnu ni un code du contrat.")
+                out.values.setdefault(contract, {}).update(pairs)
         elif key == "separator":
             sep = "\t" if str(content) in {"\\t", "tab", "tabulation"} else str(content)
             if sep not in _SEPARATORS:
@@ -286,37 +377,37 @@ def _cell_text(value: object) -> str | None:
     return text if text != "" else None
 
 
-def _categorical(codes: np.ndarray, strings: np.ndarray) -> pd.Categorical:
-    """Categorical from per-row codes into ``strings`` (object array, None = missing).
-
-    Distinct input values that give the same text, or no text, are merged.
-    """
+def text_column(codes: np.ndarray, strings) -> TextColumn:
+    """TextColumn from per-row codes into ``strings`` (None or "" = missing); equal strings are merged."""
     strings = np.asarray(strings, dtype=object)
-    present = np.array([s is not None for s in strings], dtype=bool)
-    new_codes, categories = pd.factorize(pd.Index(np.where(present, strings, None), dtype=object))
+    present = np.array([s is not None and s != "" for s in strings], dtype=bool)
+    new_codes, values = pd.factorize(pd.Index(np.where(present, strings, None), dtype=object))
     remap = np.append(new_codes, -1).astype(np.int64)  # index -1 (missing) -> -1
-    return pd.Categorical.from_codes(remap[codes], categories=pd.Index(categories, dtype="str"))
+    return TextColumn(remap[np.asarray(codes, dtype=np.int64)], np.asarray(values, dtype=object))
 
 
-def as_string_categorical(values: pd.Series | np.ndarray | list) -> pd.Categorical:
-    """Any column (object, numbers, dates, booleans...) as a Categorical of raw strings.
+def as_text_column(values) -> TextColumn:
+    """Any column (object, numbers, dates, booleans, categorical...) as raw text.
 
-    Only the distinct values are converted, so large columns stay cheap.
-    Real dates become ``yyyy-mm-dd``; integral floats lose their ``.0``;
+    Only the distinct values are converted: real dates become ``yyyy-mm-dd``
+    (with the time when not midnight), integral floats lose their ``.0``,
     empty strings are missing.
     """
     series = pd.Series(values)
     if isinstance(series.dtype, pd.CategoricalDtype):
-        codes = series.cat.codes.to_numpy()
-        uniques = series.cat.categories
+        codes, uniques = series.cat.codes.to_numpy(), series.cat.categories
     else:
         codes, uniques = pd.factorize(series, use_na_sentinel=True)
-    if pd.api.types.is_string_dtype(uniques.dtype) or uniques.dtype == object and all(isinstance(u, str) for u in uniques[:1000]):
-        as_text = [u if isinstance(u, str) and u != "" else (_cell_text(u) if not isinstance(u, str) else None)
-                   for u in uniques]
+    if isinstance(uniques.dtype, pd.StringDtype):  # already text (NA is never among factorize's uniques)
+        as_text = np.asarray(uniques, dtype=object)
     else:
-        as_text = [_cell_text(u) for u in uniques]
-    return _categorical(np.asarray(codes), np.array(as_text, dtype=object))
+        as_text = np.array([_cell_text(u) for u in uniques], dtype=object)
+    return text_column(np.asarray(codes), as_text)
+
+
+def as_string_categorical(values) -> pd.Categorical:
+    """Any column as a Categorical of raw strings (see :func:`as_text_column`)."""
+    return as_text_column(values).categorical()
 
 
 # --------------------------------------------------------------------------
@@ -329,6 +420,13 @@ def _decode_header(line: bytes, name: str) -> tuple[str, str]:
         except UnicodeDecodeError:
             continue
     raise InputError(f"{name} : encodage inconnu (ni UTF-8 ni Windows-1252/Latin-1). Enregistrez le fichier en UTF-8.")
+
+
+def _is_blank(data) -> bool:
+    """True for an empty or whitespace-only buffer, without copying a large file."""
+    if bytes(data[:65536]).strip():
+        return False
+    return not bytes(data).strip()
 
 
 def _detect_separator(header: str) -> str:
@@ -354,40 +452,40 @@ def _unique_headers(headers: list[str]) -> list[str]:
     return out
 
 
-def _read_csv(raw: bytes, name: str, mapping: ExportMapping) -> tuple[pd.DataFrame, str, str, list[str]]:
+def _read_csv(raw, name: str, mapping: ExportMapping) -> tuple[dict[str, TextColumn], str, str, list[str]]:
     reported = mapping.encoding
-    forced = False  # bytes already transcoded to UTF-8
-    if raw.startswith(b"\xef\xbb\xbf"):
-        raw, reported, forced = raw[3:], "utf-8-sig", True
-    elif raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+    forced = False  # bytes already known to be UTF-8
+    if bytes(raw[:3]) == b"\xef\xbb\xbf":
+        raw, reported, forced = memoryview(raw)[3:], "utf-8-sig", True
+    elif bytes(raw[:2]) in (b"\xff\xfe", b"\xfe\xff"):
         try:
-            raw, reported, forced = raw.decode("utf-16").encode("utf-8"), "utf-16", True
+            raw, reported, forced = bytes(raw).decode("utf-16").encode("utf-8"), "utf-16", True
         except UnicodeDecodeError:
             raise InputError(f"{name} : encodage inconnu (UTF-16 invalide).") from None
     elif reported:
         try:
-            raw, forced = raw.decode(reported).encode("utf-8"), True
+            raw, forced = bytes(raw).decode(reported).encode("utf-8"), True
         except (UnicodeDecodeError, LookupError) as exc:
             raise InputError(f"{name} : impossible de lire le fichier avec l'encodage « {reported} » ({exc}).") from None
-    if not raw.strip():
+    if _is_blank(raw):
         raise InputError(f"{name} : le fichier est vide.")
-    if b"\x00" in raw[:65536]:
+    if b"\x00" in bytes(raw[:65536]):
         raise InputError(f"{name} : encodage inconnu ou fichier binaire (octets nuls) : ce n'est pas un CSV texte.")
 
-    end = raw.find(b"\n")
-    header_bytes = (raw if end < 0 else raw[:end]).rstrip(b"\r")
+    end = bytes(raw[:1 << 20]).find(b"\n")  # a header line is far shorter than 1 MB
+    header_bytes = bytes(raw if end < 0 else raw[:end]).rstrip(b"\r")
     header_text, header_encoding = _decode_header(header_bytes, name)
     separator = mapping.separator or _detect_separator(header_text)
-    body = b"" if end < 0 else raw[end + 1:]
-    if not body.strip():
+    body = memoryview(b"") if end < 0 else memoryview(raw)[end + 1:]  # no copy of the file
+    if _is_blank(body):
         raise InputError(f"{name} : aucune ligne de données (le fichier ne contient que l'en-tête).")
     n_fields = len(next(csv.reader([header_text], delimiter=separator)))
     names = [f"c{i}" for i in range(n_fields)]  # positional while parsing; real headers below
 
     try:
-        columns, utf8_ok = _parse_csv_arrow(body, names, separator)
+        parsed, utf8_ok = _parse_csv_arrow(body, names, separator)
     except _ArrowParseError:
-        columns, utf8_ok = _parse_csv_pandas(body, names, separator, name, forced)
+        parsed, utf8_ok = _parse_csv_pandas(body, names, separator, name, forced)
     if forced:
         if not utf8_ok:
             raise InputError(f"{name} : encodage inconnu (le fichier annonce UTF-8 mais contient des octets invalides).")
@@ -398,22 +496,22 @@ def _read_csv(raw: bytes, name: str, mapping: ExportMapping) -> tuple[pd.DataFra
         if text_encoding == "cp1252" and header_encoding == "utf-8":
             header_text = header_bytes.decode("cp1252", errors="replace")
     headers = _unique_headers(next(csv.reader([header_text], delimiter=separator)))
-    frame = pd.DataFrame(
-        {h: _decode_column(codes, dictionary, text_encoding, name, h) for h, (codes, dictionary) in zip(headers, columns)},
-        copy=False,
-    )
-    return frame, reported, separator, headers
+    columns = {h: _decode_column(codes, dictionary, text_encoding, name, h)
+               for h, (codes, dictionary) in zip(headers, parsed)}
+    return columns, reported, separator, headers
 
 
 class _ArrowParseError(Exception):
     pass
 
 
-def _parse_csv_arrow(body: bytes, names: list[str], separator: str) -> tuple[list, bool]:
-    """Parse with pyarrow (multi-threaded) into (codes, dictionary) per column.
+def _parse_csv_arrow(body, names: list[str], separator: str) -> tuple[list, bool]:
+    """Parse with pyarrow into (codes, dictionary of raw bytes) per column.
 
-    Text is not checked as UTF-8 while parsing; each column's dictionary
-    (its distinct values) is checked afterwards, which decides the encoding.
+    Columns are read as dictionary-encoded bytes: each distinct value is
+    stored once and the text is not decoded while parsing. Decoding the
+    dictionaries afterwards is cheap, and checking them as UTF-8 checks the
+    whole file.
     """
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -425,76 +523,93 @@ def _parse_csv_arrow(body: bytes, names: list[str], separator: str) -> tuple[lis
             read_options=pacsv.ReadOptions(column_names=names, block_size=1 << 24),
             parse_options=pacsv.ParseOptions(delimiter=separator, quote_char='"', double_quote=True),
             convert_options=pacsv.ConvertOptions(
-                column_types={n: pa.string() for n in names}, null_values=[""], strings_can_be_null=True,
-                quoted_strings_can_be_null=True, check_utf8=False,
+                column_types={n: pa.dictionary(pa.int32(), pa.binary()) for n in names}, null_values=[""],
+                strings_can_be_null=True, quoted_strings_can_be_null=True,
             ),
         )
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:  # ragged rows, quoted newlines...
         raise _ArrowParseError(str(exc)) from None
+    table = table.unify_dictionaries()  # one dictionary per column across chunks
+    out, utf8_ok = [], True
+    for n in names:
+        chunks = table.column(n).chunks
+        if not chunks:
+            out.append((np.empty(0, dtype=np.int64), pa.array([], type=pa.binary())))
+            continue
+        codes = np.concatenate([pc.fill_null(c.indices, -1).to_numpy(zero_copy_only=False) for c in chunks])
+        dictionary = chunks[0].dictionary
+        if utf8_ok:
+            try:
+                dictionary.view(pa.string()).validate(full=True)
+            except pa.ArrowInvalid:
+                utf8_ok = False
+        out.append((codes.astype(np.int64, copy=False), dictionary))
+    return out, utf8_ok
 
-    def encode(column_name: str):
-        encoded = pc.dictionary_encode(table.column(column_name).combine_chunks())
-        codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
-        dictionary = encoded.dictionary
-        try:
-            dictionary.validate(full=True)
-            valid = True
-        except pa.ArrowInvalid:
-            valid = False
-        return codes, dictionary, valid
 
-    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
-        results = list(pool.map(encode, names))
-    return [(codes, dictionary) for codes, dictionary, _ in results], all(valid for *_, valid in results)
-
-
-def _parse_csv_pandas(body: bytes, names: list[str], separator: str, name: str, forced: bool) -> tuple[list, bool]:
+def _parse_csv_pandas(body, names: list[str], separator: str, name: str, forced: bool) -> tuple[list, bool]:
     """Fallback parser (pandas C engine): tolerates short rows and quoted newlines."""
     try:
-        text, utf8_ok = body.decode("utf-8"), True
+        text, utf8_ok = bytes(body).decode("utf-8"), True
     except UnicodeDecodeError:
         if forced:
-            raise InputError(f"{name} : encodage inconnu (UTF-8 invalide après la marque d'ordre des octets).") from None
+            raise InputError(f"{name} : encodage inconnu (UTF-8 invalide).") from None
         try:
-            text, utf8_ok = body.decode("cp1252"), False
+            text, utf8_ok = bytes(body).decode("cp1252"), False
         except UnicodeDecodeError:
             raise InputError(f"{name} : encodage inconnu (ni UTF-8 ni Windows-1252/Latin-1).") from None
     import io as _io
+    import re
 
     try:
         frame = pd.read_csv(
-            _io.StringIO(text), sep=separator, header=None, names=names, dtype="category",
-            keep_default_na=False, na_values=[""], quotechar='"', engine="c",
+            _io.StringIO(text), sep=separator, header=None, dtype=object,
+            keep_default_na=False, na_filter=False, quotechar='"', engine="c",
         )
-    except (pd.errors.ParserError, ValueError) as exc:
+    except pd.errors.ParserError as exc:
+        found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
+        if found:
+            expected, line, saw = (int(g) for g in found.groups())
+            raise InputError(f"{name} : fichier CSV illisible : la ligne {line + 1} du fichier a {saw} champs "
+                             f"au lieu de {max(expected, len(names))}.") from None
         raise InputError(f"{name} : fichier CSV illisible ({exc}).") from None
+    except ValueError as exc:
+        raise InputError(f"{name} : fichier CSV illisible ({exc}).") from None
+    if frame.shape[1] > len(names):
+        extra = frame.iloc[:, len(names):].apply(lambda col: col.astype(str).str.strip().ne("")).any(axis=1)
+        if extra.any():
+            line = int(np.flatnonzero(extra.to_numpy())[0]) + 2
+            raise InputError(f"{name} : fichier CSV illisible : la ligne {line} du fichier a plus de champs "
+                             f"que l'en-tête ({len(names)}).")
+        frame = frame.iloc[:, : len(names)]  # empty trailing fields only
+    frame.columns = names[: frame.shape[1]]
+    for missing in names[frame.shape[1]:]:  # rows shorter than the header everywhere
+        frame[missing] = ""
     columns = []
     for col in names:
-        cat = frame[col].astype("category")
-        columns.append((cat.cat.codes.to_numpy().astype(np.int64), list(cat.cat.categories.astype(str))))
+        codes, uniques = pd.factorize(frame[col].to_numpy(dtype=object), use_na_sentinel=True)
+        columns.append((codes.astype(np.int64), [None if u is None or u != u else u for u in uniques]))
     return columns, utf8_ok
 
 
-def _decode_column(codes: np.ndarray, dictionary, encoding: str, name: str, column: str) -> pd.Categorical:
-    """Categorical of one CSV column from its codes and distinct values."""
+def _decode_column(codes: np.ndarray, dictionary, encoding: str, name: str, column: str) -> TextColumn:
+    """TextColumn of one CSV column from its codes and distinct values (bytes or text)."""
     if isinstance(dictionary, list):  # pandas fallback: already text
-        strings = np.array([s if s != "" else None for s in dictionary], dtype=object)
-        return _categorical(codes, strings)
+        return text_column(codes, dictionary)
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    if encoding == "utf-8" or len(dictionary) == 0 or pc.all(pc.string_is_ascii(dictionary)).as_py():
-        values = dictionary  # UTF-8, or plain ASCII (the same in every encoding)
+    as_text = dictionary.view(pa.string())
+    if encoding == "utf-8" or len(dictionary) == 0 or pc.all(pc.string_is_ascii(as_text)).as_py():
+        values = as_text.to_numpy(zero_copy_only=False)  # UTF-8, or plain ASCII (the same in every encoding)
     else:
         try:
-            decoded = [None if b is None else b.decode("cp1252") for b in dictionary.cast(pa.binary()).to_pylist()]
+            values = np.array([b.decode("cp1252") for b in dictionary.to_pylist()], dtype=object)
         except UnicodeDecodeError:
             raise InputError(
                 f"{name} : encodage inconnu dans la colonne « {column} » (ni UTF-8 ni Windows-1252/Latin-1)."
             ) from None
-        values = pa.array(decoded, type=pa.string())
-    categories = pd.Index(values.to_pandas(types_mapper=lambda t: pd.StringDtype(na_value=np.nan)), dtype="str")
-    return pd.Categorical.from_codes(codes, categories=categories, validate=False)
+    return TextColumn(codes, np.asarray(values, dtype=object))
 
 
 # --------------------------------------------------------------------------
@@ -532,10 +647,9 @@ def _read_parquet(path: Path) -> pd.DataFrame:
     return frame
 
 
-def _strings_frame(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+def _text_columns(frame: pd.DataFrame) -> tuple[dict[str, TextColumn], list[str]]:
     headers = _unique_headers([str(c) for c in frame.columns])
-    out = pd.DataFrame({h: as_string_categorical(frame.iloc[:, i]) for i, h in enumerate(headers)}, copy=False)
-    return out, headers
+    return {h: as_text_column(frame.iloc[:, i]) for i, h in enumerate(headers)}, headers
 
 
 # --------------------------------------------------------------------------
@@ -563,7 +677,7 @@ def _match_headers(headers: list[str], mapping: ExportMapping, name: str) -> tup
 
 def _check_required(column_map: dict[str, str], extras: list[str], headers: list[str], name: str) -> None:
     present = set(column_map.values())
-    if "annee_naissance" not in present and any(privacy.is_birth_date_header(h) for h in extras):
+    if "annee_naissance" not in present and any(is_birth_date_header(h) for h in extras):
         present.add("annee_naissance")  # derived from the exact birth date, reduced to the year
     missing = [c for c in REQUIRED_RAW_COLUMNS if c not in present]
     if missing:
@@ -617,7 +731,7 @@ def read_export(source: str | os.PathLike | pd.DataFrame, mapping=None) -> RawEx
         name, file_format = "<DataFrame>", "dataframe"
         if source.shape[0] == 0:
             raise InputError("Le tableau fourni ne contient aucune ligne de données.")
-        frame, headers = _strings_frame(source)
+        columns, headers = _text_columns(source)
     else:
         path = Path(source)
         name = path.name
@@ -629,24 +743,25 @@ def read_export(source: str | os.PathLike | pd.DataFrame, mapping=None) -> RawEx
             raw = path.read_bytes()
         except OSError as exc:
             raise InputError(f"{name} : fichier illisible ({exc.strerror or exc}).") from None
-        if not raw.strip():
+        if _is_blank(raw):
             raise InputError(f"{name} : le fichier est vide.")
-        sha256 = hashlib.sha256(raw).hexdigest()
         file_format = _sniff_format(path, raw[:8])
-        if file_format == "csv":
-            frame, encoding, separator, headers = _read_csv(raw, name, mapping)
-            del raw
-        elif file_format == "xlsx":
-            del raw
-            frame, headers = _strings_frame(_read_xlsx(path, mapping))
-        else:
-            del raw
-            frame, headers = _strings_frame(_read_parquet(path))
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            digest = pool.submit(lambda: hashlib.sha256(raw).hexdigest())  # hashlib releases the GIL
+            if file_format == "csv":
+                columns, encoding, separator, headers = _read_csv(raw, name, mapping)
+            elif file_format == "xlsx":
+                columns, headers = _text_columns(_read_xlsx(path, mapping))
+            else:
+                columns, headers = _text_columns(_read_parquet(path))
+            sha256 = digest.result()
+        del raw
 
     column_map, extras = _match_headers(headers, mapping, name)
     _check_required(column_map, extras, headers, name)
-    frame = frame.rename(columns=column_map)
+    columns = {column_map.get(h, h): col for h, col in columns.items()}
+    n_rows = len(next(iter(columns.values())))
     return RawExport(
-        frame=frame, source_name=name, sha256=sha256, file_format=file_format, encoding=encoding,
+        columns=columns, n_rows=n_rows, source_name=name, sha256=sha256, file_format=file_format, encoding=encoding,
         separator=separator, headers=headers, column_map=column_map, extra_columns=extras, mapping=mapping,
     )

@@ -47,7 +47,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import config
+from .config import KEY_ENV_VAR  # noqa: F401  (loads toolkit.config before the next line)
+from . import config  # attribute access at call time, so tests can point KEY_FILE elsewhere
 from .errors import E2CError
 from .schema import normalise_key
 
@@ -59,6 +60,7 @@ __all__ = [
     "identifier_kind_of_values",
     "is_birth_date_header",
     "IdentifierScan",
+    "find_identifier_columns",
     "split_identifiers",
     "load_key",
     "pseudonymise",
@@ -191,41 +193,48 @@ class IdentifierScan:
     ignored: list[str] = field(default_factory=list)
 
 
-def split_identifiers(frame: pd.DataFrame, contract_columns: set[str] | frozenset[str]) -> IdentifierScan:
-    """Find and remove direct-identifier columns among the non-contract columns.
+def find_identifier_columns(distinct_values, contract_columns) -> tuple[list[tuple[str, str]], list[str]]:
+    """Direct-identifier columns among the columns outside the contract.
 
     Parameters
     ----------
-    frame : DataFrame
-        Raw export (text columns, ideally Categorical so that only distinct
-        values are scanned).
+    distinct_values : mapping of str to array-like
+        For each column (in input order), its distinct raw values.
     contract_columns : set of str
-        Columns that belong to the contract (never scanned here: the trainee
+        Columns that belong to the contract (never flagged here: the trainee
         id is pseudonymised, the others are coded).
+
+    Returns
+    -------
+    (dropped, ignored)
+        ``dropped``: list of (column, kind) to remove; ``ignored``: the other
+        columns outside the contract.
+    """
+    dropped: list[tuple[str, str]] = []
+    ignored: list[str] = []
+    for column, values in distinct_values.items():
+        if column in contract_columns:
+            continue
+        kind = identifier_kind_of_header(column) or identifier_kind_of_values(values)
+        if kind is None:
+            ignored.append(column)
+        else:
+            dropped.append((column, kind))
+    return dropped, ignored
+
+
+def split_identifiers(frame: pd.DataFrame, contract_columns) -> IdentifierScan:
+    """Find and remove direct-identifier columns of a DataFrame (see :func:`find_identifier_columns`).
 
     Returns
     -------
     IdentifierScan
     """
-    dropped: list[tuple[str, str]] = []
-    ignored: list[str] = []
-    birth_date = None
-    for column in frame.columns:
-        if column in contract_columns:
-            continue
-        kind = identifier_kind_of_header(column)
-        if kind is None:
-            series = frame[column]
-            distinct = series.cat.categories if isinstance(series.dtype, pd.CategoricalDtype) else series.unique()
-            kind = identifier_kind_of_values(distinct)
-        if kind is None:
-            ignored.append(column)
-            continue
-        if kind == "date_naissance" and birth_date is None:
-            birth_date = frame[column]
-        dropped.append((column, kind))
-    kept = frame.drop(columns=[c for c, _ in dropped])
-    return IdentifierScan(frame=kept, dropped=dropped, birth_date=birth_date, ignored=ignored)
+    distinct = {c: pd.Series(frame[c]).dropna().unique() for c in frame.columns}
+    dropped, ignored = find_identifier_columns(distinct, set(contract_columns))
+    birth = next((c for c, kind in dropped if kind == "date_naissance"), None)
+    return IdentifierScan(frame=frame.drop(columns=[c for c, _ in dropped]), dropped=dropped,
+                          birth_date=None if birth is None else frame[birth], ignored=ignored)
 
 
 # --------------------------------------------------------------------------
@@ -288,16 +297,20 @@ def pseudonymise_unique(ids, key: bytes, length: int = PSEUDONYM_LENGTH) -> np.n
     inner_pad = hashlib.sha256(bytes(b ^ 0x36 for b in key))
     outer_pad = hashlib.sha256(bytes(b ^ 0x5C for b in key))
 
-    def one(value):
+    inner_copy, outer_copy = inner_pad.copy, outer_pad.copy
+
+    def one(value):  # the only per-value Python work: one HMAC per distinct id
         if value is None:
             return None
-        inner = inner_pad.copy()
+        inner = inner_copy()
         inner.update(value.encode("utf-8"))
-        outer = outer_pad.copy()
+        outer = outer_copy()
         outer.update(inner.digest())
         return outer.hexdigest()[:length]
 
-    return np.array([one(v) for v in ids], dtype=object)
+    out = np.empty(len(ids), dtype=object)
+    out[:] = list(map(one, ids))
+    return out
 
 
 def pseudonymise(ids: pd.Series | list, key: str | bytes | None = None, length: int = PSEUDONYM_LENGTH) -> pd.Series:
