@@ -267,3 +267,19 @@ def test_impact_section_only_with_comparison_data(batch, tmp_path):
     assert '<h2 id="impact">' in section.html and "#impact" in report.contents().html
     published = section.tables["impact"]  # seeded design: enough trainees and controls in Bretagne
     assert "AIPW" in " ".join(published.iloc[:, 1]) and "points [" in section.html
+
+
+def test_english_report_has_no_french_left(batch):
+    from toolkit.report_sections import RegionReport
+    from toolkit.reports import html_page
+
+    result, _, _ = batch
+    work = result.out_dir.parent / "_work" / result.period / "national"
+    report = RegionReport.load(work, "Bretagne", lang="en")
+    page = html_page("".join(s.html for s in report.all_sections()), lang="en", title="Bretagne")
+    text = re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "", page)
+    assert '<html lang="en">' in text and "Key figures" in text and "Fair comparison" in text
+    for french in ("Sorties positives", "Sommaire", "Chiffres clés", "Comparaison équitable", "\u00a0%", "Taux de",
+                   "stagiaires", "Non renseigné"):
+        assert french not in text, french
+    assert re.search(r"\d+\.\d%", text)  # English percentages

@@ -306,7 +306,7 @@ def regional_tables(frame: pd.DataFrame, definition, min_cell: int, lang: str) -
         ``n_sites`` says how many), columns ``region``, ``site``, ``n_sites``,
         ``n_exits``, ``n_known``, ``n_positive``, the exit-mix counts
         (``job``, ``work_study``, ``training``, ``other``, ``unknown``),
-        ``rate``, ``ci_low``, ``ci_high``; ``esf``: {region: ESF+ table in ``lang``}.
+        ``rate``, ``ci_low``, ``ci_high``; ``esf_fr`` and ``esf_en``: {region: ESF+ table}.
     """
     from .esf import esf_indicators
     from .indicators import exit_mix, flow_counts, positive_exit_rates, profile, wilson_interval
@@ -344,8 +344,9 @@ def regional_tables(frame: pd.DataFrame, definition, min_cell: int, lang: str) -
         sites["rate"] = np.where(sites["n_known"] > 0, sites["n_positive"] / sites["n_known"].clip(lower=1), np.nan)
     sites["ci_low"], sites["ci_high"] = wilson_interval(sites["n_positive"], sites["n_known"])
     tables["sites"] = sites
-    tables["esf"] = {str(region): esf_indicators(part, lang).reset_index(drop=True)
-                     for region, part in frame.groupby(frame["region"].astype("object"), sort=False)}
+    for language in ("fr", "en"):  # indicator names are text: both languages, so any report language works
+        tables[f"esf_{language}"] = {str(region): esf_indicators(part, language).reset_index(drop=True)
+                                     for region, part in frame.groupby(frame["region"].astype("object"), sort=False)}
     return tables
 
 
@@ -522,9 +523,6 @@ class RegionReport:
         if lang not in ("fr", "en"):
             raise ReportError(f"Langue inconnue : {lang!r} ('fr' ou 'en').")
         national = NationalWork.load(work_dir)
-        if national.meta.get("lang", lang) != lang:
-            raise ReportError(f"{work_dir} : résultats nationaux préparés en {national.meta.get('lang')!r}, "
-                              f"rapport demandé en {lang!r}.")
         if region not in national.regions:
             raise ReportError(f"Région {region!r} absente des données nationales préparées.")
         flows = national.region_table("flows", region)
@@ -1038,7 +1036,7 @@ class RegionReport:
         from .esf import NON_BINARY_NOTE
 
         lang = self.lang
-        table = self.table("esf")
+        table = self.table(f"esf_{lang}")
         frame = table[["code", "indicator", "women", "men", "sex_unknown", "total"]].copy()
         frame["label"] = frame["code"].astype(str)
         with_unknown = bool((frame["sex_unknown"].fillna(0) > 0).any())
