@@ -188,7 +188,7 @@ class TextColumn:
     are then spread with ``codes`` cost little even on millions of rows.
     """
 
-    codes: np.ndarray  # int64, -1 = missing
+    codes: np.ndarray  # int32 or int64, -1 = missing
     values: np.ndarray  # object array of distinct str
 
     def take(self, per_value: np.ndarray, fill) -> np.ndarray:
@@ -534,16 +534,16 @@ def _parse_csv_arrow(body, names: list[str], separator: str) -> tuple[list, bool
     for n in names:
         chunks = table.column(n).chunks
         if not chunks:
-            out.append((np.empty(0, dtype=np.int64), pa.array([], type=pa.binary())))
+            out.append((np.empty(0, dtype=np.int32), pa.array([], type=pa.binary())))
             continue
-        codes = np.concatenate([pc.fill_null(c.indices, -1).to_numpy(zero_copy_only=False) for c in chunks])
+        codes = np.concatenate([pc.fill_null(c.indices, -1).to_numpy(zero_copy_only=False) for c in chunks])  # int32
         dictionary = chunks[0].dictionary
         if utf8_ok:
             try:
                 dictionary.view(pa.string()).validate(full=True)
             except pa.ArrowInvalid:
                 utf8_ok = False
-        out.append((codes.astype(np.int64, copy=False), dictionary))
+        out.append((codes, dictionary))
     return out, utf8_ok
 
 
@@ -692,6 +692,23 @@ def _check_required(column_map: dict[str, str], extras: list[str], headers: list
 # --------------------------------------------------------------------------
 # Entry point
 # --------------------------------------------------------------------------
+def _map_file(path: Path):
+    """The file's bytes as a read-only memory map (empty bytes for an empty file)."""
+    import mmap
+
+    with open(path, "rb") as handle:
+        if os.fstat(handle.fileno()).st_size == 0:
+            return b""
+        return mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+
+
+def _release(raw) -> None:
+    try:
+        raw.close()
+    except (AttributeError, BufferError):  # bytes, or a view still alive: the GC will unmap it
+        pass
+
+
 def _sniff_format(path: Path, head: bytes) -> str:
     suffix = path.suffix.lower()
     if suffix in _XLSX_SUFFIXES:
@@ -740,10 +757,10 @@ def read_export(source: str | os.PathLike | pd.DataFrame, mapping=None) -> RawEx
         if not path.is_file():
             raise InputError(f"{path} n'est pas un fichier.")
         try:
-            raw = path.read_bytes()
+            raw = _map_file(path)  # read-only memory map: the file is hashed and parsed without a copy
         except OSError as exc:
             raise InputError(f"{name} : fichier illisible ({exc.strerror or exc}).") from None
-        if _is_blank(raw):
+        if len(raw) == 0 or _is_blank(raw):
             raise InputError(f"{name} : le fichier est vide.")
         file_format = _sniff_format(path, raw[:8])
         with ThreadPoolExecutor(max_workers=1) as pool:
@@ -755,7 +772,7 @@ def read_export(source: str | os.PathLike | pd.DataFrame, mapping=None) -> RawEx
             else:
                 columns, headers = _text_columns(_read_parquet(path))
             sha256 = digest.result()
-        del raw
+        _release(raw)
 
     column_map, extras = _match_headers(headers, mapping, name)
     _check_required(column_map, extras, headers, name)
