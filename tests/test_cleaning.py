@@ -361,6 +361,7 @@ def test_unknown_exit_label_is_inconnu_with_unknown_positive_exit():
     ({"ecole": ""}, "missing_school", "ecole"),
     ({"motif_sortie": "CDI"}, "reason_without_exit_date", "motif_sortie"),
     ({"date_sortie": "05/07/2023"}, "exit_without_reason", "motif_sortie"),
+    ({"date_sortie": "05/07/2023", "motif_sortie": "Non renseigné"}, "exit_without_reason", "motif_sortie"),
     ({"date_debut_situation": "05/08/2023", "date_fin_situation": "05/07/2023", "date_sortie": "05/07/2023",
       "motif_sortie": "CDD"}, "outcome_end_before_start", "date_fin_situation"),
 ])
@@ -381,6 +382,12 @@ def test_unknown_values_become_missing():
     row = clean({"qpv": "peut-être", "niveau_formation": "??", "sexe": "X", "date_suivi": "31/04/2023"}).data.iloc[0]
     assert flag(row["qpv"]) is None and pd.isna(row["education_level"]) and pd.isna(row["sex"])
     assert pd.isna(row["follow_up_date"])
+
+
+def test_schools_seen_only_on_rejected_rows_are_not_categories():
+    result = clean({}, {"ecole": "E2C Fantôme", "site": "Site Fantôme", "region": "??"})
+    assert list(result.data["school"].cat.categories) == ["E2C Rennes"]
+    assert list(result.data["site"].cat.categories) == ["E2C Rennes"]
 
 
 def test_rejected_rows_get_no_warnings():

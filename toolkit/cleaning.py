@@ -60,30 +60,8 @@ import pandas as pd
 
 from .privacy import find_identifier_columns, identifier_label, load_key, pseudonymise_unique
 from .definitions import Definition, get_definition, positive_exit
-from .errors import SchemaError
 from .io import ExportMapping, RawExport, TextColumn, label_table, read_export, text_column
-from .schema import (
-    BOOLEAN_ALIASES,
-    CANONICAL_DTYPES,
-    EDUCATION_ALIASES,
-    EDUCATION_LEVELS,
-    EXIT_ALIASES,
-    EXIT_CATEGORY_OF,
-    EXIT_REASON_CODES,
-    GROUP_ALIASES,
-    GROUP_CODES,
-    NATIONALITY_ALIASES,
-    NATIONALITY_CODES,
-    RAW_BY_NAME,
-    RAW_COLUMNS,
-    REFERRER_ALIASES,
-    REFERRER_CODES,
-    REGION_ALIASES,
-    REGION_NAMES,
-    SEX_ALIASES,
-    SEX_CODES,
-    normalise_key,
-)
+from .schema import CANONICAL_DTYPES, EXIT_CATEGORY_OF, EXIT_REASON_CODES, RAW_BY_NAME, RAW_COLUMNS, normalise_key
 
 __all__ = [
     "REJECTION_REASONS",
@@ -699,7 +677,8 @@ def _clean(source, mapping, definition: Definition, key, steps: _Steps) -> Clean
     for raw_name, canonical in (("semaines_entreprise", "weeks_in_company"), ("nb_stages", "n_internships")):
         warnings.add_rows(number_bad[canonical], raw_name, "invalid_number", cols[raw_name])
     warnings.add_rows(has_exit & exit_bad, "motif_sortie", "unknown_exit_reason", cols["motif_sortie"])
-    warnings.add_rows(has_exit & ~exit_given, "motif_sortie", "exit_without_reason")
+    # An exit whose reason is missing or stated as unknown ("NR", "Non renseigné").
+    warnings.add_rows(has_exit & (~exit_given | (exit_pos == unknown_code)), "motif_sortie", "exit_without_reason")
     warnings.add_rows(~has_exit & exit_given, "motif_sortie", "reason_without_exit_date", cols["motif_sortie"])
     start, end = dates["outcome_start"], dates["outcome_end"]
     warnings.add_rows(~np.isnat(start) & ~np.isnat(end) & (end < start), "date_fin_situation",
@@ -715,8 +694,10 @@ def _clean(source, mapping, definition: Definition, key, steps: _Steps) -> Clean
         "source_row": (k + 1).astype("int64"),
         "trainee_id": _strings_at(pseudo_per_value, id_col.codes[k]),
         "region": pd.Categorical.from_codes(region_pos[k], dtype=CANONICAL_DTYPES["region"]),
-        "school": pd.Categorical.from_codes(school_codes[k], categories=pd.Index(school_values, dtype="str")),
-        "site": pd.Categorical.from_codes(site_all_codes, categories=pd.Index(site_categories, dtype="str")),
+        "school": pd.Categorical.from_codes(school_codes[k], categories=pd.Index(school_values, dtype="str"))
+        .remove_unused_categories(),  # schools seen only on rejected rows are not in the data
+        "site": pd.Categorical.from_codes(site_all_codes, categories=pd.Index(site_categories, dtype="str"))
+        .remove_unused_categories(),
         "sex": pd.Categorical.from_codes(sex_pos[k], dtype=CANONICAL_DTYPES["sex"]),
         "birth_year": pd.array(birth_year[k], dtype="Float64").astype("Int64"),
         "age_at_entry": pd.array(age[k], dtype="Float64").astype("Int64"),
