@@ -564,3 +564,18 @@ def test_never_positive_when_the_situation_lasted_two_months_or_less(situations)
             assert flag(value) is (False if ended else None)
         else:
             assert flag(value) is True
+
+
+def test_progress_bar_and_step_timings(capsys):
+    result = clean({}, {"region": "??"}, progress=True)
+    assert "Nettoyage" in capsys.readouterr().err
+    assert set(result.timings) == {"wall", "cpu"}
+    assert list(result.timings["wall"]) == ["lecture", "identifiants et doublons", "identifiant", "libellés", "dates",
+                                            "règles", "pseudonymes", "tableau canonique", "sorties positives",
+                                            "rejets et bilan"]
+
+
+@pytest.mark.parametrize("table", [REJECTION_REASONS, WARNING_KINDS])
+def test_every_code_has_a_french_and_an_english_label(table):
+    for code, (fr, en) in table.items():
+        assert fr and en and fr != en and code not in (fr, en)

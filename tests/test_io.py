@@ -55,6 +55,14 @@ def test_csv_separators_and_encodings(tmp_path, sep, encoding, reported):
     assert as_lists(raw) == [[v if v != "" else None for v in r] for r in rows]
 
 
+def test_excel_separator_hint_line(tmp_path):
+    path = tmp_path / "export.csv"
+    path.write_bytes(b"sep=,\r\n" + write_csv(tmp_path / "plain.csv", sep=",",
+                                               rows=[[v.replace(",", " ") for v in r] for r in ROWS]).read_bytes())
+    raw = read_export(path)
+    assert raw.separator == "," and raw.n_rows == 3 and raw.headers == HEADER
+
+
 def test_utf16_with_bom(tmp_path):
     path = write_csv(tmp_path / "export.csv", encoding="utf-16")
     raw = read_export(path)

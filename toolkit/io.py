@@ -12,7 +12,7 @@ strings (``.astype("string")`` for plain strings).
 Formats
 -------
 * CSV (``.csv``, ``.txt``, ``.tsv``): separator ``;``, ``,`` or tab, detected
-  from the header line; encoding UTF-8 (with or without BOM), UTF-16 with BOM,
+  from the header line (or taken from Excel's ``sep=;`` first line); encoding UTF-8 (with or without BOM), UTF-16 with BOM,
   or Windows-1252 / Latin-1, detected automatically (strict UTF-8 is tried
   first, then Windows-1252; a file that is neither is refused with
   "encodage inconnu").
@@ -77,6 +77,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import re
 import hashlib
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -472,10 +473,16 @@ def _read_csv(raw, name: str, mapping: ExportMapping) -> tuple[dict[str, TextCol
     if b"\x00" in bytes(raw[:65536]):
         raise InputError(f"{name} : encodage inconnu ou fichier binaire (octets nuls) : ce n'est pas un CSV texte.")
 
+    hint = re.match(rb"sep=(.)\r?\n", bytes(raw[:8]))  # Excel's "sep=;" first line names the separator
+    if hint:
+        separator_hint = hint.group(1).decode("ascii", errors="replace")
+        raw = memoryview(raw)[hint.end():]
+    else:
+        separator_hint = None
     end = bytes(raw[:1 << 20]).find(b"\n")  # a header line is far shorter than 1 MB
     header_bytes = bytes(raw if end < 0 else raw[:end]).rstrip(b"\r")
     header_text, header_encoding = _decode_header(header_bytes, name)
-    separator = mapping.separator or _detect_separator(header_text)
+    separator = mapping.separator or separator_hint or _detect_separator(header_text)
     body = memoryview(b"") if end < 0 else memoryview(raw)[end + 1:]  # no copy of the file
     if _is_blank(body):
         raise InputError(f"{name} : aucune ligne de données (le fichier ne contient que l'en-tête).")
@@ -559,7 +566,6 @@ def _parse_csv_pandas(body, names: list[str], separator: str, name: str, forced:
         except UnicodeDecodeError:
             raise InputError(f"{name} : encodage inconnu (ni UTF-8 ni Windows-1252/Latin-1).") from None
     import io as _io
-    import re
 
     try:
         frame = pd.read_csv(
