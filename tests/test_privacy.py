@@ -245,3 +245,21 @@ def test_distinct_ids_are_hashed_once(monkeypatch):
     ids = pd.Series(np.repeat(["a", "b", "c"], 1000))
     out = privacy.pseudonymise(ids, key=KEY)
     assert calls == [3] and out.nunique() == 3
+
+
+def test_identifier_columns_named_by_their_header_are_not_even_read(tmp_path):
+    from toolkit.io import read_export
+
+    rows = base_rows(2)
+    rows.update({"Nom": ["Dupontel", "Martinaud"], "Courriel": ["a@example.org", "b@example.org"],
+                 "Date de naissance": ["14/03/2004", "21/07/2003"], "Remarque": ["", "x"]})
+    path = tmp_path / "export.csv"
+    pd.DataFrame(rows).to_csv(path, sep=";", index=False, encoding="cp1252")
+    for source in (path, pd.DataFrame(rows)):
+        raw = read_export(source)
+        assert raw.identifiers_not_read == {"Nom": "nom", "Courriel": "email"}
+        assert "Nom" not in raw.columns and "Courriel" not in raw.columns
+        assert "Date de naissance" in raw.columns  # read, to be reduced to the year
+    # A header the school maps onto the contract is a contract column, whatever its name.
+    raw = read_export(path, mapping={"colonnes": {"Nom": "site"}})
+    assert "site" in raw.columns and raw.identifiers_not_read == {"Courriel": "email"}

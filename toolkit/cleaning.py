@@ -547,7 +547,9 @@ def _clean(source, mapping, definition: Definition, key, steps: _Steps) -> Clean
 
     # Privacy first: identifier columns leave before anything else looks at the data.
     contract = {c.name for c in RAW_COLUMNS}
-    dropped, ignored = find_identifier_columns({c: col.values for c, col in raw.columns.items()}, contract)
+    found, ignored = find_identifier_columns({c: col.values for c, col in raw.columns.items()}, contract)
+    by_column = {**raw.identifiers_not_read, **dict(found)}  # not read (named by header) or found now
+    dropped = [(h, by_column[h]) for h in raw.headers if h in by_column]
     dropped_names = {c for c, _ in dropped}
     columns = {c: col for c, col in raw.columns.items() if c not in dropped_names}
     birth_date_column = next((c for c, kind in dropped if kind == "date_naissance"), None)

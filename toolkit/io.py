@@ -87,7 +87,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .privacy import is_birth_date_header
+from .privacy import identifier_kind_of_header, is_birth_date_header
 from .errors import InputError, SchemaError
 from .schema import (
     BOOLEAN_ALIASES,
@@ -236,6 +236,11 @@ class RawExport:
         Headers that match no contract column.
     mapping : ExportMapping
         The mapping used (empty when none).
+    identifiers_not_read : dict
+        {header: identifier kind} of the columns whose header names a direct
+        identifier (name, e-mail, phone, address, postcode, NIR; see
+        :mod:`toolkit.privacy`): they are not even read, and are absent from
+        ``columns``. Exact birth dates are read, to be reduced to the year.
     """
 
     columns: dict[str, TextColumn]
@@ -249,6 +254,7 @@ class RawExport:
     column_map: dict[str, str]
     extra_columns: list[str]
     mapping: ExportMapping
+    identifiers_not_read: dict[str, str] = field(default_factory=dict)
 
     @property
     def frame(self) -> pd.DataFrame:
@@ -453,7 +459,8 @@ def _unique_headers(headers: list[str]) -> list[str]:
     return out
 
 
-def _read_csv(raw, name: str, mapping: ExportMapping) -> tuple[dict[str, TextColumn], str, str, list[str]]:
+def _read_csv(raw, name: str, mapping: ExportMapping):
+    """(columns, encoding, separator, headers, identifier columns not read) of a CSV file."""
     reported = mapping.encoding
     forced = False  # bytes already known to be UTF-8
     if bytes(raw[:3]) == b"\xef\xbb\xbf":
@@ -486,13 +493,16 @@ def _read_csv(raw, name: str, mapping: ExportMapping) -> tuple[dict[str, TextCol
     body = memoryview(b"") if end < 0 else memoryview(raw)[end + 1:]  # no copy of the file
     if _is_blank(body):
         raise InputError(f"{name} : aucune ligne de données (le fichier ne contient que l'en-tête).")
-    n_fields = len(next(csv.reader([header_text], delimiter=separator)))
-    names = [f"c{i}" for i in range(n_fields)]  # positional while parsing; real headers below
+    first_headers = _unique_headers(next(csv.reader([header_text], delimiter=separator)))
+    names = [f"c{i}" for i in range(len(first_headers))]  # positional while parsing; real headers below
+    skipped = _identifier_headers(first_headers, mapping)
+    wanted = [i for i, h in enumerate(first_headers) if h not in skipped]
 
     try:
-        parsed, utf8_ok = _parse_csv_arrow(body, names, separator)
+        parsed, utf8_ok = _parse_csv_arrow(body, names, [names[i] for i in wanted], separator)
     except _ArrowParseError:
         parsed, utf8_ok = _parse_csv_pandas(body, names, separator, name, forced)
+        parsed = [parsed[i] for i in wanted]
     if forced:
         if not utf8_ok:
             raise InputError(f"{name} : encodage inconnu (le fichier annonce UTF-8 mais contient des octets invalides).")
@@ -503,17 +513,18 @@ def _read_csv(raw, name: str, mapping: ExportMapping) -> tuple[dict[str, TextCol
         if text_encoding == "cp1252" and header_encoding == "utf-8":
             header_text = header_bytes.decode("cp1252", errors="replace")
     headers = _unique_headers(next(csv.reader([header_text], delimiter=separator)))
-    columns = {h: _decode_column(codes, dictionary, text_encoding, name, h)
-               for h, (codes, dictionary) in zip(headers, parsed)}
-    return columns, reported, separator, headers
+    columns = {headers[i]: _decode_column(codes, dictionary, text_encoding, name, headers[i])
+               for i, (codes, dictionary) in zip(wanted, parsed)}
+    not_read = {headers[i]: skipped[first_headers[i]] for i in range(len(headers)) if i not in set(wanted)}
+    return columns, reported, separator, headers, not_read
 
 
 class _ArrowParseError(Exception):
     pass
 
 
-def _parse_csv_arrow(body, names: list[str], separator: str) -> tuple[list, bool]:
-    """Parse with pyarrow into (codes, dictionary of raw bytes) per column.
+def _parse_csv_arrow(body, names: list[str], wanted: list[str], separator: str) -> tuple[list, bool]:
+    """Parse with pyarrow into (codes, dictionary of raw bytes) for each ``wanted`` column.
 
     Columns are read as dictionary-encoded bytes: each distinct value is
     stored once and the text is not decoded while parsing. Decoding the
@@ -530,7 +541,8 @@ def _parse_csv_arrow(body, names: list[str], separator: str) -> tuple[list, bool
             read_options=pacsv.ReadOptions(column_names=names, block_size=1 << 24),
             parse_options=pacsv.ParseOptions(delimiter=separator, quote_char='"', double_quote=True),
             convert_options=pacsv.ConvertOptions(
-                column_types={n: pa.dictionary(pa.int32(), pa.binary()) for n in names}, null_values=[""],
+                include_columns=wanted,
+                column_types={n: pa.dictionary(pa.int32(), pa.binary()) for n in wanted}, null_values=[""],
                 strings_can_be_null=True, quoted_strings_can_be_null=True,
             ),
         )
@@ -538,7 +550,7 @@ def _parse_csv_arrow(body, names: list[str], separator: str) -> tuple[list, bool
         raise _ArrowParseError(str(exc)) from None
     table = table.unify_dictionaries()  # one dictionary per column across chunks
     out, utf8_ok = [], True
-    for n in names:
+    for n in wanted:
         chunks = table.column(n).chunks
         if not chunks:
             out.append((np.empty(0, dtype=np.int32), pa.array([], type=pa.binary())))
@@ -653,9 +665,12 @@ def _read_parquet(path: Path) -> pd.DataFrame:
     return frame
 
 
-def _text_columns(frame: pd.DataFrame) -> tuple[dict[str, TextColumn], list[str]]:
+def _text_columns(frame: pd.DataFrame, mapping: ExportMapping):
+    """(columns, headers, identifier columns not read) of a DataFrame."""
     headers = _unique_headers([str(c) for c in frame.columns])
-    return {h: as_text_column(frame.iloc[:, i]) for i, h in enumerate(headers)}, headers
+    skipped = _identifier_headers(headers, mapping)
+    columns = {h: as_text_column(frame.iloc[:, i]) for i, h in enumerate(headers) if h not in skipped}
+    return columns, headers, skipped
 
 
 # --------------------------------------------------------------------------
@@ -679,6 +694,19 @@ def _match_headers(headers: list[str], mapping: ExportMapping, name: str) -> tup
         claimed[target] = header
         column_map[header] = target
     return column_map, extras
+
+
+def _identifier_headers(headers: list[str], mapping: ExportMapping) -> dict[str, str]:
+    """{header: kind} of out-of-contract headers that name a direct identifier other than a birth date."""
+    out = {}
+    for header in headers:
+        key = normalise_key(header)
+        if key in mapping.columns or key in RAW_HEADER_ALIASES:
+            continue
+        kind = identifier_kind_of_header(header)
+        if kind is not None and kind != "date_naissance":
+            out[header] = kind
+    return out
 
 
 def _check_required(column_map: dict[str, str], extras: list[str], headers: list[str], name: str) -> None:
@@ -754,7 +782,7 @@ def read_export(source: str | os.PathLike | pd.DataFrame, mapping=None) -> RawEx
         name, file_format = "<DataFrame>", "dataframe"
         if source.shape[0] == 0:
             raise InputError("Le tableau fourni ne contient aucune ligne de données.")
-        columns, headers = _text_columns(source)
+        columns, headers, not_read = _text_columns(source, mapping)
     else:
         path = Path(source)
         name = path.name
@@ -772,11 +800,11 @@ def read_export(source: str | os.PathLike | pd.DataFrame, mapping=None) -> RawEx
         with ThreadPoolExecutor(max_workers=1) as pool:
             digest = pool.submit(lambda: hashlib.sha256(raw).hexdigest())  # hashlib releases the GIL
             if file_format == "csv":
-                columns, encoding, separator, headers = _read_csv(raw, name, mapping)
+                columns, encoding, separator, headers, not_read = _read_csv(raw, name, mapping)
             elif file_format == "xlsx":
-                columns, headers = _text_columns(_read_xlsx(path, mapping))
+                columns, headers, not_read = _text_columns(_read_xlsx(path, mapping), mapping)
             else:
-                columns, headers = _text_columns(_read_parquet(path))
+                columns, headers, not_read = _text_columns(_read_parquet(path), mapping)
             sha256 = digest.result()
         _release(raw)
 
@@ -787,4 +815,5 @@ def read_export(source: str | os.PathLike | pd.DataFrame, mapping=None) -> RawEx
     return RawExport(
         columns=columns, n_rows=n_rows, source_name=name, sha256=sha256, file_format=file_format, encoding=encoding,
         separator=separator, headers=headers, column_map=column_map, extra_columns=extras, mapping=mapping,
+        identifiers_not_read=not_read,
     )
