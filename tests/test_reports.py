@@ -4,6 +4,7 @@ reports on small synthetic data (privacy, disclosure, manifest)."""
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -32,7 +33,10 @@ def toy_template(path: Path, tagged: bool = True) -> Path:
         "print('stderr noise', file=sys.stderr)\n"
         "warnings.warn('a warning nobody should read')\n"
         "if fail:\n    raise ValueError(f'boom in {region}')\n"
-        "HTML(f'<h1>Rapport {region}</h1><p id=\"exe\">{sys.executable}</p>')"
+        "leak = globals().get('secret')\nsecret = region\n"
+        "import os\n"
+        "HTML(f'<h1>Rapport {region}</h1><p id=\"exe\">{sys.executable}</p><p id=\"pid\">{os.getpid()}</p>'\n"
+        "     f'<p id=\"leak\">{leak}</p><p id=\"cwd\">{os.getcwd()}</p>')"
     )
     note = nbformat.v4.new_markdown_cell("Evaluator's note, not for the published page.")
     nb.cells = [imports, params, note, body]
@@ -72,24 +76,33 @@ def test_toy_batch_keeps_going_past_a_failing_region_and_writes_clean_pages(tmp_
     (tmp_path / "out").mkdir()
     jobs = toy_jobs(tmp_path, {"alpha": False, "beta": True, "gamma": False})
     results = run_batch(template, jobs, workers=2, progress=False, timeout=60)
+    plain = run_batch(template, toy_jobs(tmp_path, {"delta": False}), workers=1, progress=False, timeout=60,
+                      fast_kernels=False)
+    assert plain[0].ok and plain[0].kernel == "python3"
+    assert all(r.kernel.startswith("e2c-fork-") for r in results)  # forked from the pre-imported zygote
 
     assert [r.slug for r in results] == ["alpha", "beta", "gamma"]
     assert [r.status for r in results] == ["ok", "failed", "ok"]
     failed = results[1]
     assert "ValueError" in failed.error and "boom in Beta" in failed.error
     assert Path(failed.notebook).exists() and failed.html is None
-    for r in (results[0], results[2]):
+    pids = set()
+    for r in (results[0], results[2], plain[0]):
         html = Path(r.html).read_text(encoding="utf-8")
         # Parameters reached the right report (pitfall 2) and the kernel is our interpreter.
         assert f"<h1>Rapport {r.region}</h1>" in html
         assert f'<p id="exe">{sys.executable}</p>' in html
         assert '<html lang="fr">' in html
+        # A fresh process per region, in the region's own working directory, with nothing carried over.
+        assert '<p id="leak">None</p>' in html and f'<p id="cwd">{tmp_path / "work" / r.slug}</p>' in html
         for leak in ("stdout noise", "stderr noise", "warning nobody", "Evaluator's note", "import sys", "In&nbsp;["):
             assert leak not in html
         check_offline_html(html)
+        pids.add(re.search(r'<p id="pid">(\d+)</p>', html).group(1))
         import hashlib
 
         assert hashlib.sha256(Path(r.html).read_bytes()).hexdigest() == r.sha256
+    assert len(pids) == 3
 
     manifest = write_manifest(tmp_path / "out" / "manifest.json", period="2024", parameters={"lang": "fr"},
                               results=results, input_info={"sha256": "abc"}, template=template,
@@ -136,7 +149,7 @@ def batch(tmp_path_factory):
     from toolkit.synth import write_export
 
     root = tmp_path_factory.mktemp("reports")
-    export = write_export(root / "data", seed=11, trainees_per_year=2500)
+    export = write_export(root / "data", seed=11, trainees_per_year=1200)
     raw = pd.read_csv(export, sep=";", encoding="cp1252", dtype=str, keep_default_na=False)
     result = build_reports(data=export, out=root / "out", regions=SMALL_AND_LARGE, jobs=2, progress=False,
                            min_cell=MIN_CELL)

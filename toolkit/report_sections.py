@@ -1203,7 +1203,12 @@ def regions_figure(regions: pd.DataFrame, highlight: str | None, lang: str, sour
     y = np.arange(len(frame))[::-1]
     colours = [HIGHLIGHT if r == highlight else (NEUTRAL if highlight else "#0072B2") for r in frame["region"]]
     ax.hlines(y, frame["lower95"], frame["upper95"], color="#B0B0B0", linewidth=6, alpha=0.6)
-    ax.scatter(frame["oe_ratio"], y, color=colours, s=50, zorder=3)
+    markers = {"above": "^", "below": "v"}  # flags by shape, not by colour alone
+    for flag in ("within", "above", "below"):
+        sel = (frame["flag95"] == flag).to_numpy()
+        if sel.any():
+            ax.scatter(frame["oe_ratio"][sel], y[sel], color=np.asarray(colours, dtype=object)[sel],
+                       marker=markers.get(flag, "o"), s=60 if flag != "within" else 50, zorder=3)
     ax.axvline(1, color=REFERENCE, linestyle="--", linewidth=1)
     ax.set_yticks(y, frame["region"].astype(str))
     if highlight:
@@ -1224,7 +1229,8 @@ def regions_figure(regions: pd.DataFrame, highlight: str | None, lang: str, sour
             row = frame[frame["region"] == highlight]
             if len(row):
                 alt += f" {highlight} : {fmt_number(row['oe_ratio'].iat[0], lang, 2)}."
-        caption = "Régions dans l’ordre officiel, pas un classement ; barres grises : limites à 95 % autour de 1."
+        caption = ("Régions dans l’ordre officiel, pas un classement ; barres grises : limites à 95 % autour de 1 ; "
+                   "triangles : au-dessus (pointe en haut) ou en dessous (pointe en bas) de l’attendu.")
     else:
         alt = (f"Chart of the {len(frame)} regions: observed / expected ratio and 95% limits. "
                + (f"Above expected: {', '.join(above)}. " if above else "No region above expected. ")
@@ -1233,7 +1239,8 @@ def regions_figure(regions: pd.DataFrame, highlight: str | None, lang: str, sour
             row = frame[frame["region"] == highlight]
             if len(row):
                 alt += f" {highlight}: {fmt_number(row['oe_ratio'].iat[0], lang, 2)}."
-        caption = "Regions in official order, not a ranking; grey bars: 95% limits around 1."
+        caption = ("Regions in official order, not a ranking; grey bars: 95% limits around 1; triangles: above "
+                   "(pointing up) or below (pointing down) expected.")
     return figure_html(fig, alt, caption), {"alt": alt, "points": frame[["region", "n"]]}
 
 

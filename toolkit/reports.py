@@ -110,6 +110,7 @@ class RegionResult:
     bytes: int | None = None
     seconds: float = 0.0
     error: str | None = None
+    kernel: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -232,10 +233,24 @@ def html_page(body: str, *, lang: str = "fr", title: str = "") -> str:
 # --------------------------------------------------------------------------
 # Running notebooks
 # --------------------------------------------------------------------------
-def _init_worker() -> None:
-    """Pool initialiser: one BLAS thread per kernel, and the heavy imports done
-    once per worker (they overlap the parent's national work)."""
+_ZYGOTE = None  # per worker process: the pre-imported kernel zygote, when enabled
+
+
+def _init_worker(fast_kernels: bool = True) -> None:
+    """Pool initialiser: one BLAS thread per kernel, the heavy imports done
+    once per worker, and (``fast_kernels``) a zygote that pre-imports the
+    report's modules and forks a fresh kernel per region. All of it overlaps
+    the parent's national work."""
+    global _ZYGOTE
     os.environ.update(_SINGLE_THREAD_ENV)
+    if fast_kernels:
+        from multiprocessing.util import Finalize
+
+        from ._kernel_zygote import Zygote
+
+        _ZYGOTE = Zygote()
+        _ZYGOTE.register()
+        Finalize(_ZYGOTE, _ZYGOTE.stop, exitpriority=10)
     import logging
 
     import nbconvert  # noqa: F401
@@ -252,6 +267,9 @@ def _run_one(job: RegionJob, template: str, kernel_name: str, timeout: float) ->
     job.cwd.mkdir(parents=True, exist_ok=True)
     job.notebook.parent.mkdir(parents=True, exist_ok=True)
     result = RegionResult(region=job.label, slug=job.key, status="failed", notebook=str(job.notebook))
+    if kernel_name == KERNEL_NAME and _ZYGOTE is not None and _ZYGOTE.wait_ready():
+        kernel_name = _ZYGOTE.kernel_name  # same interpreter, modules pre-imported, still a new process
+    result.kernel = kernel_name
     try:
         pm.execute_notebook(
             template,
@@ -285,12 +303,12 @@ def _run_star(args) -> RegionResult:
     return _run_one(*args)
 
 
-def start_pool(jobs: int = 2):
+def start_pool(jobs: int = 2, fast_kernels: bool = True):
     """Fork the worker pool now, before any kernel starts (papermill pitfall 9)."""
     if jobs < 1:
         raise ReportError(f"jobs doit être au moins 1 (reçu : {jobs}).")
     context = multiprocessing.get_context("fork")
-    return context.Pool(processes=jobs, initializer=_init_worker)
+    return context.Pool(processes=jobs, initializer=_init_worker, initargs=(fast_kernels,))
 
 
 def run_batch(
@@ -303,6 +321,7 @@ def run_batch(
     timeout: float = CELL_TIMEOUT_S,
     progress: bool = True,
     description: str = "Rapports",
+    fast_kernels: bool = True,
 ) -> list[RegionResult]:
     """Execute ``template`` once per job, in parallel, and convert each to HTML.
 
@@ -313,7 +332,7 @@ def run_batch(
     template = str(Path(template).resolve())
     check_parameters_tag(template)
     own_pool = pool is None
-    pool = pool or start_pool(workers)
+    pool = pool or start_pool(workers, fast_kernels)
     tasks = [(job, template, kernel_name, timeout) for job in jobs]
     results: dict[str, RegionResult] = {}
     try:
@@ -417,6 +436,7 @@ def build_reports(
     kernel_name: str = KERNEL_NAME,
     timeout: float = CELL_TIMEOUT_S,
     comparison: str | os.PathLike | None = None,
+    fast_kernels: bool = True,
 ) -> BatchResult:
     """Make every region's funder report, the index page and the manifest.
 
@@ -446,6 +466,10 @@ def build_reports(
     comparison : path, optional
         An impact design (raw contract with a ``groupe`` column): each report
         then has an impact section (:func:`toolkit.impact.impact_section`).
+    fast_kernels : bool, default True
+        Fork each region's fresh kernel from a pre-imported zygote
+        (:mod:`toolkit._kernel_zygote`) instead of starting Python and
+        importing everything again; False starts ordinary ``python3`` kernels.
 
     Returns
     -------
@@ -460,7 +484,7 @@ def build_reports(
     template = Path(template or REPORT_TEMPLATE)
     declared = check_parameters_tag(template)
     t0 = time.perf_counter()
-    pool = start_pool(jobs)  # before any kernel, and warming up while we do the national work
+    pool = start_pool(jobs, fast_kernels)  # before any kernel; warms up while we do the national work
     try:
         out_root = Path(out) if out is not None else REPORTS_DIR
         national = sections.prepare_national(data, out_root / "_work", definition=definition, lang=lang,
@@ -507,7 +531,7 @@ def build_reports(
         out_dir / "manifest.json", period=period,
         parameters={"regions": names, "jobs": jobs, "definition": national.definition, "lang": lang,
                     "min_cell": int(min_cell), "kernel": kernel_name, "cell_timeout_s": timeout,
-                    "comparison": str(comparison) if comparison else None},
+                    "comparison": str(comparison) if comparison else None, "fast_kernels": fast_kernels},
         results=results, input_info=national.input_info, template=template, timings=timings, index=index,
     )
     return BatchResult(out_dir=out_dir, period=period, regions=results, index=index, manifest=manifest,
