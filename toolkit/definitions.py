@@ -140,6 +140,37 @@ def get_definition(definition: str | Definition | None = None) -> Definition:
         raise E2CError(f"Définition de sortie positive inconnue : {definition!r}. Définitions disponibles : {known}.") from None
 
 
+def _add_months(days: np.ndarray, months: np.ndarray) -> np.ndarray:
+    """``days`` (datetime64[D]) plus ``months`` calendar months, clipped to the
+    end of the target month (31 Dec + 2 months = 28/29 Feb), as
+    ``pandas.DateOffset(months=...)`` does; NaT stays NaT."""
+    month = days.astype("datetime64[M]")
+    into_month = days - month.astype("datetime64[D]")
+    target = month + months.astype("timedelta64[M]")
+    length = (target + np.timedelta64(1, "M")).astype("datetime64[D]") - target.astype("datetime64[D]")
+    return target.astype("datetime64[D]") + np.minimum(into_month, length - np.timedelta64(1, "D"))
+
+
+def _reason_months(reason: pd.Series, d: Definition) -> tuple[np.ndarray, np.ndarray]:
+    """Per row: the definition's minimum months (-1 = never positive) and
+    whether the reason is unknown (missing or 'inconnu'). Works on the
+    categorical codes when it can, so the cost does not grow with string length."""
+    if isinstance(reason.dtype, pd.CategoricalDtype):
+        categories = reason.cat.categories.astype(str)
+        codes = reason.cat.codes.to_numpy()
+        per_category = np.array([d.qualifying.get(c, -1) for c in categories] + [-1])
+        unknown_category = np.append(categories == "inconnu", True)
+        return per_category[codes], unknown_category[codes]  # code -1 (NA) takes the appended slot
+    text = reason.astype("string")
+    months = text.map(d.qualifying).astype("Float64").fillna(-1).to_numpy(dtype=float).astype(int)
+    unknown = (text.isna() | (text == "inconnu")).to_numpy(dtype=bool)
+    return months, unknown
+
+
+def _days(values: pd.Series) -> np.ndarray:
+    return pd.to_datetime(values).to_numpy().astype("datetime64[D]")
+
+
 def positive_exit(frame: pd.DataFrame, definition: str | Definition | None = None) -> pd.Series:
     """Vectorised positive-exit flag (nullable boolean) on a canonical frame.
 
@@ -155,33 +186,19 @@ def positive_exit(frame: pd.DataFrame, definition: str | Definition | None = Non
     * False: every other exit.
     """
     d = get_definition(definition)
-    reason = frame["exit_reason"].astype("string")
     left = frame["exit_date"].notna().to_numpy()
-    unknown_reason = (reason.isna() | (reason == "inconnu")).to_numpy()
+    months, unknown_reason = _reason_months(frame["exit_reason"], d)
+    qualifies = months >= 0
+    needs_duration = months > 0
 
-    months = reason.map(d.qualifying).astype("Float64")  # NaN: reason never positive
-    qualifies = months.notna().to_numpy()
-    months_np = months.fillna(0).to_numpy(dtype=float).astype(int)
+    ended = _days(frame["outcome_end"])
+    end = np.where(np.isnat(ended), _days(frame["follow_up_date"]), ended)
+    threshold = _add_months(_days(frame["outcome_start"]), np.maximum(months, 0))
 
-    start = pd.to_datetime(frame["outcome_start"])
-    ended = pd.to_datetime(frame["outcome_end"])
-    confirmed = pd.to_datetime(frame["follow_up_date"])
-    end = ended.fillna(confirmed)
+    lasted = end > threshold  # False where either side is NaT
+    known_short = ~np.isnat(ended) & (ended <= threshold)
 
-    # start + N calendar months, vectorised per distinct N (only a handful).
-    threshold = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns]")
-    for m in np.unique(months_np[qualifies & (months_np > 0)]):
-        sel = qualifies & (months_np == m)
-        threshold[sel] = start[sel] + pd.DateOffset(months=int(m))
-
-    needs_duration = qualifies & (months_np > 0)
-    lasted = (end > threshold).to_numpy()  # False where anything is NaT
-    known_short = ended.notna().to_numpy() & (ended <= threshold).to_numpy()
-
-    result = pd.array(np.zeros(len(frame), dtype=bool), dtype="boolean")
-    result[qualifies & ~needs_duration] = True
-    result[needs_duration & lasted] = True
-    result[needs_duration & ~lasted & ~known_short] = pd.NA  # no start, or running and not yet confirmed long enough
-    result[unknown_reason] = pd.NA
-    result[~left] = pd.NA
+    result = pd.array(qualifies & (~needs_duration | lasted), dtype="boolean")
+    result[needs_duration & ~lasted & ~known_short] = pd.NA  # no start, or running and not yet long enough
+    result[unknown_reason | ~left] = pd.NA
     return pd.Series(result, index=frame.index, name="positive_exit")
