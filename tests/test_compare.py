@@ -216,3 +216,23 @@ def test_funnel_plot_curves_points_and_highlight(national):
     en = funnel_plot(result, highlight="site_03", lang="en", scale="rate")
     assert en.axes[0].get_ylabel() == "Rate adjusted for intake"
     assert "site_03" in [t.get_text() for t in en.axes[0].texts]
+
+
+def test_planted_sites_of_the_synthetic_export_after_cleaning():
+    """End to end on the generator's raw export: the planted sites are flagged at 99.8 %."""
+    from toolkit.cleaning import clean_export
+    from toolkit.synth import generate_export
+
+    export = generate_export(seed=3, years=(2021, 2022, 2023), trainees_per_year=15000, site_sd=0.1,
+                             planted_effect=1.2)
+    data = clean_export(export.raw).data
+    expected = fit_expected_model(data, include_region=True)
+    result = compare_units(data, by="site", expected=expected).set_index("site")
+    planted = export.truth["planted_sites"]
+    assert (result.loc[planted["better"], "flag998"] == "above").all()
+    assert (result.loc[planted["worse"], "flag998"] == "below").all()
+    ordinary = result.drop(index=planted["better"] + planted["worse"])
+    assert (ordinary["flag998"] != "within").mean() <= 0.03
+    assert (ordinary["flag95"] != "within").mean() <= 0.15
+    # Sites and schools keep their region, so a region's units can be highlighted.
+    assert result["region"].notna().all()
