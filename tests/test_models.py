@@ -92,7 +92,10 @@ def test_missing_covariates_are_counted_not_silent(sample, model):
     for col in cov:
         assert model.missing["by_column"][col] == int(data.loc[known, col].isna().sum())
     table = model.missing_table("fr")
-    assert list(table.columns) == ["Variable", "Manquants"]
+    assert list(table.columns) == ["Variable", "Valeurs manquantes", "Part"]
+    assert table.loc["education_level", "Variable"] == "Niveau de formation"
+    assert table.loc["qpv", "Part"] == pytest.approx(data.loc[known, "qpv"].isna().mean())
+    assert table.attrs["rows_dropped"] == model.missing["rows_dropped"]
 
 
 def test_predict_keeps_rows_and_gives_nan_for_missing(sample, model):

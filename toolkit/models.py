@@ -356,11 +356,22 @@ def _prepare(data, formula, covariates, cluster, definition, missing):
 
 
 def _missing_table(missing: dict, lang: str = "fr") -> pd.DataFrame:
+    """Missing values by column among the exits with a known outcome.
+
+    Columns (fr / en): Variable, Valeurs manquantes / Missing values, Part / Share
+    (of the exits with a known outcome); the strategy and the rows left out are
+    in ``.attrs``.
+    """
     fr = lang == "fr"
-    rows = [{"column": c, "missing": n} for c, n in missing["by_column"].items()]
-    return pd.DataFrame(rows, columns=["column", "missing"]).rename(
-        columns={"column": "Variable" if fr else "Variable", "missing": "Manquants" if fr else "Missing"}
-    )
+    labels = {c.name: (c.label_fr if fr else c.label_en) for c in schema.CANONICAL_COLUMNS}
+    total = max(missing["rows_with_known_outcome"], 1)
+    table = pd.DataFrame({
+        "Variable": [labels.get(c, c) for c in missing["by_column"]],
+        "Valeurs manquantes" if fr else "Missing values": list(missing["by_column"].values()),
+    }, index=pd.Index(list(missing["by_column"]), name="column"))
+    table["Part" if fr else "Share"] = table.iloc[:, 1] / total
+    table.attrs.update({k: missing[k] for k in ("strategy", "rows_with_known_outcome", "rows_used", "rows_dropped")})
+    return table
 
 
 # --------------------------------------------------------------------------
