@@ -542,7 +542,6 @@ def clean_export(source, mapping=None, definition=None, *, key=None, progress: b
 def _clean(source, mapping, definition: Definition, key, steps: _Steps) -> CleanResult:
     raw: RawExport = read_export(source, mapping)
     steps("lecture")
-    mapping = raw.mapping
     n = raw.n_rows
 
     # Privacy first: identifier columns leave before anything else looks at the data.
@@ -550,99 +549,46 @@ def _clean(source, mapping, definition: Definition, key, steps: _Steps) -> Clean
     found, ignored = find_identifier_columns({c: col.values for c, col in raw.columns.items()}, contract)
     by_column = {**raw.identifiers_not_read, **dict(found)}  # not read (named by header) or found now
     dropped = [(h, by_column[h]) for h in raw.headers if h in by_column]
-    dropped_names = {c for c, _ in dropped}
-    columns = {c: col for c, col in raw.columns.items() if c not in dropped_names}
-    birth_date_column = next((c for c, kind in dropped if kind == "date_naissance"), None)
+    columns = {c: col for c, col in raw.columns.items() if c not in by_column}
     first_copy = _first_copy(list(columns.values()), n)  # raw values, identifiers dropped
     steps("identifiants et doublons")
 
-    # Birth year: from annee_naissance, else from an exact birth date column (reduced to the year).
     birth_col = columns.get("annee_naissance")
-    birth_from_date = birth_col is None and birth_date_column is not None
+    birth_from_date = birth_col is None and any(kind == "date_naissance" for _, kind in dropped)
     if birth_from_date:
-        birth_col = raw.columns[birth_date_column]
-    if birth_col is not None:
-        years_per_value, full_date = parse_years(birth_col.values)
-        birth_year = birth_col.take(years_per_value, np.nan)
-        birth_full_date = birth_col.take(full_date, False)
-        # Never keep an exact birth date, not even in .rejected: full dates become the year,
-        # unreadable date-like values are masked.
-        columns["annee_naissance"] = text_column(
-            birth_col.codes, _safe_birth_values(birth_col.values, years_per_value, full_date))
-    else:
-        birth_year = np.full(n, np.nan)
-        birth_full_date = np.zeros(n, dtype=bool)
+        birth_col = raw.columns[next(c for c, kind in dropped if kind == "date_naissance")]
+    birth_year, birth_full_date = _birth_years(birth_col, columns, n)
     raw_columns = [c.name for c in RAW_COLUMNS if c.name in columns]
-
     cols = {name: columns.get(name) for name in RAW_BY_NAME}
-    cols["annee_naissance"] = None  # only through birth_year / the safe values above
+    cols["annee_naissance"] = None  # only through birth_year and the safe values of _birth_years
 
-    # Trainee id -> keyed pseudonym (each distinct id hashed once).
+    # Trainee id -> keyed pseudonym (each distinct id hashed once). The HMACs run in a worker
+    # thread while the other columns are parsed: much of that is numpy/pyarrow work that releases the GIL.
     id_col = cols["id_stagiaire"]
-    id_clean = [v.strip() or None for v in id_col.values]  # distinct raw ids
+    id_clean = [v.strip() or None for v in id_col.values]
     missing_id = id_col.take(np.array([v is None for v in id_clean], dtype=bool), True)
-    # The HMACs (one per distinct id) run in a worker thread while the other columns are parsed:
-    # much of that parsing is numpy/pyarrow work that releases the GIL.
     hasher = ThreadPoolExecutor(max_workers=1)
     pseudonyms = hasher.submit(lambda secret: _arrow_strings(pseudonymise_unique(id_clean, secret)), load_key(key))
     hasher.shutdown(wait=False)
     steps("identifiant")
 
-    # Labels.
-    region_pos, _ = _categorise(cols["region"], n, mapping, "region")
-    sex_pos, sex_bad = _categorise(cols["sexe"], n, mapping, "sexe")
-    edu_pos, edu_bad = _categorise(cols["niveau_formation"], n, mapping, "niveau_formation")
-    nat_pos, nat_bad = _categorise(cols["nationalite"], n, mapping, "nationalite")
-    ref_pos, ref_bad = _categorise(cols["prescripteur"], n, mapping, "prescripteur")
-    exit_pos, exit_bad = _categorise(cols["motif_sortie"], n, mapping, "motif_sortie")
-    if cols["groupe"] is None:
-        group_pos, group_bad = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=bool)  # no column: all E2C
-    else:
-        group_pos, group_bad = _categorise(cols["groupe"], n, mapping, "groupe")
-    bools = {}
-    for raw_name, canonical in _BOOL_COLUMNS:
-        bools[canonical] = _categorise(cols[raw_name], n, mapping, raw_name)
-    school_codes, school_values = _text_values(cols["ecole"], n, mapping, "ecole")
-    site_codes, site_values = _text_values(cols["site"], n, mapping, "site")
+    rows = _parse_labels(cols, n, raw.mapping)
     steps("libellés")
-
-    # Dates and numbers (distinct values only).
-    entry_col = cols["date_entree"]
-    entry = entry_col.take(parse_dates(entry_col.values), np.datetime64("NaT"))
-    dates, date_bad = {}, {}
-    for raw_name, canonical in _DATE_COLUMNS:
-        col = cols[raw_name]
-        if col is None:
-            dates[canonical] = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
-            date_bad[canonical] = np.zeros(n, dtype=bool)
-            continue
-        parsed = parse_dates(col.values)
-        dates[canonical] = col.take(parsed, np.datetime64("NaT"))
-        date_bad[canonical] = col.take(np.isnat(parsed) & _present(_texts(col.values)), False)
-    numbers, number_bad = {}, {}
-    for raw_name, canonical, integer in (("semaines_entreprise", "weeks_in_company", False),
-                                         ("nb_stages", "n_internships", True)):
-        col = cols[raw_name]
-        if col is None:
-            numbers[canonical], number_bad[canonical] = np.full(n, np.nan), np.zeros(n, dtype=bool)
-            continue
-        parsed = parse_numbers(col.values)
-        if integer:
-            parsed[parsed != np.floor(parsed)] = np.nan
-        numbers[canonical] = col.take(parsed, np.nan)
-        number_bad[canonical] = col.take(np.isnan(parsed) & _present(_texts(col.values)), False)
+    rows.update(_parse_dates_and_numbers(cols, n))
+    rows["birth_year"], rows["birth_full_date"] = birth_year, birth_full_date
     steps("dates")
 
     # Rejection rules, first failing rule wins.
-    entry_year = np.where(np.isnat(entry), np.nan, entry.astype("datetime64[Y]").astype("int64") + 1970)
-    age = entry_year - birth_year
-    exit_date = dates["exit_date"]
+    entry = rows["entry_date"]
+    rows["cohort_year"] = np.where(np.isnat(entry), np.nan, entry.astype("datetime64[Y]").astype("int64") + 1970)
+    rows["age_at_entry"] = rows["cohort_year"] - birth_year
+    exit_date = rows["exit_date"]
     rules = {
         "missing_id": missing_id,
-        "unknown_region": region_pos < 0,
+        "unknown_region": rows["region"] < 0,
         "invalid_entry_date": np.isnat(entry),
         "exit_before_entry": ~np.isnat(exit_date) & ~np.isnat(entry) & (exit_date < entry),
-        "age_out_of_range": ~np.isnan(age) & ((age < 15) | (age > 40)),
+        "age_out_of_range": ~np.isnan(rows["age_at_entry"]) & ((rows["age_at_entry"] < 15) | (rows["age_at_entry"] > 40)),
         "duplicate": first_copy != np.arange(n),
     }
     reason = np.full(n, -1, dtype=np.int64)
@@ -651,84 +597,18 @@ def _clean(source, mapping, definition: Definition, key, steps: _Steps) -> Clean
     keep = reason < 0
     steps("règles")
 
-    # Exit: a reason counts only with an exit date; an exit without a known reason is 'inconnu'.
-    has_exit = ~np.isnat(exit_date)
-    unknown_code = EXIT_REASON_CODES.index("inconnu")
-    exit_code = np.where(has_exit, np.where(exit_pos >= 0, exit_pos, unknown_code), -1)
-    exit_given = (exit_pos >= 0) | exit_bad
-
-    warnings = _Warnings(keep)
-    for column, kind in dropped:
-        warnings.add_column(column, "identifier_column_dropped",
-                            f"{warning_label('identifier_column_dropped')} : « {column} » "
-                            f"({identifier_label(kind)})")
-    for column in ignored:
-        warnings.add_column(column, "column_ignored", f"{warning_label('column_ignored')} : « {column} »")
-    warnings.add_rows(birth_full_date, "annee_naissance", "birth_date_reduced")
-    warnings.add_rows(school_codes < 0, "ecole", "missing_school")
-    warnings.add_rows(sex_pos < 0, "sexe", "unknown_sex", cols["sexe"])
-    warnings.add_rows(np.isnan(birth_year), "annee_naissance", "invalid_birth_year")  # never quote birth data
-    warnings.add_rows(edu_bad, "niveau_formation", "unknown_education_level", cols["niveau_formation"])
-    for raw_name, canonical in _BOOL_COLUMNS:
-        warnings.add_rows(bools[canonical][1], raw_name, "unknown_boolean", cols[raw_name])
-    warnings.add_rows(nat_bad, "nationalite", "unknown_nationality", cols["nationalite"])
-    warnings.add_rows(ref_bad, "prescripteur", "unknown_referrer", cols["prescripteur"])
-    warnings.add_rows(group_bad, "groupe", "unknown_group", cols["groupe"])
-    for raw_name, canonical in _DATE_COLUMNS:
-        warnings.add_rows(date_bad[canonical], raw_name, "invalid_date", cols[raw_name])
-    for raw_name, canonical in (("semaines_entreprise", "weeks_in_company"), ("nb_stages", "n_internships")):
-        warnings.add_rows(number_bad[canonical], raw_name, "invalid_number", cols[raw_name])
-    warnings.add_rows(has_exit & exit_bad, "motif_sortie", "unknown_exit_reason", cols["motif_sortie"])
-    # An exit whose reason is missing or stated as unknown ("NR", "Non renseigné").
-    warnings.add_rows(has_exit & (~exit_given | (exit_pos == unknown_code)), "motif_sortie", "exit_without_reason")
-    warnings.add_rows(~has_exit & exit_given, "motif_sortie", "reason_without_exit_date", cols["motif_sortie"])
-    start, end = dates["outcome_start"], dates["outcome_end"]
-    warnings.add_rows(~np.isnat(start) & ~np.isnat(end) & (end < start), "date_fin_situation",
-                      "outcome_end_before_start")
-
+    warnings = _collect_warnings(rows, cols, keep, dropped, ignored)
     pseudo_per_value = pseudonyms.result()
     steps("pseudonymes")
 
-    # The canonical frame, kept rows only.
-    k = np.flatnonzero(keep)
-    site_all_codes, site_categories = _site_codes(site_codes[k], site_values, school_codes[k], school_values)
-    data = pd.DataFrame({
-        "source_row": (k + 1).astype("int64"),
-        "trainee_id": _strings_at(pseudo_per_value, id_col.codes[k]),
-        "region": pd.Categorical.from_codes(region_pos[k], dtype=CANONICAL_DTYPES["region"]),
-        "school": pd.Categorical.from_codes(school_codes[k], categories=pd.Index(school_values, dtype="str"))
-        .remove_unused_categories(),  # schools seen only on rejected rows are not in the data
-        "site": pd.Categorical.from_codes(site_all_codes, categories=pd.Index(site_categories, dtype="str"))
-        .remove_unused_categories(),
-        "sex": pd.Categorical.from_codes(sex_pos[k], dtype=CANONICAL_DTYPES["sex"]),
-        "birth_year": pd.array(birth_year[k], dtype="Float64").astype("Int64"),
-        "age_at_entry": pd.array(age[k], dtype="Float64").astype("Int64"),
-        "education_level": pd.Categorical.from_codes(edu_pos[k], dtype=CANONICAL_DTYPES["education_level"]),
-        "qpv": _boolean(bools["qpv"][0][k]),
-        "rural": _boolean(bools["rural"][0][k]),
-        "disability": _boolean(bools["disability"][0][k]),
-        "nationality": pd.Categorical.from_codes(nat_pos[k], dtype=CANONICAL_DTYPES["nationality"]),
-        "referrer": pd.Categorical.from_codes(ref_pos[k], dtype=CANONICAL_DTYPES["referrer"]),
-        "entry_date": entry[k],
-        "exit_date": exit_date[k],
-        "exit_reason": pd.Categorical.from_codes(exit_code[k], dtype=CANONICAL_DTYPES["exit_reason"]),
-        "exit_category": pd.Categorical.from_codes(_category_codes(exit_code[k]),
-                                                   dtype=CANONICAL_DTYPES["exit_category"]),
-        "outcome_start": start[k],
-        "outcome_end": end[k],
-        "follow_up_date": dates["follow_up_date"][k],
-        "weeks_in_company": pd.array(numbers["weeks_in_company"][k], dtype="Float64"),
-        "n_internships": pd.array(numbers["n_internships"][k], dtype="Float64").astype("Int64"),
-        "esf_cofunded": _boolean(bools["esf_cofunded"][0][k]),
-        "group": pd.Categorical.from_codes(group_pos[k], dtype=CANONICAL_DTYPES["group"]),
-        "cohort_year": pd.array(entry_year[k], dtype="Float64").astype("Int64"),
-    })
+    data = _canonical_frame(rows, keep, _strings_at(pseudo_per_value, id_col.codes[keep]))
     steps("tableau canonique")
     data["positive_exit"] = positive_exit(data, definition)
     data = data[list(CANONICAL_DTYPES)]
     steps("sorties positives")
 
-    rejected = _rejected_frame(columns, raw_columns, ~keep, reason, pseudo_per_value, id_col, cols, age, first_copy)
+    rejected = _rejected_frame(columns, raw_columns, ~keep, reason, pseudo_per_value, id_col, cols,
+                               rows["age_at_entry"], first_copy)
     counts = np.bincount(reason[~keep], minlength=len(REJECTION_REASONS))
     summary = {
         "source_name": raw.source_name,
@@ -753,6 +633,152 @@ def _clean(source, mapping, definition: Definition, key, steps: _Steps) -> Clean
                        definition=definition, source_name=raw.source_name, sha256=raw.sha256,
                        raw_info={"headers": raw.headers, "birth_year_from_birth_date": birth_from_date},
                        timings={"wall": dict(steps.timings), "cpu": dict(steps.cpu_timings)})
+
+
+def _birth_years(birth_col: TextColumn | None, columns: dict, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-row birth year (NaN unknown) and 'was a full date' flag.
+
+    Never keeps an exact birth date, not even for .rejected: ``columns["annee_naissance"]``
+    is replaced by safe values (full dates become the year, other date-like text is masked).
+    """
+    if birth_col is None:
+        return np.full(n, np.nan), np.zeros(n, dtype=bool)
+    years, full_date = parse_years(birth_col.values)
+    columns["annee_naissance"] = text_column(birth_col.codes, _safe_birth_values(birth_col.values, years, full_date))
+    return birth_col.take(years, np.nan), birth_col.take(full_date, False)
+
+
+_LABEL_COLUMNS = (("region", "region"), ("sexe", "sex"), ("niveau_formation", "education_level"),
+                  ("nationalite", "nationality"), ("prescripteur", "referrer"), ("motif_sortie", "exit_reason"),
+                  ("groupe", "group"), ("qpv", "qpv"), ("zone_rurale", "rural"), ("rqth", "disability"),
+                  ("cofinancement_fse", "esf_cofunded"))
+
+
+def _parse_labels(cols: dict, n: int, mapping: ExportMapping) -> dict:
+    """Per-row code positions (-1 unknown) of every coded column, 'unrecognised' flags, school and site."""
+    rows: dict = {"unrecognised": {}}
+    for raw_name, canonical in _LABEL_COLUMNS:
+        rows[canonical], rows["unrecognised"][raw_name] = _categorise(cols[raw_name], n, mapping, raw_name)
+    if cols["groupe"] is None:
+        rows["group"] = np.zeros(n, dtype=np.int64)  # no column: everyone is in the E2C group
+    rows["school"], rows["school_values"] = _text_values(cols["ecole"], n, mapping, "ecole")
+    rows["site"], rows["site_values"] = _text_values(cols["site"], n, mapping, "site")
+    return rows
+
+
+def _parse_dates_and_numbers(cols: dict, n: int) -> dict:
+    """Per-row dates (NaT unknown), numbers (NaN unknown) and 'unreadable' flags by raw column."""
+    rows: dict = {"unreadable": {}}
+    for raw_name, canonical in (("date_entree", "entry_date"), *_DATE_COLUMNS):
+        col = cols[raw_name]
+        if col is None:
+            rows[canonical] = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
+            rows["unreadable"][raw_name] = np.zeros(n, dtype=bool)
+            continue
+        parsed = parse_dates(col.values)
+        rows[canonical] = col.take(parsed, np.datetime64("NaT"))
+        rows["unreadable"][raw_name] = col.take(np.isnat(parsed) & _present(_texts(col.values)), False)
+    for raw_name, canonical, integer in (("semaines_entreprise", "weeks_in_company", False),
+                                         ("nb_stages", "n_internships", True)):
+        col = cols[raw_name]
+        if col is None:
+            rows[canonical], rows["unreadable"][raw_name] = np.full(n, np.nan), np.zeros(n, dtype=bool)
+            continue
+        parsed = parse_numbers(col.values)
+        if integer:
+            parsed[parsed != np.floor(parsed)] = np.nan
+        rows[canonical] = col.take(parsed, np.nan)
+        rows["unreadable"][raw_name] = col.take(np.isnan(parsed) & _present(_texts(col.values)), False)
+    return rows
+
+
+_UNKNOWN_EXIT = EXIT_REASON_CODES.index("inconnu")
+
+
+def _exit_codes(rows: dict) -> np.ndarray:
+    """Exit reason positions: a reason counts only with an exit date; an exit without a known reason is 'inconnu'."""
+    has_exit = ~np.isnat(rows["exit_date"])
+    return np.where(has_exit, np.where(rows["exit_reason"] >= 0, rows["exit_reason"], _UNKNOWN_EXIT), -1)
+
+
+def _collect_warnings(rows: dict, cols: dict, keep: np.ndarray, dropped, ignored) -> _Warnings:
+    warnings = _Warnings(keep)
+    for column, kind in dropped:
+        warnings.add_column(column, "identifier_column_dropped",
+                            f"{warning_label('identifier_column_dropped')} : « {column} » ({identifier_label(kind)})")
+    for column in ignored:
+        warnings.add_column(column, "column_ignored", f"{warning_label('column_ignored')} : « {column} »")
+    bad = rows["unrecognised"]
+    warnings.add_rows(rows["birth_full_date"], "annee_naissance", "birth_date_reduced")
+    warnings.add_rows(rows["school"] < 0, "ecole", "missing_school")
+    warnings.add_rows(rows["sex"] < 0, "sexe", "unknown_sex", cols["sexe"])
+    warnings.add_rows(np.isnan(rows["birth_year"]), "annee_naissance", "invalid_birth_year")  # never quote birth data
+    warnings.add_rows(bad["niveau_formation"], "niveau_formation", "unknown_education_level", cols["niveau_formation"])
+    for raw_name, _ in _BOOL_COLUMNS:
+        warnings.add_rows(bad[raw_name], raw_name, "unknown_boolean", cols[raw_name])
+    warnings.add_rows(bad["nationalite"], "nationalite", "unknown_nationality", cols["nationalite"])
+    warnings.add_rows(bad["prescripteur"], "prescripteur", "unknown_referrer", cols["prescripteur"])
+    warnings.add_rows(bad["groupe"], "groupe", "unknown_group", cols["groupe"])
+    for raw_name, _ in _DATE_COLUMNS:
+        warnings.add_rows(rows["unreadable"][raw_name], raw_name, "invalid_date", cols[raw_name])
+    for raw_name in ("semaines_entreprise", "nb_stages"):
+        warnings.add_rows(rows["unreadable"][raw_name], raw_name, "invalid_number", cols[raw_name])
+    has_exit = ~np.isnat(rows["exit_date"])
+    given = (rows["exit_reason"] >= 0) | bad["motif_sortie"]
+    warnings.add_rows(has_exit & bad["motif_sortie"], "motif_sortie", "unknown_exit_reason", cols["motif_sortie"])
+    # An exit whose reason is missing or stated as unknown ("NR", "Non renseigné").
+    warnings.add_rows(has_exit & (~given | (rows["exit_reason"] == _UNKNOWN_EXIT)), "motif_sortie",
+                      "exit_without_reason")
+    warnings.add_rows(~has_exit & given, "motif_sortie", "reason_without_exit_date", cols["motif_sortie"])
+    start, end = rows["outcome_start"], rows["outcome_end"]
+    warnings.add_rows(~np.isnat(start) & ~np.isnat(end) & (end < start), "date_fin_situation",
+                      "outcome_end_before_start")
+    return warnings
+
+
+def _canonical_frame(rows: dict, keep: np.ndarray, trainee_id) -> pd.DataFrame:
+    """The canonical frame of the kept rows, without positive_exit (computed from it afterwards)."""
+    k = np.flatnonzero(keep)
+
+    def categorical(name: str) -> pd.Categorical:
+        return pd.Categorical.from_codes(rows[name][k], dtype=CANONICAL_DTYPES[name])
+
+    def integers(name: str) -> pd.api.extensions.ExtensionArray:
+        return pd.array(rows[name][k], dtype="Float64").astype("Int64")
+
+    exit_code = _exit_codes(rows)[k]
+    site_codes, site_names = _site_codes(rows["site"][k], rows["site_values"], rows["school"][k], rows["school_values"])
+    return pd.DataFrame({
+        "source_row": (k + 1).astype("int64"),
+        "trainee_id": trainee_id,
+        "region": categorical("region"),
+        # Schools and sites seen only on rejected rows are not categories of the data.
+        "school": pd.Categorical.from_codes(rows["school"][k], categories=pd.Index(rows["school_values"], dtype="str"))
+        .remove_unused_categories(),
+        "site": pd.Categorical.from_codes(site_codes, categories=pd.Index(site_names, dtype="str"))
+        .remove_unused_categories(),
+        "sex": categorical("sex"),
+        "birth_year": integers("birth_year"),
+        "age_at_entry": integers("age_at_entry"),
+        "education_level": categorical("education_level"),
+        "qpv": _boolean(rows["qpv"][k]),
+        "rural": _boolean(rows["rural"][k]),
+        "disability": _boolean(rows["disability"][k]),
+        "nationality": categorical("nationality"),
+        "referrer": categorical("referrer"),
+        "entry_date": rows["entry_date"][k],
+        "exit_date": rows["exit_date"][k],
+        "exit_reason": pd.Categorical.from_codes(exit_code, dtype=CANONICAL_DTYPES["exit_reason"]),
+        "exit_category": pd.Categorical.from_codes(_category_codes(exit_code), dtype=CANONICAL_DTYPES["exit_category"]),
+        "outcome_start": rows["outcome_start"][k],
+        "outcome_end": rows["outcome_end"][k],
+        "follow_up_date": rows["follow_up_date"][k],
+        "weeks_in_company": pd.array(rows["weeks_in_company"][k], dtype="Float64"),
+        "n_internships": integers("n_internships"),
+        "esf_cofunded": _boolean(rows["esf_cofunded"][k]),
+        "group": categorical("group"),
+        "cohort_year": integers("cohort_year"),
+    })
 
 
 _DATE_LIKE = re.compile(r"\d{1,2}\s*[/.\-]\s*\d{1,2}\s*[/.\-]\s*\d{2,4}|\d{4}\s*[/.\-]\s*\d{1,2}\s*[/.\-]\s*\d{1,2}")
