@@ -263,3 +263,12 @@ def test_identifier_columns_named_by_their_header_are_not_even_read(tmp_path):
     # A header the school maps onto the contract is a contract column, whatever its name.
     raw = read_export(path, mapping={"colonnes": {"Nom": "site"}})
     assert "site" in raw.columns and raw.identifiers_not_read == {"Courriel": "email"}
+
+
+def test_split_identifiers_on_a_dataframe():
+    frame = pd.DataFrame({"id_stagiaire": ["a"], "Prénom": ["Zoéline"], "ddn": ["01/02/2003"], "Note": ["ok"],
+                          "contact": ["06 39 98 00 01"]})
+    scan = privacy.split_identifiers(frame, {"id_stagiaire"})
+    assert scan.dropped == [("Prénom", "nom"), ("ddn", "date_naissance"), ("contact", "telephone")]
+    assert list(scan.frame.columns) == ["id_stagiaire", "Note"] and scan.ignored == ["Note"]
+    assert scan.birth_date.tolist() == ["01/02/2003"]
