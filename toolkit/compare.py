@@ -181,7 +181,8 @@ def compare_units(
         ``flag95``, ``flag998`` (``'above'``, ``'below'``, ``'within'``).
         ``.attrs``: ``by``, ``method`` (overdispersion), ``phi``, ``tau2``,
         ``winsor``, ``n_units``, ``national_rate``, ``definition``,
-        ``covariates`` (of the expected model).
+        ``covariates`` (of the expected model), ``units_without_known_outcome``
+        (units left out because none of their exits has a known outcome).
     """
     if by not in UNITS:
         raise SchemaError(f"Unité de comparaison inconnue : {by!r} (site, school ou region).")
@@ -199,11 +200,12 @@ def compare_units(
                          "les écarts à comparer : ajustez le modèle sans la région.")
     y, d = _resolve_outcome(data, definition if definition is not None else expected.definition)
     known = y.notna().to_numpy()
-    unit = data[by].astype("string")
-    if unit[known].isna().any():
-        rows = np.flatnonzero(known & unit.isna().to_numpy())[:5]
-        raise SchemaError(f"Colonne {by!r} non renseignée pour {int((known & unit.isna().to_numpy()).sum())} "
-                          f"sortie(s) (lignes {', '.join(map(str, data.index[rows]))}…).")
+    codes, names = pd.factorize(data[by], use_na_sentinel=True)
+    names = pd.Index([str(v) for v in names], dtype=object)
+    if (known & (codes < 0)).any():
+        rows = np.flatnonzero(known & (codes < 0))
+        raise SchemaError(f"Colonne {by!r} non renseignée pour {len(rows)} sortie(s) "
+                          f"(lignes {', '.join(map(str, data.index[rows[:5]]))}…).")
     rows = data.loc[known]
     p = expected.predict(rows).to_numpy()
     if np.isnan(p).any():
@@ -211,15 +213,19 @@ def compare_units(
         raise ModelError(f"{bad} sortie(s) sans valeur attendue : une modalité absente des données du modèle "
                          "national (par exemple une année ou une région nouvelle). Réajustez le modèle attendu "
                          "sur des données qui la contiennent.")
-    work = pd.DataFrame({
-        by: unit[known].to_numpy(),
-        "y": y[known].astype(float).to_numpy(),
-        "p": p,
-        "v": p * (1 - p),
-    })
-    table = work.groupby(by, sort=True).agg(n=("y", "size"), observed=("y", "sum"), expected=("p", "sum"),
-                                            variance=("v", "sum"))
-    unknown = _unknown_outcomes(data, y, unit).reindex(table.index, fill_value=0)
+    unit_codes = codes[known]
+    size = len(names)
+    table = pd.DataFrame({
+        "n": np.bincount(unit_codes, minlength=size),
+        "observed": np.bincount(unit_codes, weights=y[known].astype(float).to_numpy(), minlength=size),
+        "expected": np.bincount(unit_codes, weights=p, minlength=size),
+        "variance": np.bincount(unit_codes, weights=p * (1 - p), minlength=size),
+    }, index=pd.Index(names, name=by))
+    no_outcome = sorted(table.index[table["n"] == 0])  # only unknown outcomes: cannot be compared
+    table = table[table["n"] > 0].sort_index()
+    left = data["exit_date"].notna().to_numpy() if "exit_date" in data.columns else np.ones(len(data), dtype=bool)
+    unknown_mask = left & ~known & (codes >= 0)
+    unknown = pd.Series(np.bincount(codes[unknown_mask], minlength=size), index=names).reindex(table.index)
     table.insert(1, "n_unknown_outcome", unknown.astype(int))
     table["observed"] = table["observed"].astype(int)
     table["oe_ratio"] = table["observed"] / table["expected"]
@@ -246,7 +252,7 @@ def compare_units(
         "by": by, "method": overdispersion, "phi": float(phi), "tau2": float(tau2),
         "phi_used": float(phi_used), "tau2_used": float(tau2_used), "winsor": winsor,
         "n_units": int(len(table)), "national_rate": expected.national_rate, "definition": d.name,
-        "covariates": list(expected.covariates),
+        "covariates": list(expected.covariates), "units_without_known_outcome": no_outcome,
     })
     return table
 
@@ -268,17 +274,11 @@ def overdispersion_estimates(z, se, winsor: float = 0.1) -> tuple[float, float]:
     return phi, float(tau2)
 
 
-def _unknown_outcomes(data: pd.DataFrame, y: pd.Series, unit: pd.Series) -> pd.Series:
-    """Exits (left the programme) whose outcome is unknown, by unit."""
-    left = data["exit_date"].notna() if "exit_date" in data.columns else pd.Series(True, index=data.index)
-    mask = (left & y.isna()).to_numpy()
-    return pd.Series(1, index=unit[mask].to_numpy()).groupby(level=0).sum()
-
-
 def _main_value(data: pd.DataFrame, by: str, column: str) -> pd.Series:
     """For each unit, the most frequent value of ``column`` among its rows."""
-    counts = data.groupby([data[by].astype("string"), data[column].astype("string")]).size()
-    counts = counts[counts > 0].sort_values(ascending=False)
-    first = counts.reset_index().drop_duplicates(subset=by, keep="first")
-    first.columns = [by, column, "count"]
-    return first.set_index(by)[column]
+    unit_codes, units = pd.factorize(data[by])
+    value_codes, values = pd.factorize(data[column])
+    ok = (unit_codes >= 0) & (value_codes >= 0)
+    counts = pd.DataFrame({"u": unit_codes[ok], "v": value_codes[ok]}).value_counts()
+    top = counts.reset_index().drop_duplicates(subset="u", keep="first")  # value_counts sorts by count
+    return pd.Series([str(values[v]) for v in top["v"]], index=pd.Index([str(units[u]) for u in top["u"]]))
