@@ -184,6 +184,10 @@ def test_bad_arguments():
         compare_units(data, by="ecole")
     with pytest.raises(ModelError, match="surdispersion"):
         compare_units(data, by="site", overdispersion="both")
+    with pytest.raises(ModelError, match="même définition"):
+        compare_units(data.assign(exit_date=pd.NaT, exit_reason=pd.NA, outcome_start=pd.NaT, outcome_end=pd.NaT,
+                                  follow_up_date=pd.NaT),
+                      by="site", expected=fit_expected_model(data), definition="reseau_2023")
 
 
 def test_funnel_plot_curves_points_and_highlight(national):

@@ -104,15 +104,17 @@ def fit_expected_model(
     return ExpectedModel(model, cols, include_region, rate, model.n, d)
 
 
-def funnel_limits(expected, variance=None, *, target: float = 1.0, tau2: float = 0.0, phi: float = 1.0,
+def funnel_limits(expected, variance, *, target: float = 1.0, tau2: float = 0.0, phi: float = 1.0,
                   level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
     """Control limits of an indirectly standardised ratio O/E (normal approximation).
 
-    ``s = sqrt(variance) / expected`` is the null SD of O/E (``variance`` =
-    Σ p(1 − p) over the unit's exits; if omitted, ``expected · (1 − target_rate)``
-    is not assumed: pass it). Limits are ``target ± z · sqrt(phi · s² + tau2)``,
-    with z the two-sided normal quantile of ``level``; the lower limit is
-    truncated at 0.
+    ``expected`` = E = Σ p and ``variance`` = V = Σ p(1 − p) over the unit's exits;
+    ``s = √V / E`` is the null SD of O/E. Limits are ``target ± z · √(phi · s² + tau2)``,
+    z the two-sided normal quantile of ``level``; the lower limit is truncated at 0.
+
+    Returns
+    -------
+    (lower, upper) : two float arrays.
     """
     expected = np.asarray(expected, dtype=float)
     variance = np.asarray(variance, dtype=float)
@@ -199,6 +201,9 @@ def compare_units(
         raise ModelError("Comparer des régions avec un modèle attendu qui contient la région annulerait "
                          "les écarts à comparer : ajustez le modèle sans la région.")
     y, d = _resolve_outcome(data, definition if definition is not None else expected.definition)
+    if d.name != expected.definition.name:
+        raise ModelError(f"Le modèle attendu a été ajusté avec la définition « {expected.definition.name} » ; "
+                         f"la comparaison demande « {d.name} ». Ajustez le modèle attendu avec la même définition.")
     known = y.notna().to_numpy()
     codes, names = pd.factorize(data[by], use_na_sentinel=True)
     names = pd.Index([str(v) for v in names], dtype=object)
