@@ -100,9 +100,10 @@ def serve(path: str) -> None:
     _warm_fonts()
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped at once
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    server.bind(path)
+    server.bind(path + ".tmp")
     server.listen(16)
-    _watch(os.getppid(), lambda: os._exit(0))  # the pool worker that started us is gone
+    os.rename(path + ".tmp", path)  # the socket appears only when ready to serve
+    _watch(os.getppid(), lambda: os._exit(0))  # the batch that started us is gone
     sys.stdout.write("ready\n")
     sys.stdout.flush()
     while True:
@@ -121,12 +122,12 @@ def serve(path: str) -> None:
 
 
 class Zygote:
-    """A zygote process and the kernelspec that reaches it (one per pool worker)."""
+    """A zygote process and the kernelspec that reaches it (one per batch)."""
 
     def __init__(self, env: dict | None = None, timeout: float = 120.0):
         self.folder = Path(tempfile.mkdtemp(prefix="e2c-zygote-"))
         self.socket = str(self.folder / "zygote.sock")
-        self.kernel_name = f"e2c-fork-{os.getpid()}"
+        self.kernel_name = f"e2c-fork-{os.getpid()}-{self.folder.name[-8:]}"
         spec_dir = self.folder / "kernels" / self.kernel_name
         spec_dir.mkdir(parents=True)
         spec = {"argv": [sys.executable, str(CLIENT), self.socket, "-f", "{connection_file}"],
@@ -154,6 +155,12 @@ class Zygote:
             os.environ["JUPYTER_PATH"] = os.pathsep.join(p for p in (str(self.folder), paths) if p)
 
     def stop(self) -> None:
+        """Stop the zygote, delete its kernelspec and take it off JUPYTER_PATH."""
+        paths = [p for p in os.environ.get("JUPYTER_PATH", "").split(os.pathsep) if p and p != str(self.folder)]
+        if paths:
+            os.environ["JUPYTER_PATH"] = os.pathsep.join(paths)
+        else:
+            os.environ.pop("JUPYTER_PATH", None)
         if self.process.poll() is None:
             try:
                 with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:

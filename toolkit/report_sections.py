@@ -1244,8 +1244,17 @@ def regions_figure(regions: pd.DataFrame, highlight: str | None, lang: str, sour
     return figure_html(fig, alt, caption), {"alt": alt, "points": frame[["region", "n"]]}
 
 
-def index_body(national: NationalWork, results, lang: str = "fr") -> str:
-    """The index page: national summary, the regions compared fairly, links to every report."""
+def index_figure(national: NationalWork, lang: str = "fr") -> str:
+    """The index page's figure: every region compared with the same intake (HTML)."""
+    source = t("source_data", lang, data=national.input_info.get("name", "—"))
+    return regions_figure(national.region_comparison, None, lang, source)[0]
+
+
+def index_body(national: NationalWork, results, lang: str = "fr", figure: str | None = None) -> str:
+    """The index page: national summary, the regions compared fairly, links to every report.
+
+    ``figure``: the HTML of :func:`index_figure` when already drawn (the batch
+    draws it while the region notebooks run)."""
     meta = national.meta
     rate = meta["national"]["rate"]
     flows = meta["national"]["flows"]
@@ -1267,8 +1276,7 @@ def index_body(national: NationalWork, results, lang: str = "fr") -> str:
         for a, b, c in cards) + "</div>"
     html += f'<h2 id="regions">{esc(w("Les régions comparées à public égal", "Regions compared with the same intake"))}</h2>'
     html += f"<p>{esc(w('Chaque région est comparée à ce qu’on attendrait au niveau national de jeunes ayant le même profil à l’entrée. Un rapport observé / attendu de 1 signifie « comme le pays à public égal » ; les barres montrent la marge due au hasard et à la variation habituelle entre régions. Ce n’est pas un classement.', 'Each region is compared with what would be expected nationally for young people with the same profile at entry. An observed / expected ratio of 1 means “like the country with the same intake”; the bars show the margin due to chance and the usual variation between regions. This is not a ranking.'))}</p>"
-    fig, _ = regions_figure(national.region_comparison, None, lang, source)
-    html += fig
+    html += figure if figure is not None else index_figure(national, lang)
     regions = national.region_comparison.set_index(national.region_comparison["region"].astype("object"))
     status = {r.region: r for r in results}
     rows = []

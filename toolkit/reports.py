@@ -54,6 +54,7 @@ __all__ = [
     "notebook_to_html",
     "html_page",
     "start_pool",
+    "stop_pool",
     "run_batch",
     "write_manifest",
     "resolve_regions",
@@ -233,24 +234,16 @@ def html_page(body: str, *, lang: str = "fr", title: str = "") -> str:
 # --------------------------------------------------------------------------
 # Running notebooks
 # --------------------------------------------------------------------------
-_ZYGOTE = None  # per worker process: the pre-imported kernel zygote, when enabled
+_FAST_KERNEL: tuple[str, str] | None = None  # (kernel name, zygote socket) in each pool worker
 
 
-def _init_worker(fast_kernels: bool = True) -> None:
+def _init_worker(fast_kernel: tuple[str, str] | None = None) -> None:
     """Pool initialiser: one BLAS thread per kernel, the heavy imports done
-    once per worker, and (``fast_kernels``) a zygote that pre-imports the
-    report's modules and forks a fresh kernel per region. All of it overlaps
-    the parent's national work."""
-    global _ZYGOTE
+    once per worker (overlapping the parent's national work), and the name of
+    the zygote's kernelspec when fast kernels are on."""
+    global _FAST_KERNEL
     os.environ.update(_SINGLE_THREAD_ENV)
-    if fast_kernels:
-        from multiprocessing.util import Finalize
-
-        from ._kernel_zygote import Zygote
-
-        _ZYGOTE = Zygote()
-        _ZYGOTE.register()
-        Finalize(_ZYGOTE, _ZYGOTE.stop, exitpriority=10)
+    _FAST_KERNEL = fast_kernel
     import logging
 
     import nbconvert  # noqa: F401
@@ -260,6 +253,19 @@ def _init_worker(fast_kernels: bool = True) -> None:
     _exporter()
 
 
+def _fast_kernel_ready(timeout: float = 120.0) -> str | None:
+    """The zygote's kernel name once its socket is up (it binds after preloading)."""
+    if _FAST_KERNEL is None:
+        return None
+    name, sock = _FAST_KERNEL
+    deadline = time.monotonic() + timeout
+    while not os.path.exists(sock):
+        if time.monotonic() > deadline:
+            return None
+        time.sleep(0.05)
+    return name
+
+
 def _run_one(job: RegionJob, template: str, kernel_name: str, timeout: float) -> RegionResult:
     import papermill as pm
 
@@ -267,8 +273,8 @@ def _run_one(job: RegionJob, template: str, kernel_name: str, timeout: float) ->
     job.cwd.mkdir(parents=True, exist_ok=True)
     job.notebook.parent.mkdir(parents=True, exist_ok=True)
     result = RegionResult(region=job.label, slug=job.key, status="failed", notebook=str(job.notebook))
-    if kernel_name == KERNEL_NAME and _ZYGOTE is not None and _ZYGOTE.wait_ready():
-        kernel_name = _ZYGOTE.kernel_name  # same interpreter, modules pre-imported, still a new process
+    if kernel_name == KERNEL_NAME and (fast := _fast_kernel_ready()):
+        kernel_name = fast  # same interpreter, modules pre-imported, still a new process per region
     result.kernel = kernel_name
     try:
         pm.execute_notebook(
@@ -304,11 +310,35 @@ def _run_star(args) -> RegionResult:
 
 
 def start_pool(jobs: int = 2, fast_kernels: bool = True):
-    """Fork the worker pool now, before any kernel starts (papermill pitfall 9)."""
+    """Fork the worker pool now, before any kernel starts (papermill pitfall 9).
+
+    With ``fast_kernels``, one zygote (:mod:`toolkit._kernel_zygote`) starts
+    first and pre-imports the report's modules while the caller does other
+    work; every worker forks its regions' kernels from it. Stop both with
+    :func:`stop_pool`.
+    """
     if jobs < 1:
         raise ReportError(f"jobs doit être au moins 1 (reçu : {jobs}).")
+    zygote = None
+    if fast_kernels:
+        from ._kernel_zygote import Zygote
+
+        zygote = Zygote(env=_SINGLE_THREAD_ENV)
+        zygote.register()  # JUPYTER_PATH, inherited by the workers
     context = multiprocessing.get_context("fork")
-    return context.Pool(processes=jobs, initializer=_init_worker, initargs=(fast_kernels,))
+    fast = (zygote.kernel_name, zygote.socket) if zygote else None
+    pool = context.Pool(processes=jobs, initializer=_init_worker, initargs=(fast,))
+    pool.e2c_zygote = zygote
+    return pool
+
+
+def stop_pool(pool) -> None:
+    """Close the pool, wait for its workers, stop its zygote."""
+    pool.close()
+    pool.join()
+    zygote = getattr(pool, "e2c_zygote", None)
+    if zygote is not None:
+        zygote.stop()
 
 
 def run_batch(
@@ -322,12 +352,14 @@ def run_batch(
     progress: bool = True,
     description: str = "Rapports",
     fast_kernels: bool = True,
+    while_running=None,
 ) -> list[RegionResult]:
     """Execute ``template`` once per job, in parallel, and convert each to HTML.
 
     A failing job is returned with ``status="failed"``, its error and the path
     of its executed notebook; the other jobs go on. Results come back in the
-    order of ``jobs``.
+    order of ``jobs``. ``while_running``: a callable run in this process once
+    the jobs are handed to the pool (work that does not need their results).
     """
     template = str(Path(template).resolve())
     check_parameters_tag(template)
@@ -336,12 +368,15 @@ def run_batch(
     tasks = [(job, template, kernel_name, timeout) for job in jobs]
     results: dict[str, RegionResult] = {}
     try:
+        pending = pool.imap_unordered(_run_star, tasks)
+        if while_running is not None:
+            while_running()
         bar = None
         if progress:
             from tqdm.auto import tqdm
 
             bar = tqdm(total=len(tasks), desc=description, unit="région")
-        for res in pool.imap_unordered(_run_star, tasks):
+        for res in pending:
             results[res.slug] = res
             if bar is not None:
                 bar.set_postfix_str(f"{res.region} : {'ok' if res.ok else 'échec'}")
@@ -350,8 +385,7 @@ def run_batch(
             bar.close()
     finally:
         if own_pool:
-            pool.close()
-            pool.join()
+            stop_pool(pool)
     return [results[job.key] for job in jobs]
 
 
@@ -516,14 +550,15 @@ def build_reports(
                 title=sections.report_title(name, period, lang),
             ))
         t1 = time.perf_counter()
+        figure: list[str] = []
         results = run_batch(template, batch, pool=pool, kernel_name=kernel_name, timeout=timeout,
-                            progress=progress, description="Rapports" if lang == "fr" else "Reports")
+                            progress=progress, description="Rapports" if lang == "fr" else "Reports",
+                            while_running=lambda: figure.append(sections.index_figure(national, lang)))
         t_batch = time.perf_counter() - t1
     finally:
-        pool.close()
-        pool.join()
+        stop_pool(pool)
     index = out_dir / "index.html"
-    body = sections.index_body(national, results, lang=lang)
+    body = sections.index_body(national, results, lang=lang, figure=figure[0] if figure else None)
     index.write_text(html_page(body, lang=lang, title=sections.index_title(period, lang)), encoding="utf-8")
     timings = {"national": round(t_national, 3), "regions": round(t_batch, 3),
                "total": round(time.perf_counter() - t0, 3)}
