@@ -50,7 +50,7 @@ def main(n: int) -> None:
     step("compare_units(by='school', expected=...)", lambda: compare_units(data, "school", expected=expected))
     step("compare_units(by='region', expected=...)", lambda: compare_units(data, "region", expected=expected))
     step("funnel_plot(sites, highlight_region=...)", lambda: funnel_plot(sites, highlight_region="Bretagne"))
-    step("  .marginal_effects (statsmodels get_margeff)", lambda: model.marginal_effects)
+    step("  .marginal_effects (analytic delta method)", lambda: model.marginal_effects)
     sub = data.sample(20_000, random_state=1)
     mm = step("fit_multilevel on 20,000 exits (VB)", lambda: fit_multilevel(sub))
     print()

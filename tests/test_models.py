@@ -20,6 +20,7 @@ from toolkit.models import (
     calibration_table,
     fit_multilevel,
     fit_positive_exit,
+    neutral_name,
 )
 
 
@@ -121,6 +122,15 @@ def test_average_marginal_effect_matches_counterfactual_predictions(sample, mode
     assert list(me.columns) == ["ame", "se", "z", "p_value", "ci_low", "ci_high"]
     assert me.loc["qpv", "ame"] == pytest.approx(ame, rel=1e-6)
     assert me.loc["qpv", "ci_low"] < me.loc["qpv", "ame"] < me.loc["qpv", "ci_high"]
+
+
+def test_marginal_effects_match_statsmodels_get_margeff(model):
+    reference = model.results.get_margeff(at="overall", dummy=True).summary_frame(alpha=0.05)
+    ours = model.marginal_effects
+    assert len(ours) == len(reference) == len(model.odds_ratios) - 1
+    assert list(ours.index) == [neutral_name(t) for t in reference.index]
+    np.testing.assert_allclose(ours["ame"].to_numpy(), reference["dy/dx"].to_numpy(), rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(ours["se"].to_numpy(), reference["Std. Err."].to_numpy(), rtol=1e-4)
 
 
 def test_auc_matches_pair_counting_and_scipy():
