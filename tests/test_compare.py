@@ -240,3 +240,23 @@ def test_planted_sites_of_the_synthetic_export_after_cleaning():
     assert (ordinary["flag95"] != "within").mean() <= 0.15
     # Sites and schools keep their region, so a region's units can be highlighted.
     assert result["region"].notna().all()
+
+
+def test_rare_missing_values_get_the_most_frequent_level_not_a_separable_level():
+    data, _ = simulate_exits(6000, seed=12, missing_rate=0.0)
+    data = data.copy()
+    known = data.index[data["positive_exit"].notna()]
+    few = known[:5]
+    data.loc[few, "positive_exit"] = True  # five exits, all positive: a level of their own would be separated
+    data.loc[few, "education_level"] = pd.NA
+    data.loc[known[100:400], "qpv"] = pd.NA  # 300 missing: an indicator term
+    expected = fit_expected_model(data)
+    info = expected.model.missing
+    assert info["imputed_most_frequent"] == {"education_level": 5}
+    assert info["indicator_columns"] == ["qpv_missing"]
+    assert "education_level[missing]" not in expected.model.odds_ratios.index
+    p = expected.predict(data.loc[few])
+    most_frequent = data["education_level"].mode().iloc[0]
+    same = expected.predict(data.loc[few].assign(education_level=most_frequent))
+    np.testing.assert_allclose(p.to_numpy(), same.to_numpy())
+    assert compare_units(data, by="site", expected=expected)["n"].sum() == data["positive_exit"].notna().sum()

@@ -84,10 +84,13 @@ def fit_expected_model(
     not whom it takes in.
 
     Missing covariates (strategy ``"indicator"``): a missing categorical gets
-    its own ``missing`` level, a missing boolean or number is filled (0 /
-    national median) with a ``<column>_missing`` 0/1 term. So every exit with
-    a known outcome has an expected value and no exit drops out of a unit's
-    count; the number of missing values by column is in ``.model.missing``.
+    its own ``missing`` level, a missing boolean or number is filled (most
+    frequent value / national median) with a ``<column>_missing`` 0/1 term; a
+    column with fewer than 30 missing values just gets its most frequent value
+    (median), since a tiny level of its own could be perfectly separated. So
+    every exit with a known outcome has an expected value and no exit drops out
+    of a unit's count; the counts by column and the handling used are in
+    ``.model.missing``.
 
     Returns
     -------

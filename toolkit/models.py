@@ -77,6 +77,7 @@ _CATEGORY_ORDER: dict[str, tuple] = {
 _BOOLEANS = {"qpv", "rural", "disability", "esf_cofunded"}
 _NUMERICS = {"age_at_entry", "weeks_in_company", "n_internships", "birth_year"}
 MISSING_LEVEL = "missing"  # extra level for missing categoricals (strategy 'indicator')
+MIN_MISSING_LEVEL = 30  # fewer missing values than this get the most frequent value instead (strategy 'indicator')
 
 # Beyond these a logit coefficient or its (model-based) standard error means the
 # maximum-likelihood estimate does not really exist (odds ratio > 20 000).
@@ -168,14 +169,14 @@ def _text_key(value) -> str:
     return str(value)
 
 
-def _level_codes(values: pd.Series, level_text: list[str]) -> np.ndarray:
+def _level_codes(values: pd.Series, level_text: list[str], fill_level: str | None = None) -> np.ndarray:
     """Position of each value in ``level_text`` (-1: unknown level, or missing
-    without a ``missing`` level), by factorising first so that only the distinct
-    values are converted to text."""
+    without a ``missing`` level or ``fill_level``), by factorising first so that
+    only the distinct values are converted to text."""
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     position = {t: i for i, t in enumerate(level_text)}
-    lookup = np.array([position.get(_text_key(u), -1) for u in uniques] + [position.get(MISSING_LEVEL, -1)],
-                      dtype=np.int64)
+    missing_to = position.get(fill_level if fill_level is not None else MISSING_LEVEL, -1)
+    lookup = np.array([position.get(_text_key(u), -1) for u in uniques] + [missing_to], dtype=np.int64)
     return lookup[codes]  # code -1 (missing) picks the last entry
 
 
@@ -187,8 +188,10 @@ class _Design:
     missing: str  # 'complete_case' or 'indicator'
     kinds: dict[str, str] = field(default_factory=dict)
     levels: dict[str, list] = field(default_factory=dict)  # categorical levels, reference first
-    fill: dict[str, float] = field(default_factory=dict)  # numeric fill value (strategy 'indicator')
+    fill: dict[str, float] = field(default_factory=dict)  # numeric / 0-1 fill value (strategy 'indicator')
     indicators: list[str] = field(default_factory=list)  # `<col>_missing` columns created
+    fill_level: dict[str, str] = field(default_factory=dict)  # categorical: level given to rare missing values
+    imputed: dict[str, int] = field(default_factory=dict)  # columns whose few missing values were filled
 
     @classmethod
     def learn(cls, data: pd.DataFrame, covariates, missing: str) -> "_Design":
@@ -196,16 +199,24 @@ class _Design:
         for col in design.covariates:
             values = data[col]
             kind = design.kinds[col] = _kind(col, values)
-            has_missing = bool(values.isna().any())
+            n_missing = int(values.isna().sum())
+            # Too few missing values for a level of their own (it could be separated, all
+            # positive or all not): give them the most frequent value (median for numbers).
+            rare = missing == "indicator" and 0 < n_missing < MIN_MISSING_LEVEL
+            if rare:
+                design.imputed[col] = n_missing
             if kind == "categorical":
                 levels = _levels_present(col, values)
-                if missing == "indicator" and has_missing:
+                if rare:
+                    design.fill_level[col] = _text_key(values.mode(dropna=True).iloc[0])
+                elif missing == "indicator" and n_missing:
                     levels = levels + [MISSING_LEVEL]
                 design.levels[col] = levels
-            elif missing == "indicator" and has_missing:
-                design.indicators.append(f"{col}_missing")
-                if kind == "numeric":
-                    design.fill[col] = float(pd.to_numeric(values, errors="coerce").astype("Float64").median())
+            elif missing == "indicator" and n_missing:
+                numbers = pd.Series(_as_float(values))
+                design.fill[col] = float(numbers.median() if kind == "numeric" else numbers.mode().iloc[0])
+                if not rare:
+                    design.indicators.append(f"{col}_missing")
         return design
 
     def transform(self, data: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
@@ -217,16 +228,17 @@ class _Design:
             values = data[col]
             kind = self.kinds[col]
             if kind == "categorical":
-                codes = _level_codes(values, [str(v) for v in self.levels[col]])
+                codes = _level_codes(values, [str(v) for v in self.levels[col]], self.fill_level.get(col))
                 usable &= codes >= 0
                 out[col] = pd.Categorical.from_codes(
                     codes, categories=pd.Index([str(v) for v in self.levels[col]], dtype=object))
             else:
                 num = _as_float(values)
-                if f"{col}_missing" in self.indicators:
+                if col in self.fill:
                     absent = np.isnan(num)
-                    out[f"{col}_missing"] = absent.astype(float)
-                    num = np.where(absent, self.fill.get(col, 0.0), num)
+                    if f"{col}_missing" in self.indicators:
+                        out[f"{col}_missing"] = absent.astype(float)
+                    num = np.where(absent, self.fill[col], num)
                 usable &= ~np.isnan(num)
                 out[col] = num
         frame = pd.DataFrame(out, index=data.index)
@@ -351,6 +363,7 @@ def _prepare(data, formula, covariates, cluster, definition, missing):
         missing_info["indicator_columns"] = list(design.indicators) + [
             f"{c}[{MISSING_LEVEL}]" for c, lv in design.levels.items() if MISSING_LEVEL in lv
         ]
+        missing_info["imputed_most_frequent"] = dict(design.imputed)
     frame = frame.loc[usable.to_numpy()]
     if formula is None:
         formula = f"{OUTCOME} ~ " + " + ".join(design.rhs_terms()) if design.covariates else f"{OUTCOME} ~ 1"
@@ -733,7 +746,11 @@ def fit_positive_exit(
     missing : ``"complete_case"`` (default): exits with any missing covariate are
         left out, and counted in ``.missing`` (overall and by column);
         ``"indicator"``: missing categoricals get a ``missing`` level and missing
-        booleans / numbers are filled (0 / median) with a ``<column>_missing`` 0/1 term.
+        booleans / numbers are filled (most frequent value / median) with a
+        ``<column>_missing`` 0/1 term; a column with fewer than ``MIN_MISSING_LEVEL``
+        (30) missing values gets its most frequent value (median) and no term of its
+        own, so a tiny level cannot be separated; ``.missing["imputed_most_frequent"]``
+        lists those columns and counts.
     strict : True (default) raises :class:`ModelError` on separation,
         non-convergence, a singular design or non-finite / huge estimates;
         False records them in ``.problems`` and warns (:class:`ModelWarning`).
