@@ -260,3 +260,19 @@ def test_rare_missing_values_get_the_most_frequent_level_not_a_separable_level()
     same = expected.predict(data.loc[few].assign(education_level=most_frequent))
     np.testing.assert_allclose(p.to_numpy(), same.to_numpy())
     assert compare_units(data, by="site", expected=expected)["n"].sum() == data["positive_exit"].notna().sum()
+
+
+def test_site_name_shared_by_two_schools_is_announced():
+    import warnings
+
+    from toolkit.models import ModelWarning
+
+    data, _ = simulate_exits(3000, seed=4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ModelWarning)
+        compare_units(data, by="site")  # unique site names: no warning
+    site = data["site"].astype(str)
+    # site_05 (ecole_02) renamed like site_02 (ecole_01).
+    renamed = data.assign(site=site.where(site != "site_05", "site_02").astype("category"))
+    with pytest.warns(ModelWarning, match="site_02"):
+        compare_units(renamed, by="site")

@@ -17,6 +17,7 @@ ranked: a funnel plot replaces league tables.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,7 +27,7 @@ from scipy.stats import mstats
 
 from .definitions import Definition
 from .errors import ModelError, SchemaError
-from .models import PositiveExitModel, _resolve_outcome, fit_positive_exit
+from .models import ModelWarning, PositiveExitModel, _resolve_outcome, fit_positive_exit
 
 __all__ = ["DEFAULT_EXPECTED_COVARIATES", "ExpectedModel", "fit_expected_model", "compare_units", "funnel_limits"]
 
@@ -256,6 +257,12 @@ def compare_units(
         table.insert(1, "region", _main_value(data.loc[known], by, "region").reindex(table[by]).to_numpy())
     if by == "site" and "school" in data.columns:
         table.insert(2, "school", _main_value(data.loc[known], by, "school").reindex(table[by]).to_numpy())
+        shared = _shared_names(data.loc[known], by, "school")
+        if shared:
+            warnings.warn(
+                f"Site(s) portant le même nom dans plusieurs écoles, comparés comme un seul site : "
+                f"{', '.join(shared[:10])}. Renommez-les (par ex. « école – site ») pour les distinguer.",
+                ModelWarning, stacklevel=2)
     table.attrs.update({
         "by": by, "method": overdispersion, "phi": float(phi), "tau2": float(tau2),
         "phi_used": float(phi_used), "tau2_used": float(tau2_used), "winsor": winsor,
@@ -280,6 +287,14 @@ def overdispersion_estimates(z, se, winsor: float = 0.1) -> tuple[float, float]:
     denominator = w.sum() - (w**2).sum() / w.sum()
     tau2 = max(0.0, (count * phi - (count - 1)) / denominator) if denominator > 0 else 0.0
     return phi, float(tau2)
+
+
+def _shared_names(data: pd.DataFrame, by: str, column: str) -> list[str]:
+    """Units (e.g. site names) that appear under more than one value of ``column`` (school)."""
+    pairs = pd.DataFrame({"u": pd.factorize(data[by])[0], "v": pd.factorize(data[column])[0]}).drop_duplicates()
+    names = pd.factorize(data[by])[1]
+    counts = pairs[pairs["v"] >= 0].groupby("u").size()
+    return sorted(str(names[u]) for u in counts.index[counts > 1] if u >= 0)
 
 
 def _main_value(data: pd.DataFrame, by: str, column: str) -> pd.Series:
