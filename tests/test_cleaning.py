@@ -579,3 +579,15 @@ def test_progress_bar_and_step_timings(capsys):
 def test_every_code_has_a_french_and_an_english_label(table):
     for code, (fr, en) in table.items():
         assert fr and en and fr != en and code not in (fr, en)
+
+
+def test_data_records_the_definition_it_was_cleaned_with():
+    """Indicators and models read it to label their outputs with the right definition."""
+    from toolkit.indicators import positive_exit_rates
+    from toolkit.synth import generate_export
+
+    raw = generate_export(seed=3, trainees_per_year=200, messy=False).raw
+    for name in ("projet", "reseau_2017"):
+        data = clean_export(raw, definition=name, key="k").data
+        assert data.attrs["definition"] == name
+        assert positive_exit_rates(data)["definition"].iloc[0] == name

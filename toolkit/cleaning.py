@@ -629,6 +629,8 @@ def _clean(source, mapping, definition: Definition, key, steps: _Steps) -> Clean
     }
     warnings_frame = warnings.frame()
     steps("rejets et bilan")
+    # Downstream (indicators, models) read which definition `positive_exit` was computed under.
+    data.attrs["definition"] = definition.name
     return CleanResult(data=data, rejected=rejected, warnings=warnings_frame, summary=summary,
                        definition=definition, source_name=raw.source_name, sha256=raw.sha256,
                        raw_info={"headers": raw.headers, "birth_year_from_birth_date": birth_from_date},
