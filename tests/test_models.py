@@ -195,6 +195,22 @@ def test_out_of_sample_calibration_on_well_specified_data():
     assert perf.n == int(m.predict(test)[test["positive_exit"].notna()].notna().sum())
 
 
+def test_cross_validated_performance():
+    data, _ = simulate_exits(20000, seed=31)
+    m = fit_positive_exit(data)
+    cv = m.cross_validate(folds=5)
+    assert cv.n == m.n
+    assert cv.calibration_slope == pytest.approx(1, abs=0.1)  # 16 terms, 16,000 exits: little over-fitting
+    assert abs(cv.auc - m.auc) < 0.01 and cv.auc <= m.auc + 1e-9
+    # Many useless terms on few exits: the cross-validated slope drops below 1.
+    small = data.sample(400, random_state=1).assign(
+        **{f"noise{i}": np.random.default_rng(i).normal(size=400) for i in range(25)})
+    noisy = fit_positive_exit(small, "positive_exit ~ " + " + ".join(f"noise{i}" for i in range(25)) + " + weeks_in_company",
+                              cluster=None)
+    assert noisy.calibration_slope == pytest.approx(1, abs=1e-6)
+    assert noisy.cross_validate(folds=5).calibration_slope < 0.8
+
+
 def test_quasi_separation_raises_naming_the_term(sample):
     data = sample[0].copy()
     data.loc[(data["region"] == "Bretagne") & data["positive_exit"].notna(), "positive_exit"] = True
