@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import warnings
 
 import numpy as np
 import pandas as pd
@@ -205,8 +204,8 @@ def test_cross_validated_performance():
     # Many useless terms on few exits: the cross-validated slope drops below 1.
     small = data.sample(400, random_state=1).assign(
         **{f"noise{i}": np.random.default_rng(i).normal(size=400) for i in range(25)})
-    noisy = fit_positive_exit(small, "positive_exit ~ " + " + ".join(f"noise{i}" for i in range(25)) + " + weeks_in_company",
-                              cluster=None)
+    formula = "positive_exit ~ weeks_in_company + " + " + ".join(f"noise{i}" for i in range(25))
+    noisy = fit_positive_exit(small, formula, cluster=None)
     assert noisy.calibration_slope == pytest.approx(1, abs=1e-6)
     assert noisy.cross_validate(folds=5).calibration_slope < 0.8
 

@@ -155,7 +155,8 @@ def _kind(column: str, values: pd.Series) -> str:
 
 def _as_float(values: pd.Series) -> np.ndarray:
     """Numbers or booleans (nullable or not) as a float array with NaN for missing."""
-    if isinstance(values.dtype, pd.CategoricalDtype) or values.dtype == object or pd.api.types.is_string_dtype(values.dtype):
+    textual = values.dtype == object or pd.api.types.is_string_dtype(values.dtype)
+    if isinstance(values.dtype, pd.CategoricalDtype) or textual:
         values = pd.to_numeric(values.astype("string"), errors="coerce")
     return pd.array(values, dtype="Float64").to_numpy(dtype=float, na_value=np.nan)
 
@@ -523,7 +524,8 @@ class PositiveExitModel:
         )
 
     def __repr__(self) -> str:
-        return f"PositiveExitModel(n={self.n}, terms={len(self.terms)}, definition={self.definition.name!r}, problems={len(self.problems)})"
+        return (f"PositiveExitModel(n={self.n}, terms={len(self.terms)}, definition={self.definition.name!r}, "
+                f"problems={len(self.problems)})")
 
     @property
     def coef_ci(self) -> pd.DataFrame:
@@ -690,7 +692,7 @@ def term_label(term: str, design: _Design | None, lang: str = "fr") -> str:
         ref = ""
         if design is not None and design.levels.get(col):
             ref_code = design.levels[col][0]
-            ref = f" (réf. {schema.label(col, ref_code, lang)})" if fr else f" (ref. {schema.label(col, ref_code, lang)})"
+            ref = f" ({'réf.' if fr else 'ref.'} {schema.label(col, ref_code, lang)})"
         return f"{name} : {lvl}{ref}" if fr else f"{name}: {lvl}{ref}"
     if term.endswith("_missing"):
         base = column_label.get(term[: -len("_missing")], term)

@@ -25,7 +25,7 @@ from matplotlib.lines import Line2D
 from scipy import stats
 
 from ..errors import E2CError
-from ..formatting import NBSP, column_label, fmt_int, fmt_number, fmt_pct
+from ..formatting import column_label, fmt_int, fmt_number
 from . import FIGSIZE, HIGHLIGHT, NEUTRAL, OKABE_ITO, REFERENCE, add_source, new_figure, number_formatter, \
     percent_formatter
 
@@ -125,7 +125,8 @@ def funnel_plot(
         raise E2CError(f"funnel_plot : colonnes absentes du tableau : {', '.join(missing or [by])} "
                        "(attendu : le résultat de compare_units).")
     if highlight_region is not None and "region" not in comparison.columns:
-        raise E2CError("funnel_plot : highlight_region demande une colonne « region » (comparaison de sites ou d'écoles).")
+        raise E2CError("funnel_plot : highlight_region demande une colonne « region » "
+                       "(comparaison de sites ou d'écoles).")
     text = _TEXT[lang]
     attrs = comparison.attrs
     phi = float(attrs.get("phi_used", 1.0))
