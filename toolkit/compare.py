@@ -159,6 +159,9 @@ def compare_units(
 
     * z_α = 1.960 (95 %) and 3.090 (99.8 %); lower limits truncated at 0. A unit is
       ``'above'`` / ``'below'`` when its O/E lies outside the limits, else ``'within'``.
+      The normal approximation is good once V_i reaches about 10 (a few dozen exits);
+      for smaller units the flags are approximate, one more reason to hide units under
+      the publication threshold (``min_n`` of the funnel plot).
 
     References: D. J. Spiegelhalter (2005), "Funnel plots for comparing institutional
     performance", Statistics in Medicine 24:1185–1202; D. J. Spiegelhalter, C. Sherlaw-Johnson,
