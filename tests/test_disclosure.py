@@ -147,7 +147,23 @@ def test_missing_columns_are_reported():
         suppress_counts(pd.DataFrame({"n": [1]}), ["m"])
 
 
-@settings(max_examples=60, deadline=None)
+def test_a_hidden_bridge_between_two_blocks_gets_a_partner():
+    # Every line holds two hidden cells or none after the one-hidden-cell rule, yet
+    # (row 3, column 0) links two independent blocks and is fixed by the totals.
+    values = np.array([[0, 0, 0, 0], [0, 0, 0, 1], [0, 1, 1, 0], [1, 1, 1, 0]], dtype=float)
+    table = pd.DataFrame(values, columns=list("abcd"))
+    result = suppress_counts(table, list("abcd"), 11, rows_additive=True, cols_additive=True)
+    hidden = result.suppressed.to_numpy()
+    assert hidden[values > 0].all()
+    assert not determined_cells(values, hidden, True, True).any()
+    # The checker catches the bridge when a table is published without the extra cell.
+    naive = table.astype("object").mask(values > 0, "< 11")
+    naive.iloc[0, 0] = naive.iloc[0, 3] = naive.iloc[1, 0] = "< 11"
+    with pytest.raises(DisclosureError, match="combinant"):
+        assert_publishable(naive, list("abcd"), 11, rows_additive=True, cols_additive=True)
+
+
+@settings(max_examples=200, deadline=None)
 @given(
     st.integers(2, 5).flatmap(
         lambda r: st.integers(2, 4).flatmap(

@@ -14,16 +14,19 @@ default, see ``config.DEFAULT_MIN_CELL``):
    whose rows partition the population, or a row of a table whose columns
    partition it) add up to a known total, one hidden cell could be recovered
    by subtraction. Whenever a line holds exactly one suppressed cell, the
-   smallest other cell of that line is suppressed too; this is repeated
-   until no line changes. The total itself belongs to the line when it is a
+   smallest other cell of that line is suppressed too, until no line
+   changes. Then a linear-algebra audit looks for hidden cells that the
+   line totals still fix (in a two-way table a hidden cell can be the only
+   link between two blocks of hidden cells); each one gets a partner in its
+   row or column, and the whole rule runs again. The total itself belongs to the line when it is a
    row or column of the table (``total_row`` / ``total_col``); otherwise it
    is assumed to be known from elsewhere in the report.
 4. **Rates.** A rate, and the columns derived from it (confidence bounds,
    formatted text), is suppressed when its numerator or denominator is
    suppressed or when its denominator is below ``min_cell``.
 
-The rule of rule 3 protects against recovery from the margins of one table,
-which is the attack a reader can do by hand. It is not a full linear-
+Rule 3 protects against exact recovery from the margins of one table (any
+combination of additions and subtractions of published cells and totals). It is not a full linear-
 programming audit across all the tables of a report; reports therefore
 publish each breakdown once, with the same totals.
 """
@@ -126,6 +129,48 @@ def _line_secondary(values: np.ndarray, hidden: np.ndarray, unknown: np.ndarray,
     return new
 
 
+def _one_hidden_rule(filled: np.ndarray, hidden: np.ndarray, known: np.ndarray, rows_additive: bool,
+                     cols_additive: bool) -> np.ndarray:
+    """Rule 3's first part to a fixed point: no additive line with exactly one hidden cell."""
+    rows, cols = filled.shape
+    while True:
+        before = hidden.copy()
+        if rows_additive and rows > 1:
+            hidden = _line_secondary(filled, hidden, ~known, axis=0)
+        if cols_additive and cols > 1:
+            hidden = _line_secondary(filled, hidden, ~known, axis=1)
+        if (hidden == before).all():
+            return hidden
+
+
+def _determined(unseen: np.ndarray, rows_additive: bool, cols_additive: bool) -> np.ndarray:
+    """Cells a reader could compute from the published cells and the line totals.
+
+    The unseen cells are the unknowns of one linear equation per additive line.
+    An unknown is fixed by the system exactly when it is orthogonal to the
+    null space of the constraint matrix (its unit vector lies in the row space).
+    """
+    from scipy.linalg import null_space
+
+    cells = np.argwhere(unseen)
+    out = np.zeros_like(unseen)
+    if len(cells) == 0:
+        return out
+    lines = []
+    if rows_additive:
+        lines += [cells[:, 1] == j for j in range(unseen.shape[1])]
+    if cols_additive:
+        lines += [cells[:, 0] == i for i in range(unseen.shape[0])]
+    if not lines:
+        return out
+    constraints = np.array(lines, dtype=float)
+    basis = null_space(constraints)
+    free = np.abs(basis).max(axis=1) > 1e-9 if basis.size else np.zeros(len(cells), dtype=bool)
+    fixed = cells[~free]
+    out[fixed[:, 0], fixed[:, 1]] = True
+    return out
+
+
 def suppress_counts(
     table: pd.DataFrame,
     count_cols: Sequence[str],
@@ -208,17 +253,29 @@ def suppress_counts(
             hidden[:, count_cols.index(numerator)] |= small_rest & ~np.isnan(k)
     primary = hidden.copy()
 
-    # Rule 3, iterated to a fixed point (each pass only adds cells, so it ends).
-    # Missing cells are not published either, so they count as hidden.
+    # Rule 3: the one-hidden-cell rule to a fixed point, then an audit that no
+    # hidden cell is fixed by the line totals (a hidden cell can be the only
+    # link between two groups of hidden cells, and then be recovered even
+    # though every line holds two of them); each pass only adds cells.
     filled = np.nan_to_num(matrix, nan=np.inf)
     while True:
-        before = hidden.copy()
-        if rows_additive and len(table) > 1:
-            hidden = _line_secondary(filled, hidden, ~known, axis=0)
-        if cols_additive and len(count_cols) > 1:
-            hidden = _line_secondary(filled, hidden, ~known, axis=1)
-        if (hidden == before).all():
+        hidden = _one_hidden_rule(filled, hidden, known, rows_additive, cols_additive)
+        fixed = _determined(hidden | ~known, rows_additive, cols_additive) & hidden
+        if not fixed.any():
             break
+        i, j = np.argwhere(fixed)[0]
+        line = np.zeros_like(hidden)
+        if rows_additive:
+            line[:, j] = True
+        if cols_additive:
+            line[i, :] = True
+        candidates = line & ~hidden & known
+        if not candidates.any():
+            candidates = ~hidden & known
+        if not candidates.any():
+            break
+        r, c = np.unravel_index(np.argmin(np.where(candidates, filled, np.inf)), filled.shape)
+        hidden[r, c] = True
     if total_row is not None and total_row not in table.index:
         raise DisclosureError(f"Ligne de total {total_row!r} absente du tableau.")
     if total_col is not None and total_col not in count_cols:
@@ -275,9 +332,9 @@ def assert_publishable(
     """Check a table as it will be published (numbers or formatted text).
 
     Raises :class:`DisclosureError` when a count cell is neither the
-    suppression marker, nor zero, nor a number of at least ``min_cell``, or when a line
-    that adds up to a known total (see :func:`suppress_counts`) holds exactly
-    one suppressed cell, which could be recovered by subtraction.
+    suppression marker, nor zero, nor a number of at least ``min_cell``, or when a
+    suppressed cell can be computed from the published cells and the totals of
+    the lines that add up (see :func:`suppress_counts`).
     """
     marker = suppression_marker(min_cell)
     count_cols = list(count_cols)
@@ -300,3 +357,10 @@ def assert_publishable(
             raise DisclosureError(
                 f"Une seule cellule masquée dans la {what} {where!r} : elle se retrouve par différence avec le total."
             )
+    fixed = _determined(is_marker, rows_additive, cols_additive) & is_marker
+    if fixed.any():
+        r, c = np.argwhere(fixed)[0]
+        raise DisclosureError(
+            f"La cellule masquée ligne {table.index[r]!r}, colonne {count_cols[c]!r} se déduit des totaux en "
+            "combinant lignes et colonnes."
+        )

@@ -21,7 +21,6 @@ import base64
 import html as _html
 import io
 import json
-import pickle
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -485,10 +484,6 @@ def short_site(site: object, school: object = None) -> str:
 
 def _section_heading(key: str, lang: str) -> str:
     return f'<h2 id="{key}">{esc(t(key, lang))}</h2>'
-
-
-def _rate_sentence(rate, low, high, lang) -> str:
-    return fmt_rate_ci(rate, low, high, lang)
 
 
 # --------------------------------------------------------------------------
@@ -1195,7 +1190,7 @@ class RegionReport:
 def regions_figure(regions: pd.DataFrame, highlight: str | None, lang: str, source: str) -> tuple[str, dict]:
     """Every region's O/E ratio with its 95 % limits (regional aggregates only),
     in the official region order, not ranked."""
-    from .plots import HIGHLIGHT, NEUTRAL, REFERENCE, add_source, new_figure
+    from .plots import HIGHLIGHT, NEUTRAL, REFERENCE, add_source, new_figure, number_formatter
 
     order = [r for r in schema.REGION_NAMES if r in set(regions["region"].astype("object"))]
     frame = regions.set_index(regions["region"].astype("object")).loc[order].reset_index(drop=True)
@@ -1210,6 +1205,7 @@ def regions_figure(regions: pd.DataFrame, highlight: str | None, lang: str, sour
             ax.scatter(frame["oe_ratio"][sel], y[sel], color=np.asarray(colours, dtype=object)[sel],
                        marker=markers.get(flag, "o"), s=60 if flag != "within" else 50, zorder=3)
     ax.axvline(1, color=REFERENCE, linestyle="--", linewidth=1)
+    ax.xaxis.set_major_formatter(number_formatter(lang, 2))
     ax.set_yticks(y, frame["region"].astype(str))
     if highlight:
         for label in ax.get_yticklabels():
