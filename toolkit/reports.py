@@ -513,6 +513,11 @@ def build_reports(
     """
     from . import report_sections as sections
 
+    min_cell = DEFAULT_MIN_CELL if min_cell is None else int(min_cell)
+    jobs = 2 if jobs is None else int(jobs)
+    lang = lang or "fr"
+    if min_cell < 1:
+        raise ReportError(f"min_cell doit être au moins 1 (reçu : {min_cell}).")
     if lang not in ("fr", "en"):
         raise ReportError(f"Langue inconnue : {lang!r} ('fr' ou 'en').")
     template = Path(template or REPORT_TEMPLATE)
