@@ -280,6 +280,13 @@ def test_impact_section_only_with_comparison_data(batch, tmp_path):
     assert '<h2 id="impact">' in section.html and "#impact" in report.contents().html
     published = section.tables["impact"]  # seeded design: enough trainees and controls in Bretagne
     assert "AIPW" in " ".join(published.iloc[:, 1]) and "points [" in section.html
+    # The batch cleans the design once (prepare_impact); the section reads it and says the same.
+    from toolkit.report_sections import prepare_impact
+
+    prepared = prepare_impact(design, tmp_path, "projet")
+    again = RegionReport.load(work, "Bretagne", comparison_path=str(prepared)).impact()
+    assert again.tables["impact"].equals(published)
+    assert "trainee_id" not in pd.read_pickle(prepared)["data"].columns
 
 
 def test_english_report_has_no_french_left(batch):

@@ -40,6 +40,7 @@ from .formatting import fmt_date, fmt_int, fmt_number, fmt_pct, fmt_rate_ci
 __all__ = [
     "NationalWork",
     "prepare_national",
+    "prepare_impact",
     "Section",
     "RegionReport",
     "report_title",
@@ -289,6 +290,28 @@ def prepare_national(data=None, work_root: str | Path | None = None, *, definiti
                                             encoding="utf-8")
     return NationalWork(work_dir=work_dir, period=label, definition=d.name, regions=present,
                         input_info=input_info, meta=meta, _sites=sites, _regions_cmp=regions_cmp)
+
+
+def prepare_impact(comparison, work_dir: str | Path, definition=None) -> Path:
+    """Clean an impact design once for every region (helper F's
+    :func:`toolkit.impact.load_impact_frame`) and save what the regions'
+    impact sections need: the rows with a known outcome, reduced to the
+    covariates, ``treated``, ``outcome`` and ``region`` (no identifier).
+    The batch deletes the file once the reports are written.
+
+    Returns
+    -------
+    Path
+        ``<work_dir>/impact.pkl``.
+    """
+    from .impact import load_impact_frame
+
+    design = load_impact_frame(comparison, definition=get_definition(definition))
+    covariates = [c for c in design.covariates if c != "region"]
+    frame = design.analysis_data()[[*covariates, "treated", "outcome", "region"]].reset_index(drop=True)
+    path = Path(work_dir) / "impact.pkl"
+    pd.to_pickle({"data": frame, "covariates": covariates}, path)
+    return path
 
 
 def regional_tables(frame: pd.DataFrame, definition, min_cell: int, lang: str) -> dict:
@@ -1151,10 +1174,14 @@ class RegionReport:
         lang = self.lang
         html = _section_heading("impact", lang)
         try:
-            design = load_impact_frame(self.comparison_path, definition=self.definition)
-            frame = design.analysis_data()
+            if str(self.comparison_path).endswith(".pkl"):  # cleaned once by prepare_impact
+                prepared = pd.read_pickle(self.comparison_path)
+                frame, covariates = prepared["data"], prepared["covariates"]
+            else:
+                design = load_impact_frame(self.comparison_path, definition=self.definition)
+                frame = design.analysis_data()
+                covariates = [c for c in design.covariates if c != "region"]
             frame = frame[frame["region"].astype("object") == self.region]
-            covariates = [c for c in design.covariates if c != "region"]
             out = impact_section(frame, covariates, lang=lang, min_cell=self.min_cell, figures=True)
         except E2CError as exc:
             text = self._w("Les données de comparaison fournies ne permettent pas d’estimer un impact pour cette "

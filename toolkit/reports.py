@@ -542,7 +542,8 @@ def build_reports(
             "definition": national.definition,
             "lang": lang,
             "min_cell": int(min_cell),
-            "comparison_path": str(Path(comparison).resolve()) if comparison else "",
+            "comparison_path": (str(sections.prepare_impact(comparison, national.work_dir, national.definition))
+                                if comparison else ""),
         }
         batch = []
         for name in names:
@@ -562,6 +563,8 @@ def build_reports(
         t_batch = time.perf_counter() - t1
     finally:
         stop_pool(pool)
+    if comparison:
+        (national.work_dir / "impact.pkl").unlink(missing_ok=True)  # trainee-level rows: not kept
     index = out_dir / "index.html"
     body = sections.index_body(national, results, lang=lang, figure=figure[0] if figure else None)
     index.write_text(html_page(body, lang=lang, title=sections.index_title(period, lang)), encoding="utf-8")
