@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+
+import pytest
 
 from toolkit.cli import main
 
@@ -50,3 +53,21 @@ def test_synth_then_clean_end_to_end(capsys, tmp_path):
     assert "nom" in out  # the dropped identifier columns are named...
     assert not kept.columns.str.contains("nom|email|prenom").any()  # ...and never kept
     assert truth["seed"] == 5
+
+
+@pytest.mark.slow
+def test_reports_for_one_region_and_a_clear_error_for_an_unknown_one(capsys, tmp_path):
+    from toolkit.synth import write_export
+
+    export = write_export(tmp_path / "data", seed=9, trainees_per_year=1500)
+    out = tmp_path / "reports"
+    assert main(["reports", "--quiet", "--data", str(export), "--out", str(out), "--regions", "Bretagne",
+                 "--jobs", "1", "--period", "2024"]) == 0
+    assert "1 rapport(s) écrit(s)" in capsys.readouterr().out
+    assert (out / "2024" / "bretagne.html").is_file() and (out / "2024" / "index.html").is_file()
+    manifest = json.loads((out / "2024" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["status"] == "ok"
+
+    assert main(["reports", "--quiet", "--data", str(export), "--out", str(out), "--regions", "Atlantide"]) == 2
+    err = capsys.readouterr().err
+    assert "Atlantide" in err and "Traceback" not in err

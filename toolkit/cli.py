@@ -102,6 +102,7 @@ def _cmd_reports(args: argparse.Namespace) -> int:
         min_cell=args.min_cell,
         period=args.period,
         progress=not args.quiet,
+        comparison=args.comparison,
     )
     ok = [r for r in result.regions if r.status == "ok"]
     failed = [r for r in result.regions if r.status != "ok"]
@@ -176,6 +177,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--definition", choices=sorted(DEFINITIONS), default=None)
     p.add_argument("--period", default=None, help="période du rapport (défaut : années présentes)")
     p.add_argument("--min-cell", type=int, default=None, help="effectif minimal publié (défaut : 11)")
+    p.add_argument("--comparison", default=None,
+                   help="fichier du groupe de comparaison (colonne groupe) : ajoute la section d'impact")
     p.set_defaults(func=_cmd_reports)
 
     p = sub.add_parser("dictionary", parents=[common], help="dictionnaire des données de l'export")
