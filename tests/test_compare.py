@@ -222,6 +222,21 @@ def test_funnel_plot_curves_points_and_highlight(national):
     assert "site_03" in [t.get_text() for t in en.axes[0].texts]
 
 
+def test_funnel_legend_lists_only_what_is_drawn(national):
+    from toolkit.plots.funnel import funnel_plot
+
+    data, _, expected = national
+    result = compare_units(data, by="site", expected=expected)
+    within = result.assign(flag998="within")
+    labels = [t.get_text() for t in funnel_plot(within).axes[0].get_legend().get_texts()]
+    assert "Autres unités" in labels and not any("limite à 99,8 %" in lab and "-" in lab for lab in labels)
+    assert not any(lab.startswith(("Au-dessus", "En dessous")) for lab in labels)
+    flagged = result.assign(flag998=["above"] + ["within"] * (len(result) - 1))
+    labels = [t.get_text() for t in funnel_plot(flagged, highlight=list(result["site"])).axes[0].get_legend().get_texts()]
+    assert "Au-dessus de la limite à 99,8 %" in labels and "Autres unités" not in labels
+    assert not any(lab.startswith("En dessous") for lab in labels)
+
+
 def test_planted_sites_of_the_synthetic_export_after_cleaning():
     """End to end on the generator's raw export: the planted sites are flagged at 99.8 %."""
     from toolkit.cleaning import clean_export

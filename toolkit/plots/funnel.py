@@ -193,12 +193,14 @@ def funnel_plot(
     else:
         target_label = text["highlight"]
     handles, _ = ax.get_legend_handles_labels()
-    handles += [
-        Line2D([], [], marker="o", linestyle="", color=NEUTRAL, label=text["others"]),
-        *([Line2D([], [], marker="o", linestyle="", color=HIGHLIGHT, label=target_label)] if is_target.any() else []),
-        Line2D([], [], marker="^", linestyle="", color="#404040", label=text["above"]),
-        Line2D([], [], marker="v", linestyle="", color="#404040", label=text["below"]),
+    # Legend entries only for what is drawn.
+    drawn = [
+        (bool((~is_target).any()), "o", NEUTRAL, text["others"]),
+        (bool(is_target.any()), "o", HIGHLIGHT, target_label),
+        (bool((plot_frame["flag"] == "above").any()), "^", "#404040", text["above"]),
+        (bool((plot_frame["flag"] == "below").any()), "v", "#404040", text["below"]),
     ]
+    handles += [Line2D([], [], marker=m, linestyle="", color=c, label=lab) for shown_, m, c, lab in drawn if shown_]
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=8.5)
     unit_word = text["units"].get(by, by)
     ax.set_title(title or (text["title_rate"] if scale == "rate" else text["title"]).format(unit_word))
