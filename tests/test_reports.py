@@ -303,3 +303,26 @@ def test_english_report_has_no_french_left(batch):
                    "stagiaires", "Non renseigné"):
         assert french not in text, french
     assert re.search(r"\d+\.\d%", text)  # English percentages
+
+
+def test_region_reading_publishes_no_small_count():
+    """The fair-comparison sentence follows the tables' rule: no observed count, O/E or
+    expected when positives or non-positives are under min_cell (observed = O/E x expected)."""
+    import pandas as pd
+
+    from toolkit.report_sections import RegionReport
+
+    report = RegionReport(national=None, region="Corse", lang="fr", min_cell=11)
+    big = pd.DataFrame({"flag95": ["within"]})
+
+    def reading(observed, n=30):
+        row = pd.Series({"n": n, "observed": observed, "expected": 12.4, "oe_ratio": observed / 12.4,
+                         "lower95": 0.61, "upper95": 1.39, "flag95": "within"})
+        return report._fair_reading(row, big)
+
+    for observed in (5, 24):  # 5 positives; 24 positives leaves 6 non-positive exits
+        text = reading(observed)
+        assert "dans la norme" in text
+        assert f"compte {observed}" not in text and "12,4" not in text and "O/A" not in text
+    published = reading(15)
+    assert "compte 15 sorties positives" in published and "O/A 1,21" in published

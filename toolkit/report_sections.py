@@ -1023,7 +1023,17 @@ class RegionReport:
     def _fair_reading(self, row, big) -> str:
         lang = self.lang
         parts = []
-        if row is not None:
+        observed, failures = (int(row["observed"]), int(row["n"] - row["observed"])) if row is not None else (0, 0)
+        if row is not None and (0 < observed < self.min_cell or 0 < failures < self.min_cell):
+            # Same rule as the tables (primary + complement): no count, and no O/E or expected
+            # either, since observed = O/E x expected.
+            words = self._flag_words(row["flag95"]).lower()
+            parts.append(self._w(
+                f"À profil de stagiaires égal, la région est « {words} » par rapport à l’ensemble des régions ; "
+                f"le détail n’est pas publié (moins de {self.min_cell} sorties dans une des deux issues).",
+                f"With the same trainee profile, the region is “{words}” compared with all regions; the detail is "
+                f"not published (fewer than {self.min_cell} exits with one of the two outcomes)."))
+        elif row is not None:
             words = self._flag_words(row["flag95"]).lower()
             parts.append(self._w(
                 f"À profil de stagiaires égal, la région compte {fmt_int(row['observed'], lang)} sorties positives pour "
