@@ -7,10 +7,9 @@ text). Screenshots go to tests/artifacts/ (git-ignored) for a human to look at.
 
 from __future__ import annotations
 
-import os
-
 import functools
 import http.server
+import os
 import shutil
 import threading
 from pathlib import Path
