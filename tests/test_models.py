@@ -277,3 +277,17 @@ def test_multilevel_recovers_site_effects():
 def test_multilevel_non_convergence_raises(sample):
     with pytest.raises(ModelError, match="n'a pas convergé"):
         fit_multilevel(sample[0], maxiter=3)
+
+
+def test_cross_validation_announces_folds_that_fail():
+    """A separated term makes the fold fits fail to converge: the out-of-fold figures
+    come with a ModelWarning instead of being returned silently."""
+    data, _ = simulate_exits(600, seed=5)
+    data = data[data["positive_exit"].notna()].copy()
+    flag = np.zeros(len(data))
+    flag[np.flatnonzero(data["positive_exit"].astype(bool).to_numpy())[:6]] = 1  # all six are positive exits
+    data["flag"] = flag
+    with pytest.warns(ModelWarning):
+        m = fit_positive_exit(data, "positive_exit ~ weeks_in_company + flag", cluster=None, strict=False)
+    with pytest.warns(ModelWarning, match="Validation croisée"):
+        m.cross_validate(folds=5)

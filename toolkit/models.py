@@ -607,12 +607,19 @@ class PositiveExitModel:
         y = self._y
         fold = np.random.default_rng(seed).permutation(len(y)) % folds
         predicted = np.empty(len(y))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
             for k in range(folds):
                 test = fold == k
                 params = sm.Logit(y[~test], X[~test]).fit(disp=0, start_params=self.results.params.to_numpy()).params
                 predicted[test] = 1 / (1 + np.exp(-(X[test] @ params)))
+        # A fold that separates or does not converge gives unreliable out-of-fold figures: say so.
+        trouble = sorted({str(w.message).splitlines()[0] for w in caught if issubclass(
+            w.category, (ConvergenceWarning, PerfectSeparationWarning, HessianInversionWarning, RuntimeWarning))})
+        if trouble:
+            warnings.warn("Validation croisée : estimation difficile dans au moins un pli, AUC et calibration hors "
+                          "échantillon à lire avec prudence (" + " ; ".join(trouble[:3]) + ").",
+                          ModelWarning, stacklevel=2)
         return _performance(y, predicted)
 
     def missing_table(self, lang: str = "fr") -> pd.DataFrame:
