@@ -215,7 +215,7 @@ def test_every_published_count_is_large_enough_or_suppressed(batch):
         cells = re.findall(r'<td class="num count[^"]*"[^>]*>(.*?)</td>', page)
         assert cells, name
         for cell in cells:
-            if cell == marker:
+            if cell in (marker, "s"):  # "s": hidden so that a small cell cannot be derived
                 n_marked += 1
                 continue
             value = int(cell.replace("\u00a0", "").replace(",", ""))
@@ -326,3 +326,19 @@ def test_region_reading_publishes_no_small_count():
         assert f"compte {observed}" not in text and "12,4" not in text and "O/A" not in text
     published = reading(15)
     assert "compte 15 sorties positives" in published and "O/A 1,21" in published
+
+
+def test_only_small_cells_are_marked_as_small():
+    """Secondary suppression hides a cell of 30: it shows "s", not "< 11" (which would be false)."""
+    import pandas as pd
+
+    from toolkit.disclosure import suppress_counts
+    from toolkit.report_sections import Column, html_table
+
+    table = pd.DataFrame({"site": list("abcd"), "n": [120, 4, 30, 57]})
+    sup = suppress_counts(table, ["n"], min_cell=11)
+    html, published = html_table(table, [Column("site", "Site", "label"), Column("n", "Sorties", "int")], "t",
+                                 suppressed=sup)
+    assert published["Sorties"].tolist() == ["120", "< 11", "s", "57"]
+    assert html.count("Secret statistique : moins de 11") == 1
+    assert_publishable(published, ["Sorties"], MIN_CELL)

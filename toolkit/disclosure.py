@@ -44,6 +44,7 @@ from .errors import E2CError
 
 __all__ = [
     "suppression_marker",
+    "SECONDARY_MARKER",
     "SuppressedTable",
     "suppress_counts",
     "assert_publishable",
@@ -56,8 +57,13 @@ class DisclosureError(E2CError):
 
 
 def suppression_marker(min_cell: int = DEFAULT_MIN_CELL) -> str:
-    """The text shown in place of a suppressed cell: ``"< 11"``."""
+    """The text shown in place of a suppressed small cell: ``"< 11"``."""
     return f"< {int(min_cell)}"
+
+
+# Shown instead of "< 11" for a cell hidden only so that a small one cannot be derived
+# (secondary or complement suppression, rates): its value is not small, so "< 11" would be false.
+SECONDARY_MARKER = "s"
 
 
 @dataclass
@@ -331,15 +337,15 @@ def assert_publishable(
 ) -> None:
     """Check a table as it will be published (numbers or formatted text).
 
-    Raises :class:`DisclosureError` when a count cell is neither the
-    suppression marker, nor zero, nor a number of at least ``min_cell``, or when a
+    Raises :class:`DisclosureError` when a count cell is neither a
+    suppression marker (``"< 11"`` or :data:`SECONDARY_MARKER`), nor zero, nor a number of at least ``min_cell``, or when a
     suppressed cell can be computed from the published cells and the totals of
     the lines that add up (see :func:`suppress_counts`).
     """
     marker = suppression_marker(min_cell)
     count_cols = list(count_cols)
     cells = table[count_cols].astype("object")
-    is_marker = cells.map(lambda v: isinstance(v, str) and v.strip() == marker).to_numpy()
+    is_marker = cells.map(lambda v: isinstance(v, str) and v.strip() in (marker, SECONDARY_MARKER)).to_numpy()
     numbers = cells.map(_parse_count).to_numpy(dtype=float)
     bad = ~is_marker & (np.isnan(numbers) | ((numbers < min_cell) & (numbers != 0)))
     if bad.any():

@@ -33,7 +33,7 @@ import pandas as pd
 from . import __version__, schema
 from .config import DEFAULT_MIN_CELL
 from .definitions import get_definition
-from .disclosure import SuppressedTable, suppress_counts, suppression_marker
+from .disclosure import SECONDARY_MARKER, SuppressedTable, suppress_counts, suppression_marker
 from .errors import E2CError, ReportError
 from .formatting import fmt_date, fmt_int, fmt_number, fmt_pct, fmt_rate_ci
 
@@ -427,6 +427,7 @@ def html_table(frame: pd.DataFrame, columns: Sequence[Column], caption: str, *, 
     mask = (suppressed.suppressed.reset_index(drop=True) if suppressed is not None
             else pd.DataFrame(False, index=frame.index, columns=frame.columns))
     marker = suppressed.marker if suppressed is not None else suppression_marker()
+    min_cell = suppressed.min_cell if suppressed is not None else DEFAULT_MIN_CELL
     published: dict[str, list[str]] = {}
     body_rows = []
     for i in range(len(frame)):
@@ -434,8 +435,9 @@ def html_table(frame: pd.DataFrame, columns: Sequence[Column], caption: str, *, 
         for j, col in enumerate(columns):
             hidden = bool(mask[col.name].iat[i]) if col.name in mask.columns else False
             value = frame[col.name].iat[i]
+            small = hidden and col.kind == "int" and _is_small(value, min_cell)
             if hidden:
-                text = marker
+                text = marker if small else SECONDARY_MARKER
             elif col.kind == "int":
                 text = fmt_int(value, lang)
             elif col.kind == "pct":
@@ -459,8 +461,8 @@ def html_table(frame: pd.DataFrame, columns: Sequence[Column], caption: str, *, 
                 cells.append(f'<th scope="row">{esc(text)}</th>')
             else:
                 title = (' title="' + esc(_lang_pick(lang, "Secret statistique : moins de ", "Confidential: fewer than ")
-                                          + str(suppressed.min_cell if suppressed else DEFAULT_MIN_CELL)) + '"'
-                         if hidden else "")
+                                          + str(min_cell)) + '"' if small else
+                         ' title="' + esc(secondary_note(lang, min_cell)) + '"' if hidden else "")
                 cells.append(f"<td{cls}{title}>{esc(text)}</td>")
         row_cls = ' class="total"' if i in set(total_rows) else ""
         body_rows.append(f"<tr{row_cls}>{''.join(cells)}</tr>")
@@ -475,6 +477,18 @@ def html_table(frame: pd.DataFrame, columns: Sequence[Column], caption: str, *, 
     table.attrs["rows_additive"] = bool(suppressed.rows_additive) if suppressed is not None else False
     table.attrs["cols_additive"] = bool(suppressed.cols_additive) if suppressed is not None else False
     return html, table
+
+
+def _is_small(value, min_cell: int) -> bool:
+    """A count under ``min_cell`` (what "< 11" states); missing values are not claimed small."""
+    return value is not None and not pd.isna(value) and float(value) < min_cell
+
+
+def secondary_note(lang: str, min_cell: int) -> str:
+    """What :data:`SECONDARY_MARKER` means, for tooltips and legends."""
+    return _lang_pick(lang, f"Secret statistique : masquée pour qu’aucune cellule de moins de {min_cell} ne se "
+                            "déduise des totaux",
+                      f"Confidential: hidden so that no cell under {min_cell} can be derived from the totals")
 
 
 def figure_html(fig, alt: str, caption: str, *, dpi: int = 110) -> str:
@@ -590,11 +604,13 @@ class RegionReport:
             "Ce rapport décrit les stagiaires des Écoles de la 2e Chance de la région, leurs sorties et la part "
             "de sorties positives, puis compare la région et ses sites au niveau national en tenant compte du "
             "profil des jeunes accueillis. Aucun chiffre ne porte sur moins de "
-            f"{self.min_cell} stagiaires : les cellules plus petites sont masquées (« {suppression_marker(self.min_cell)} »).",
+            f"{self.min_cell} stagiaires : les cellules plus petites sont masquées (« {suppression_marker(self.min_cell)} » ; "
+            f"« {SECONDARY_MARKER} » : cellule masquée pour qu’une plus petite ne se déduise pas des totaux).",
             "This report describes the trainees of the region's second-chance schools, their exits and the share "
             "of positive exits, then compares the region and its sites with the country, taking into account the "
             f"profile of the young people they take in. No figure rests on fewer than {self.min_cell} trainees: "
-            f"smaller cells are hidden (\"{suppression_marker(self.min_cell)}\").",
+            f"smaller cells are hidden (\"{suppression_marker(self.min_cell)}\"; \"{SECONDARY_MARKER}\": "
+            "a cell hidden so that a smaller one cannot be derived from the totals).",
         )
         html = (f'<header class="title-block"><p class="kicker">{esc(t("kicker", self.lang))}</p>'
                 f"<h1>{esc(self.region)}</h1>"
@@ -631,7 +647,7 @@ class RegionReport:
 
         def show(col, row, kind="int"):
             if hidden.loc[row, col]:
-                return marker
+                return marker if kind == "int" and _is_small(table.loc[row, col], self.min_cell) else SECONDARY_MARKER
             v = table.loc[row, col]
             return fmt_int(v, self.lang) if kind == "int" else fmt_pct(v, self.lang)
 
@@ -1152,12 +1168,12 @@ class RegionReport:
                 "with an additive between-unit variation estimated from the data.")),
             (self._w("Confidentialité", "Confidentiality"), self._w(
                 f"Aucune donnée individuelle ni identifiant. Toute cellule de moins de {self.min_cell} stagiaires est "
-                f"masquée (« {suppression_marker(self.min_cell)} »), avec masquage secondaire pour qu’aucune cellule ne "
-                "se déduise des totaux ; les taux sur moins de ce seuil ne sont pas publiés ; les petits sites sont "
+                f"masquée (« {suppression_marker(self.min_cell)} »), avec masquage secondaire (« {SECONDARY_MARKER} ») pour "
+                "qu’aucune cellule ne se déduise des totaux ; les taux sur moins de ce seuil ne sont pas publiés ; les petits sites sont "
                 "regroupés et absents des graphiques ; les autres régions n’apparaissent qu’agrégées.",
                 f"No individual data and no identifier. Every cell under {self.min_cell} trainees is hidden "
-                f"(\"{suppression_marker(self.min_cell)}\"), with secondary suppression so that no cell can be derived "
-                "from totals; rates on fewer trainees are not published; small sites are grouped and left out of "
+                f"(\"{suppression_marker(self.min_cell)}\"), with secondary suppression (\"{SECONDARY_MARKER}\") so that no "
+                "cell can be derived from totals; rates on fewer trainees are not published; small sites are grouped and left out of "
                 "charts; other regions appear only as aggregates.")),
             (self._w("Limites", "Limitations"), self._w(
                 "Les chiffres sont descriptifs : ils ne mesurent pas l’effet propre des E2C, faute de groupe de "
