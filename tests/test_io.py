@@ -100,6 +100,32 @@ def test_short_rows_are_padded_with_missing_values(tmp_path):
                     "A1;Bretagne;E2C Rennes;F;2004;05/01/2023\n", encoding="utf-8")
     raw = read_export(path)
     assert raw.n_rows == 1 and pd.isna(raw.frame["site"].iloc[0])
+    assert raw.short_rows.tolist() == [0]
+
+
+def test_short_rows_are_reported_not_silently_padded(tmp_path):
+    header = "id_stagiaire;region;ecole;sexe;annee_naissance;date_entree;date_sortie;motif_sortie"
+    path = tmp_path / "coupe.csv"
+    path.write_text(header + "\n"
+                    "A1;Bretagne;E2C Rennes;F;2004;05/01/2023;;\n"
+                    "\n"  # a blank line: skipped, does not shift the row numbers of the report
+                    "A2;Bretagne;E2C Rennes;F;2004;05/01/2023;30/06/2023\n"  # motif_sortie field missing
+                    "A3;Bretagne;E2C Rennes;M;2003;05/01/2023;30/06/2023;CDI\n", encoding="utf-8")
+    assert read_export(path).short_rows.tolist() == [1]
+    result = clean_export(path, key="test-key")
+    short = result.warnings[result.warnings["kind"] == "short_row"]
+    assert short["source_row"].tolist() == [2] and result.summary["warnings_by_kind"]["short_row"] == 1
+    assert read_export(write_csv(tmp_path / "ok.csv", header=header.split(";"),
+                                 rows=[["A1", "Bretagne", "E2C", "F", "2004", "05/01/2023", "", ""]])).short_rows.size == 0
+
+
+def test_short_first_row_is_named_in_the_error(tmp_path):
+    path = tmp_path / "premiere.csv"
+    path.write_text("id_stagiaire;region;ecole;sexe;annee_naissance;date_entree\n"
+                    "A1;Bretagne;E2C;F\n"
+                    "A2;Bretagne;E2C;F;2004;05/01/2023\n", encoding="utf-8")
+    with pytest.raises(InputError, match="la ligne 2 du fichier a 4 champs au lieu de 6"):
+        read_export(path)
 
 
 # --------------------------------------------------------------------------

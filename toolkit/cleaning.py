@@ -106,6 +106,8 @@ WARNING_KINDS: dict[str, tuple[str, str]] = {
     "unknown_exit_reason": ("Motif de sortie non reconnu (codé « inconnu »)",
                             "Unrecognised exit reason (coded 'unknown')"),
     "exit_without_reason": ("Sortie sans motif (codé « inconnu »)", "Exit without a reason (coded 'unknown')"),
+    "short_row": ("Ligne plus courte que l'en-tête (champs manquants lus comme vides)",
+                  "Row shorter than the header (missing fields read as empty)"),
     "reason_without_exit_date": ("Motif de sortie sans date de sortie (motif ignoré, stagiaire en parcours)",
                                  "Exit reason without an exit date (reason ignored, trainee still in the programme)"),
     "outcome_end_before_start": ("Fin de la situation antérieure à son début",
@@ -598,6 +600,9 @@ def _clean(source, mapping, definition: Definition, key, steps: _Steps) -> Clean
     steps("règles")
 
     warnings = _collect_warnings(rows, cols, keep, dropped, ignored)
+    short = np.zeros(n, dtype=bool)
+    short[raw.short_rows] = True
+    warnings.add_rows(short, raw.headers[-1], "short_row")
     pseudo_per_value = pseudonyms.result()
     steps("pseudonymes")
 

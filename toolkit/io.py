@@ -241,6 +241,9 @@ class RawExport:
         identifier (name, e-mail, phone, address, postcode, NIR; see
         :mod:`toolkit.privacy`): they are not even read, and are absent from
         ``columns``. Exact birth dates are read, to be reduced to the year.
+    short_rows : ndarray of int
+        0-based positions of CSV rows with fewer fields than the header (the
+        missing fields are read as missing values; the cleaning warns).
     """
 
     columns: dict[str, TextColumn]
@@ -255,6 +258,7 @@ class RawExport:
     extra_columns: list[str]
     mapping: ExportMapping
     identifiers_not_read: dict[str, str] = field(default_factory=dict)
+    short_rows: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
 
     @property
     def frame(self) -> pd.DataFrame:
@@ -460,7 +464,7 @@ def _unique_headers(headers: list[str]) -> list[str]:
 
 
 def _read_csv(raw, name: str, mapping: ExportMapping):
-    """(columns, encoding, separator, headers, identifier columns not read) of a CSV file."""
+    """(columns, encoding, separator, headers, identifier columns not read, short rows) of a CSV file."""
     reported = mapping.encoding
     forced = False  # bytes already known to be UTF-8
     if bytes(raw[:3]) == b"\xef\xbb\xbf":
@@ -498,10 +502,11 @@ def _read_csv(raw, name: str, mapping: ExportMapping):
     skipped = _identifier_headers(first_headers, mapping)
     wanted = [i for i, h in enumerate(first_headers) if h not in skipped]
 
+    short = np.empty(0, dtype=np.int64)  # pyarrow refuses short rows: only the fallback can see some
     try:
         parsed, utf8_ok = _parse_csv_arrow(body, names, [names[i] for i in wanted], separator)
     except _ArrowParseError:
-        parsed, utf8_ok = _parse_csv_pandas(body, names, separator, name, forced)
+        parsed, utf8_ok, short = _parse_csv_pandas(body, names, separator, name, forced)
         parsed = [parsed[i] for i in wanted]
     if forced:
         if not utf8_ok:
@@ -516,7 +521,7 @@ def _read_csv(raw, name: str, mapping: ExportMapping):
     columns = {headers[i]: _decode_column(codes, dictionary, text_encoding, name, headers[i])
                for i, (codes, dictionary) in zip(wanted, parsed)}
     not_read = {headers[i]: skipped[first_headers[i]] for i in range(len(headers)) if i not in set(wanted)}
-    return columns, reported, separator, headers, not_read
+    return columns, reported, separator, headers, not_read, short
 
 
 class _ArrowParseError(Exception):
@@ -566,8 +571,8 @@ def _parse_csv_arrow(body, names: list[str], wanted: list[str], separator: str) 
     return out, utf8_ok
 
 
-def _parse_csv_pandas(body, names: list[str], separator: str, name: str, forced: bool) -> tuple[list, bool]:
-    """Fallback parser (pandas C engine): tolerates short rows and quoted newlines."""
+def _parse_csv_pandas(body, names: list[str], separator: str, name: str, forced: bool) -> tuple[list, bool, np.ndarray]:
+    """Fallback parser (pandas C engine): tolerates short rows (returned, to be reported) and quoted newlines."""
     try:
         text, utf8_ok = bytes(body).decode("utf-8"), True
     except UnicodeDecodeError:
@@ -588,6 +593,8 @@ def _parse_csv_pandas(body, names: list[str], separator: str, name: str, forced:
         found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
         if found:
             expected, line, saw = (int(g) for g in found.groups())
+            if expected < len(names) <= saw:  # pandas took its field count from a short first data row
+                expected, line, saw = len(names), 1, expected
             raise InputError(f"{name} : fichier CSV illisible : la ligne {line + 1} du fichier a {saw} champs "
                              f"au lieu de {max(expected, len(names))}.") from None
         raise InputError(f"{name} : fichier CSV illisible ({exc}).") from None
@@ -600,6 +607,12 @@ def _parse_csv_pandas(body, names: list[str], separator: str, name: str, forced:
             raise InputError(f"{name} : fichier CSV illisible : la ligne {line} du fichier a plus de champs "
                              f"que l'en-tête ({len(names)}).")
         frame = frame.iloc[:, : len(names)]  # empty trailing fields only
+    # pandas pads short rows with "" like empty fields: count the fields again to report them
+    # (this fallback only runs on malformed files; csv is pandas' quoting, blank lines skipped by both).
+    lengths = np.fromiter((len(r) for r in csv.reader(_io.StringIO(text), delimiter=separator, quotechar='"') if r),
+                          dtype=np.int64)
+    short = (np.flatnonzero(lengths < len(names)) if len(lengths) == len(frame)
+             else np.empty(0, dtype=np.int64))
     frame.columns = names[: frame.shape[1]]
     for missing in names[frame.shape[1]:]:  # rows shorter than the header everywhere
         frame[missing] = ""
@@ -607,7 +620,7 @@ def _parse_csv_pandas(body, names: list[str], separator: str, name: str, forced:
     for col in names:
         codes, uniques = pd.factorize(frame[col].to_numpy(dtype=object), use_na_sentinel=True)
         columns.append((codes.astype(np.int64), [None if u is None or u != u else u for u in uniques]))
-    return columns, utf8_ok
+    return columns, utf8_ok, short
 
 
 def _decode_column(codes: np.ndarray, dictionary, encoding: str, name: str, column: str) -> TextColumn:
@@ -778,6 +791,7 @@ def read_export(source: str | os.PathLike | pd.DataFrame, mapping=None) -> RawEx
     """
     mapping = load_mapping(mapping)
     sha256 = encoding = separator = None
+    short = np.empty(0, dtype=np.int64)
     if isinstance(source, pd.DataFrame):
         name, file_format = "<DataFrame>", "dataframe"
         if source.shape[0] == 0:
@@ -800,7 +814,7 @@ def read_export(source: str | os.PathLike | pd.DataFrame, mapping=None) -> RawEx
         with ThreadPoolExecutor(max_workers=1) as pool:
             digest = pool.submit(lambda: hashlib.sha256(raw).hexdigest())  # hashlib releases the GIL
             if file_format == "csv":
-                columns, encoding, separator, headers, not_read = _read_csv(raw, name, mapping)
+                columns, encoding, separator, headers, not_read, short = _read_csv(raw, name, mapping)
             elif file_format == "xlsx":
                 columns, headers, not_read = _text_columns(_read_xlsx(path, mapping), mapping)
             else:
@@ -815,5 +829,5 @@ def read_export(source: str | os.PathLike | pd.DataFrame, mapping=None) -> RawEx
     return RawExport(
         columns=columns, n_rows=n_rows, source_name=name, sha256=sha256, file_format=file_format, encoding=encoding,
         separator=separator, headers=headers, column_map=column_map, extra_columns=extras, mapping=mapping,
-        identifiers_not_read=not_read,
+        identifiers_not_read=not_read, short_rows=short,
     )
