@@ -524,6 +524,7 @@ def build_reports(
     declared = check_parameters_tag(template)
     t0 = time.perf_counter()
     pool = start_pool(jobs, fast_kernels)  # before any kernel; warms up while we do the national work
+    impact_rows: Path | None = None
     try:
         out_root = Path(out) if out is not None else REPORTS_DIR
         national = sections.prepare_national(data, out_root / "_work", definition=definition, lang=lang,
@@ -542,7 +543,8 @@ def build_reports(
             "definition": national.definition,
             "lang": lang,
             "min_cell": int(min_cell),
-            "comparison_path": (str(sections.prepare_impact(comparison, national.work_dir, national.definition))
+            "comparison_path": (str(impact_rows := sections.prepare_impact(comparison, national.work_dir,
+                                                                          national.definition))
                                 if comparison else ""),
         }
         batch = []
@@ -563,8 +565,8 @@ def build_reports(
         t_batch = time.perf_counter() - t1
     finally:
         stop_pool(pool)
-    if comparison:
-        (national.work_dir / "impact.pkl").unlink(missing_ok=True)  # trainee-level rows: not kept
+        if impact_rows is not None:  # trainee-level rows: not kept, even when the batch fails
+            Path(impact_rows).unlink(missing_ok=True)
     index = out_dir / "index.html"
     body = sections.index_body(national, results, lang=lang, figure=figure[0] if figure else None)
     index.write_text(html_page(body, lang=lang, title=sections.index_title(period, lang)), encoding="utf-8")
