@@ -40,6 +40,7 @@ import pandas as pd
 from .errors import E2CError
 
 __all__ = [
+    "check_lang",
     "NBSP",
     "NA_TEXT",
     "fmt_int",
@@ -63,7 +64,8 @@ _MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "A
               "October", "November", "December")
 
 
-def _check_lang(lang: str) -> str:
+def check_lang(lang: str) -> str:
+    """Refuse a language other than 'fr' or 'en' with a clear message."""
     if lang not in ("fr", "en"):
         raise E2CError(f"Langue inconnue : {lang!r}. Langues disponibles : 'fr', 'en'.")
     return lang
@@ -102,7 +104,7 @@ def fmt_number(value: object, lang: str = "fr", decimals: int = 1, *, na: str | 
     >>> fmt_number(1234.56, "en")
     '1,234.6'
     """
-    _check_lang(lang)
+    check_lang(lang)
     if _is_vector(value):
         return _vectorise(fmt_number, value, lang=lang, decimals=decimals, na=na)
     if _is_na(value):
@@ -135,7 +137,7 @@ def fmt_pct(value: object, lang: str = "fr", decimals: int = 1, *, na: str | Non
     >>> fmt_pct(0.563, "en")
     '56.3%'
     """
-    _check_lang(lang)
+    check_lang(lang)
     if _is_vector(value):
         return _vectorise(fmt_pct, value, lang=lang, decimals=decimals, na=na)
     if _is_na(value):
@@ -157,7 +159,7 @@ def fmt_rate_ci(rate: object, low: object, high: object, lang: str = "fr", decim
     with it). A missing rate gives the NA text; a missing bound gives the
     rate alone.
     """
-    _check_lang(lang)
+    check_lang(lang)
     if _is_vector(rate):
         index = rate.index if isinstance(rate, pd.Series) else None
         triples = zip(list(rate), list(low), list(high), strict=True)
@@ -182,7 +184,7 @@ def fmt_date(value: object, lang: str = "fr", style: str = "long", *, na: str | 
     ``style="short"``: "05/04/2024" / "2024-04-05" (ISO in English: no
     day/month ambiguity).
     """
-    _check_lang(lang)
+    check_lang(lang)
     if style not in ("long", "short"):
         raise E2CError(f"Style de date inconnu : {style!r} ('long' ou 'short').")
     if _is_vector(value):
@@ -253,7 +255,7 @@ COLUMN_LABELS: dict[str, tuple[str, str]] = {
 
 def column_label(column: str, lang: str = "fr") -> str:
     """Label for people of a column name (derived columns, then canonical ones, else the name)."""
-    _check_lang(lang)
+    check_lang(lang)
     if column in COLUMN_LABELS:
         fr, en = COLUMN_LABELS[column]
         return fr if lang == "fr" else en
@@ -302,7 +304,7 @@ def format_table(df: pd.DataFrame, spec: Mapping[str, object], lang: str = "fr",
         One column per ``spec`` entry, every cell a ``str``, headers in
         ``lang``; the index is reset to 0..n-1.
     """
-    _check_lang(lang)
+    check_lang(lang)
     from .schema import label as code_label  # noqa: PLC0415
 
     missing = [c for c in spec if c not in df.columns]
@@ -369,7 +371,7 @@ def display_table(table: pd.DataFrame, lang: str = "fr", *, decimals: int = 1,
     DataFrame
         Text cells, headers in ``lang``.
     """
-    _check_lang(lang)
+    check_lang(lang)
     from .schema import label as code_label  # noqa: PLC0415
 
     frame = table.reset_index(drop=True).copy()

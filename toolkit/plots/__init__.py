@@ -29,7 +29,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
 from ..errors import E2CError
-from ..formatting import NBSP, column_label, fmt_number
+from ..formatting import NBSP, check_lang, column_label, fmt_number
 
 __all__ = [
     "OKABE_ITO",
@@ -80,12 +80,6 @@ _current_lang = "fr"
 _theme_applied = False
 
 
-def _check_lang(lang: str) -> str:
-    if lang not in ("fr", "en"):
-        raise E2CError(f"Langue inconnue : {lang!r}. Langues disponibles : 'fr', 'en'.")
-    return lang
-
-
 def set_theme(lang: str = "fr") -> None:
     """Apply the toolkit's seaborn theme (white grid, sans-serif, readable sizes,
     Okabe–Ito palette) and remember ``lang`` as the default for axis formatters.
@@ -94,7 +88,7 @@ def set_theme(lang: str = "fr") -> None:
     formatters below do the French formatting explicitly.
     """
     global _current_lang, _theme_applied
-    _current_lang = _check_lang(lang)
+    _current_lang = check_lang(lang)
     _theme_applied = True
     sns.set_theme(
         context="notebook",
@@ -125,7 +119,7 @@ def set_theme(lang: str = "fr") -> None:
 
 def percent_formatter(lang: str | None = None, decimals: int = 0, xmax: float = 1.0) -> FuncFormatter:
     """Tick formatter for proportions (0–1 by default): "56 %" (fr) / "56%" (en)."""
-    lang = _check_lang(lang or _current_lang)
+    lang = check_lang(lang or _current_lang)
 
     def _fmt(value: float, _pos=None) -> str:
         number = fmt_number(value / xmax * 100, lang, decimals)
@@ -136,7 +130,7 @@ def percent_formatter(lang: str | None = None, decimals: int = 0, xmax: float = 
 
 def number_formatter(lang: str | None = None, decimals: int = 0) -> FuncFormatter:
     """Tick formatter for counts and numbers: "1 234" (fr) / "1,234" (en)."""
-    lang = _check_lang(lang or _current_lang)
+    lang = check_lang(lang or _current_lang)
     return FuncFormatter(lambda value, _pos=None: fmt_number(value, lang, decimals))
 
 
@@ -145,7 +139,7 @@ def add_source(fig: Figure, text: str, lang: str | None = None) -> None:
 
     The figure's bottom margin is enlarged so the line never overlaps tick labels.
     """
-    lang = _check_lang(lang or _current_lang)
+    lang = check_lang(lang or _current_lang)
     prefix = _SOURCE_PREFIX[lang]
     line = text if text.lower().startswith("source") else prefix + text
     if lang == "fr":  # French typography: no-break space before ":" and ";"
@@ -245,7 +239,7 @@ _TEXT = {
 
 
 def _lang(lang: str | None) -> str:
-    return _check_lang(lang or _current_lang)
+    return check_lang(lang or _current_lang)
 
 
 def _code_label(column: str, code: object, lang: str) -> str:

@@ -17,7 +17,7 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
 from ..errors import E2CError
-from ..formatting import NBSP, column_label, fmt_number
+from ..formatting import NBSP, check_lang, column_label, fmt_number
 from ..schema import label as code_label
 from . import OKABE_ITO, REFERENCE, add_source, new_figure, number_formatter
 
@@ -57,12 +57,6 @@ _TEXT = {
     },
 }
 
-def _check_lang(lang: str) -> str:
-    if lang not in _TEXT:
-        raise E2CError(f"Langue inconnue : {lang!r}. Langues disponibles : 'fr', 'en'.")
-    return lang
-
-
 _LEVEL = re.compile(r"^(?P<column>[^\[]+)\[(?P<level>.*)\]$")
 
 
@@ -97,7 +91,7 @@ def love_plot(balance, threshold: float = 0.1, lang: str = "fr", source: str | N
     source, title : str, optional
         Source line and title (defaults in ``lang``).
     """
-    _check_lang(lang)
+    check_lang(lang)
     text = _TEXT[lang]
     table = _balance_table(balance)
     order = table["smd_before"].abs().sort_values().index
@@ -130,7 +124,7 @@ def overlap_plot(result, lang: str = "fr", source: str | None = None, title: str
     Reads ``result.overlap`` (an :class:`toolkit.impact.Overlap`) or an
     ``Overlap`` directly; the common support is shaded.
     """
-    _check_lang(lang)
+    check_lang(lang)
     text = _TEXT[lang]
     overlap = getattr(result, "overlap", result)
     hist = getattr(overlap, "histogram", None)
@@ -182,7 +176,7 @@ def effects_plot(effects: pd.DataFrame, label: str = "by", lang: str = "fr", per
     overall : ATTResult, optional
         Adds the overall estimate as a first row.
     """
-    _check_lang(lang)
+    check_lang(lang)
     text = _TEXT[lang]
     for col in (label, "estimate", "ci_low", "ci_high"):
         if col not in effects.columns:
