@@ -342,3 +342,17 @@ def test_only_small_cells_are_marked_as_small():
     assert published["Sorties"].tolist() == ["120", "< 11", "s", "57"]
     assert html.count("Secret statistique : moins de 11") == 1
     assert_publishable(published, ["Sorties"], MIN_CELL)
+
+
+def test_regions_with_too_few_exits_are_left_out_of_the_regions_figure():
+    import pandas as pd
+
+    from toolkit.report_sections import regions_figure
+
+    regions = pd.DataFrame({"region": ["Bretagne", "Corse", "Occitanie"], "n": [400, 9, 300],
+                            "observed": [250, 5, 294], "oe_ratio": [1.05, 0.7, 1.3],
+                            "lower95": [0.9, 0.2, 0.9], "upper95": [1.1, 1.8, 1.1],
+                            "flag95": ["within", "within", "above"]})
+    html, _ = regions_figure(regions, "Corse", "fr", "Source : test", min_cell=11)
+    # Corse: 9 exits; Occitanie: 6 non-positive exits (observed = O/E x expected would give them away).
+    assert "Graphique des 1 régions" in html and "Corse" not in html and "Occitanie" not in html

@@ -1034,13 +1034,12 @@ class RegionReport:
         return figure_html(fig, alt, caption), {"alt": alt, "points": big[["site", "n"]]}
 
     def _regions_figure(self, regions: pd.DataFrame, highlight: str | None) -> tuple[str, dict]:
-        return regions_figure(regions, highlight, self.lang, self._source())
+        return regions_figure(regions, highlight, self.lang, self._source(), self.min_cell)
 
     def _fair_reading(self, row, big) -> str:
         lang = self.lang
         parts = []
-        observed, failures = (int(row["observed"]), int(row["n"] - row["observed"])) if row is not None else (0, 0)
-        if row is not None and (0 < observed < self.min_cell or 0 < failures < self.min_cell):
+        if row is not None and not _oe_publishable(row.to_frame().T, self.min_cell)[0]:
             # Same rule as the tables (primary + complement): no count, and no O/E or expected
             # either, since observed = O/E x expected.
             words = self._flag_words(row["flag95"]).lower()
@@ -1240,11 +1239,24 @@ class RegionReport:
 # --------------------------------------------------------------------------
 # Regions compared (index page and region reports)
 # --------------------------------------------------------------------------
-def regions_figure(regions: pd.DataFrame, highlight: str | None, lang: str, source: str) -> tuple[str, dict]:
+def _oe_publishable(units: pd.DataFrame, min_cell: int) -> np.ndarray:
+    """Units whose O/E may be shown: at least ``min_cell`` exits and no outcome (positive or
+    not) with 1 to ``min_cell`` - 1 exits, since observed = O/E x expected."""
+    n = units["n"].to_numpy(dtype=float)
+    observed = units["observed"].to_numpy(dtype=float)
+    failures = n - observed
+    return ((n >= min_cell) & ~((observed > 0) & (observed < min_cell))
+            & ~((failures > 0) & (failures < min_cell)))
+
+
+def regions_figure(regions: pd.DataFrame, highlight: str | None, lang: str, source: str,
+                   min_cell: int = DEFAULT_MIN_CELL) -> tuple[str, dict]:
     """Every region's O/E ratio with its 95 % limits (regional aggregates only),
-    in the official region order, not ranked."""
+    in the official region order, not ranked; regions with too few exits
+    (see :func:`_oe_publishable`) are left out."""
     from .plots import HIGHLIGHT, NEUTRAL, REFERENCE, add_source, new_figure, number_formatter
 
+    regions = regions[_oe_publishable(regions, min_cell)]
     order = [r for r in schema.REGION_NAMES if r in set(regions["region"].astype("object"))]
     frame = regions.set_index(regions["region"].astype("object")).loc[order].reset_index(drop=True)
     fig, ax = new_figure(figsize=(8, 0.42 * len(frame) + 1.6))
@@ -1296,7 +1308,7 @@ def regions_figure(regions: pd.DataFrame, highlight: str | None, lang: str, sour
 def index_figure(national: NationalWork, lang: str = "fr") -> str:
     """The index page's figure: every region compared with the same intake (HTML)."""
     source = t("source_data", lang, data=national.input_info.get("name", "—"))
-    return regions_figure(national.region_comparison, None, lang, source)[0]
+    return regions_figure(national.region_comparison, None, lang, source, national.meta["min_cell"])[0]
 
 
 def index_body(national: NationalWork, results, lang: str = "fr", figure: str | None = None) -> str:
@@ -1343,9 +1355,13 @@ def index_body(national: NationalWork, results, lang: str = "fr", figure: str | 
         reading = {"above": w("Au-dessus de l’attendu", "Above expected"), "below": w("En dessous de l’attendu", "Below expected"),
                    "within": w("Dans la norme", "Within the norm")}.get(row["flag95"], "")
         n_txt = fmt_int(row["n"], lang) if row["n"] >= national.meta["min_cell"] else suppression_marker(national.meta["min_cell"])
+        if _oe_publishable(row.to_frame().T, national.meta["min_cell"])[0]:
+            oe_txt = fmt_number(row["oe_ratio"], lang, 2)
+            limits_txt = f"{fmt_number(row['lower95'], lang, 2)} – {fmt_number(row['upper95'], lang, 2)}"
+        else:  # observed = O/E x expected: not shown on too few exits
+            oe_txt, limits_txt, reading = SECONDARY_MARKER, SECONDARY_MARKER, ""
         rows.append(f'<tr><th scope="row">{esc(name)}</th><td class="num count">{esc(n_txt)}</td>'
-                    f'<td class="num">{esc(fmt_number(row["oe_ratio"], lang, 2))}</td>'
-                    f'<td class="num">{esc(fmt_number(row["lower95"], lang, 2))} – {esc(fmt_number(row["upper95"], lang, 2))}</td>'
+                    f'<td class="num">{esc(oe_txt)}</td><td class="num">{esc(limits_txt)}</td>'
                     f"<td>{esc(reading)}</td><td>{link}</td></tr>")
     head = [w("Région", "Region"), w("Sorties à l’issue connue", "Exits with a known outcome"), w("Rapport O/A", "O/E ratio"),
             w("Limites à 95 %", "95% limits"), w("Lecture", "Reading"), w("Rapport", "Report")]
