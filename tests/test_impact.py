@@ -337,6 +337,18 @@ def test_effects_by_subgroup_suppresses_small_groups():
     sub = df[df["region"] == "A"]
     direct = estimate_att(sub, "treated", "positive_exit", COVARIATES, method="ipw")
     assert table.loc[0, "estimate"] == pytest.approx(direct.estimate)
+    assert table.attrs["n_missing_by"] == 0
+
+
+def test_units_without_a_subgroup_level_are_announced():
+    df = simulate(1500, 13)
+    df["region"] = pd.array(np.where(np.arange(1500) % 2 == 0, "A", "B"), dtype="string")
+    df.loc[:6, "region"] = pd.NA
+    from toolkit.models import ModelWarning
+
+    with pytest.warns(ModelWarning, match="7 unité"):
+        table = estimate_att_by(df, "region", "treated", "positive_exit", COVARIATES, method="ipw")
+    assert table.attrs["n_missing_by"] == 7 and list(table["by"]) == ["A", "B"]
 
 
 # --------------------------------------------------------------------------

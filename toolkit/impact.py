@@ -1101,7 +1101,8 @@ def estimate_att_by(df: pd.DataFrame, by: str, treatment: str, outcome: str, cov
         One row per level: ``by`` (the level), ``n_treated``, ``n_control``
         (units in the subgroup with complete data), ``estimate``, ``se``,
         ``ci_low``, ``ci_high``, ``ess_control``, ``status``
-        (ok / suppressed / error), ``message``.
+        (ok / suppressed / error), ``message``. ``.attrs["n_missing_by"]``:
+        units whose ``by`` is missing, in no subgroup (a ModelWarning says so).
     """
     if by not in df.columns:
         raise SchemaError(f"Colonne {by!r} absente des données.")
@@ -1124,7 +1125,15 @@ def estimate_att_by(df: pd.DataFrame, by: str, treatment: str, outcome: str, cov
             except E2CError as exc:
                 row.update(status="error", message=str(exc))
         rows.append(row)
-    return pd.DataFrame(rows)
+    out = pd.DataFrame(rows)
+    # Units whose level is unknown fall in no subgroup: count them and say so.
+    out.attrs["n_missing_by"] = n_missing = int(df[by].isna().sum())
+    if n_missing:
+        from .models import ModelWarning
+
+        warnings.warn(f"{n_missing} unité(s) sans valeur pour {by!r} : dans aucun sous-groupe (comptées dans "
+                      "l'effet global seulement).", ModelWarning, stacklevel=2)
+    return out
 
 
 # --------------------------------------------------------------------------
