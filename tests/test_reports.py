@@ -152,7 +152,7 @@ def batch(tmp_path_factory):
     export = write_export(root / "data", seed=11, trainees_per_year=1200)
     raw = pd.read_csv(export, sep=";", encoding="cp1252", dtype=str, keep_default_na=False)
     result = build_reports(data=export, out=root / "out", regions=SMALL_AND_LARGE, jobs=2, progress=False,
-                           min_cell=MIN_CELL)
+                           min_cell=MIN_CELL, keep_work=True)  # the section tests below read the national work
     return result, raw, export
 
 
@@ -174,7 +174,8 @@ def test_batch_writes_every_page_and_a_manifest(batch):
         assert entry["seconds"] > 0
     # Only publishable files in the period folder: the work folder sits beside it.
     assert not list(result.out_dir.rglob("*.pkl")) and not list(result.out_dir.rglob("*.ipynb"))
-    # The region kernels read aggregates only: no trainee-level file in the work folder.
+    # The region kernels read aggregates only: no trainee-level file in the work folder
+    # (kept here with keep_work=True; deleted by default, see the test below).
     work = result.out_dir.parent / "_work"
     assert sorted(p.name for p in (work / result.period / "national").iterdir()) == [
         "national.json", "regions.pkl", "sites.pkl", "tables.pkl"]
@@ -356,3 +357,16 @@ def test_regions_with_too_few_exits_are_left_out_of_the_regions_figure():
     html, _ = regions_figure(regions, "Corse", "fr", "Source : test", min_cell=11)
     # Corse: 9 exits; Occitanie: 6 non-positive exits (observed = O/E x expected would give them away).
     assert "Graphique des 1 régions" in html and "Corse" not in html and "Occitanie" not in html
+
+
+def test_no_unsuppressed_national_table_is_left_under_out(tmp_path):
+    """The national work folder holds aggregates before suppression: it is removed after the batch."""
+    from toolkit.reports import build_reports
+    from toolkit.synth import generate_export
+
+    raw = generate_export(seed=21, trainees_per_year=600).raw
+    result = build_reports(raw, out=tmp_path / "a", regions=["Bretagne"], jobs=1, progress=False)
+    assert result.ok
+    left = sorted(p.name for p in (tmp_path / "a").rglob("*") if p.is_file())
+    assert not [name for name in left if name.endswith((".pkl", ".parquet", ".json")) and name != "manifest.json"], left
+    assert "bretagne.html" in left and "bretagne.ipynb" in left

@@ -31,6 +31,7 @@ import json
 import multiprocessing
 import os
 import re
+import shutil
 import time
 import traceback
 from collections.abc import Iterable, Mapping, Sequence
@@ -467,6 +468,7 @@ def build_reports(
     progress: bool = True,
     *,
     template: str | os.PathLike | None = None,
+    keep_work: bool = False,
     kernel_name: str = KERNEL_NAME,
     timeout: float = CELL_TIMEOUT_S,
     comparison: str | os.PathLike | None = None,
@@ -497,6 +499,11 @@ def build_reports(
     template, kernel_name, timeout
         The notebook template, the Jupyter kernel and the per-cell timeout in
         seconds.
+    keep_work : bool, default False
+        Keep the national work folder (``<out>/_work/<period>/national``). By
+        default it is deleted after the batch, even a failed one: its tables
+        are aggregates before suppression. The executed region notebooks stay
+        in ``<out>/_work/<period>/<slug>/`` (they hold only published output).
     comparison : path, optional
         An impact design (raw contract with a ``groupe`` column): each report
         then has an impact section (:func:`toolkit.impact.impact_section`).
@@ -525,6 +532,7 @@ def build_reports(
     t0 = time.perf_counter()
     pool = start_pool(jobs, fast_kernels)  # before any kernel; warms up while we do the national work
     impact_rows: Path | None = None
+    national = None
     try:
         out_root = Path(out) if out is not None else REPORTS_DIR
         national = sections.prepare_national(data, out_root / "_work", definition=definition, lang=lang,
@@ -567,6 +575,11 @@ def build_reports(
         stop_pool(pool)
         if impact_rows is not None:  # trainee-level rows: not kept, even when the batch fails
             Path(impact_rows).unlink(missing_ok=True)
+        if national is not None and not keep_work:
+            # The national tables are aggregates *before* suppression: load what the index needs,
+            # then remove them so that nothing under `out` holds an unsuppressed small count.
+            national.tables, national.sites, national.region_comparison  # noqa: B018
+            shutil.rmtree(national.work_dir, ignore_errors=True)
     index = out_dir / "index.html"
     body = sections.index_body(national, results, lang=lang, figure=figure[0] if figure else None)
     index.write_text(html_page(body, lang=lang, title=sections.index_title(period, lang)), encoding="utf-8")
