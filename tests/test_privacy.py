@@ -272,3 +272,28 @@ def test_split_identifiers_on_a_dataframe():
     assert scan.dropped == [("Prénom", "nom"), ("ddn", "date_naissance"), ("contact", "telephone")]
     assert list(scan.frame.columns) == ["id_stagiaire", "Note"] and scan.ignored == ["Note"]
     assert scan.birth_date.tolist() == ["01/02/2003"]
+
+
+def test_identifier_like_values_in_school_or_site_are_masked_not_published():
+    """Free text reaches the reports: an e-mail, phone or NIR typed as a school or site name is masked."""
+    import pandas as pd
+
+    from toolkit.cleaning import clean_export
+    from toolkit.privacy import identifier_like
+
+    assert identifier_like(["E2C Lyon", "jean.dupont@mail.fr", "06 12 34 56 78", "1 85 05 78 006 084 36",
+                            None]).tolist() == [False, True, True, True, False]
+    raw = pd.DataFrame({
+        "id_stagiaire": ["a1", "a2", "a3"], "region": ["Bretagne"] * 3,
+        "ecole": ["E2C Rennes", "jean.dupont@mail.fr", "E2C Rennes"],
+        "site": ["Rennes", "Rennes", "06 12 34 56 78"],
+        "sexe": ["F", "M", "F"], "annee_naissance": ["2004"] * 3, "date_entree": ["01/02/2023"] * 3,
+    })
+    result = clean_export(raw, key="k")
+    data = result.data
+    assert len(data) == 3  # nothing dropped
+    assert data["school"].isna().tolist() == [False, True, False]
+    assert data["site"].astype(str).tolist()[2] == "E2C Rennes"  # masked site falls back to the school
+    text = data.astype(str).to_csv() + result.warnings.astype(str).to_csv()
+    assert "dupont" not in text and "06 12 34" not in text
+    assert result.summary["warnings_by_kind"]["identifier_value_masked"] == 2

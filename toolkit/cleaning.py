@@ -58,7 +58,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .privacy import find_identifier_columns, identifier_label, load_key, pseudonymise_unique
+from .privacy import find_identifier_columns, identifier_label, identifier_like, load_key, pseudonymise_unique
 from .definitions import Definition, get_definition, positive_exit
 from .io import ExportMapping, RawExport, TextColumn, label_table, read_export, text_column
 from .schema import CANONICAL_DTYPES, EXIT_CATEGORY_OF, EXIT_REASON_CODES, RAW_BY_NAME, RAW_COLUMNS, normalise_key
@@ -92,6 +92,8 @@ WARNING_KINDS: dict[str, tuple[str, str]] = {
                                   "Direct-identifier column dropped"),
     "column_ignored": ("Colonne hors contrat ignorée", "Column outside the contract ignored"),
     "birth_date_reduced": ("Date de naissance exacte réduite à l'année", "Exact birth date reduced to the year"),
+    "identifier_value_masked": ("Valeur ressemblant à un identifiant (courriel, téléphone, NIR) masquée",
+                                "Value that looks like an identifier (e-mail, phone, NIR) masked"),
     "missing_school": ("École manquante", "Missing school"),
     "unknown_sex": ("Sexe manquant ou non reconnu", "Missing or unrecognised sex"),
     "invalid_birth_year": ("Année de naissance manquante ou illisible (âge inconnu)",
@@ -670,6 +672,11 @@ def _parse_labels(cols: dict, n: int, mapping: ExportMapping) -> dict:
         rows["group"] = np.zeros(n, dtype=np.int64)  # no column: everyone is in the E2C group
     rows["school"], rows["school_values"] = _text_values(cols["ecole"], n, mapping, "ecole")
     rows["site"], rows["site_values"] = _text_values(cols["site"], n, mapping, "site")
+    # Free text reaches the reports: a school or site "name" that is an e-mail, a phone or a NIR is masked.
+    for canonical in ("school", "site"):
+        codes, looks = rows[canonical], identifier_like(rows[f"{canonical}_values"])
+        rows[f"{canonical}_masked"] = (codes >= 0) & np.append(looks, False)[codes]  # code -1 -> appended False
+        rows[canonical] = np.where(rows[f"{canonical}_masked"], -1, codes)
     return rows
 
 
@@ -717,6 +724,8 @@ def _collect_warnings(rows: dict, cols: dict, keep: np.ndarray, dropped, ignored
         warnings.add_column(column, "column_ignored", f"{warning_label('column_ignored')} : « {column} »")
     bad = rows["unrecognised"]
     warnings.add_rows(rows["birth_full_date"], "annee_naissance", "birth_date_reduced")
+    warnings.add_rows(rows["school_masked"], "ecole", "identifier_value_masked")  # never quote the value
+    warnings.add_rows(rows["site_masked"], "site", "identifier_value_masked")
     warnings.add_rows(rows["school"] < 0, "ecole", "missing_school")
     warnings.add_rows(rows["sex"] < 0, "sexe", "unknown_sex", cols["sexe"])
     warnings.add_rows(np.isnan(rows["birth_year"]), "annee_naissance", "invalid_birth_year")  # never quote birth data

@@ -58,6 +58,7 @@ __all__ = [
     "identifier_label",
     "identifier_kind_of_header",
     "identifier_kind_of_values",
+    "identifier_like",
     "is_birth_date_header",
     "IdentifierScan",
     "find_identifier_columns",
@@ -168,6 +169,22 @@ def identifier_kind_of_values(values: pd.Series | pd.Index | np.ndarray | list) 
     if compact.str.replace(r"^\+33\(0\)", "+33", regex=True).str.fullmatch(_PHONE_VALUE).any():
         return "telephone"
     return None
+
+
+def identifier_like(values: pd.Series | pd.Index | np.ndarray | list) -> np.ndarray:
+    """Per value: does it look like a direct identifier (e-mail, NIR, phone)?
+
+    For the free-text contract columns (``ecole``, ``site``), checked on their
+    distinct values: such a value is masked rather than published.
+    """
+    texts = pd.Series(list(values), dtype="object").astype("string").str.strip()
+    compact = texts.str.replace(_SEPARATORS, "", regex=True)
+    looks = (
+        texts.str.contains(_EMAIL_VALUE)
+        | compact.str.fullmatch(_NIR_VALUE)
+        | compact.str.replace(r"^\+33\(0\)", "+33", regex=True).str.fullmatch(_PHONE_VALUE)
+    )
+    return looks.fillna(False).to_numpy(dtype=bool)
 
 
 @dataclass
