@@ -449,7 +449,7 @@ def test_summary_table_in_french_and_english():
 
 
 def test_clean_a_messy_synthetic_export_file(tmp_path):
-    synth = pytest.importorskip("toolkit.synth")
+    import toolkit.synth as synth
     path = synth.write_export(tmp_path, seed=7, trainees_per_year=150, encoding="utf-8-sig", sep="\t")
     truth = pd.read_parquet(tmp_path / "truth_rows.parquet").set_index("source_row")
     result = clean_export(path, key=KEY)

@@ -282,8 +282,8 @@ def test_profile_counts_and_shares():
 # Integration: the synthetic generator's own counts, through cleaning
 # --------------------------------------------------------------------------
 def test_counts_on_cleaned_synthetic_export_match_the_generator_truth():
-    synth = pytest.importorskip("toolkit.synth")
-    cleaning = pytest.importorskip("toolkit.cleaning")
+    import toolkit.synth as synth
+    import toolkit.cleaning as cleaning
     export = synth.generate_export(seed=11, years=(2022, 2023), trainees_per_year=800)
     data = cleaning.clean_export(export.raw).data
     counts = export.truth["counts"]

@@ -557,7 +557,7 @@ def test_comparison_is_deterministic_and_messy_option(comparison):
 # Integration with the cleaning layer (helper A's clean_export)
 # --------------------------------------------------------------------------
 def test_clean_export_keeps_rejects_and_recovers_the_truth(messy):
-    cleaning = pytest.importorskip("toolkit.cleaning")
+    import toolkit.cleaning as cleaning
     result = cleaning.clean_export(messy.raw)
     rows, counts = messy.rows, messy.truth["counts"]
     assert len(result.data) == counts["expected_kept_rows"]
@@ -589,7 +589,7 @@ def test_birth_date_options():
 
 
 def test_clean_export_reads_a_written_csv_file(tmp_path):
-    cleaning = pytest.importorskip("toolkit.cleaning")
+    import toolkit.cleaning as cleaning
     path = write_export(tmp_path, seed=13, trainees_per_year=300, birth_dates="column")
     truth = json.loads((tmp_path / "truth.json").read_text(encoding="utf-8"))
     rows = pd.read_parquet(tmp_path / "truth_rows.parquet").set_index("source_row")
@@ -606,7 +606,7 @@ def test_clean_export_reads_a_written_csv_file(tmp_path):
 def test_logit_fit_on_the_cleaned_export_recovers_the_true_coefficients():
     """No site effects: a complete-case logit on the cleaned export is unbiased for the truth
     (unknown outcomes, censoring and masking are independent of the outcome given X)."""
-    cleaning = pytest.importorskip("toolkit.cleaning")
+    import toolkit.cleaning as cleaning
     import statsmodels.formula.api as smf
 
     export = generate_export(seed=21, trainees_per_year=5_000, site_sd=0, planted=False)
