@@ -583,6 +583,18 @@ class RegionReport:
     def _suppress(self, frame, counts, **kwargs) -> SuppressedTable:
         return suppress_counts(frame, counts, self.min_cell, **kwargs)
 
+    def _rate_table(self, frame: pd.DataFrame, label: Column, caption: str, *, note: str | None = None,
+                    extra: Sequence[Column] = ()) -> tuple[str, pd.DataFrame, SuppressedTable]:
+        """Positive exits by group (exits of known outcome, positives, rate with CI), suppressed."""
+        sup = self._suppress(frame, ["n_known", "n_positive"], rates={"rate": ("n_positive", "n_known")},
+                             derived={"ci_low": "rate", "ci_high": "rate"})
+        cols = [label,
+                Column("n_known", self._w("Sorties à l’issue connue", "Exits with a known outcome"), "int"),
+                Column("n_positive", self._w("Sorties positives", "Positive exits"), "int"),
+                Column("rate", self._w("Taux [IC 95 %]", "Rate [95% CI]"), "rate_ci"), *extra]
+        table_html, published = html_table(frame, cols, caption, lang=self.lang, suppressed=sup, note=note)
+        return table_html, published, sup
+
     def _label(self, column: str, code) -> str:
         if column == "age_band" and code is not None and not pd.isna(code):
             return schema.label("age_band", code, self.lang)
@@ -794,16 +806,10 @@ class RegionReport:
                 "ci_high": rates["ci_high"].to_numpy(),
             })
             frame = frame[frame["n_known"] > 0].reset_index(drop=True)
-            sup = self._suppress(frame, ["n_known", "n_positive"], rates={"rate": ("n_positive", "n_known")},
-                                 derived={"ci_low": "rate", "ci_high": "rate"})
-            cols = [Column("label", self._var_label(variable), "label"),
-                    Column("n_known", self._w("Sorties à l’issue connue", "Exits with a known outcome"), "int"),
-                    Column("n_positive", self._w("Sorties positives", "Positive exits"), "int"),
-                    Column("rate", self._w("Taux [IC 95 %]", "Rate [95% CI]"), "rate_ci")]
-            table_html, published = html_table(
-                frame, cols, self._w(f"Sorties positives selon : {_lower_first(self._var_label(variable))}",
-                                     f"Positive exits by {_lower_first(self._var_label(variable))}"),
-                lang=lang, suppressed=sup)
+            table_html, published, _ = self._rate_table(
+                frame, Column("label", self._var_label(variable), "label"),
+                self._w(f"Sorties positives selon : {_lower_first(self._var_label(variable))}",
+                        f"Positive exits by {_lower_first(self._var_label(variable))}"))
             html += table_html
             tables[f"exits_{variable}"] = published
         html += f'<p class="note">{esc(self._w("Ces écarts entre groupes décrivent ; ils ne prouvent pas qu’un groupe réussit mieux à cause de sa caractéristique, les groupes différant aussi par d’autres traits.", "These gaps between groups describe; they do not prove that a group does better because of its characteristic, as groups also differ in other ways."))}</p>'
@@ -814,20 +820,14 @@ class RegionReport:
         grouped["site"] = grouped["site"].map(short_site, na_action="ignore").astype("object")
         grouped.loc[other, "site"] = [t("other_sites", lang, k=int(k), m=self.min_cell)
                                       for k in grouped.loc[other, "n_sites"]]
-        sup = self._suppress(grouped, ["n_known", "n_positive"], rates={"rate": ("n_positive", "n_known")},
-                             derived={"ci_low": "rate", "ci_high": "rate"})
-        cols = [Column("site", self._w("Site", "Site"), "label"),
-                Column("n_known", self._w("Sorties à l’issue connue", "Exits with a known outcome"), "int"),
-                Column("n_positive", self._w("Sorties positives", "Positive exits"), "int"),
-                Column("rate", self._w("Taux [IC 95 %]", "Rate [95% CI]"), "rate_ci")]
-        table_html, published = html_table(grouped, cols, self._w("Sorties positives par site (taux bruts)",
-                                                                  "Positive exits by site (raw rates)"),
-                                           lang=lang, suppressed=sup,
-                                           note=self._w("Sites dans l’ordre alphabétique : ce n’est pas un classement. "
-                                                        "Les taux bruts ne tiennent pas compte du public accueilli ; "
-                                                        "voir la comparaison équitable.",
-                                                        "Sites in alphabetical order: this is not a ranking. Raw "
-                                                        "rates ignore the intake; see the fair comparison."))
+        table_html, published, _ = self._rate_table(
+            grouped, Column("site", self._w("Site", "Site"), "label"),
+            self._w("Sorties positives par site (taux bruts)", "Positive exits by site (raw rates)"),
+            note=self._w("Sites dans l’ordre alphabétique : ce n’est pas un classement. "
+                         "Les taux bruts ne tiennent pas compte du public accueilli ; "
+                         "voir la comparaison équitable.",
+                         "Sites in alphabetical order: this is not a ranking. Raw "
+                         "rates ignore the intake; see the fair comparison."))
         html += table_html
         tables["exits_sites"] = published
         mix_cols = list(MIX_CATEGORIES) + ["unknown"]
@@ -890,22 +890,16 @@ class RegionReport:
             "ci_low": rates["ci_low"].to_numpy(), "ci_high": rates["ci_high"].to_numpy(),
         })
         frame["national"] = frame["year"].map(nat_rate).astype(float)
-        sup = self._suppress(frame, ["n_known", "n_positive"], rates={"rate": ("n_positive", "n_known")},
-                             derived={"ci_low": "rate", "ci_high": "rate"})
-        cols = [Column("label", self._w("Année d’entrée", "Year of entry"), "label"),
-                Column("n_known", self._w("Sorties à l’issue connue", "Exits with a known outcome"), "int"),
-                Column("n_positive", self._w("Sorties positives", "Positive exits"), "int"),
-                Column("rate", self._w("Taux [IC 95 %]", "Rate [95% CI]"), "rate_ci"),
-                Column("national", self._w("Taux national", "National rate"), "pct")]
-        table_html, published = html_table(frame, cols, self._w("Sorties positives par année d’entrée",
-                                                                "Positive exits by year of entry"),
-                                           lang=lang, suppressed=sup,
-                                           note=self._w("Taux national : toutes les régions, même définition. Les "
-                                                        "dernières cohortes comptent encore des jeunes en parcours : "
-                                                        "leurs taux reposent sur moins de sorties.",
-                                                        "National rate: all regions, same definition. The latest "
-                                                        "cohorts still have trainees in the programme: their rates "
-                                                        "rest on fewer exits."))
+        table_html, published, sup = self._rate_table(
+            frame, Column("label", self._w("Année d’entrée", "Year of entry"), "label"),
+            self._w("Sorties positives par année d’entrée", "Positive exits by year of entry"),
+            extra=[Column("national", self._w("Taux national", "National rate"), "pct")],
+            note=self._w("Taux national : toutes les régions, même définition. Les "
+                         "dernières cohortes comptent encore des jeunes en parcours : "
+                         "leurs taux reposent sur moins de sorties.",
+                         "National rate: all regions, same definition. The latest "
+                         "cohorts still have trainees in the programme: their rates "
+                         "rest on fewer exits."))
         fig_html, points = self._trend_figure(frame, sup)
         html = _section_heading("trend", lang) + fig_html + table_html
         return Section(html, tables={"trend": published}, figures=[points])
