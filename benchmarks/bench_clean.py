@@ -76,8 +76,9 @@ def export_path(rows: int) -> Path:
         per_year = round(rows / len(synth.DEFAULT_YEARS) / 1.005)  # the generator adds ~0.5 % duplicates
         print(f"generating a {rows:,}-row export (once)...", flush=True)
         start = time.perf_counter()
-        code = ("import sys; from toolkit import synth; "
-                "synth.write_export(sys.argv[1], trainees_per_year=int(sys.argv[2]))")
+        code = (
+            "import sys; from toolkit import synth; synth.write_export(sys.argv[1], trainees_per_year=int(sys.argv[2]))"
+        )
         subprocess.run([sys.executable, "-c", code, str(directory), str(per_year)], check=True, cwd=HERE.parent)
         print(f"  done in {time.perf_counter() - start:.0f} s: {path}", flush=True)
     return path
@@ -85,8 +86,9 @@ def export_path(rows: int) -> Path:
 
 def measure(path: Path, what: str) -> dict:
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
-    done = subprocess.run([sys.executable, "-c", CHILD, str(path), what], capture_output=True, text=True,
-                          cwd=HERE.parent, env=env)
+    done = subprocess.run(
+        [sys.executable, "-c", CHILD, str(path), what], capture_output=True, text=True, cwd=HERE.parent, env=env
+    )
     if done.returncode != 0:
         raise SystemExit(f"{what} failed:\n{done.stderr}")
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -102,8 +104,10 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
 
-    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start "
-          "(shared with other work: see wall vs CPU)")
+    print(
+        f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start "
+        "(shared with other work: see wall vs CPU)"
+    )
     results = {}
     for rows in args.rows:
         path = export_path(rows)
@@ -116,13 +120,18 @@ def main() -> int:
         b_cpu, c_cpu = median(bare, "cpu"), median(clean, "cpu")
         peak = max(r["peak_bytes"] for r in clean)
         last = clean[-1]
-        print(f"\n{last['rows']:,} rows ({results[rows]['size_mb']:.0f} MB; kept {last['kept']:,}, "
-              f"rejected {last['rejected']:,})")
-        print(f"  bare read_csv   wall {b_wall:6.2f} s   cpu {b_cpu:6.2f} s   peak {median(bare, 'peak_bytes') / 1e9:.2f} GB")
+        print(
+            f"\n{last['rows']:,} rows ({results[rows]['size_mb']:.0f} MB; kept {last['kept']:,}, "
+            f"rejected {last['rejected']:,})"
+        )
+        print(
+            f"  bare read_csv   wall {b_wall:6.2f} s   cpu {b_cpu:6.2f} s   peak {median(bare, 'peak_bytes') / 1e9:.2f} GB"
+        )
         print(f"  clean_export    wall {c_wall:6.2f} s   cpu {c_cpu:6.2f} s   peak {peak / 1e9:.2f} GB")
         print(f"  ratio clean/bare: wall {c_wall / b_wall:.2f}x, cpu {c_cpu / b_cpu:.2f}x  (target <= 3x)")
-        print(f"  runs (wall s): bare {[round(r['wall'], 2) for r in bare]}, "
-              f"clean {[round(r['wall'], 2) for r in clean]}")
+        print(
+            f"  runs (wall s): bare {[round(r['wall'], 2) for r in bare]}, clean {[round(r['wall'], 2) for r in clean]}"
+        )
         for key, label in (("steps", "wall"), ("steps_cpu", "cpu")):
             steps = {k: round(statistics.median(r[key][k] for r in clean), 2) for k in last[key]}
             print(f"  clean steps (median {label} s): {steps}")

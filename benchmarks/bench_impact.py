@@ -18,7 +18,12 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from test_impact import (  # noqa: E402  (the test module's simulator is the reference design)
-    COVARIATES, LALONDE_COVARIATES, LALONDE_PS, TRUE_LOGIT_EFFECT, TRUE_MEAN_EFFECT, simulate,
+    COVARIATES,
+    LALONDE_COVARIATES,
+    LALONDE_PS,
+    TRUE_LOGIT_EFFECT,
+    TRUE_MEAN_EFFECT,
+    simulate,
 )
 
 from toolkit.impact import estimate_att  # noqa: E402
@@ -43,17 +48,28 @@ def coverage(n_rep: int) -> pd.DataFrame:
             est, se, cov = [], [], 0
             start = time.perf_counter()
             for seed in range(1000, 1000 + n_rep):
-                res = estimate_att(simulate(3000, seed, binary), "treated", "positive_exit", COVARIATES,
-                                   method=method, **kwargs)
+                res = estimate_att(
+                    simulate(3000, seed, binary), "treated", "positive_exit", COVARIATES, method=method, **kwargs
+                )
                 est.append(res.estimate)
                 se.append(res.se)
                 cov += res.ci_low <= truth <= res.ci_high
             elapsed = (time.perf_counter() - start) / n_rep
             est = np.array(est)
-            rows.append({"outcome": outcome, "method": method + ("" if kwargs.get("replace", True) else " (no repl.)"),
-                         "truth": truth, "mean_estimate": est.mean(), "bias": est.mean() - truth,
-                         "mc_se_bias": est.std(ddof=1) / np.sqrt(n_rep), "sd": est.std(ddof=1),
-                         "mean_se": np.mean(se), "coverage": cov / n_rep, "seconds_per_fit": elapsed})
+            rows.append(
+                {
+                    "outcome": outcome,
+                    "method": method + ("" if kwargs.get("replace", True) else " (no repl.)"),
+                    "truth": truth,
+                    "mean_estimate": est.mean(),
+                    "bias": est.mean() - truth,
+                    "mc_se_bias": est.std(ddof=1) / np.sqrt(n_rep),
+                    "sd": est.std(ddof=1),
+                    "mean_se": np.mean(se),
+                    "coverage": cov / n_rep,
+                    "seconds_per_fit": elapsed,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -65,19 +81,38 @@ def lalonde() -> pd.DataFrame:
     experimental = nsw.loc[nsw.treat == 1, "re78"].mean() - nsw.loc[nsw.treat == 0, "re78"].mean()
     obs = pd.concat([nsw[nsw.treat == 1], cps], ignore_index=True)
     obs["u74"], obs["u75"] = (obs.re74 == 0).astype(float), (obs.re75 == 0).astype(float)
-    rows = [{"spec": "experimental (NSW treated vs NSW controls)", "estimate": experimental},
-            {"spec": "naive (NSW treated vs CPS)", "estimate": obs.loc[obs.treat == 1, "re78"].mean()
-             - obs.loc[obs.treat == 0, "re78"].mean()}]
+    rows = [
+        {"spec": "experimental (NSW treated vs NSW controls)", "estimate": experimental},
+        {
+            "spec": "naive (NSW treated vs CPS)",
+            "estimate": obs.loc[obs.treat == 1, "re78"].mean() - obs.loc[obs.treat == 0, "re78"].mean(),
+        },
+    ]
     for method in ("aipw", "ipw", "matching"):
         for label, formula in (("main effects", None), ("Dehejia-Wahba terms", LALONDE_PS)):
-            for option, kwargs in (("", {}), ("common support", {"common_support": True}), ("trim 0.01", {"trim": 0.01})):
+            for option, kwargs in (
+                ("", {}),
+                ("common support", {"common_support": True}),
+                ("trim 0.01", {"trim": 0.01}),
+            ):
                 start = time.perf_counter()
-                res = estimate_att(obs, "treat", "re78", LALONDE_COVARIATES, method=method, ps_formula=formula, **kwargs)
-                rows.append({"spec": f"{method}, {label}" + (f", {option}" if option else ""),
-                             "estimate": res.estimate, "se": res.se, "ci_low": res.ci_low, "ci_high": res.ci_high,
-                             "n_treated": res.n_treated, "n_control": res.n_control, "ess_control": res.ess_control,
-                             "max_smd_after": res.balance["smd_after"].abs().max(),
-                             "seconds": time.perf_counter() - start})
+                res = estimate_att(
+                    obs, "treat", "re78", LALONDE_COVARIATES, method=method, ps_formula=formula, **kwargs
+                )
+                rows.append(
+                    {
+                        "spec": f"{method}, {label}" + (f", {option}" if option else ""),
+                        "estimate": res.estimate,
+                        "se": res.se,
+                        "ci_low": res.ci_low,
+                        "ci_high": res.ci_high,
+                        "n_treated": res.n_treated,
+                        "n_control": res.n_control,
+                        "ess_control": res.ess_control,
+                        "max_smd_after": res.balance["smd_after"].abs().max(),
+                        "seconds": time.perf_counter() - start,
+                    }
+                )
     out = pd.DataFrame(rows)
     out["minus_experimental"] = out["estimate"] - experimental
     return out

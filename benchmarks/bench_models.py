@@ -54,18 +54,26 @@ def main(n: int) -> None:
     sub = data.sample(20_000, random_state=1)
     mm = step("fit_multilevel on 20,000 exits (VB)", lambda: fit_multilevel(sub))
     print()
-    print(f"exits used: {model.n:,} of {model.missing['rows_with_known_outcome']:,} with a known outcome "
-          f"({model.missing['rows_dropped']:,} with a missing covariate)")
+    print(
+        f"exits used: {model.n:,} of {model.missing['rows_with_known_outcome']:,} with a known outcome "
+        f"({model.missing['rows_dropped']:,} with a missing covariate)"
+    )
     est = model.coef_ci
     true = {"Intercept": truth["intercept"], **TRUE_COEFFICIENTS}
     worst = max(abs(est.loc[k, "coef"] - v) for k, v in true.items())
-    print(f"largest |estimate - truth| over {len(true)} coefficients: {worst:.3f} (site_sd=0.3 is not in the "
-          "fixed-effects model: marginal coefficients are attenuated)")
-    print(f"apparent AUC {model.auc:.3f}; site comparison: phi {sites.attrs['phi']:.2f}, "
-          f"tau2 {sites.attrs['tau2']:.4f}, flagged at 99.8 %: {(sites['flag998'] != 'within').sum()} of {len(sites)}")
+    print(
+        f"largest |estimate - truth| over {len(true)} coefficients: {worst:.3f} (site_sd=0.3 is not in the "
+        "fixed-effects model: marginal coefficients are attenuated)"
+    )
+    print(
+        f"apparent AUC {model.auc:.3f}; site comparison: phi {sites.attrs['phi']:.2f}, "
+        f"tau2 {sites.attrs['tau2']:.4f}, flagged at 99.8 %: {(sites['flag998'] != 'within').sum()} of {len(sites)}"
+    )
     u = np.array([truth["site_effects"][s] for s in mm.site_effects["site"]])
-    print(f"multilevel (20k): site_sd {mm.site_sd:.3f} (truth 0.3), "
-          f"corr(site effects, truth) {np.corrcoef(mm.site_effects['effect'], u)[0, 1]:.3f}")
+    print(
+        f"multilevel (20k): site_sd {mm.site_sd:.3f} (truth 0.3), "
+        f"corr(site effects, truth) {np.corrcoef(mm.site_effects['effect'], u)[0, 1]:.3f}"
+    )
 
 
 if __name__ == "__main__":

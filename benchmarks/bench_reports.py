@@ -46,7 +46,7 @@ print(json.dumps({"ok": r.ok, "n": len(r.regions), "timings": r.timings,
 NATIONAL = """
 import json, sys, time
 t = time.perf_counter()
-from toolkit.report_sections import prepare_national
+from toolkit.reports.sections import prepare_national
 nat = prepare_national(None, sys.argv[1])
 print(json.dumps({"work_dir": str(nat.work_dir), "period": nat.period, "definition": nat.definition,
                   "regions": nat.regions, "data": nat.input_info.get("name", ""),
@@ -57,7 +57,7 @@ PLAIN = """
 import json, sys, time
 from pathlib import Path
 t0 = time.perf_counter()
-from toolkit.report_sections import RegionReport, prepare_national, report_title
+from toolkit.reports.sections import RegionReport, prepare_national, report_title
 from toolkit.reports import html_page
 from toolkit.schema import REGION_BY_NAME
 nat = prepare_national(None, sys.argv[1])
@@ -97,14 +97,49 @@ def plain_loop(out: Path) -> dict:
         executed = out / f"{slug}.ipynb"
         t = time.perf_counter()
         subprocess.run(
-            [str(BIN / "papermill"), str(REPORT_TEMPLATE), str(executed), "-k", "python3", "--no-progress-bar",
-             "-r", "region", region, "-r", "work_dir", national["work_dir"], "-r", "period", national["period"],
-             "-r", "definition", national["definition"], "-r", "data_path", national["data"], "-r", "lang", "fr",
-             "-p", "min_cell", "11", "--cwd", str(out)],
-            check=True, cwd=ROOT, env=ENV, capture_output=True,
+            [
+                str(BIN / "papermill"),
+                str(REPORT_TEMPLATE),
+                str(executed),
+                "-k",
+                "python3",
+                "--no-progress-bar",
+                "-r",
+                "region",
+                region,
+                "-r",
+                "work_dir",
+                national["work_dir"],
+                "-r",
+                "period",
+                national["period"],
+                "-r",
+                "definition",
+                national["definition"],
+                "-r",
+                "data_path",
+                national["data"],
+                "-r",
+                "lang",
+                "fr",
+                "-p",
+                "min_cell",
+                "11",
+                "--cwd",
+                str(out),
+            ],
+            check=True,
+            cwd=ROOT,
+            env=ENV,
+            capture_output=True,
         )
-        subprocess.run([str(BIN / "jupyter"), "nbconvert", "--to", "html", "--no-input", str(executed)],
-                       check=True, cwd=ROOT, env=ENV, capture_output=True)
+        subprocess.run(
+            [str(BIN / "jupyter"), "nbconvert", "--to", "html", "--no-input", str(executed)],
+            check=True,
+            cwd=ROOT,
+            env=ENV,
+            capture_output=True,
+        )
         per_region.append(time.perf_counter() - t)
     return {"total": time.perf_counter() - started, "national": national["seconds"], "per_region": per_region}
 
@@ -118,8 +153,12 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--skip-loop", action="store_true", help="skip the slow plain-loop reference")
-    parser.add_argument("--repeat", type=int, default=2,
-                        help="runs of the batch and of plain Python, alternated (the machine is shared: best kept)")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=2,
+        help="runs of the batch and of plain Python, alternated (the machine is shared: best kept)",
+    )
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     from toolkit.synth import default_export_path
@@ -139,25 +178,46 @@ def main() -> int:
         print("failed regions:", batch["failed"])
 
     n = batch["n"]
-    print(f"\nFunder reports, {n} regions, default national synthetic export, jobs={args.jobs}, "
-          f"{os.cpu_count()} cores (shared machine)")
+    print(
+        f"\nFunder reports, {n} regions, default national synthetic export, jobs={args.jobs}, "
+        f"{os.cpu_count()} cores (shared machine)"
+    )
     print(f"{'way':48s} {'total s':>8s} {'national s':>10s} {'per region s':>13s}")
-    print(f"{'build_reports (pool, fresh kernel per region)':48s} {batch_wall:8.1f} "
-          f"{batch['timings']['national']:10.1f} {median(batch['per_region']):13.2f}")
-    print(f"{'(b) plain Python, one process, no notebook':48s} {plain_wall:8.1f} {plain['national']:10.1f} "
-          f"{median(plain['per_region']):13.2f}")
+    print(
+        f"{'build_reports (pool, fresh kernel per region)':48s} {batch_wall:8.1f} "
+        f"{batch['timings']['national']:10.1f} {median(batch['per_region']):13.2f}"
+    )
+    print(
+        f"{'(b) plain Python, one process, no notebook':48s} {plain_wall:8.1f} {plain['national']:10.1f} "
+        f"{median(plain['per_region']):13.2f}"
+    )
     if loop:
-        print(f"{'(a) plain loop: papermill + nbconvert CLI':48s} {loop['total']:8.1f} {loop['national']:10.1f} "
-              f"{median(loop['per_region']):13.2f}")
+        print(
+            f"{'(a) plain loop: papermill + nbconvert CLI':48s} {loop['total']:8.1f} {loop['national']:10.1f} "
+            f"{median(loop['per_region']):13.2f}"
+        )
         print(f"\nspeed-up over the plain loop: {loop['total'] / batch_wall:.2f}x (target >= 3)")
     print(f"batch / plain Python: {batch_wall / plain_wall:.2f}x (target <= 2)")
     print("(per region: median seconds of one region; in the batch, two regions run at once)")
-    print("all runs, wall s: batch", [round(w, 1) for _, w in batch_runs], "plain Python",
-          [round(w, 1) for _, w in plain_runs])
-    record = {"regions": n, "jobs": args.jobs, "batch_wall": batch_wall, "batch": batch, "plain_wall": plain_wall,
-              "plain": plain, "loop": loop, "when": time.strftime("%Y-%m-%d %H:%M:%S"),
-              "batch_walls": [w for _, w in batch_runs], "plain_walls": [w for _, w in plain_runs],
-              "load_average": os.getloadavg()}
+    print(
+        "all runs, wall s: batch",
+        [round(w, 1) for _, w in batch_runs],
+        "plain Python",
+        [round(w, 1) for _, w in plain_runs],
+    )
+    record = {
+        "regions": n,
+        "jobs": args.jobs,
+        "batch_wall": batch_wall,
+        "batch": batch,
+        "plain_wall": plain_wall,
+        "plain": plain,
+        "loop": loop,
+        "when": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "batch_walls": [w for _, w in batch_runs],
+        "plain_walls": [w for _, w in plain_runs],
+        "load_average": os.getloadavg(),
+    }
     (OUT / "bench_reports.json").write_text(json.dumps(record, indent=1), encoding="utf-8")
     return 0 if batch["ok"] else 1
 

@@ -82,7 +82,8 @@ def test_canonical_columns_and_dtypes():
     assert list(result.data.columns) == [c.name for c in schema.CANONICAL_COLUMNS]
     for column, dtype in schema.CANONICAL_DTYPES.items():
         assert result.data[column].dtype == pd.api.types.pandas_dtype(dtype) or (
-            str(dtype) == "category" and isinstance(result.data[column].dtype, pd.CategoricalDtype)), column
+            str(dtype) == "category" and isinstance(result.data[column].dtype, pd.CategoricalDtype)
+        ), column
     assert result.data["source_row"].tolist() == [1, 2]
 
 
@@ -96,8 +97,9 @@ def test_empty_dataframe_is_an_input_error():
 # --------------------------------------------------------------------------
 # Labels: every variant listed in the issue
 # --------------------------------------------------------------------------
-@pytest.mark.parametrize("label, code", [("F", "F"), ("Femme", "F"), ("2", "F"), ("M", "M"), ("H", "M"),
-                                         ("Homme", "M"), ("1", "M")])
+@pytest.mark.parametrize(
+    "label, code", [("F", "F"), ("Femme", "F"), ("2", "F"), ("M", "M"), ("H", "M"), ("Homme", "M"), ("1", "M")]
+)
 def test_sex_labels(label, code):
     assert column_after_cleaning("sexe", variants(label), "sex") == [code] * 5
 
@@ -112,60 +114,135 @@ def test_region_2016_names_with_or_without_accents_hyphens_capitals(name):
     assert column_after_cleaning("region", forms, "region") == [name] * len(forms)
 
 
-@pytest.mark.parametrize("code, name", [
-    ("84", "Auvergne-Rhône-Alpes"), ("27", "Bourgogne-Franche-Comté"), ("53", "Bretagne"),
-    ("24", "Centre-Val de Loire"), ("44", "Grand Est"), ("32", "Hauts-de-France"), ("11", "Île-de-France"),
-    ("28", "Normandie"), ("75", "Nouvelle-Aquitaine"), ("76", "Occitanie"), ("52", "Pays de la Loire"),
-    ("93", "Provence-Alpes-Côte d'Azur"), ("94", "Corse"), ("01", "Guadeloupe"), ("02", "Martinique"),
-    ("03", "Guyane"), ("04", "La Réunion"), ("06", "Mayotte"), ("1", "Guadeloupe"), (" 04 ", "La Réunion"),
-])
+@pytest.mark.parametrize(
+    "code, name",
+    [
+        ("84", "Auvergne-Rhône-Alpes"),
+        ("27", "Bourgogne-Franche-Comté"),
+        ("53", "Bretagne"),
+        ("24", "Centre-Val de Loire"),
+        ("44", "Grand Est"),
+        ("32", "Hauts-de-France"),
+        ("11", "Île-de-France"),
+        ("28", "Normandie"),
+        ("75", "Nouvelle-Aquitaine"),
+        ("76", "Occitanie"),
+        ("52", "Pays de la Loire"),
+        ("93", "Provence-Alpes-Côte d'Azur"),
+        ("94", "Corse"),
+        ("01", "Guadeloupe"),
+        ("02", "Martinique"),
+        ("03", "Guyane"),
+        ("04", "La Réunion"),
+        ("06", "Mayotte"),
+        ("1", "Guadeloupe"),
+        (" 04 ", "La Réunion"),
+    ],
+)
 def test_region_insee_codes(code, name):
     assert column_after_cleaning("region", [code], "region") == [name]
 
 
-@pytest.mark.parametrize("old, new", [
-    ("Auvergne", "Auvergne-Rhône-Alpes"), ("Rhône-Alpes", "Auvergne-Rhône-Alpes"),
-    ("Languedoc-Roussillon", "Occitanie"), ("Midi-Pyrénées", "Occitanie"),
-    ("Aquitaine", "Nouvelle-Aquitaine"), ("Limousin", "Nouvelle-Aquitaine"), ("Poitou-Charentes", "Nouvelle-Aquitaine"),
-    ("Alsace", "Grand Est"), ("Lorraine", "Grand Est"), ("Champagne-Ardenne", "Grand Est"),
-    ("Nord-Pas-de-Calais", "Hauts-de-France"), ("Picardie", "Hauts-de-France"),
-    ("Haute-Normandie", "Normandie"), ("Basse-Normandie", "Normandie"),
-    ("Bourgogne", "Bourgogne-Franche-Comté"), ("Franche-Comté", "Bourgogne-Franche-Comté"),
-    ("Centre", "Centre-Val de Loire"), ("PACA", "Provence-Alpes-Côte d'Azur"),
-])
+@pytest.mark.parametrize(
+    "old, new",
+    [
+        ("Auvergne", "Auvergne-Rhône-Alpes"),
+        ("Rhône-Alpes", "Auvergne-Rhône-Alpes"),
+        ("Languedoc-Roussillon", "Occitanie"),
+        ("Midi-Pyrénées", "Occitanie"),
+        ("Aquitaine", "Nouvelle-Aquitaine"),
+        ("Limousin", "Nouvelle-Aquitaine"),
+        ("Poitou-Charentes", "Nouvelle-Aquitaine"),
+        ("Alsace", "Grand Est"),
+        ("Lorraine", "Grand Est"),
+        ("Champagne-Ardenne", "Grand Est"),
+        ("Nord-Pas-de-Calais", "Hauts-de-France"),
+        ("Picardie", "Hauts-de-France"),
+        ("Haute-Normandie", "Normandie"),
+        ("Basse-Normandie", "Normandie"),
+        ("Bourgogne", "Bourgogne-Franche-Comté"),
+        ("Franche-Comté", "Bourgogne-Franche-Comté"),
+        ("Centre", "Centre-Val de Loire"),
+        ("PACA", "Provence-Alpes-Côte d'Azur"),
+    ],
+)
 def test_region_pre_2016_names(old, new):
     assert column_after_cleaning("region", variants(old), "region") == [new] * 5
 
 
-@pytest.mark.parametrize("label, code", [
-    ("VI", "infra_3"), ("V bis", "infra_3"), ("Vbis", "infra_3"), ("Infra V", "infra_3"), ("V", "niveau_3"),
-    ("IV", "niveau_4"), ("III", "niveau_5_plus"), ("Niveau VI", "infra_3"), ("Niveau V", "niveau_3"),
-    ("Niveau 1", "infra_3"), ("Niveau 2", "infra_3"), ("Niveau 3", "niveau_3"), ("Niveau 4", "niveau_4"),
-    ("Niveau 5", "niveau_5_plus"), ("Niveau 6", "niveau_5_plus"), ("Niveau 7", "niveau_5_plus"),
-    ("Niveau 8", "niveau_5_plus"), ("Sans diplôme", "infra_3"), ("CAP", "niveau_3"), ("BEP", "niveau_3"),
-    ("CAP/BEP", "niveau_3"), ("Bac", "niveau_4"), ("Baccalauréat", "niveau_4"), ("niveau_5_plus", "niveau_5_plus"),
-])
+@pytest.mark.parametrize(
+    "label, code",
+    [
+        ("VI", "infra_3"),
+        ("V bis", "infra_3"),
+        ("Vbis", "infra_3"),
+        ("Infra V", "infra_3"),
+        ("V", "niveau_3"),
+        ("IV", "niveau_4"),
+        ("III", "niveau_5_plus"),
+        ("Niveau VI", "infra_3"),
+        ("Niveau V", "niveau_3"),
+        ("Niveau 1", "infra_3"),
+        ("Niveau 2", "infra_3"),
+        ("Niveau 3", "niveau_3"),
+        ("Niveau 4", "niveau_4"),
+        ("Niveau 5", "niveau_5_plus"),
+        ("Niveau 6", "niveau_5_plus"),
+        ("Niveau 7", "niveau_5_plus"),
+        ("Niveau 8", "niveau_5_plus"),
+        ("Sans diplôme", "infra_3"),
+        ("CAP", "niveau_3"),
+        ("BEP", "niveau_3"),
+        ("CAP/BEP", "niveau_3"),
+        ("Bac", "niveau_4"),
+        ("Baccalauréat", "niveau_4"),
+        ("niveau_5_plus", "niveau_5_plus"),
+    ],
+)
 def test_education_levels(label, code):
     assert column_after_cleaning("niveau_formation", variants(label), "education_level") == [code] * 5
 
 
-@pytest.mark.parametrize("label, value", [
-    ("oui", True), ("non", False), ("O", True), ("N", False), ("1", True), ("0", False), ("vrai", True),
-    ("faux", False), ("yes", True), ("no", False), ("", None), ("   ", None),
-])
-@pytest.mark.parametrize("raw_column, canonical", [("qpv", "qpv"), ("zone_rurale", "rural"), ("rqth", "disability"),
-                                                   ("cofinancement_fse", "esf_cofunded")])
+@pytest.mark.parametrize(
+    "label, value",
+    [
+        ("oui", True),
+        ("non", False),
+        ("O", True),
+        ("N", False),
+        ("1", True),
+        ("0", False),
+        ("vrai", True),
+        ("faux", False),
+        ("yes", True),
+        ("no", False),
+        ("", None),
+        ("   ", None),
+    ],
+)
+@pytest.mark.parametrize(
+    "raw_column, canonical",
+    [("qpv", "qpv"), ("zone_rurale", "rural"), ("rqth", "disability"), ("cofinancement_fse", "esf_cofunded")],
+)
 def test_booleans_empty_is_unknown_never_false(label, value, raw_column, canonical):
     forms = [label, label.upper(), f" {label} "]
     assert column_after_cleaning(raw_column, forms, canonical) == [value] * 3
 
 
 EXIT_LABELS = [
-    ("CDI", "cdi", "job"), ("CDD", "cdd", "job"), ("CDD de plus de 6 mois", "cdd_6_mois_plus", "job"),
-    ("CDD moins de 6 mois", "cdd_moins_6_mois", "job"), ("Intérim", "interim", "job"), ("Interim", "interim", "job"),
-    ("Contrat aidé", "contrat_aide", "job"), ("PEC", "contrat_aide", "job"), ("CUI", "contrat_aide", "job"),
-    ("Création d'entreprise", "creation_entreprise", "job"), ("Emploi", "emploi", "job"),
-    ("Contrat d'apprentissage", "apprentissage", "work_study"), ("Apprentissage", "apprentissage", "work_study"),
+    ("CDI", "cdi", "job"),
+    ("CDD", "cdd", "job"),
+    ("CDD de plus de 6 mois", "cdd_6_mois_plus", "job"),
+    ("CDD moins de 6 mois", "cdd_moins_6_mois", "job"),
+    ("Intérim", "interim", "job"),
+    ("Interim", "interim", "job"),
+    ("Contrat aidé", "contrat_aide", "job"),
+    ("PEC", "contrat_aide", "job"),
+    ("CUI", "contrat_aide", "job"),
+    ("Création d'entreprise", "creation_entreprise", "job"),
+    ("Emploi", "emploi", "job"),
+    ("Contrat d'apprentissage", "apprentissage", "work_study"),
+    ("Apprentissage", "apprentissage", "work_study"),
     ("Contrat de professionnalisation", "contrat_professionnalisation", "work_study"),
     ("Alternance", "alternance", "work_study"),
     ("Formation qualifiante", "formation_qualifiante", "training"),
@@ -174,10 +251,16 @@ EXIT_LABELS = [
     ("Formation qualifiante / certifiante / diplômante", "formation_qualifiante", "training"),
     ("Formation pré-qualifiante", "formation_prequalifiante", "training"),
     ("Formation préqualifiante", "formation_prequalifiante", "training"),
-    ("Service civique", "service_civique", "other"), ("Sans solution", "sans_solution", "other"),
-    ("Recherche d'emploi", "recherche_emploi", "other"), ("Retour Mission locale", "retour_mission_locale", "other"),
-    ("Abandon", "abandon", "other"), ("Exclusion", "exclusion", "other"), ("Déménagement", "demenagement", "other"),
-    ("Maladie", "maladie", "other"), ("Maternité", "maternite", "other"), ("Autre", "autre", "other"),
+    ("Service civique", "service_civique", "other"),
+    ("Sans solution", "sans_solution", "other"),
+    ("Recherche d'emploi", "recherche_emploi", "other"),
+    ("Retour Mission locale", "retour_mission_locale", "other"),
+    ("Abandon", "abandon", "other"),
+    ("Exclusion", "exclusion", "other"),
+    ("Déménagement", "demenagement", "other"),
+    ("Maladie", "maladie", "other"),
+    ("Maternité", "maternite", "other"),
+    ("Autre", "autre", "other"),
 ]
 
 
@@ -190,8 +273,14 @@ def test_exit_reasons(label, code, category):
 
 
 def test_job_search_is_not_a_job():
-    result = clean({"motif_sortie": "Recherche d'emploi", "date_sortie": "05/07/2023",
-                    "date_debut_situation": "06/07/2023", "date_suivi": "06/12/2023"})
+    result = clean(
+        {
+            "motif_sortie": "Recherche d'emploi",
+            "date_sortie": "05/07/2023",
+            "date_debut_situation": "06/07/2023",
+            "date_suivi": "06/12/2023",
+        }
+    )
     row = result.data.iloc[0]
     assert row["exit_category"] == "other" and flag(row["positive_exit"]) is False
 
@@ -199,14 +288,30 @@ def test_job_search_is_not_a_job():
 # --------------------------------------------------------------------------
 # Values: dates, numbers, defaults
 # --------------------------------------------------------------------------
-@pytest.mark.parametrize("text, expected", [
-    ("05/01/2023", "2023-01-05"), ("5/1/2023", "2023-01-05"), ("2023-01-05", "2023-01-05"),
-    ("2023-01-05 00:00:00", "2023-01-05"), ("05-01-2023", "2023-01-05"), ("05.01.2023", "2023-01-05"),
-    ("44931", "2023-01-05"), ("44931.0", "2023-01-05"), ("05/01/23", "2023-01-05"), (" 05/01/2023 ", "2023-01-05"),
-    ("29/02/2024", "2024-02-29"),
-    ("31/02/2023", None), ("29/02/2023", None), ("2023-13-01", None), ("00/01/2023", None), ("abc", None),
-    ("", None), ("05/01/1850", None), ("123", None),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("05/01/2023", "2023-01-05"),
+        ("5/1/2023", "2023-01-05"),
+        ("2023-01-05", "2023-01-05"),
+        ("2023-01-05 00:00:00", "2023-01-05"),
+        ("05-01-2023", "2023-01-05"),
+        ("05.01.2023", "2023-01-05"),
+        ("44931", "2023-01-05"),
+        ("44931.0", "2023-01-05"),
+        ("05/01/23", "2023-01-05"),
+        (" 05/01/2023 ", "2023-01-05"),
+        ("29/02/2024", "2024-02-29"),
+        ("31/02/2023", None),
+        ("29/02/2023", None),
+        ("2023-13-01", None),
+        ("00/01/2023", None),
+        ("abc", None),
+        ("", None),
+        ("05/01/1850", None),
+        ("123", None),
+    ],
+)
 def test_date_formats(text, expected):
     parsed = parse_dates(np.array([text], dtype=object))[0]
     if expected is None:
@@ -221,9 +326,13 @@ def test_excel_serial_epoch_matches_excel():
 
 
 def test_numbers_with_decimal_commas():
-    result = clean({"semaines_entreprise": "12,5", "nb_stages": "3"}, {"semaines_entreprise": "7.25"},
-                   {"semaines_entreprise": "1 234,5"}, {"semaines_entreprise": "-2", "nb_stages": "2,5"},
-                   {"semaines_entreprise": "beaucoup", "nb_stages": "2.0"})
+    result = clean(
+        {"semaines_entreprise": "12,5", "nb_stages": "3"},
+        {"semaines_entreprise": "7.25"},
+        {"semaines_entreprise": "1 234,5"},
+        {"semaines_entreprise": "-2", "nb_stages": "2,5"},
+        {"semaines_entreprise": "beaucoup", "nb_stages": "2.0"},
+    )
     weeks = result.data["weeks_in_company"].tolist()
     assert weeks[:3] == [12.5, 7.25, 1234.5] and pd.isna(weeks[3]) and pd.isna(weeks[4])
     stages = result.data["n_internships"].tolist()
@@ -251,18 +360,21 @@ def test_group_column_when_present():
 # --------------------------------------------------------------------------
 # Rejection rules
 # --------------------------------------------------------------------------
-@pytest.mark.parametrize("change, reason", [
-    ({"id_stagiaire": ""}, "missing_id"),
-    ({"id_stagiaire": "   "}, "missing_id"),
-    ({"region": "Atlantide"}, "unknown_region"),
-    ({"region": ""}, "unknown_region"),
-    ({"date_entree": ""}, "invalid_entry_date"),
-    ({"date_entree": "31/02/2023"}, "invalid_entry_date"),
-    ({"date_entree": "demain"}, "invalid_entry_date"),
-    ({"date_sortie": "04/01/2023"}, "exit_before_entry"),
-    ({"annee_naissance": "2009"}, "age_out_of_range"),  # 14 at entry
-    ({"annee_naissance": "1982"}, "age_out_of_range"),  # 41 at entry
-])
+@pytest.mark.parametrize(
+    "change, reason",
+    [
+        ({"id_stagiaire": ""}, "missing_id"),
+        ({"id_stagiaire": "   "}, "missing_id"),
+        ({"region": "Atlantide"}, "unknown_region"),
+        ({"region": ""}, "unknown_region"),
+        ({"date_entree": ""}, "invalid_entry_date"),
+        ({"date_entree": "31/02/2023"}, "invalid_entry_date"),
+        ({"date_entree": "demain"}, "invalid_entry_date"),
+        ({"date_sortie": "04/01/2023"}, "exit_before_entry"),
+        ({"annee_naissance": "2009"}, "age_out_of_range"),  # 14 at entry
+        ({"annee_naissance": "1982"}, "age_out_of_range"),  # 41 at entry
+    ],
+)
 def test_rejection_rules(change, reason):
     result = clean({}, change)
     assert result.data["source_row"].tolist() == [1]
@@ -283,23 +395,32 @@ def test_exit_on_entry_day_is_kept():
 
 
 def test_first_failing_rule_gives_the_one_reason():
-    result = clean({"id_stagiaire": "", "region": "??", "date_entree": ""},
-                   {"region": "??", "date_entree": ""},
-                   {"date_entree": "", "annee_naissance": "1900"},
-                   {"date_sortie": "01/01/2020", "annee_naissance": "1900"})
-    assert result.rejected["reason_code"].tolist() == ["missing_id", "unknown_region", "invalid_entry_date",
-                                                       "exit_before_entry"]
+    result = clean(
+        {"id_stagiaire": "", "region": "??", "date_entree": ""},
+        {"region": "??", "date_entree": ""},
+        {"date_entree": "", "annee_naissance": "1900"},
+        {"date_sortie": "01/01/2020", "annee_naissance": "1900"},
+    )
+    assert result.rejected["reason_code"].tolist() == [
+        "missing_id",
+        "unknown_region",
+        "invalid_entry_date",
+        "exit_before_entry",
+    ]
 
 
 def test_reason_text_names_the_faulty_value():
-    result = clean({"region": "Atlantide"}, {"date_entree": "32/01/2023"}, {"annee_naissance": "1950"},
-                   {"date_sortie": "01/01/2023"})
+    result = clean(
+        {"region": "Atlantide"},
+        {"date_entree": "32/01/2023"},
+        {"annee_naissance": "1950"},
+        {"date_sortie": "01/01/2023"},
+    )
     reasons = result.rejected["reason"].tolist()
     assert reasons[0] == "Région manquante ou inconnue : « Atlantide »"
     assert reasons[1] == "Date d'entrée manquante ou invalide : « 32/01/2023 »"
     assert reasons[2] == "Âge à l'entrée hors de 15 à 40 ans : 73 ans"
-    assert reasons[3] == ("Date de sortie antérieure à la date d'entrée : entrée « 05/01/2023 », "
-                          "sortie « 01/01/2023 »")
+    assert reasons[3] == ("Date de sortie antérieure à la date d'entrée : entrée « 05/01/2023 », sortie « 01/01/2023 »")
 
 
 def test_exact_duplicates_keep_the_first_copy():
@@ -336,8 +457,14 @@ def test_source_row_counts_data_rows_of_a_csv_file(tmp_path):
 # Warnings
 # --------------------------------------------------------------------------
 def test_unknown_exit_label_is_inconnu_with_unknown_positive_exit():
-    result = clean({"motif_sortie": "Parti sur Mars", "date_sortie": "05/07/2023", "date_debut_situation": "06/07/2023",
-                    "date_suivi": "06/12/2023"})
+    result = clean(
+        {
+            "motif_sortie": "Parti sur Mars",
+            "date_sortie": "05/07/2023",
+            "date_debut_situation": "06/07/2023",
+            "date_suivi": "06/12/2023",
+        }
+    )
     row = result.data.iloc[0]
     assert row["exit_reason"] == "inconnu" and row["exit_category"] == "unknown"
     assert flag(row["positive_exit"]) is None
@@ -346,25 +473,36 @@ def test_unknown_exit_label_is_inconnu_with_unknown_positive_exit():
     assert warning["message"] == "Motif de sortie non reconnu (codé « inconnu ») : « Parti sur Mars »"
 
 
-@pytest.mark.parametrize("change, kind, column", [
-    ({"date_suivi": "31/04/2023"}, "invalid_date", "date_suivi"),
-    ({"date_debut_situation": "hier"}, "invalid_date", "date_debut_situation"),
-    ({"qpv": "peut-être"}, "unknown_boolean", "qpv"),
-    ({"rqth": "2"}, "unknown_boolean", "rqth"),
-    ({"niveau_formation": "Doctorat en astrologie"}, "unknown_education_level", "niveau_formation"),
-    ({"nationalite": "Atlante"}, "unknown_nationality", "nationalite"),
-    ({"prescripteur": "Mon oncle"}, "unknown_referrer", "prescripteur"),
-    ({"sexe": "X"}, "unknown_sex", "sexe"),
-    ({"sexe": ""}, "unknown_sex", "sexe"),
-    ({"annee_naissance": ""}, "invalid_birth_year", "annee_naissance"),
-    ({"annee_naissance": "vingt"}, "invalid_birth_year", "annee_naissance"),
-    ({"ecole": ""}, "missing_school", "ecole"),
-    ({"motif_sortie": "CDI"}, "reason_without_exit_date", "motif_sortie"),
-    ({"date_sortie": "05/07/2023"}, "exit_without_reason", "motif_sortie"),
-    ({"date_sortie": "05/07/2023", "motif_sortie": "Non renseigné"}, "exit_without_reason", "motif_sortie"),
-    ({"date_debut_situation": "05/08/2023", "date_fin_situation": "05/07/2023", "date_sortie": "05/07/2023",
-      "motif_sortie": "CDD"}, "outcome_end_before_start", "date_fin_situation"),
-])
+@pytest.mark.parametrize(
+    "change, kind, column",
+    [
+        ({"date_suivi": "31/04/2023"}, "invalid_date", "date_suivi"),
+        ({"date_debut_situation": "hier"}, "invalid_date", "date_debut_situation"),
+        ({"qpv": "peut-être"}, "unknown_boolean", "qpv"),
+        ({"rqth": "2"}, "unknown_boolean", "rqth"),
+        ({"niveau_formation": "Doctorat en astrologie"}, "unknown_education_level", "niveau_formation"),
+        ({"nationalite": "Atlante"}, "unknown_nationality", "nationalite"),
+        ({"prescripteur": "Mon oncle"}, "unknown_referrer", "prescripteur"),
+        ({"sexe": "X"}, "unknown_sex", "sexe"),
+        ({"sexe": ""}, "unknown_sex", "sexe"),
+        ({"annee_naissance": ""}, "invalid_birth_year", "annee_naissance"),
+        ({"annee_naissance": "vingt"}, "invalid_birth_year", "annee_naissance"),
+        ({"ecole": ""}, "missing_school", "ecole"),
+        ({"motif_sortie": "CDI"}, "reason_without_exit_date", "motif_sortie"),
+        ({"date_sortie": "05/07/2023"}, "exit_without_reason", "motif_sortie"),
+        ({"date_sortie": "05/07/2023", "motif_sortie": "Non renseigné"}, "exit_without_reason", "motif_sortie"),
+        (
+            {
+                "date_debut_situation": "05/08/2023",
+                "date_fin_situation": "05/07/2023",
+                "date_sortie": "05/07/2023",
+                "motif_sortie": "CDD",
+            },
+            "outcome_end_before_start",
+            "date_fin_situation",
+        ),
+    ],
+)
 def test_problems_are_kept_with_a_warning(change, kind, column):
     result = clean({}, change)
     assert len(result.data) == 2 and result.rejected.empty
@@ -399,28 +537,34 @@ def test_rejected_rows_get_no_warnings():
 # Positive exits through the cleaning
 # --------------------------------------------------------------------------
 def situation(reason: str, start: str, end: str = "", follow_up: str = "") -> dict:
-    return {"date_sortie": "30/06/2023", "motif_sortie": reason, "date_debut_situation": start,
-            "date_fin_situation": end, "date_suivi": follow_up}
+    return {
+        "date_sortie": "30/06/2023",
+        "motif_sortie": reason,
+        "date_debut_situation": start,
+        "date_fin_situation": end,
+        "date_suivi": follow_up,
+    }
 
 
 def test_positive_exit_project_definition():
     result = clean(
-        situation("CDI", "01/07/2023", follow_up="02/09/2023"),       # confirmed > 2 months after start: positive
-        situation("CDD", "01/07/2023", end="01/09/2023"),              # ended exactly 2 months later: not positive
-        situation("CDD", "01/07/2023", follow_up="01/09/2023"),        # running, confirmed at exactly 2 months: unknown
+        situation("CDI", "01/07/2023", follow_up="02/09/2023"),  # confirmed > 2 months after start: positive
+        situation("CDD", "01/07/2023", end="01/09/2023"),  # ended exactly 2 months later: not positive
+        situation("CDD", "01/07/2023", follow_up="01/09/2023"),  # running, confirmed at exactly 2 months: unknown
         situation("Formation qualifiante", "01/07/2023", end="15/10/2023"),  # training > 2 months: positive
-        situation("Intérim", "", follow_up="01/12/2023"),              # job without start date: unknown
-        situation("Abandon", ""),                                      # other exit: not positive
-        {},                                                            # still in the programme: unknown
+        situation("Intérim", "", follow_up="01/12/2023"),  # job without start date: unknown
+        situation("Abandon", ""),  # other exit: not positive
+        {},  # still in the programme: unknown
     )
-    assert [flag(v) for v in result.data["positive_exit"]] == [
-        True, False, None, True, None, False, None]
+    assert [flag(v) for v in result.data["positive_exit"]] == [True, False, None, True, None, False, None]
     assert result.definition.name == "projet" and result.summary["definition"] == "projet"
 
 
 def test_definition_is_a_parameter_and_is_reported():
-    rows = [situation("Formation qualifiante", "01/07/2023", end="15/07/2023"),
-            situation("CDD", "01/07/2023", end="15/11/2023")]
+    rows = [
+        situation("Formation qualifiante", "01/07/2023", end="15/07/2023"),
+        situation("CDD", "01/07/2023", end="15/11/2023"),
+    ]
     projet = clean(*rows)
     network = clean(*rows, definition="reseau_2017")
     assert projet.data["positive_exit"].tolist() == [False, True]
@@ -450,13 +594,16 @@ def test_summary_table_in_french_and_english():
 
 def test_clean_a_messy_synthetic_export_file(tmp_path):
     import toolkit.synth as synth
+
     path = synth.write_export(tmp_path, seed=7, trainees_per_year=150, encoding="utf-8-sig", sep="\t")
     truth = pd.read_parquet(tmp_path / "truth_rows.parquet").set_index("source_row")
     result = clean_export(path, key=KEY)
     assert result.summary["rows_received"] == len(truth)
     assert sorted(result.data["source_row"]) == sorted(truth.index[truth["row_status"] == "valid"])
-    assert (truth.loc[result.rejected["source_row"], "row_status"].to_numpy()
-            == result.rejected["reason_code"].astype(str).to_numpy()).all()
+    assert (
+        truth.loc[result.rejected["source_row"], "row_status"].to_numpy()
+        == result.rejected["reason_code"].astype(str).to_numpy()
+    ).all()
     assert result.summary["dropped_identifier_columns"]  # the generator adds fake identifier columns
     assert (result.data["region"].notna()).all() and result.data["trainee_id"].str.len().eq(20).all()
 
@@ -518,7 +665,8 @@ def test_accounting_invariant_on_arbitrary_rows(rows):
     expected = {i + 1: expected_reason(row, earlier) for i, row in enumerate(rows)}
     assert kept == [r for r, reason in expected.items() if reason is None]
     assert dict(zip(rejected, result.rejected["reason_code"].astype(str))) == {
-        r: reason for r, reason in expected.items() if reason is not None}
+        r: reason for r, reason in expected.items() if reason is not None
+    }
     assert result.data["trainee_id"].notna().all() and result.data["entry_date"].notna().all()
 
 
@@ -529,8 +677,17 @@ def add_months(day: dt.date, months: int) -> dt.date:
     return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
-QUALIFYING = ["CDI", "CDD", "Intérim", "Contrat aidé", "Création d'entreprise", "Apprentissage",
-              "Contrat de professionnalisation", "Formation qualifiante", "Formation pré-qualifiante"]
+QUALIFYING = [
+    "CDI",
+    "CDD",
+    "Intérim",
+    "Contrat aidé",
+    "Création d'entreprise",
+    "Apprentissage",
+    "Contrat de professionnalisation",
+    "Formation qualifiante",
+    "Formation pré-qualifiante",
+]
 
 situation_strategy = st.tuples(
     st.dates(min_value=dt.date(2019, 1, 1), max_value=dt.date(2024, 12, 31)),  # situation start
@@ -548,11 +705,18 @@ def test_never_positive_when_the_situation_lasted_two_months_or_less(situations)
     for start, days, ended, reason, fmt in situations:
         end = start + dt.timedelta(days=days)
         entry = start - dt.timedelta(days=180)
-        rows.append({**VALID, "date_entree": entry.strftime(fmt), "annee_naissance": str(entry.year - 20),
-                     "date_sortie": (start - dt.timedelta(days=1)).strftime(fmt), "motif_sortie": reason,
-                     "date_debut_situation": start.strftime(fmt),
-                     "date_fin_situation": end.strftime(fmt) if ended else "",
-                     "date_suivi": "" if ended else end.strftime(fmt)})
+        rows.append(
+            {
+                **VALID,
+                "date_entree": entry.strftime(fmt),
+                "annee_naissance": str(entry.year - 20),
+                "date_sortie": (start - dt.timedelta(days=1)).strftime(fmt),
+                "motif_sortie": reason,
+                "date_debut_situation": start.strftime(fmt),
+                "date_fin_situation": end.strftime(fmt) if ended else "",
+                "date_suivi": "" if ended else end.strftime(fmt),
+            }
+        )
     frame = pd.DataFrame(rows)
     frame["id_stagiaire"] = [f"T{i}" for i in range(len(rows))]
     result = clean_export(frame, key=KEY)
@@ -570,9 +734,18 @@ def test_progress_bar_and_step_timings(capsys):
     result = clean({}, {"region": "??"}, progress=True)
     assert "Nettoyage" in capsys.readouterr().err
     assert set(result.timings) == {"wall", "cpu"}
-    assert list(result.timings["wall"]) == ["lecture", "identifiants et doublons", "identifiant", "libellés", "dates",
-                                            "règles", "pseudonymes", "tableau canonique", "sorties positives",
-                                            "rejets et bilan"]
+    assert list(result.timings["wall"]) == [
+        "lecture",
+        "identifiants et doublons",
+        "identifiant",
+        "libellés",
+        "dates",
+        "règles",
+        "pseudonymes",
+        "tableau canonique",
+        "sorties positives",
+        "rejets et bilan",
+    ]
 
 
 @pytest.mark.parametrize("table", [REJECTION_REASONS, WARNING_KINDS])

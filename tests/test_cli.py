@@ -61,8 +61,25 @@ def test_reports_for_one_region_and_a_clear_error_for_an_unknown_one(capsys, tmp
 
     export = write_export(tmp_path / "data", seed=9, trainees_per_year=1500)
     out = tmp_path / "reports"
-    assert main(["reports", "--quiet", "--data", str(export), "--out", str(out), "--regions", "Bretagne",
-                 "--jobs", "1", "--period", "2024"]) == 0
+    assert (
+        main(
+            [
+                "reports",
+                "--quiet",
+                "--data",
+                str(export),
+                "--out",
+                str(out),
+                "--regions",
+                "Bretagne",
+                "--jobs",
+                "1",
+                "--period",
+                "2024",
+            ]
+        )
+        == 0
+    )
     assert "1 rapport(s) écrit(s)" in capsys.readouterr().out
     assert (out / "2024" / "bretagne.html").is_file() and (out / "2024" / "index.html").is_file()
     manifest = json.loads((out / "2024" / "manifest.json").read_text(encoding="utf-8"))

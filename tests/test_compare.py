@@ -7,14 +7,25 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
-
 from simulate_canonical import TRUE_COEFFICIENTS, simulate_exits
+
 from toolkit.compare import DEFAULT_EXPECTED_COVARIATES, compare_units, fit_expected_model
 from toolkit.errors import ModelError, SchemaError
 
 NO_REGION_EFFECT = {k: (0.0 if k.startswith("region[") else v) for k, v in TRUE_COEFFICIENTS.items()}
-COLUMNS = ["n", "observed", "expected", "oe_ratio", "adjusted_rate", "lower95", "upper95", "lower998", "upper998",
-           "flag95", "flag998"]
+COLUMNS = [
+    "n",
+    "observed",
+    "expected",
+    "oe_ratio",
+    "adjusted_rate",
+    "lower95",
+    "upper95",
+    "lower998",
+    "upper998",
+    "flag95",
+    "flag998",
+]
 
 
 @pytest.fixture(scope="module")
@@ -73,10 +84,10 @@ def test_limits_match_independent_calculation(national, overdispersion):
     p = expected.predict(data).to_numpy()
     hand, phi, tau2 = _hand_comparison(data, "site", p, overdispersion, 0.1, expected.national_rate)
     assert result["site"].tolist() == hand["site"].tolist()
-    for col in ["n", "observed", "expected", "oe_ratio", "adjusted_rate", "lower95", "upper95", "lower998",
-                "upper998"]:
-        np.testing.assert_allclose(result[col].to_numpy(dtype=float), hand[col].to_numpy(dtype=float), rtol=1e-9,
-                                   err_msg=col)
+    for col in ["n", "observed", "expected", "oe_ratio", "adjusted_rate", "lower95", "upper95", "lower998", "upper998"]:
+        np.testing.assert_allclose(
+            result[col].to_numpy(dtype=float), hand[col].to_numpy(dtype=float), rtol=1e-9, err_msg=col
+        )
     assert result.attrs["phi"] == pytest.approx(phi)
     assert result.attrs["tau2"] == pytest.approx(tau2)
     assert result.attrs["method"] == overdispersion
@@ -132,8 +143,9 @@ def test_planted_sites_flagged_and_ordinary_sites_mostly_not():
     planted = {s: 0.9 for s in better} | {s: -0.9 for s in worse}
     false95 = false998 = ordinary = 0
     for seed in range(3):
-        data, _ = simulate_exits(30000, seed=300 + seed, n_sites=60, site_sd=0.0, planted=planted,
-                                 coefficients=NO_REGION_EFFECT)
+        data, _ = simulate_exits(
+            30000, seed=300 + seed, n_sites=60, site_sd=0.0, planted=planted, coefficients=NO_REGION_EFFECT
+        )
         result = compare_units(data, by="site").set_index("site")
         assert (result.loc[better, "flag998"] == "above").all(), result.loc[better, ["oe_ratio", "upper998"]]
         assert (result.loc[worse, "flag998"] == "below").all(), result.loc[worse, ["oe_ratio", "lower998"]]
@@ -185,9 +197,14 @@ def test_bad_arguments():
     with pytest.raises(ModelError, match="surdispersion"):
         compare_units(data, by="site", overdispersion="both")
     with pytest.raises(ModelError, match="même définition"):
-        compare_units(data.assign(exit_date=pd.NaT, exit_reason=pd.NA, outcome_start=pd.NaT, outcome_end=pd.NaT,
-                                  follow_up_date=pd.NaT),
-                      by="site", expected=fit_expected_model(data), definition="reseau_2023")
+        compare_units(
+            data.assign(
+                exit_date=pd.NaT, exit_reason=pd.NA, outcome_start=pd.NaT, outcome_end=pd.NaT, follow_up_date=pd.NaT
+            ),
+            by="site",
+            expected=fit_expected_model(data),
+            definition="reseau_2023",
+        )
 
 
 def test_funnel_plot_curves_points_and_highlight(national):
@@ -210,8 +227,7 @@ def test_funnel_plot_curves_points_and_highlight(national):
     offsets = [c for c in ax.collections if len(c.get_offsets())]
     assert sum(len(c.get_offsets()) for c in offsets) == len(shown)
     target = mcolors.to_rgba(HIGHLIGHT)
-    n_highlighted = sum(len(c.get_offsets()) for c in offsets
-                        if np.allclose(c.get_facecolor()[0][:3], target[:3]))
+    n_highlighted = sum(len(c.get_offsets()) for c in offsets if np.allclose(c.get_facecolor()[0][:3], target[:3]))
     assert n_highlighted == (shown["region"] == "Bretagne").sum()
     source = next(t.get_text() for t in fig.texts if t.get_gid() == "source")
     hidden = (result["n"] < 300).sum()
@@ -232,7 +248,9 @@ def test_funnel_legend_lists_only_what_is_drawn(national):
     assert "Autres unités" in labels and not any("limite à 99,8 %" in lab and "-" in lab for lab in labels)
     assert not any(lab.startswith(("Au-dessus", "En dessous")) for lab in labels)
     flagged = result.assign(flag998=["above"] + ["within"] * (len(result) - 1))
-    labels = [t.get_text() for t in funnel_plot(flagged, highlight=list(result["site"])).axes[0].get_legend().get_texts()]
+    labels = [
+        t.get_text() for t in funnel_plot(flagged, highlight=list(result["site"])).axes[0].get_legend().get_texts()
+    ]
     assert "Au-dessus de la limite à 99,8 %" in labels and "Autres unités" not in labels
     assert not any(lab.startswith("En dessous") for lab in labels)
 
@@ -242,8 +260,7 @@ def test_planted_sites_of_the_synthetic_export_after_cleaning():
     from toolkit.cleaning import clean_export
     from toolkit.synth import generate_export
 
-    export = generate_export(seed=3, years=(2021, 2022, 2023), trainees_per_year=15000, site_sd=0.1,
-                             planted_effect=1.2)
+    export = generate_export(seed=3, years=(2021, 2022, 2023), trainees_per_year=15000, site_sd=0.1, planted_effect=1.2)
     data = clean_export(export.raw).data
     expected = fit_expected_model(data, include_region=True)
     result = compare_units(data, by="site", expected=expected).set_index("site")

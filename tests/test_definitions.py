@@ -96,8 +96,18 @@ def test_vectorised_matches_rowwise_reference():
     start = pd.Timestamp("2022-01-01") + pd.to_timedelta(rng.integers(0, 365, n), unit="D")
     length = pd.to_timedelta(rng.integers(0, 150, n), unit="D")
     ended = rng.random(n) < 0.5
-    df = _frame([(EXIT, codes[i % len(codes)], start[i], start[i] + length[i] if ended[i] else None,
-                  None if ended[i] else start[i] + length[i]) for i in range(n)])
+    df = _frame(
+        [
+            (
+                EXIT,
+                codes[i % len(codes)],
+                start[i],
+                start[i] + length[i] if ended[i] else None,
+                None if ended[i] else start[i] + length[i],
+            )
+            for i in range(n)
+        ]
+    )
     got = positive_exit(df)
     d = get_definition()
     for i in range(n):

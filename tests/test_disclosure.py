@@ -79,7 +79,9 @@ def test_total_row_inside_the_table_takes_part():
     result = suppress_counts(table, ["n"], min_cell=11, total_row="Total")
     # b is small; of a and the total, a (50) is the smaller visible cell.
     assert result.suppressed["n"].tolist() == [True, True, False]
-    assert not determined_cells(table[["n"]].to_numpy(float)[:2], result.suppressed[["n"]].to_numpy()[:2], True, False).any()
+    assert not determined_cells(
+        table[["n"]].to_numpy(float)[:2], result.suppressed[["n"]].to_numpy()[:2], True, False
+    ).any()
 
 
 def test_two_way_table_with_both_margins():
@@ -115,8 +117,11 @@ def test_rates_follow_their_numerator_and_denominator():
         index=["a", "b", "c", "d"],
     )
     result = suppress_counts(
-        table, ["n_known", "n_positive"], min_cell=11,
-        rates={"rate": ("n_positive", "n_known")}, derived={"ci_low": "rate"},
+        table,
+        ["n_known", "n_positive"],
+        min_cell=11,
+        rates={"rate": ("n_positive", "n_known")},
+        derived={"ci_low": "rate"},
     )
     s = result.suppressed
     # b: denominator 8 < 11; d: complement 25 - 20 = 5 < 11 reveals the 5 failures.
@@ -130,8 +135,13 @@ def test_rates_follow_their_numerator_and_denominator():
 
 def test_complement_rule_can_be_switched_off():
     table = pd.DataFrame({"n_known": [25, 300], "n_positive": [20, 100], "rate": [0.8, 1 / 3]})
-    kept = suppress_counts(table, ["n_known", "n_positive"], rates={"rate": ("n_positive", "n_known")},
-                           complement=False, rows_additive=False)
+    kept = suppress_counts(
+        table,
+        ["n_known", "n_positive"],
+        rates={"rate": ("n_positive", "n_known")},
+        complement=False,
+        rows_additive=False,
+    )
     assert not kept.suppressed["n_positive"].any()
 
 
@@ -175,8 +185,7 @@ def test_a_hidden_bridge_between_two_blocks_gets_a_partner():
 def test_no_hidden_cell_is_recoverable_from_the_margins(cells, both_margins):
     values = np.array(cells, dtype=float)
     table = pd.DataFrame(values, columns=[f"c{j}" for j in range(values.shape[1])])
-    result = suppress_counts(table, list(table.columns), min_cell=11, rows_additive=True,
-                             cols_additive=both_margins)
+    result = suppress_counts(table, list(table.columns), min_cell=11, rows_additive=True, cols_additive=both_margins)
     hidden = result.suppressed.to_numpy()
     assert hidden[(values > 0) & (values < 11)].all()
     assert not determined_cells(values, hidden, True, both_margins).any()

@@ -20,34 +20,58 @@ def canonical(rows: list[dict]) -> pd.DataFrame:
     return frame
 
 
-BASE = {"region": "Bretagne", "school": "A", "site": "A", "sex": "F", "age_at_entry": 19,
-        "education_level": "infra_3", "entry_date": "2023-01-10", "cohort_year": 2023, "group": "e2c",
-        "nationality": "francaise", "rural": False, "disability": False, "esf_cofunded": True}
+BASE = {
+    "region": "Bretagne",
+    "school": "A",
+    "site": "A",
+    "sex": "F",
+    "age_at_entry": 19,
+    "education_level": "infra_3",
+    "entry_date": "2023-01-10",
+    "cohort_year": 2023,
+    "group": "e2c",
+    "nationality": "francaise",
+    "rural": False,
+    "disability": False,
+    "esf_cofunded": True,
+}
 
 
 def left(reason, start="2023-07-10", **extra):
-    return {**BASE, "exit_date": "2023-07-01", "exit_reason": reason,
-            "exit_category": schema.EXIT_CATEGORY_OF[reason], "outcome_start": start, **extra}
+    return {
+        **BASE,
+        "exit_date": "2023-07-01",
+        "exit_reason": reason,
+        "exit_category": schema.EXIT_CATEGORY_OF[reason],
+        "outcome_start": start,
+        **extra,
+    }
 
 
 def hand_frame() -> pd.DataFrame:
     rows = [
-        {**BASE, "age_at_entry": 16, "disability": True},                           # F, minor, still in
-        {**BASE, "sex": "M", "age_at_entry": 17, "nationality": "hors_ue"},         # M, minor, still in
+        {**BASE, "age_at_entry": 16, "disability": True},  # F, minor, still in
+        {**BASE, "sex": "M", "age_at_entry": 17, "nationality": "hors_ue"},  # M, minor, still in
         {**BASE, "sex": "M", "age_at_entry": None, "education_level": None, "rural": None},
         {**BASE, "age_at_entry": 30, "education_level": "niveau_5_plus", "rural": True},
-        left("cdi"),                                                                # F, employment
-        left("apprentissage", sex="M", education_level="niveau_3"),                 # M, employment (work-study)
-        left("creation_entreprise", sex=None, nationality="hors_ue"),               # ?, self-employment
-        left("formation_qualifiante", education_level="niveau_4"),                  # F, training
-        left("formation_prequalifiante", start="2023-09-15", sex="M"),              # M, training too late
-        left("recherche_emploi", sex="M", disability=None),                         # M, job searching
-        left("sans_solution"),                                                      # F, none of the three
-        left("inconnu", start=None),                                                # F, unknown situation
-        left("cdd", start=None, sex="M"),                                           # M, employment (no start)
-        {**BASE, "group": "comparaison", "sex": "M"},                               # not a participant
-        {**BASE, "esf_cofunded": None, "sex": "M", "exit_date": "2023-07-01",
-         "exit_reason": "cdi", "exit_category": "job"},                             # M, co-funding unknown
+        left("cdi"),  # F, employment
+        left("apprentissage", sex="M", education_level="niveau_3"),  # M, employment (work-study)
+        left("creation_entreprise", sex=None, nationality="hors_ue"),  # ?, self-employment
+        left("formation_qualifiante", education_level="niveau_4"),  # F, training
+        left("formation_prequalifiante", start="2023-09-15", sex="M"),  # M, training too late
+        left("recherche_emploi", sex="M", disability=None),  # M, job searching
+        left("sans_solution"),  # F, none of the three
+        left("inconnu", start=None),  # F, unknown situation
+        left("cdd", start=None, sex="M"),  # M, employment (no start)
+        {**BASE, "group": "comparaison", "sex": "M"},  # not a participant
+        {
+            **BASE,
+            "esf_cofunded": None,
+            "sex": "M",
+            "exit_date": "2023-07-01",
+            "exit_reason": "cdi",
+            "exit_category": "job",
+        },  # M, co-funding unknown
     ]
     return canonical(rows)
 
@@ -108,22 +132,29 @@ def random_canonical(n: int, seed: int) -> pd.DataFrame:
     exit_date = pd.Series(pd.Timestamp("2023-06-01") + pd.to_timedelta(rng.integers(0, 200, n), unit="D")).where(exited)
     reasons = np.array(schema.EXIT_REASON_CODES)
     reason = pd.Series(reasons[rng.integers(0, len(reasons), n)]).where(exited)
-    frame = pd.DataFrame({
-        "source_row": np.arange(1, n + 1),
-        "region": "Bretagne", "school": "A", "site": "A",
-        "sex": maybe(rng.choice(["F", "M"], n), 0.03),
-        "age_at_entry": maybe(rng.integers(15, 41, n)),
-        "education_level": maybe(rng.choice(schema.EDUCATION_LEVELS, n)),
-        "qpv": maybe(rng.random(n) < 0.3), "rural": maybe(rng.random(n) < 0.1),
-        "disability": maybe(rng.random(n) < 0.06),
-        "nationality": maybe(rng.choice(schema.NATIONALITY_CODES, n)),
-        "entry_date": pd.Timestamp("2023-01-01"), "exit_date": exit_date, "exit_reason": reason,
-        "exit_category": reason.map(schema.EXIT_CATEGORY_OF),
-        "outcome_start": maybe(exit_date + pd.to_timedelta(rng.integers(0, 60, n), unit="D"), 0.2),
-        "group": rng.choice(["e2c", "comparaison"], n, p=[0.9, 0.1]),
-        "esf_cofunded": maybe(rng.random(n) < 0.6),
-        "cohort_year": 2023,
-    })
+    frame = pd.DataFrame(
+        {
+            "source_row": np.arange(1, n + 1),
+            "region": "Bretagne",
+            "school": "A",
+            "site": "A",
+            "sex": maybe(rng.choice(["F", "M"], n), 0.03),
+            "age_at_entry": maybe(rng.integers(15, 41, n)),
+            "education_level": maybe(rng.choice(schema.EDUCATION_LEVELS, n)),
+            "qpv": maybe(rng.random(n) < 0.3),
+            "rural": maybe(rng.random(n) < 0.1),
+            "disability": maybe(rng.random(n) < 0.06),
+            "nationality": maybe(rng.choice(schema.NATIONALITY_CODES, n)),
+            "entry_date": pd.Timestamp("2023-01-01"),
+            "exit_date": exit_date,
+            "exit_reason": reason,
+            "exit_category": reason.map(schema.EXIT_CATEGORY_OF),
+            "outcome_start": maybe(exit_date + pd.to_timedelta(rng.integers(0, 60, n), unit="D"), 0.2),
+            "group": rng.choice(["e2c", "comparaison"], n, p=[0.9, 0.1]),
+            "esf_cofunded": maybe(rng.random(n) < 0.6),
+            "cohort_year": 2023,
+        }
+    )
     full = {c: frame[c] if c in frame else pd.Series([None] * n) for c in schema.CANONICAL_DTYPES}
     out = pd.DataFrame(full)
     for name, dtype in schema.CANONICAL_DTYPES.items():
@@ -151,7 +182,9 @@ def test_counts_add_up_to_participant_totals(seed, scope):
     assert t.loc[["EECO09", "EECO10", "EECO11"], "total"].sum() + t.loc["EECO09", "unknown"] == n
     # Under 18 + 18-29 + 30 and over + unknown age = all participants.
     age = participants["age_at_entry"]
-    assert t.loc["EECO06", "total"] + t.loc["EECO07", "total"] + int((age >= 30).sum()) + t.loc["EECO06", "unknown"] == n
+    assert (
+        t.loc["EECO06", "total"] + t.loc["EECO07", "total"] + int((age >= 30).sum()) + t.loc["EECO06", "unknown"] == n
+    )
     # Binary characteristics: yes + no + unknown = all participants.
     assert t.loc["EECO12", "total"] + int((participants["disability"] == False).sum()) + t.loc["EECO12", "unknown"] == n  # noqa: E712
     # Immediate results are mutually exclusive and within the leavers.
@@ -167,9 +200,22 @@ def test_counts_add_up_to_participant_totals(seed, scope):
 def test_table_shape_codes_and_languages():
     fr = esf_indicators(hand_frame())
     en = esf_indicators(hand_frame(), "en")
-    assert list(fr.columns) == ["code", "code_confirmed", "kind", "indicator", "women", "men", "sex_unknown",
-                                "non_binary", "total", "unknown", "base", "n_base", "definition",
-                                "source_columns"]
+    assert list(fr.columns) == [
+        "code",
+        "code_confirmed",
+        "kind",
+        "indicator",
+        "women",
+        "men",
+        "sex_unknown",
+        "non_binary",
+        "total",
+        "unknown",
+        "base",
+        "n_base",
+        "definition",
+        "source_columns",
+    ]
     assert fr["code"].tolist() == [i.code for i in ESF_INDICATORS]
     confirmed = fr.set_index("code")["code_confirmed"]
     assert confirmed["EECO01"] and confirmed["EECO12"] and confirmed["EECR04"] and confirmed["EECR01"]

@@ -153,19 +153,45 @@ def test_format_table_errors():
 def test_display_table_rates():
     from toolkit.formatting import display_table
 
-    rates = pd.DataFrame({
-        "sex": pd.Categorical(["F", None], categories=["F", "M"]),
-        "n_exits": [1500, 12], "n_known": [1400, 10], "n_unknown": [100, 2], "n_positive": [700, 5],
-        "n_interruptions": [10, 0], "rate": [0.5, 0.5], "ci_low": [0.474, 0.237], "ci_high": [0.526, 0.763],
-        "definition": "projet", "national": 0.61, "national_year": 2024, "national_timing": "non_precise",
-        "national_source": "Réseau",
-    })
+    rates = pd.DataFrame(
+        {
+            "sex": pd.Categorical(["F", None], categories=["F", "M"]),
+            "n_exits": [1500, 12],
+            "n_known": [1400, 10],
+            "n_unknown": [100, 2],
+            "n_positive": [700, 5],
+            "n_interruptions": [10, 0],
+            "rate": [0.5, 0.5],
+            "ci_low": [0.474, 0.237],
+            "ci_high": [0.526, 0.763],
+            "definition": "projet",
+            "national": 0.61,
+            "national_year": 2024,
+            "national_timing": "non_precise",
+            "national_source": "Réseau",
+        }
+    )
     out = display_table(rates)
-    assert list(out.columns) == ["Sexe", "Sorties", "Sorties à l'issue connue", "Sorties à l'issue inconnue",
-                                 "Sorties positives", "Interruptions", "Taux de sorties positives (IC 95 %)",
-                                 "Référence nationale"]
-    assert out.iloc[0].tolist() == ["Femmes", "1\u00a0500", "1\u00a0400", "100", "700", "10",
-                                    "50,0\u00a0% [47,4\u00a0\u2013\u00a052,6]", "61\u00a0%"]
+    assert list(out.columns) == [
+        "Sexe",
+        "Sorties",
+        "Sorties à l'issue connue",
+        "Sorties à l'issue inconnue",
+        "Sorties positives",
+        "Interruptions",
+        "Taux de sorties positives (IC 95 %)",
+        "Référence nationale",
+    ]
+    assert out.iloc[0].tolist() == [
+        "Femmes",
+        "1\u00a0500",
+        "1\u00a0400",
+        "100",
+        "700",
+        "10",
+        "50,0\u00a0% [47,4\u00a0\u2013\u00a052,6]",
+        "61\u00a0%",
+    ]
     assert out.iloc[1, 0] == "Non renseigné"
     en = display_table(rates, "en", columns=["sex", "rate"])
     assert en.iloc[0].tolist() == ["Women", "50.0% [47.4\u201352.6]"]
@@ -174,21 +200,40 @@ def test_display_table_rates():
 def test_display_table_profile_and_esf():
     from toolkit.formatting import display_table
 
-    prof = pd.DataFrame({
-        "variable": ["qpv", "qpv"], "code": pd.Series([True, None], dtype="object"), "n": [30, 10],
-        "n_total": 100, "n_known": 90, "share": [1 / 3, np.nan], "ci_low": [0.24, np.nan],
-        "ci_high": [0.44, np.nan], "share_of_total": [0.3, 0.1], "national_low": [0.30, np.nan],
-        "national_high": [0.37, np.nan], "national_source": ["x", None],
-    })
+    prof = pd.DataFrame(
+        {
+            "variable": ["qpv", "qpv"],
+            "code": pd.Series([True, None], dtype="object"),
+            "n": [30, 10],
+            "n_total": 100,
+            "n_known": 90,
+            "share": [1 / 3, np.nan],
+            "ci_low": [0.24, np.nan],
+            "ci_high": [0.44, np.nan],
+            "share_of_total": [0.3, 0.1],
+            "national_low": [0.30, np.nan],
+            "national_high": [0.37, np.nan],
+            "national_source": ["x", None],
+        }
+    )
     out = display_table(prof)
     assert list(out.columns[:2]) == ["Caractéristique", "Valeur"]
     assert out.iloc[0, :2].tolist() == ["Résident QPV", "Oui"]
     assert out.iloc[1, 1] == "Non renseigné"
     assert out["Fourchette nationale"].tolist() == ["30\u201337\u00a0%", "n.d."]
-    esf = pd.DataFrame({"code": ["EECO01", "EECR02"], "code_confirmed": [True, False],
-                        "kind": ["output", "immediate_result"], "indicator": ["Total", "Formation"],
-                        "women": [1200, 3], "men": [1000, 4], "sex_unknown": [0, 0],
-                        "non_binary": pd.array([pd.NA, pd.NA], dtype="Int64"), "total": [2200, 7]})
+    esf = pd.DataFrame(
+        {
+            "code": ["EECO01", "EECR02"],
+            "code_confirmed": [True, False],
+            "kind": ["output", "immediate_result"],
+            "indicator": ["Total", "Formation"],
+            "women": [1200, 3],
+            "men": [1000, 4],
+            "sex_unknown": [0, 0],
+            "non_binary": pd.array([pd.NA, pd.NA], dtype="Int64"),
+            "total": [2200, 7],
+        }
+    )
     out = display_table(esf)
     assert out["Code"].tolist() == ["EECO01", "EECR02*"]
     assert out["Type d'indicateur"].tolist() == ["Réalisation", "Résultat immédiat"]

@@ -42,14 +42,16 @@ def simulate(n: int, seed: int, binary: bool = True) -> pd.DataFrame:
         outcome = pd.array(y, dtype="boolean")
     else:
         outcome = 10 * eta_y + TRUE_MEAN_EFFECT * treated + rng.normal(0, 5, n)
-    return pd.DataFrame({
-        "treated": treated,
-        "positive_exit": outcome,
-        "sex": pd.Categorical(sex, categories=["F", "M"]),
-        "age_at_entry": pd.array(age.astype(int), dtype="Int64"),
-        "education_level": pd.Categorical(edu, categories=["infra_3", "niveau_3", "niveau_4", "niveau_5_plus"]),
-        "qpv": pd.array(qpv, dtype="boolean"),
-    })
+    return pd.DataFrame(
+        {
+            "treated": treated,
+            "positive_exit": outcome,
+            "sex": pd.Categorical(sex, categories=["F", "M"]),
+            "age_at_entry": pd.array(age.astype(int), dtype="Int64"),
+            "education_level": pd.Categorical(edu, categories=["infra_3", "niveau_3", "niveau_4", "niveau_5_plus"]),
+            "qpv": pd.array(qpv, dtype="boolean"),
+        }
+    )
 
 
 @pytest.fixture(scope="module")
@@ -68,11 +70,16 @@ def true_att_binary() -> float:
 
 def _design(df: pd.DataFrame) -> np.ndarray:
     """Independent main-effects design (intercept, M, age, niveau_3, niveau_4, qpv)."""
-    return np.column_stack([
-        np.ones(len(df)), (df["sex"] == "M").to_numpy(float), df["age_at_entry"].to_numpy(float),
-        (df["education_level"] == "niveau_3").to_numpy(float), (df["education_level"] == "niveau_4").to_numpy(float),
-        df["qpv"].to_numpy(float),
-    ])
+    return np.column_stack(
+        [
+            np.ones(len(df)),
+            (df["sex"] == "M").to_numpy(float),
+            df["age_at_entry"].to_numpy(float),
+            (df["education_level"] == "niveau_3").to_numpy(float),
+            (df["education_level"] == "niveau_4").to_numpy(float),
+            df["qpv"].to_numpy(float),
+        ]
+    )
 
 
 # --------------------------------------------------------------------------
@@ -160,15 +167,17 @@ def test_matching_with_replacement_matches_brute_force_and_abadie_imbens():
 
 def test_matching_without_replacement_uses_each_control_once():
     df = simulate(800, 5)
-    res = estimate_att(df, "treated", "positive_exit", COVARIATES, method="matching", replace=False,
-                       n_neighbors=2, caliper=0.5)
+    res = estimate_att(
+        df, "treated", "positive_exit", COVARIATES, method="matching", replace=False, n_neighbors=2, caliper=0.5
+    )
     pairs = res.pairs
     assert not pairs["control_index"].duplicated().any()
     assert pairs.groupby("treated_index").size().max() <= 2
     assert (pairs["distance"] <= res.caliper_logit).all()
     lp = np.log(res.propensity / (1 - res.propensity))
-    assert np.allclose(np.abs(lp[pairs["treated_index"]].to_numpy() - lp[pairs["control_index"]].to_numpy()),
-                       pairs["distance"])
+    assert np.allclose(
+        np.abs(lp[pairs["treated_index"]].to_numpy() - lp[pairs["control_index"]].to_numpy()), pairs["distance"]
+    )
     # the estimate is the mean over matched treated of y minus the mean of their controls
     y = df["positive_exit"].astype(float)
     per_t = pairs.assign(yc=y[pairs["control_index"]].to_numpy()).groupby("treated_index")["yc"].mean()
@@ -179,8 +188,15 @@ def test_balance_table_uses_pooled_unadjusted_sd():
     df = simulate(1200, 6)
     res = estimate_att(df, "treated", "positive_exit", COVARIATES, method="ipw")
     bal = res.balance
-    expected_rows = ["sex[F]", "sex[M]", "age_at_entry", "education_level[infra_3]",
-                     "education_level[niveau_3]", "education_level[niveau_4]", "qpv"]
+    expected_rows = [
+        "sex[F]",
+        "sex[M]",
+        "age_at_entry",
+        "education_level[infra_3]",
+        "education_level[niveau_3]",
+        "education_level[niveau_4]",
+        "qpv",
+    ]
     assert list(bal.index) == expected_rows  # unused level niveau_5_plus is not a row
     t = df["treated"].to_numpy() == 1
     age = df["age_at_entry"].to_numpy(float)
@@ -228,8 +244,14 @@ def test_missing_rows_are_reported_not_silently_dropped():
 def test_ps_formula_with_splines_and_interactions():
     df = simulate(1500, 9)
     base = estimate_att(df, "treated", "positive_exit", COVARIATES, method="ipw")
-    res = estimate_att(df, "treated", "positive_exit", COVARIATES, method="ipw",
-                       ps_formula="treated ~ bs(age_at_entry, df=4) + C(education_level) + sex * qpv")
+    res = estimate_att(
+        df,
+        "treated",
+        "positive_exit",
+        COVARIATES,
+        method="ipw",
+        ps_formula="treated ~ bs(age_at_entry, df=4) + C(education_level) + sex * qpv",
+    )
     assert res.ps_formula.startswith("bs(age_at_entry")
     assert res.estimate != pytest.approx(base.estimate, abs=1e-9)
     assert abs(res.estimate - base.estimate) < 0.03  # both models contain the true one
@@ -307,9 +329,9 @@ def test_aipw_is_doubly_robust_when_the_propensity_model_is_wrong():
     rng = np.random.default_rng(77)
     n = 20_000
     age = rng.uniform(-2, 2, n)
-    t = (rng.random(n) < expit(-1 + 1.2 * age ** 2 - 0.5 * age)).astype(int)
-    y = 4 * age ** 2 + 2 * age + TRUE_MEAN_EFFECT * t + rng.normal(0, 1, n)
-    df = pd.DataFrame({"t": t, "y": y, "age": age, "age2": age ** 2})
+    t = (rng.random(n) < expit(-1 + 1.2 * age**2 - 0.5 * age)).astype(int)
+    y = 4 * age**2 + 2 * age + TRUE_MEAN_EFFECT * t + rng.normal(0, 1, n)
+    df = pd.DataFrame({"t": t, "y": y, "age": age, "age2": age**2})
     ipw = estimate_att(df, "t", "y", ["age", "age2"], method="ipw", ps_formula="age")
     aipw = estimate_att(df, "t", "y", ["age", "age2"], method="aipw", ps_formula="age", outcome_formula="age + age2")
     assert abs(ipw.estimate - TRUE_MEAN_EFFECT) > 1.0
@@ -438,8 +460,10 @@ def test_result_sensitivity_combines_e_value_and_rosenbaum():
 # --------------------------------------------------------------------------
 LALONDE_COVARIATES = ["age", "educ", "black", "hisp", "marr", "nodegree", "re74", "re75", "u74", "u75"]
 # Dehejia & Wahba (1999) propensity specification for the CPS comparison group.
-LALONDE_PS = ("age + I(age**2) + I(age**3) + educ + I(educ**2) + marr + nodegree + black + hisp + re74 + re75"
-              " + I(re74**2) + I(re75**2) + u74 + u75 + educ:re74")
+LALONDE_PS = (
+    "age + I(age**2) + I(age**3) + educ + I(educ**2) + marr + nodegree + black + hisp + re74 + re75"
+    " + I(re74**2) + I(re75**2) + u74 + u75 + educ:re74"
+)
 
 
 @pytest.fixture(scope="module")
@@ -485,8 +509,11 @@ def test_impact_plots_have_titles_labels_and_source():
     df["region"] = np.where(np.arange(1500) % 2 == 0, "Bretagne", "Normandie")
     res = estimate_att(df, "treated", "positive_exit", COVARIATES)
     by = estimate_att_by(df, "region", "treated", "positive_exit", COVARIATES)
-    for fig, title in [(love_plot(res), "Équilibre"), (overlap_plot(res), "Recouvrement"),
-                       (effects_plot(by, overall=res, label_column="region"), "Effet")]:
+    for fig, title in [
+        (love_plot(res), "Équilibre"),
+        (overlap_plot(res), "Recouvrement"),
+        (effects_plot(by, overall=res, label_column="region"), "Effet"),
+    ]:
         ax = fig.axes[0]
         assert ax.get_title(loc="left").startswith(title)
         assert ax.get_xlabel()
@@ -507,6 +534,7 @@ KEY = "test-key-impact-0123456789abcdef"
 @pytest.fixture(scope="module")
 def comparison_export():
     import toolkit.synth as synth
+
     return synth.generate_comparison(seed=21, n_e2c=1500, n_comparison=3000, population_draws=0)
 
 
@@ -524,7 +552,8 @@ def test_load_impact_frame_one_file_recovers_synthetic_truth(comparison_export):
     assert report.loc["comparaison", "n_outcome_missing"] >= 3
     assert report["n_outcome_missing"].sum() == design.data["outcome"].isna().sum()
     assert report.loc["e2c", "median_follow_up_months"] == pytest.approx(
-        report.loc["comparaison", "median_follow_up_months"], abs=1)
+        report.loc["comparaison", "median_follow_up_months"], abs=1
+    )
     assert not set(design.covariates) & {"weeks_in_company", "n_internships"}
     assert {"sex", "age_at_entry", "education_level", "qpv"} <= set(design.covariates)
     res = estimate_att(design.data, "treated", "outcome", design.covariates)

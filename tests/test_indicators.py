@@ -40,14 +40,29 @@ def canonical(rows: list[dict]) -> pd.DataFrame:
     return frame
 
 
-BASE = {"region": "Bretagne", "school": "E2C A", "site": "E2C A", "sex": "F", "age_at_entry": 19,
-        "education_level": "infra_3", "entry_date": "2023-01-10", "cohort_year": 2023}
+BASE = {
+    "region": "Bretagne",
+    "school": "E2C A",
+    "site": "E2C A",
+    "sex": "F",
+    "age_at_entry": 19,
+    "education_level": "infra_3",
+    "entry_date": "2023-01-10",
+    "cohort_year": 2023,
+}
 
 
 def left(reason: str, start=None, end=None, follow=None, **extra) -> dict:
-    return {**BASE, "exit_date": "2023-07-01", "exit_reason": reason,
-            "exit_category": schema.EXIT_CATEGORY_OF[reason], "outcome_start": start, "outcome_end": end,
-            "follow_up_date": follow, **extra}
+    return {
+        **BASE,
+        "exit_date": "2023-07-01",
+        "exit_reason": reason,
+        "exit_category": schema.EXIT_CATEGORY_OF[reason],
+        "outcome_start": start,
+        "outcome_end": end,
+        "follow_up_date": follow,
+        **extra,
+    }
 
 
 def hand_frame() -> pd.DataFrame:
@@ -61,8 +76,14 @@ def hand_frame() -> pd.DataFrame:
     a += [left("inconnu", age_at_entry=26)]
     a += [left("abandon", sex="M", education_level=None)]
     a += [{**BASE, "age_at_entry": None}, {**BASE}]
-    b = dict(region="Occitanie", school="E2C B", site="E2C B", cohort_year=2020, entry_date="2020-01-10",
-             exit_date="2020-07-01")
+    b = dict(
+        region="Occitanie",
+        school="E2C B",
+        site="E2C B",
+        cohort_year=2020,
+        entry_date="2020-01-10",
+        exit_date="2020-07-01",
+    )
     a += [left("apprentissage", "2020-07-03", "2020-10-10", **b) for _ in range(2)]
     a += [left("recherche_emploi", **b, sex="M")]
     a[-2]["sex"] = None
@@ -88,8 +109,10 @@ def test_wilson_matches_newcombe_1998_published_values():
     np.testing.assert_allclose(high, [0.3662, 0.1605, 0.1611, 0.1718], atol=5e-5)
 
 
-@given(st.integers(min_value=1, max_value=5000).flatmap(lambda n: st.tuples(st.integers(0, n), st.just(n))),
-       st.sampled_from([0.8, 0.9, 0.95, 0.99]))
+@given(
+    st.integers(min_value=1, max_value=5000).flatmap(lambda n: st.tuples(st.integers(0, n), st.just(n))),
+    st.sampled_from([0.8, 0.9, 0.95, 0.99]),
+)
 @settings(max_examples=60, deadline=None)
 def test_wilson_matches_hand_formula(kn, level):
     k, n = kn
@@ -127,8 +150,18 @@ def test_wilson_rejects_impossible_counts():
 # --------------------------------------------------------------------------
 def test_rates_by_region_hand_counts():
     table = positive_exit_rates(hand_frame(), "region", definition="projet")
-    assert list(table.columns) == ["region", "n_exits", "n_known", "n_unknown", "n_positive",
-                                   "n_interruptions", "rate", "ci_low", "ci_high", "definition"]
+    assert list(table.columns) == [
+        "region",
+        "n_exits",
+        "n_known",
+        "n_unknown",
+        "n_positive",
+        "n_interruptions",
+        "rate",
+        "ci_low",
+        "ci_high",
+        "definition",
+    ]
     bre = table.set_index("region").loc["Bretagne"]
     # 7 exits: 3 CDI > 2 months (+), CDD of 1 month (-), drop-out (-), training without a
     # start date (unknown), unknown reason (unknown).
@@ -166,7 +199,11 @@ def test_unknown_outcomes_never_enter_the_denominator():
     after = positive_exit_rates(more_unknown).iloc[0]
     assert after.n_unknown == base.n_unknown + 25
     assert (after.n_known, after.n_positive, after.rate, after.ci_low) == (
-        base.n_known, base.n_positive, base.rate, base.ci_low)
+        base.n_known,
+        base.n_positive,
+        base.rate,
+        base.ci_low,
+    )
 
 
 def test_exclude_interruptions():
@@ -217,8 +254,15 @@ def test_empty_frame_gives_empty_rates():
 def test_flow_counts_hand_values_and_identities():
     table = flow_counts(hand_frame(), "region").set_index("region")
     bre = table.loc["Bretagne"]
-    assert (bre.n_entries, bre.n_exits, bre.n_interruptions, bre.n_completed, bre.n_still_in,
-            bre.n_unknown_reason, bre.n_unknown) == (9, 7, 1, 6, 2, 1, 2)
+    assert (
+        bre.n_entries,
+        bre.n_exits,
+        bre.n_interruptions,
+        bre.n_completed,
+        bre.n_still_in,
+        bre.n_unknown_reason,
+        bre.n_unknown,
+    ) == (9, 7, 1, 6, 2, 1, 2)
     assert (table.n_entries == table.n_exits + table.n_still_in).all()
     assert (table.n_exits == table.n_interruptions + table.n_completed).all()
 
@@ -254,8 +298,18 @@ def test_trend_sets_the_national_rate_of_the_year_beside_each_rate():
 def test_national_benchmarks_are_the_published_figures():
     rates = NATIONAL_BENCHMARKS["rates"]
     headline = rates[rates["headline"]].set_index("year")["rate"]
-    assert headline.to_dict() == {2008: 0.62, 2011: 0.58, 2015: 0.59, 2016: 0.62, 2018: 0.60, 2019: 0.63,
-                                  2021: 0.64, 2022: 0.63, 2023: 0.62, 2024: 0.61}
+    assert headline.to_dict() == {
+        2008: 0.62,
+        2011: 0.58,
+        2015: 0.59,
+        2016: 0.62,
+        2018: 0.60,
+        2019: 0.63,
+        2021: 0.64,
+        2022: 0.63,
+        2023: 0.62,
+        2024: 0.61,
+    }
     assert national_rate()["year"] == 2024
     with pytest.raises(E2CError, match="2020"):
         national_rate(2020)
@@ -282,8 +336,9 @@ def test_profile_counts_and_shares():
 # Integration: the synthetic generator's own counts, through cleaning
 # --------------------------------------------------------------------------
 def test_counts_on_cleaned_synthetic_export_match_the_generator_truth():
-    import toolkit.synth as synth
     import toolkit.cleaning as cleaning
+    import toolkit.synth as synth
+
     export = synth.generate_export(seed=11, years=(2022, 2023), trainees_per_year=800)
     data = cleaning.clean_export(export.raw).data
     counts = export.truth["counts"]
@@ -296,7 +351,10 @@ def test_counts_on_cleaned_synthetic_export_match_the_generator_truth():
     assert rates.n_positive == counts["positive_exits"]
     by_region = positive_exit_rates(data, "region")
     assert by_region[["n_exits", "n_known", "n_positive"]].sum().tolist() == [
-        counts["exits"], counts["known_outcome"], counts["positive_exits"]]
+        counts["exits"],
+        counts["known_outcome"],
+        counts["positive_exits"],
+    ]
 
 
 def test_wilson_coverage_on_simulated_binomials():

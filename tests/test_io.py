@@ -43,8 +43,9 @@ def expected_lists() -> list[list]:
 # CSV: separators and encodings
 # --------------------------------------------------------------------------
 @pytest.mark.parametrize("sep", [";", ",", "\t"])
-@pytest.mark.parametrize("encoding, reported", [("utf-8", "utf-8"), ("utf-8-sig", "utf-8-sig"),
-                                                ("cp1252", "cp1252"), ("latin-1", "cp1252")])
+@pytest.mark.parametrize(
+    "encoding, reported", [("utf-8", "utf-8"), ("utf-8-sig", "utf-8-sig"), ("cp1252", "cp1252"), ("latin-1", "cp1252")]
+)
 def test_csv_separators_and_encodings(tmp_path, sep, encoding, reported):
     rows = [[v.replace(",", " ") for v in r] for r in ROWS]  # no separator inside unquoted values
     path = write_csv(tmp_path / "export.csv", sep=sep, encoding=encoding, rows=rows)
@@ -57,8 +58,10 @@ def test_csv_separators_and_encodings(tmp_path, sep, encoding, reported):
 
 def test_excel_separator_hint_line(tmp_path):
     path = tmp_path / "export.csv"
-    path.write_bytes(b"sep=,\r\n" + write_csv(tmp_path / "plain.csv", sep=",",
-                                               rows=[[v.replace(",", " ") for v in r] for r in ROWS]).read_bytes())
+    path.write_bytes(
+        b"sep=,\r\n"
+        + write_csv(tmp_path / "plain.csv", sep=",", rows=[[v.replace(",", " ") for v in r] for r in ROWS]).read_bytes()
+    )
     raw = read_export(path)
     assert raw.separator == "," and raw.n_rows == 3 and raw.headers == HEADER
 
@@ -85,9 +88,11 @@ def test_everything_is_read_as_text(tmp_path):
 
 
 def test_quoted_fields_and_newlines_inside_quotes(tmp_path):
-    text = ('id_stagiaire;region;ecole;sexe;annee_naissance;date_entree\n'
-            'A1;Bretagne;"E2C ""Rennes""; site 1";F;2004;05/01/2023\n'
-            'A2;Bretagne;"E2C\nBrest";M;2003;05/01/2023\n')
+    text = (
+        "id_stagiaire;region;ecole;sexe;annee_naissance;date_entree\n"
+        'A1;Bretagne;"E2C ""Rennes""; site 1";F;2004;05/01/2023\n'
+        'A2;Bretagne;"E2C\nBrest";M;2003;05/01/2023\n'
+    )
     path = tmp_path / "quoted.csv"
     path.write_text(text, encoding="utf-8")
     raw = read_export(path)
@@ -96,8 +101,10 @@ def test_quoted_fields_and_newlines_inside_quotes(tmp_path):
 
 def test_short_rows_are_padded_with_missing_values(tmp_path):
     path = tmp_path / "short.csv"
-    path.write_text("id_stagiaire;region;ecole;sexe;annee_naissance;date_entree;site\n"
-                    "A1;Bretagne;E2C Rennes;F;2004;05/01/2023\n", encoding="utf-8")
+    path.write_text(
+        "id_stagiaire;region;ecole;sexe;annee_naissance;date_entree;site\nA1;Bretagne;E2C Rennes;F;2004;05/01/2023\n",
+        encoding="utf-8",
+    )
     raw = read_export(path)
     assert raw.n_rows == 1 and pd.isna(raw.frame["site"].iloc[0])
     assert raw.short_rows.tolist() == [0]
@@ -106,24 +113,38 @@ def test_short_rows_are_padded_with_missing_values(tmp_path):
 def test_short_rows_are_reported_not_silently_padded(tmp_path):
     header = "id_stagiaire;region;ecole;sexe;annee_naissance;date_entree;date_sortie;motif_sortie"
     path = tmp_path / "coupe.csv"
-    path.write_text(header + "\n"
-                    "A1;Bretagne;E2C Rennes;F;2004;05/01/2023;;\n"
-                    "\n"  # a blank line: skipped, does not shift the row numbers of the report
-                    "A2;Bretagne;E2C Rennes;F;2004;05/01/2023;30/06/2023\n"  # motif_sortie field missing
-                    "A3;Bretagne;E2C Rennes;M;2003;05/01/2023;30/06/2023;CDI\n", encoding="utf-8")
+    path.write_text(
+        header + "\n"
+        "A1;Bretagne;E2C Rennes;F;2004;05/01/2023;;\n"
+        "\n"  # a blank line: skipped, does not shift the row numbers of the report
+        "A2;Bretagne;E2C Rennes;F;2004;05/01/2023;30/06/2023\n"  # motif_sortie field missing
+        "A3;Bretagne;E2C Rennes;M;2003;05/01/2023;30/06/2023;CDI\n",
+        encoding="utf-8",
+    )
     assert read_export(path).short_rows.tolist() == [1]
     result = clean_export(path, key="test-key")
     short = result.warnings[result.warnings["kind"] == "short_row"]
     assert short["source_row"].tolist() == [2] and result.summary["warnings_by_kind"]["short_row"] == 1
-    assert read_export(write_csv(tmp_path / "ok.csv", header=header.split(";"),
-                                 rows=[["A1", "Bretagne", "E2C", "F", "2004", "05/01/2023", "", ""]])).short_rows.size == 0
+    assert (
+        read_export(
+            write_csv(
+                tmp_path / "ok.csv",
+                header=header.split(";"),
+                rows=[["A1", "Bretagne", "E2C", "F", "2004", "05/01/2023", "", ""]],
+            )
+        ).short_rows.size
+        == 0
+    )
 
 
 def test_short_first_row_is_named_in_the_error(tmp_path):
     path = tmp_path / "premiere.csv"
-    path.write_text("id_stagiaire;region;ecole;sexe;annee_naissance;date_entree\n"
-                    "A1;Bretagne;E2C;F\n"
-                    "A2;Bretagne;E2C;F;2004;05/01/2023\n", encoding="utf-8")
+    path.write_text(
+        "id_stagiaire;region;ecole;sexe;annee_naissance;date_entree\n"
+        "A1;Bretagne;E2C;F\n"
+        "A2;Bretagne;E2C;F;2004;05/01/2023\n",
+        encoding="utf-8",
+    )
     with pytest.raises(InputError, match="la ligne 2 du fichier a 4 champs au lieu de 6"):
         read_export(path)
 
@@ -133,15 +154,34 @@ def test_short_first_row_is_named_in_the_error(tmp_path):
 # --------------------------------------------------------------------------
 @pytest.mark.parametrize(
     "header, contract",
-    [("ID_STAGIAIRE", "id_stagiaire"), ("Id Stagiaire", "id_stagiaire"), ("id-stagiaire", "id_stagiaire"),
-     ("Région", "region"), ("REGION", "region"), ("École", "ecole"), (" Sexe ", "sexe"),
-     ("Année de naissance", "annee_naissance"), ("Date d'entrée", "date_entree"), ("DATE_ENTREE", "date_entree"),
-     ("date-de-sortie", "date_sortie"), ("Motif de sortie", "motif_sortie"), ("Nb stages", "nb_stages"),
-     ("Cofinancement FSE", "cofinancement_fse"), ("Zone rurale", "zone_rurale"), ("R.Q.T.H.", "rqth")],
+    [
+        ("ID_STAGIAIRE", "id_stagiaire"),
+        ("Id Stagiaire", "id_stagiaire"),
+        ("id-stagiaire", "id_stagiaire"),
+        ("Région", "region"),
+        ("REGION", "region"),
+        ("École", "ecole"),
+        (" Sexe ", "sexe"),
+        ("Année de naissance", "annee_naissance"),
+        ("Date d'entrée", "date_entree"),
+        ("DATE_ENTREE", "date_entree"),
+        ("date-de-sortie", "date_sortie"),
+        ("Motif de sortie", "motif_sortie"),
+        ("Nb stages", "nb_stages"),
+        ("Cofinancement FSE", "cofinancement_fse"),
+        ("Zone rurale", "zone_rurale"),
+        ("R.Q.T.H.", "rqth"),
+    ],
 )
 def test_headers_match_regardless_of_case_accents_and_punctuation(tmp_path, header, contract):
-    base = {"id_stagiaire": "A1", "region": "Bretagne", "ecole": "E2C", "sexe": "F", "annee_naissance": "2004",
-            "date_entree": "05/01/2023"}
+    base = {
+        "id_stagiaire": "A1",
+        "region": "Bretagne",
+        "ecole": "E2C",
+        "sexe": "F",
+        "annee_naissance": "2004",
+        "date_entree": "05/01/2023",
+    }
     frame = pd.DataFrame({(header if name == contract else name): [value] for name, value in base.items()})
     if contract not in base:
         frame[header] = ["1"]
@@ -206,15 +246,21 @@ def test_binary_file(tmp_path):
 
 def test_ragged_csv_is_reported(tmp_path):
     path = tmp_path / "decale.csv"
-    path.write_text("id_stagiaire;region;ecole;sexe;annee_naissance;date_entree\n"
-                    "A1;Bretagne;E2C;F;2004;05/01/2023;en trop;encore\n", encoding="utf-8")
+    path.write_text(
+        "id_stagiaire;region;ecole;sexe;annee_naissance;date_entree\n"
+        "A1;Bretagne;E2C;F;2004;05/01/2023;en trop;encore\n",
+        encoding="utf-8",
+    )
     with pytest.raises(InputError, match=r"decale\.csv : fichier CSV illisible"):
         read_export(path)
 
 
 def test_missing_required_columns_are_named_with_the_headers_found(tmp_path):
-    path = write_csv(tmp_path / "incomplet.csv", header=["id_stagiaire", "Region", "Nom école", "Âge"],
-                     rows=[["A1", "Bretagne", "E2C", "19"]])
+    path = write_csv(
+        tmp_path / "incomplet.csv",
+        header=["id_stagiaire", "Region", "Nom école", "Âge"],
+        rows=[["A1", "Bretagne", "E2C", "19"]],
+    )
     with pytest.raises(SchemaError) as info:
         read_export(path)
     message = str(info.value)
@@ -240,15 +286,17 @@ def test_unsupported_xls(tmp_path):
 # XLSX and Parquet
 # --------------------------------------------------------------------------
 def xlsx_frame() -> pd.DataFrame:
-    return pd.DataFrame({
-        "ID stagiaire": ["A1", "A2", "A3"],
-        "Région": ["Bretagne", "Occitanie", "Corse"],
-        "École": ["E2C Rennes", "E2C Toulouse", "E2C Ajaccio"],
-        "Sexe": ["F", "M", "F"],
-        "Année de naissance": [2004, 2003, 2002],  # numbers in Excel
-        "Date d'entrée": [dt.datetime(2023, 1, 5), "05/02/2023", "44927"],  # real date, text, serial as text
-        "Semaines entreprise": [12.5, 3, None],
-    })
+    return pd.DataFrame(
+        {
+            "ID stagiaire": ["A1", "A2", "A3"],
+            "Région": ["Bretagne", "Occitanie", "Corse"],
+            "École": ["E2C Rennes", "E2C Toulouse", "E2C Ajaccio"],
+            "Sexe": ["F", "M", "F"],
+            "Année de naissance": [2004, 2003, 2002],  # numbers in Excel
+            "Date d'entrée": [dt.datetime(2023, 1, 5), "05/02/2023", "44927"],  # real date, text, serial as text
+            "Semaines entreprise": [12.5, 3, None],
+        }
+    )
 
 
 def test_xlsx_round_trip(tmp_path):
@@ -261,8 +309,11 @@ def test_xlsx_round_trip(tmp_path):
     assert values["annee_naissance"].tolist() == ["2004", "2003", "2002"]
     assert values["semaines_entreprise"].tolist()[:2] == ["12.5", "3"] and pd.isna(values["semaines_entreprise"][2])
     result = clean_export(path, key=KEY)
-    assert result.data["entry_date"].tolist() == [pd.Timestamp("2023-01-05"), pd.Timestamp("2023-02-05"),
-                                                  pd.Timestamp("2023-01-01")]
+    assert result.data["entry_date"].tolist() == [
+        pd.Timestamp("2023-01-05"),
+        pd.Timestamp("2023-02-05"),
+        pd.Timestamp("2023-01-01"),
+    ]
     assert result.sha256 and len(result.sha256) == 64
 
 
@@ -323,9 +374,17 @@ def test_sha256_of_the_file(tmp_path):
 
 
 def test_dataframe_with_typed_columns():
-    frame = pd.DataFrame({"id_stagiaire": [1, 2], "region": ["Bretagne", None], "ecole": ["E", "E"],
-                          "sexe": ["F", "M"], "annee_naissance": [2004.0, np.nan],
-                          "date_entree": pd.to_datetime(["2023-01-05", None]), "qpv": [True, False]})
+    frame = pd.DataFrame(
+        {
+            "id_stagiaire": [1, 2],
+            "region": ["Bretagne", None],
+            "ecole": ["E", "E"],
+            "sexe": ["F", "M"],
+            "annee_naissance": [2004.0, np.nan],
+            "date_entree": pd.to_datetime(["2023-01-05", None]),
+            "qpv": [True, False],
+        }
+    )
     raw = read_export(frame)
     values = raw.frame.astype("string")
     assert values["id_stagiaire"].tolist() == ["1", "2"]
@@ -364,11 +423,31 @@ valeurs:
 
 
 def mapped_export(tmp_path: Path) -> Path:
-    header = ["N° dossier", "Région administrative", "Établissement", "Civilité", "Né en", "Date d'arrivée",
-              "Date de départ", "Situation à la sortie", "Habite en QPV"]
-    rows = [["D1", "Grand Est", "E2C Exemple - siège", "Mme", "2004", "05/01/2023", "05/07/2023",
-             "Emploi CDI temps plein", "Quartier prioritaire"],
-            ["D2", "Lorraine", "E2C Exemple", "M.", "2003", "05/01/2023", "05/07/2023", "PEC 20h", "Hors quartier"]]
+    header = [
+        "N° dossier",
+        "Région administrative",
+        "Établissement",
+        "Civilité",
+        "Né en",
+        "Date d'arrivée",
+        "Date de départ",
+        "Situation à la sortie",
+        "Habite en QPV",
+    ]
+    rows = [
+        [
+            "D1",
+            "Grand Est",
+            "E2C Exemple - siège",
+            "Mme",
+            "2004",
+            "05/01/2023",
+            "05/07/2023",
+            "Emploi CDI temps plein",
+            "Quartier prioritaire",
+        ],
+        ["D2", "Lorraine", "E2C Exemple", "M.", "2003", "05/01/2023", "05/07/2023", "PEC 20h", "Hors quartier"],
+    ]
     return write_csv(tmp_path / "ecole.csv", encoding="cp1252", header=header, rows=rows)
 
 
@@ -401,23 +480,39 @@ def test_shipped_mapping_example_is_valid():
     mapping = load_mapping(example)
     assert mapping.columns  # every header maps to a contract column (checked while loading)
     assert mapping.values["motif_sortie"]
-    frame = pd.DataFrame({"N° dossier": ["X1"], "Région administrative": ["Picardie"], "Établissement": ["E2C Exemple - siège"],
-                          "Civilité": ["Mme"], "Année de naissance du jeune": ["2004"], "Date d'arrivée": ["05/01/2023"],
-                          "Date de départ": ["05/07/2023"], "Situation à la sortie": ["PEC 20h"],
-                          "Niveau scolaire atteint": ["Sortie de 3e"]})
+    frame = pd.DataFrame(
+        {
+            "N° dossier": ["X1"],
+            "Région administrative": ["Picardie"],
+            "Établissement": ["E2C Exemple - siège"],
+            "Civilité": ["Mme"],
+            "Année de naissance du jeune": ["2004"],
+            "Date d'arrivée": ["05/01/2023"],
+            "Date de départ": ["05/07/2023"],
+            "Situation à la sortie": ["PEC 20h"],
+            "Niveau scolaire atteint": ["Sortie de 3e"],
+        }
+    )
     result = clean_export(frame, mapping=example, key=KEY)
     row = result.data.iloc[0]
     assert (row["region"], row["sex"], row["exit_reason"], row["education_level"], row["school"]) == (
-        "Hauts-de-France", "F", "contrat_aide", "infra_3", "E2C Exemple")
+        "Hauts-de-France",
+        "F",
+        "contrat_aide",
+        "infra_3",
+        "E2C Exemple",
+    )
 
 
 @pytest.mark.parametrize(
     "content, error, pattern",
-    [("colonnes: [a, b]", InputError, "colonnes"),
-     ("columns:\n  Truc: pas_une_colonne", SchemaError, "colonne du contrat inconnue « pas_une_colonne »"),
-     ("colonne:\n  A: region", InputError, "clé inconnue « colonne »"),
-     ("valeurs:\n  motif_sortie:\n    Job: Astronaute", SchemaError, "« Astronaute »"),
-     ("colonnes: {a: [unclosed", InputError, "YAML illisible")],
+    [
+        ("colonnes: [a, b]", InputError, "colonnes"),
+        ("columns:\n  Truc: pas_une_colonne", SchemaError, "colonne du contrat inconnue « pas_une_colonne »"),
+        ("colonne:\n  A: region", InputError, "clé inconnue « colonne »"),
+        ("valeurs:\n  motif_sortie:\n    Job: Astronaute", SchemaError, "« Astronaute »"),
+        ("colonnes: {a: [unclosed", InputError, "YAML illisible"),
+    ],
 )
 def test_invalid_mapping_is_reported(tmp_path, content, error, pattern):
     path = tmp_path / "mauvais.yml"
@@ -433,8 +528,9 @@ def test_missing_mapping_file(tmp_path):
 
 
 def test_mapping_can_force_separator_and_encoding(tmp_path):
-    path = write_csv(tmp_path / "export.csv", sep=",", encoding="latin-1",
-                     rows=[[v.replace(",", " ") for v in r] for r in ROWS])
+    path = write_csv(
+        tmp_path / "export.csv", sep=",", encoding="latin-1", rows=[[v.replace(",", " ") for v in r] for r in ROWS]
+    )
     raw = read_export(path, mapping={"separateur": ",", "encodage": "latin-1"})
     assert raw.encoding == "latin-1" and raw.separator == ","
     assert raw.frame["region"].iloc[0] == "Auvergne-Rhône-Alpes"

@@ -41,13 +41,31 @@ async def _execute(port: int, kernel_id: str, code: str) -> tuple[str, str]:
 
     ws = await websocket_connect(f"ws://127.0.0.1:{port}/api/kernels/{kernel_id}/channels?token={TOKEN}")
     msg_id = uuid.uuid4().hex
-    await ws.write_message(json.dumps({
-        "header": {"msg_id": msg_id, "username": "test", "session": uuid.uuid4().hex,
-                   "msg_type": "execute_request", "version": "5.3"},
-        "parent_header": {}, "metadata": {}, "channel": "shell", "buffers": [],
-        "content": {"code": code, "silent": False, "store_history": False, "user_expressions": {},
-                    "allow_stdin": False, "stop_on_error": True},
-    }))
+    await ws.write_message(
+        json.dumps(
+            {
+                "header": {
+                    "msg_id": msg_id,
+                    "username": "test",
+                    "session": uuid.uuid4().hex,
+                    "msg_type": "execute_request",
+                    "version": "5.3",
+                },
+                "parent_header": {},
+                "metadata": {},
+                "channel": "shell",
+                "buffers": [],
+                "content": {
+                    "code": code,
+                    "silent": False,
+                    "store_history": False,
+                    "user_expressions": {},
+                    "allow_stdin": False,
+                    "stop_on_error": True,
+                },
+            }
+        )
+    )
     stdout, status = "", ""
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
@@ -71,9 +89,22 @@ def test_jupyterlab_serves_notebooks_and_a_toolkit_kernel(tmp_path):
     port = _free_port()
     env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"), JUPYTER_CONFIG_DIR=str(tmp_path / "config"))
     server = subprocess.Popen(
-        [sys.executable, "-m", "jupyter", "lab", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
-         f"--IdentityProvider.token={TOKEN}", f"--notebook-dir={NOTEBOOKS_DIR}", "--allow-root"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [
+            sys.executable,
+            "-m",
+            "jupyter",
+            "lab",
+            "--no-browser",
+            f"--port={port}",
+            "--ip=127.0.0.1",
+            f"--IdentityProvider.token={TOKEN}",
+            f"--notebook-dir={NOTEBOOKS_DIR}",
+            "--allow-root",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     try:
         deadline = time.monotonic() + 60
@@ -94,7 +125,9 @@ def test_jupyterlab_serves_notebooks_and_a_toolkit_kernel(tmp_path):
 
         specs = _get(port, "/api/kernelspecs")
         kernel = _get(port, "/api/kernels", body={"name": specs["default"]})
-        status, out = asyncio.run(_execute(port, kernel["id"], "import toolkit, sys; print(toolkit.__version__, sys.prefix)"))
+        status, out = asyncio.run(
+            _execute(port, kernel["id"], "import toolkit, sys; print(toolkit.__version__, sys.prefix)")
+        )
         assert status == "ok", out
         assert out.split()[0] == __import__("toolkit").__version__
     finally:

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
-
 from simulate_canonical import TRUE_COEFFICIENTS, simulate_exits
+
 from toolkit.errors import ModelError, SchemaError
 from toolkit.models import (
     DEFAULT_COVARIATES,
@@ -203,7 +203,8 @@ def test_cross_validated_performance():
     assert abs(cv.auc - m.auc) < 0.01 and cv.auc <= m.auc + 1e-9
     # Many useless terms on few exits: the cross-validated slope drops below 1.
     small = data.sample(400, random_state=1).assign(
-        **{f"noise{i}": np.random.default_rng(i).normal(size=400) for i in range(25)})
+        **{f"noise{i}": np.random.default_rng(i).normal(size=400) for i in range(25)}
+    )
     formula = "positive_exit ~ weeks_in_company + " + " + ".join(f"noise{i}" for i in range(25))
     noisy = fit_positive_exit(small, formula, cluster=None)
     assert noisy.calibration_slope == pytest.approx(1, abs=1e-6)

@@ -36,8 +36,9 @@ def test_has_a_parameters_cell(path):
 def test_runs_top_to_bottom(path, tmp_path):
     papermill = pytest.importorskip("papermill")
     out = tmp_path / path.name
-    papermill.execute_notebook(str(path), str(out), kernel_name="python3", cwd=str(tmp_path),
-                               progress_bar=False, execution_timeout=600)
+    papermill.execute_notebook(
+        str(path), str(out), kernel_name="python3", cwd=str(tmp_path), progress_bar=False, execution_timeout=600
+    )
     nb = json.loads(out.read_text(encoding="utf-8"))
     outputs = [o for c in nb["cells"] if c["cell_type"] == "code" for o in c.get("outputs", [])]
     assert not [o for o in outputs if o["output_type"] == "error"]

@@ -29,19 +29,21 @@ def french_theme():
 
 
 def rates_table() -> pd.DataFrame:
-    return pd.DataFrame({
-        "region": ["Bretagne", "Occitanie", "Grand Est", "Corse"],
-        "n_exits": [120, 300, 80, 9],
-        "n_known": [110, 280, 75, 8],
-        "n_unknown": [10, 20, 5, 1],
-        "n_positive": [60, 170, 30, 4],
-        "rate": [60 / 110, 170 / 280, 30 / 75, 0.5],
-        "ci_low": [0.45, 0.55, 0.29, 0.21],
-        "ci_high": [0.64, 0.66, 0.51, 0.79],
-        "definition": "projet",
-        "national": 0.61,
-        "national_year": 2024,
-    })
+    return pd.DataFrame(
+        {
+            "region": ["Bretagne", "Occitanie", "Grand Est", "Corse"],
+            "n_exits": [120, 300, 80, 9],
+            "n_known": [110, 280, 75, 8],
+            "n_unknown": [10, 20, 5, 1],
+            "n_positive": [60, 170, 30, 4],
+            "rate": [60 / 110, 170 / 280, 30 / 75, 0.5],
+            "ci_low": [0.45, 0.55, 0.29, 0.21],
+            "ci_high": [0.64, 0.66, 0.51, 0.79],
+            "definition": "projet",
+            "national": 0.61,
+            "national_year": 2024,
+        }
+    )
 
 
 def errorbar_segments(ax) -> list[np.ndarray]:
@@ -75,7 +77,7 @@ def test_theme_uses_the_okabe_ito_palette():
     from matplotlib.colors import to_hex
 
     cycle = [to_hex(c).upper() for c in plt.rcParams["axes.prop_cycle"].by_key()["color"]]
-    assert cycle[:len(plots.PALETTE)] == [c.upper() for c in plots.PALETTE]
+    assert cycle[: len(plots.PALETTE)] == [c.upper() for c in plots.PALETTE]
     # Okabe-Ito has no pure red and no pure green; the reference line is black.
     assert "#FF0000" not in cycle and "#00FF00" not in cycle and plots.REFERENCE == "#000000"
     with pytest.raises(E2CError):
@@ -103,7 +105,7 @@ def test_plot_rates_points_intervals_labels_and_national_line():
     national = [line for line in ax.get_lines() if line.get_linestyle() == "--"]
     assert len(national) == 1 and national[0].get_xdata()[0] == pytest.approx(0.61)
     assert ax.get_title(loc="left") == "Taux de sorties positives par région"
-    assert ax.get_xlabel() == f"Taux de sorties positives (IC à 95 %)"
+    assert ax.get_xlabel() == "Taux de sorties positives (IC à 95 %)"
     assert ax.get_ylabel() == "Région"
     assert source_text(fig).startswith(f"Source{NBSP}: ")
     assert "Réseau E2C" in source_text(fig)
@@ -182,12 +184,22 @@ def test_plot_exit_mix_stacked_by_group():
 def trend_table(by=False) -> pd.DataFrame:
     years = [2021, 2022, 2023, 2024]
     rate = np.array([0.50, 0.55, 0.52, 0.60])
-    base = pd.DataFrame({"cohort_year": years, "n_known": 200, "rate": rate, "ci_low": rate - 0.07,
-                         "ci_high": rate + 0.06, "national": [0.64, 0.63, 0.62, 0.61]})
+    base = pd.DataFrame(
+        {
+            "cohort_year": years,
+            "n_known": 200,
+            "rate": rate,
+            "ci_low": rate - 0.07,
+            "ci_high": rate + 0.06,
+            "national": [0.64, 0.63, 0.62, 0.61],
+        }
+    )
     if not by:
         return base
-    return pd.concat([base.assign(sex="F"), base.assign(sex="M", rate=rate - 0.05, ci_low=rate - 0.1,
-                                                        ci_high=rate)], ignore_index=True)[["sex", *base.columns]]
+    return pd.concat(
+        [base.assign(sex="F"), base.assign(sex="M", rate=rate - 0.05, ci_low=rate - 0.1, ci_high=rate)],
+        ignore_index=True,
+    )[["sex", *base.columns]]
 
 
 def test_plot_trend_points_intervals_and_national_line():
@@ -214,18 +226,21 @@ def test_plot_trend_by_group_draws_one_line_each():
 
 
 def test_plot_profile_bars_and_national_ranges():
-    table = pd.DataFrame({
-        "variable": ["sex", "sex", "sex", "qpv", "qpv", "qpv"],
-        "code": ["F", "M", None, True, False, None],
-        "n": [60, 40, 5, 30, 60, 15],
-        "n_total": 105, "n_known": [100, 100, 100, 90, 90, 90],
-        "share": [0.6, 0.4, np.nan, 1 / 3, 2 / 3, np.nan],
-        "ci_low": [0.5, 0.3, np.nan, 0.25, 0.57, np.nan],
-        "ci_high": [0.7, 0.5, np.nan, 0.43, 0.75, np.nan],
-        "share_of_total": [60 / 105, 40 / 105, 5 / 105, 30 / 105, 60 / 105, 15 / 105],
-        "national_low": [0.5, np.nan, np.nan, 0.30, np.nan, np.nan],
-        "national_high": [0.5, np.nan, np.nan, 0.37, np.nan, np.nan],
-    }).astype({"code": "object"})
+    table = pd.DataFrame(
+        {
+            "variable": ["sex", "sex", "sex", "qpv", "qpv", "qpv"],
+            "code": ["F", "M", None, True, False, None],
+            "n": [60, 40, 5, 30, 60, 15],
+            "n_total": 105,
+            "n_known": [100, 100, 100, 90, 90, 90],
+            "share": [0.6, 0.4, np.nan, 1 / 3, 2 / 3, np.nan],
+            "ci_low": [0.5, 0.3, np.nan, 0.25, 0.57, np.nan],
+            "ci_high": [0.7, 0.5, np.nan, 0.43, 0.75, np.nan],
+            "share_of_total": [60 / 105, 40 / 105, 5 / 105, 30 / 105, 60 / 105, 15 / 105],
+            "national_low": [0.5, np.nan, np.nan, 0.30, np.nan, np.nan],
+            "national_high": [0.5, np.nan, np.nan, 0.37, np.nan, np.nan],
+        }
+    ).astype({"code": "object"})
     fig = plots.plot_profile(table)
     ax = fig.axes[0]
     # F, M, QPV yes: the "not stated" rows and the "no" of a yes/no are not drawn.
@@ -257,7 +272,8 @@ def test_figures_show_once_as_png_in_a_jupyter_kernel():
         nbformat.v4.new_code_cell(
             "import pandas as pd\nimport toolkit.plots as p\n"
             "t = pd.DataFrame({'sex': ['F', 'M'], 'n_known': [50, 40], 'rate': [0.5, 0.6],"
-            " 'ci_low': [0.4, 0.45], 'ci_high': [0.6, 0.7]})\np.plot_rates(t)"),
+            " 'ci_low': [0.4, 0.45], 'ci_high': [0.6, 0.7]})\np.plot_rates(t)"
+        ),
         nbformat.v4.new_code_cell("from IPython.display import display\ndisplay(p.plot_rates(t))\nx = 1"),
     ]
     nbclient.NotebookClient(nb, kernel_name="python3", timeout=120).execute()

@@ -41,17 +41,42 @@ def base_rows(n: int = 4) -> dict[str, list[str]]:
 @pytest.mark.parametrize(
     "header, kind",
     [
-        ("Nom", "nom"), ("NOM", "nom"), ("Prénom", "nom"), ("prenom", "nom"), ("Prénoms", "nom"),
-        ("Nom de naissance", "nom"), ("Nom d'usage", "nom"), ("nom_usage", "nom"), ("Patronyme", "nom"),
-        ("Nom du stagiaire", "nom"), ("Last name", "nom"), ("first_name", "nom"),
-        ("E-mail", "email"), ("Email", "email"), ("Adresse mail", "email"), ("Courriel", "email"),
+        ("Nom", "nom"),
+        ("NOM", "nom"),
+        ("Prénom", "nom"),
+        ("prenom", "nom"),
+        ("Prénoms", "nom"),
+        ("Nom de naissance", "nom"),
+        ("Nom d'usage", "nom"),
+        ("nom_usage", "nom"),
+        ("Patronyme", "nom"),
+        ("Nom du stagiaire", "nom"),
+        ("Last name", "nom"),
+        ("first_name", "nom"),
+        ("E-mail", "email"),
+        ("Email", "email"),
+        ("Adresse mail", "email"),
+        ("Courriel", "email"),
         ("Mél", "email"),
-        ("Téléphone", "telephone"), ("Tel", "telephone"), ("Tél. portable", "telephone"),
-        ("Portable", "telephone"), ("Mobile", "telephone"), ("Phone", "telephone"),
-        ("Adresse", "adresse"), ("Adresse postale", "adresse"), ("Rue", "adresse"),
-        ("Code postal", "code_postal"), ("CP", "code_postal"), ("code_postal_domicile", "code_postal"),
-        ("NIR", "nir"), ("N° sécurité sociale", "nir"), ("num_secu", "nir"), ("Numéro INSEE", "nir"),
-        ("Date de naissance", "date_naissance"), ("date_naissance", "date_naissance"), ("DDN", "date_naissance"),
+        ("Téléphone", "telephone"),
+        ("Tel", "telephone"),
+        ("Tél. portable", "telephone"),
+        ("Portable", "telephone"),
+        ("Mobile", "telephone"),
+        ("Phone", "telephone"),
+        ("Adresse", "adresse"),
+        ("Adresse postale", "adresse"),
+        ("Rue", "adresse"),
+        ("Code postal", "code_postal"),
+        ("CP", "code_postal"),
+        ("code_postal_domicile", "code_postal"),
+        ("NIR", "nir"),
+        ("N° sécurité sociale", "nir"),
+        ("num_secu", "nir"),
+        ("Numéro INSEE", "nir"),
+        ("Date de naissance", "date_naissance"),
+        ("date_naissance", "date_naissance"),
+        ("DDN", "date_naissance"),
         ("Né(e) le", "date_naissance"),
     ],
 )
@@ -97,7 +122,13 @@ def test_ordinary_values_are_not_identifiers(values):
 def _all_text(result) -> str:
     """Every cell and header of every output, as one string."""
     parts = []
-    for frame in (result.data, result.rejected, result.warnings, result.summary_table("fr"), result.summary_table("en")):
+    for frame in (
+        result.data,
+        result.rejected,
+        result.warnings,
+        result.summary_table("fr"),
+        result.summary_table("en"),
+    ):
         parts.append(" ".join(map(str, frame.columns)))
         parts.append(frame.astype("string").fillna("").to_csv(index=False))
     parts.append(str(result.summary))
@@ -107,21 +138,29 @@ def _all_text(result) -> str:
 def test_identifier_columns_never_reach_the_outputs():
     rows = base_rows(4)
     nirs = [nir_with_key(f"1{80 + i}0575123456") for i in range(4)]
-    rows.update({
-        "Nom": ["Dupontel", "Martinaud", "Berthelot", "Castagnier"],
-        "Prénom": ["Zoéline", "Maëlys", "Anatole", "Ysaline"],
-        "Email": [f"personne{i}@example.org" for i in range(4)],
-        "Téléphone": ["06 39 98 00 01", "06 39 98 00 02", "", "06 39 98 00 04"],
-        "numero": nirs,  # a NIR found by the pattern of its values only
-        "contact": ["", "ecrire.a@example.net", "", ""],  # an e-mail in an unexpected column
-        "commentaire": ["RAS", "", "", ""],
-    })
+    rows.update(
+        {
+            "Nom": ["Dupontel", "Martinaud", "Berthelot", "Castagnier"],
+            "Prénom": ["Zoéline", "Maëlys", "Anatole", "Ysaline"],
+            "Email": [f"personne{i}@example.org" for i in range(4)],
+            "Téléphone": ["06 39 98 00 01", "06 39 98 00 02", "", "06 39 98 00 04"],
+            "numero": nirs,  # a NIR found by the pattern of its values only
+            "contact": ["", "ecrire.a@example.net", "", ""],  # an e-mail in an unexpected column
+            "commentaire": ["RAS", "", "", ""],
+        }
+    )
     rows["date_entree"][3] = ""  # one row rejected: identifiers must not reach .rejected either
     result = clean_export(pd.DataFrame(rows), key=KEY)
     assert len(result.data) == 3 and len(result.rejected) == 1
     dropped = result.summary["dropped_identifier_columns"]
-    assert dropped == {"Nom": "nom", "Prénom": "nom", "Email": "email", "Téléphone": "telephone",
-                       "numero": "nir", "contact": "email"}
+    assert dropped == {
+        "Nom": "nom",
+        "Prénom": "nom",
+        "Email": "email",
+        "Téléphone": "telephone",
+        "numero": "nir",
+        "contact": "email",
+    }
     assert result.summary["ignored_columns"] == ["commentaire"]
     text = _all_text(result)
     for values in (rows["Nom"], rows["Prénom"], rows["Email"], nirs, ["ecrire.a@example.net", "06 39 98 00 01"]):
@@ -251,8 +290,14 @@ def test_identifier_columns_named_by_their_header_are_not_even_read(tmp_path):
     from toolkit.io import read_export
 
     rows = base_rows(2)
-    rows.update({"Nom": ["Dupontel", "Martinaud"], "Courriel": ["a@example.org", "b@example.org"],
-                 "Date de naissance": ["14/03/2004", "21/07/2003"], "Remarque": ["", "x"]})
+    rows.update(
+        {
+            "Nom": ["Dupontel", "Martinaud"],
+            "Courriel": ["a@example.org", "b@example.org"],
+            "Date de naissance": ["14/03/2004", "21/07/2003"],
+            "Remarque": ["", "x"],
+        }
+    )
     path = tmp_path / "export.csv"
     pd.DataFrame(rows).to_csv(path, sep=";", index=False, encoding="cp1252")
     for source in (path, pd.DataFrame(rows)):
@@ -266,8 +311,15 @@ def test_identifier_columns_named_by_their_header_are_not_even_read(tmp_path):
 
 
 def test_split_identifiers_on_a_dataframe():
-    frame = pd.DataFrame({"id_stagiaire": ["a"], "Prénom": ["Zoéline"], "ddn": ["01/02/2003"], "Note": ["ok"],
-                          "contact": ["06 39 98 00 01"]})
+    frame = pd.DataFrame(
+        {
+            "id_stagiaire": ["a"],
+            "Prénom": ["Zoéline"],
+            "ddn": ["01/02/2003"],
+            "Note": ["ok"],
+            "contact": ["06 39 98 00 01"],
+        }
+    )
     scan = privacy.split_identifiers(frame, {"id_stagiaire"})
     assert scan.dropped == [("Prénom", "nom"), ("ddn", "date_naissance"), ("contact", "telephone")]
     assert list(scan.frame.columns) == ["id_stagiaire", "Note"] and scan.ignored == ["Note"]
@@ -281,14 +333,20 @@ def test_identifier_like_values_in_school_or_site_are_masked_not_published():
     from toolkit.cleaning import clean_export
     from toolkit.privacy import identifier_like
 
-    assert identifier_like(["E2C Lyon", "jean.dupont@mail.fr", "06 12 34 56 78", "1 85 05 78 006 084 36",
-                            None]).tolist() == [False, True, True, True, False]
-    raw = pd.DataFrame({
-        "id_stagiaire": ["a1", "a2", "a3"], "region": ["Bretagne"] * 3,
-        "ecole": ["E2C Rennes", "jean.dupont@mail.fr", "E2C Rennes"],
-        "site": ["Rennes", "Rennes", "06 12 34 56 78"],
-        "sexe": ["F", "M", "F"], "annee_naissance": ["2004"] * 3, "date_entree": ["01/02/2023"] * 3,
-    })
+    assert identifier_like(
+        ["E2C Lyon", "jean.dupont@mail.fr", "06 12 34 56 78", "1 85 05 78 006 084 36", None]
+    ).tolist() == [False, True, True, True, False]
+    raw = pd.DataFrame(
+        {
+            "id_stagiaire": ["a1", "a2", "a3"],
+            "region": ["Bretagne"] * 3,
+            "ecole": ["E2C Rennes", "jean.dupont@mail.fr", "E2C Rennes"],
+            "site": ["Rennes", "Rennes", "06 12 34 56 78"],
+            "sexe": ["F", "M", "F"],
+            "annee_naissance": ["2004"] * 3,
+            "date_entree": ["01/02/2023"] * 3,
+        }
+    )
     result = clean_export(raw, key="k")
     data = result.data
     assert len(data) == 3  # nothing dropped

@@ -35,8 +35,8 @@ def toy_template(path: Path, tagged: bool = True) -> Path:
         "if fail:\n    raise ValueError(f'boom in {region}')\n"
         "leak = globals().get('secret')\nsecret = region\n"
         "import os\n"
-        "HTML(f'<h1>Rapport {region}</h1><p id=\"exe\">{sys.executable}</p><p id=\"pid\">{os.getpid()}</p>'\n"
-        "     f'<p id=\"leak\">{leak}</p><p id=\"cwd\">{os.getcwd()}</p>')"
+        'HTML(f\'<h1>Rapport {region}</h1><p id="exe">{sys.executable}</p><p id="pid">{os.getpid()}</p>\'\n'
+        '     f\'<p id="leak">{leak}</p><p id="cwd">{os.getcwd()}</p>\')'
     )
     note = nbformat.v4.new_markdown_cell("Evaluator's note, not for the published page.")
     nb.cells = [imports, params, note, body]
@@ -48,9 +48,14 @@ def toy_template(path: Path, tagged: bool = True) -> Path:
 def toy_jobs(tmp_path: Path, regions: dict[str, bool]) -> list[RegionJob]:
     return [
         RegionJob(
-            key=slug, label=slug.title(), parameters={"region": slug.title(), "fail": fail},
-            notebook=tmp_path / "work" / slug / f"{slug}.ipynb", html=tmp_path / "out" / f"{slug}.html",
-            cwd=tmp_path / "work" / slug, lang="fr", title=f"Rapport {slug}",
+            key=slug,
+            label=slug.title(),
+            parameters={"region": slug.title(), "fail": fail},
+            notebook=tmp_path / "work" / slug / f"{slug}.ipynb",
+            html=tmp_path / "out" / f"{slug}.html",
+            cwd=tmp_path / "work" / slug,
+            lang="fr",
+            title=f"Rapport {slug}",
         )
         for slug, fail in regions.items()
     ]
@@ -76,8 +81,9 @@ def test_toy_batch_keeps_going_past_a_failing_region_and_writes_clean_pages(tmp_
     (tmp_path / "out").mkdir()
     jobs = toy_jobs(tmp_path, {"alpha": False, "beta": True, "gamma": False})
     results = run_batch(template, jobs, workers=2, progress=False, timeout=60)
-    plain = run_batch(template, toy_jobs(tmp_path, {"delta": False}), workers=1, progress=False, timeout=60,
-                      fast_kernels=False)
+    plain = run_batch(
+        template, toy_jobs(tmp_path, {"delta": False}), workers=1, progress=False, timeout=60, fast_kernels=False
+    )
     assert plain[0].ok and plain[0].kernel == "python3"
     assert all(r.kernel.startswith("e2c-fork-") for r in results)  # forked from the pre-imported zygote
 
@@ -104,9 +110,15 @@ def test_toy_batch_keeps_going_past_a_failing_region_and_writes_clean_pages(tmp_
         assert hashlib.sha256(Path(r.html).read_bytes()).hexdigest() == r.sha256
     assert len(pids) == 3
 
-    manifest = write_manifest(tmp_path / "out" / "manifest.json", period="2024", parameters={"lang": "fr"},
-                              results=results, input_info={"sha256": "abc"}, template=template,
-                              timings={"total": 1.0})
+    manifest = write_manifest(
+        tmp_path / "out" / "manifest.json",
+        period="2024",
+        parameters={"lang": "fr"},
+        results=results,
+        input_info={"sha256": "abc"},
+        template=template,
+        timings={"total": 1.0},
+    )
     data = json.loads(manifest.read_text(encoding="utf-8"))
     assert data["status"] == "failed" and data["n_ok"] == 2 and data["n_failed"] == 1
     by_slug = {r["slug"]: r for r in data["regions"]}
@@ -116,8 +128,12 @@ def test_toy_batch_keeps_going_past_a_failing_region_and_writes_clean_pages(tmp_
 
 
 def test_offline_check_catches_network_resources():
-    for bad in ('<script src="x.js"></script>', '<link rel="stylesheet" href="https://cdn.x/y.css">',
-                '<img src="//cdn.x/a.png" alt="a">', "<style>@import 'https://x/y.css';</style>"):
+    for bad in (
+        '<script src="x.js"></script>',
+        '<link rel="stylesheet" href="https://cdn.x/y.css">',
+        '<img src="//cdn.x/a.png" alt="a">',
+        "<style>@import 'https://x/y.css';</style>",
+    ):
         with pytest.raises(ReportError):
             check_offline_html(bad)
     check_offline_html('<a href="https://www.reseau-e2c.fr">source</a><img src="data:image/png;base64,AAA" alt="x">')
@@ -133,7 +149,6 @@ def test_html_page_skeleton_is_offline_and_in_the_right_language():
 # Real reports on a small messy synthetic export (names, e-mails, ids inside)
 # --------------------------------------------------------------------------
 import hashlib  # noqa: E402
-import re  # noqa: E402
 
 import pandas as pd  # noqa: E402
 
@@ -151,8 +166,15 @@ def batch(tmp_path_factory):
     root = tmp_path_factory.mktemp("reports")
     export = write_export(root / "data", seed=11, trainees_per_year=1200)
     raw = pd.read_csv(export, sep=";", encoding="cp1252", dtype=str, keep_default_na=False)
-    result = build_reports(data=export, out=root / "out", regions=SMALL_AND_LARGE, jobs=2, progress=False,
-                           min_cell=MIN_CELL, keep_work=True)  # the section tests below read the national work
+    result = build_reports(
+        data=export,
+        out=root / "out",
+        regions=SMALL_AND_LARGE,
+        jobs=2,
+        progress=False,
+        min_cell=MIN_CELL,
+        keep_work=True,
+    )  # the section tests below read the national work
     return result, raw, export
 
 
@@ -178,7 +200,11 @@ def test_batch_writes_every_page_and_a_manifest(batch):
     # (kept here with keep_work=True; deleted by default, see the test below).
     work = result.out_dir.parent / "_work"
     assert sorted(p.name for p in (work / result.period / "national").iterdir()) == [
-        "national.json", "regions.pkl", "sites.pkl", "tables.pkl"]
+        "national.json",
+        "regions.pkl",
+        "sites.pkl",
+        "tables.pkl",
+    ]
 
 
 def test_no_identifier_or_name_reaches_any_page(batch):
@@ -227,19 +253,32 @@ def test_every_published_count_is_large_enough_or_suppressed(batch):
 
 
 def test_section_tables_pass_the_disclosure_check(batch):
-    from toolkit.report_sections import RegionReport
+    from toolkit.reports.sections import RegionReport
 
     result, _, _ = batch
     work = result.out_dir.parent / "_work" / result.period / "national"
     report = RegionReport.load(work, "La Réunion", min_cell=MIN_CELL)
     sections = report.all_sections()
     tables = {k: v for s in sections for k, v in s.tables.items()}
-    assert {"headline", "profile_sex", "exit_mix", "exits_sites", "exit_mix_sites", "trend", "fair_sites",
-            "esf", "quality"} <= set(tables)
-    for name, table in tables.items():
-        assert_publishable(table, table.attrs.get("count_cols", list(table.columns)), MIN_CELL,
-                           rows_additive=table.attrs.get("rows_additive", False),
-                           cols_additive=table.attrs.get("cols_additive", False))
+    assert {
+        "headline",
+        "profile_sex",
+        "exit_mix",
+        "exits_sites",
+        "exit_mix_sites",
+        "trend",
+        "fair_sites",
+        "esf",
+        "quality",
+    } <= set(tables)
+    for _name, table in tables.items():
+        assert_publishable(
+            table,
+            table.attrs.get("count_cols", list(table.columns)),
+            MIN_CELL,
+            rows_additive=table.attrs.get("rows_additive", False),
+            cols_additive=table.attrs.get("cols_additive", False),
+        )
     # Plotted points: no site under min_cell, other regions only as regional aggregates.
     for section in sections:
         for figure in section.figures:
@@ -269,7 +308,7 @@ def test_pages_are_offline_in_french_and_have_the_sections(batch):
 
 
 def test_impact_section_only_with_comparison_data(batch, tmp_path):
-    from toolkit.report_sections import RegionReport
+    from toolkit.reports.sections import RegionReport
     from toolkit.synth import write_export
 
     result, _, _ = batch
@@ -282,7 +321,7 @@ def test_impact_section_only_with_comparison_data(batch, tmp_path):
     published = section.tables["impact"]  # seeded design: enough trainees and controls in Bretagne
     assert "AIPW" in " ".join(published.iloc[:, 1]) and "points [" in section.html
     # The batch cleans the design once (prepare_impact); the section reads it and says the same.
-    from toolkit.report_sections import prepare_impact
+    from toolkit.reports.sections import prepare_impact
 
     prepared = prepare_impact(design, tmp_path, "projet")
     again = RegionReport.load(work, "Bretagne", comparison_path=str(prepared)).impact()
@@ -291,7 +330,7 @@ def test_impact_section_only_with_comparison_data(batch, tmp_path):
 
 
 def test_english_report_has_no_french_left(batch):
-    from toolkit.report_sections import RegionReport
+    from toolkit.reports.sections import RegionReport
     from toolkit.reports import html_page
 
     result, _, _ = batch
@@ -300,8 +339,16 @@ def test_english_report_has_no_french_left(batch):
     page = html_page("".join(s.html for s in report.all_sections()), lang="en", title="Bretagne")
     text = re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "", page)
     assert '<html lang="en">' in text and "Key figures" in text and "Fair comparison" in text
-    for french in ("Sorties positives", "Sommaire", "Chiffres clés", "Comparaison équitable", "\u00a0%", "Taux de",
-                   "stagiaires", "Non renseigné"):
+    for french in (
+        "Sorties positives",
+        "Sommaire",
+        "Chiffres clés",
+        "Comparaison équitable",
+        "\u00a0%",
+        "Taux de",
+        "stagiaires",
+        "Non renseigné",
+    ):
         assert french not in text, french
     assert re.search(r"\d+\.\d%", text)  # English percentages
 
@@ -311,14 +358,23 @@ def test_region_reading_publishes_no_small_count():
     expected when positives or non-positives are under min_cell (observed = O/E x expected)."""
     import pandas as pd
 
-    from toolkit.report_sections import RegionReport
+    from toolkit.reports.sections import RegionReport
 
     report = RegionReport(national=None, region="Corse", lang="fr", min_cell=11)
     big = pd.DataFrame({"flag95": ["within"]})
 
     def reading(observed, n=30):
-        row = pd.Series({"n": n, "observed": observed, "expected": 12.4, "oe_ratio": observed / 12.4,
-                         "lower95": 0.61, "upper95": 1.39, "flag95": "within"})
+        row = pd.Series(
+            {
+                "n": n,
+                "observed": observed,
+                "expected": 12.4,
+                "oe_ratio": observed / 12.4,
+                "lower95": 0.61,
+                "upper95": 1.39,
+                "flag95": "within",
+            }
+        )
         return report._fair_reading(row, big)
 
     for observed in (5, 24):  # 5 positives; 24 positives leaves 6 non-positive exits
@@ -334,12 +390,13 @@ def test_only_small_cells_are_marked_as_small():
     import pandas as pd
 
     from toolkit.disclosure import suppress_counts
-    from toolkit.report_sections import Column, html_table
+    from toolkit.reports.sections import Column, html_table
 
     table = pd.DataFrame({"site": list("abcd"), "n": [120, 4, 30, 57]})
     sup = suppress_counts(table, ["n"], min_cell=11)
-    html, published = html_table(table, [Column("site", "Site", "label"), Column("n", "Sorties", "int")], "t",
-                                 suppressed=sup)
+    html, published = html_table(
+        table, [Column("site", "Site", "label"), Column("n", "Sorties", "int")], "t", suppressed=sup
+    )
     assert published["Sorties"].tolist() == ["120", "< 11", "s", "57"]
     assert html.count("Secret statistique : moins de 11") == 1
     assert_publishable(published, ["Sorties"], MIN_CELL)
@@ -348,12 +405,19 @@ def test_only_small_cells_are_marked_as_small():
 def test_regions_with_too_few_exits_are_left_out_of_the_regions_figure():
     import pandas as pd
 
-    from toolkit.report_sections import regions_figure
+    from toolkit.reports.sections import regions_figure
 
-    regions = pd.DataFrame({"region": ["Bretagne", "Corse", "Occitanie"], "n": [400, 9, 300],
-                            "observed": [250, 5, 294], "oe_ratio": [1.05, 0.7, 1.3],
-                            "lower95": [0.9, 0.2, 0.9], "upper95": [1.1, 1.8, 1.1],
-                            "flag95": ["within", "within", "above"]})
+    regions = pd.DataFrame(
+        {
+            "region": ["Bretagne", "Corse", "Occitanie"],
+            "n": [400, 9, 300],
+            "observed": [250, 5, 294],
+            "oe_ratio": [1.05, 0.7, 1.3],
+            "lower95": [0.9, 0.2, 0.9],
+            "upper95": [1.1, 1.8, 1.1],
+            "flag95": ["within", "within", "above"],
+        }
+    )
     html, _ = regions_figure(regions, "Corse", "fr", "Source : test", min_cell=11)
     # Corse: 9 exits; Occitanie: 6 non-positive exits (observed = O/E x expected would give them away).
     assert "Graphique des 1 régions" in html and "Corse" not in html and "Occitanie" not in html

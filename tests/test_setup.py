@@ -39,13 +39,30 @@ def test_ci_runs_make_test():
 
 
 def test_layout():
-    for path in ("toolkit", "notebooks", "templates", "data/raw", "reports", "tests", "benchmarks",
-                 "environment.yml", "pyproject.toml", "Makefile", "README.md"):
+    for path in (
+        "toolkit",
+        "notebooks",
+        "templates",
+        "data/raw",
+        "reports",
+        "tests",
+        "benchmarks",
+        "environment.yml",
+        "pyproject.toml",
+        "Makefile",
+        "README.md",
+    ):
         assert (ROOT / path).exists(), path
 
 
 def test_private_things_are_ignored():
-    probes = ["data/raw/export_2024.csv", "data/processed/x.parquet", "reports/2024/bretagne.html",
-              "data/synthetic/e2c.csv", ".venv/bin/python", "secret.key"]
+    probes = [
+        "data/raw/export_2024.csv",
+        "data/processed/x.parquet",
+        "reports/2024/bretagne.html",
+        "data/synthetic/e2c.csv",
+        ".venv/bin/python",
+        "secret.key",
+    ]
     proc = subprocess.run(["git", "check-ignore", *probes], cwd=ROOT, capture_output=True, text=True)
     assert sorted(proc.stdout.split()) == sorted(probes)

@@ -55,13 +55,15 @@ def _codes(series: pd.Series, aliases: dict) -> pd.Series:
 
 
 def _outcome_frame(raw: pd.DataFrame) -> pd.DataFrame:
-    return pd.DataFrame({
-        "exit_date": _dates(raw["date_sortie"]),
-        "exit_reason": _codes(raw["motif_sortie"], schema.EXIT_ALIASES),
-        "outcome_start": _dates(raw["date_debut_situation"]),
-        "outcome_end": _dates(raw["date_fin_situation"]),
-        "follow_up_date": _dates(raw["date_suivi"]),
-    })
+    return pd.DataFrame(
+        {
+            "exit_date": _dates(raw["date_sortie"]),
+            "exit_reason": _codes(raw["motif_sortie"], schema.EXIT_ALIASES),
+            "outcome_start": _dates(raw["date_debut_situation"]),
+            "outcome_end": _dates(raw["date_fin_situation"]),
+            "follow_up_date": _dates(raw["date_suivi"]),
+        }
+    )
 
 
 def _birth_year(series: pd.Series) -> pd.Series:
@@ -121,8 +123,9 @@ def test_every_label_reads_back_to_the_true_code(messy):
         present = w[col].notna().to_numpy()
         unreadable = w[col][present & got.isna().to_numpy()].unique()[:5]
         assert got[present].notna().all(), f"{col}: unreadable labels {unreadable}"
-        np.testing.assert_array_equal(got[present].to_numpy(dtype=object),
-                                      np.asarray(truth_values, dtype=object)[present], err_msg=col)
+        np.testing.assert_array_equal(
+            got[present].to_numpy(dtype=object), np.asarray(truth_values, dtype=object)[present], err_msg=col
+        )
         return present
 
     check("region", schema.REGION_ALIASES, r["region"].astype(str))
@@ -130,8 +133,12 @@ def test_every_label_reads_back_to_the_true_code(messy):
     check("niveau_formation", schema.EDUCATION_ALIASES, r["education_level"].astype(str))
     check("nationalite", schema.NATIONALITY_ALIASES, r["nationality"].astype(str))
     check("prescripteur", schema.REFERRER_ALIASES, r["referrer"].astype(str))
-    for col, truth_col in (("qpv", "qpv"), ("zone_rurale", "rural"), ("rqth", "disability"),
-                           ("cofinancement_fse", "esf_cofunded")):
+    for col, truth_col in (
+        ("qpv", "qpv"),
+        ("zone_rurale", "rural"),
+        ("rqth", "disability"),
+        ("cofinancement_fse", "esf_cofunded"),
+    ):
         check(col, schema.BOOLEAN_ALIASES, r[truth_col])
     weeks = pd.to_numeric(w["semaines_entreprise"].str.replace(",", ".", regex=False), errors="coerce")
     present = weeks.notna().to_numpy()
@@ -216,16 +223,36 @@ def test_unknown_outcomes_are_recorded_and_of_every_kind(messy):
 # --------------------------------------------------------------------------
 def test_truth_is_complete_and_json_round_trips(messy):
     truth = messy.truth
-    for key in ("intercept", "coefficients", "site_sd", "site_effects", "planted_sites", "seed", "settings",
-                "version", "counts", "reference_levels", "extraction_date"):
+    for key in (
+        "intercept",
+        "coefficients",
+        "site_sd",
+        "site_effects",
+        "planted_sites",
+        "seed",
+        "settings",
+        "version",
+        "counts",
+        "reference_levels",
+        "extraction_date",
+    ):
         assert key in truth, key
     assert json.loads(json.dumps(truth)) == truth
     years = truth["settings"]["years"]
     regions = [r for r in schema.REGION_NAMES if r in set(network_geography()["region"])]
     expected_names = {
-        "sex[M]", "age_at_entry", "education_level[niveau_3]", "education_level[niveau_4]",
-        "education_level[niveau_5_plus]", "qpv", "disability", "nationality[ue]", "nationality[hors_ue]",
-        "weeks_in_company", *(f"cohort_year[{y}]" for y in years[1:]), *(f"region[{r}]" for r in regions[1:]),
+        "sex[M]",
+        "age_at_entry",
+        "education_level[niveau_3]",
+        "education_level[niveau_4]",
+        "education_level[niveau_5_plus]",
+        "qpv",
+        "disability",
+        "nationality[ue]",
+        "nationality[hors_ue]",
+        "weeks_in_company",
+        *(f"cohort_year[{y}]" for y in years[1:]),
+        *(f"region[{r}]" for r in regions[1:]),
     }
     assert set(truth["coefficients"]) == expected_names
     assert truth["reference_levels"]["region"] == "Auvergne-Rhône-Alpes"
@@ -258,8 +285,12 @@ def test_probabilities_follow_the_stated_model(messy):
     eta += c["sex[M]"] * rows["sex"].eq("M") + c["age_at_entry"] * rows["age_at_entry"]
     eta += c["qpv"] * rows["qpv"] + c["disability"] * rows["disability"]
     eta += c["weeks_in_company"] * rows["weeks_in_company"]
-    for name, col in (("education_level", "education_level"), ("nationality", "nationality"),
-                      ("cohort_year", "cohort_year"), ("region", "region")):
+    for name, col in (
+        ("education_level", "education_level"),
+        ("nationality", "nationality"),
+        ("cohort_year", "cohort_year"),
+        ("region", "region"),
+    ):
         eta += rows[col].astype(str).map(lambda v, n=name: c.get(f"{n}[{v}]", 0.0)).to_numpy(dtype=float)
     eta += rows["site"].astype(str).map(truth["site_effects"]).to_numpy(dtype=float)
     np.testing.assert_allclose(expit(eta), rows["p_true"], rtol=1e-9)
@@ -480,8 +511,9 @@ def test_default_stamp_matches_what_the_generator_records():
     stamp = _default_stamp()
     export = generate_export(trainees_per_year=100)
     assert export.truth["settings"].keys() == stamp["settings"].keys()
-    assert {k: v for k, v in export.truth["settings"].items() if k != "trainees_per_year"} == \
-           {k: v for k, v in stamp["settings"].items() if k != "trainees_per_year"}
+    assert {k: v for k, v in export.truth["settings"].items() if k != "trainees_per_year"} == {
+        k: v for k, v in stamp["settings"].items() if k != "trainees_per_year"
+    }
 
 
 # --------------------------------------------------------------------------
@@ -513,10 +545,15 @@ def test_comparison_truth_effects(comparison):
     att = float((rows["p1"] - rows["p0"])[treated].mean())
     assert truth["att"] == pytest.approx(att)
     b, beta = truth["outcome"]["intercept"], truth["outcome"]["coefficients"]
-    lin = (b + beta["sex[M]"] * rows["sex"].eq("M") + beta["age_at_entry"] * rows["age_at_entry"]
-           + beta["qpv"] * rows["qpv"] + beta["disability"] * rows["disability"]
-           + rows["education_level"].astype(str).map(lambda v: beta.get(f"education_level[{v}]", 0.0)).astype(float)
-           + rows["nationality"].astype(str).map(lambda v: beta.get(f"nationality[{v}]", 0.0)).astype(float))
+    lin = (
+        b
+        + beta["sex[M]"] * rows["sex"].eq("M")
+        + beta["age_at_entry"] * rows["age_at_entry"]
+        + beta["qpv"] * rows["qpv"]
+        + beta["disability"] * rows["disability"]
+        + rows["education_level"].astype(str).map(lambda v: beta.get(f"education_level[{v}]", 0.0)).astype(float)
+        + rows["nationality"].astype(str).map(lambda v: beta.get(f"nationality[{v}]", 0.0)).astype(float)
+    )
     np.testing.assert_allclose(expit(lin), rows["p0"], rtol=1e-9)
     np.testing.assert_allclose(expit(lin + truth["true_effect_logit"]), rows["p1"], rtol=1e-9)
     assert 0.05 < truth["att"] < 0.2 and abs(truth["att_population"] - truth["att"]) < 0.02
@@ -530,14 +567,20 @@ def test_comparison_selection_model_is_recovered_by_a_logit_fit(comparison):
     import statsmodels.formula.api as smf
 
     rows = comparison.rows.assign(
-        t=lambda d: d["treated"].astype(int), y=lambda d: d["positive_drawn"].astype(int),
-        male=lambda d: d["sex"].eq("M").astype(int), qpv=lambda d: d["qpv"].astype(int),
-        disability=lambda d: d["disability"].astype(int))
+        t=lambda d: d["treated"].astype(int),
+        y=lambda d: d["positive_drawn"].astype(int),
+        male=lambda d: d["sex"].eq("M").astype(int),
+        qpv=lambda d: d["qpv"].astype(int),
+        disability=lambda d: d["disability"].astype(int),
+    )
     formula = "male + age_at_entry + C(education_level, Treatment('infra_3')) + qpv + disability"
     fit = smf.logit(f"t ~ {formula}", data=rows).fit(disp=0)
     gamma = comparison.truth["propensity"]
-    for name, param in (("qpv", "qpv"), ("age_at_entry", "age_at_entry"),
-                        ("education_level[niveau_4]", "C(education_level, Treatment('infra_3'))[T.niveau_4]")):
+    for name, param in (
+        ("qpv", "qpv"),
+        ("age_at_entry", "age_at_entry"),
+        ("education_level[niveau_4]", "C(education_level, Treatment('infra_3'))[T.niveau_4]"),
+    ):
         assert abs(fit.params[param] - gamma["coefficients"][name]) < 4 * fit.bse[param], name
     out = smf.logit(f"y ~ t + {formula}", data=rows).fit(disp=0)
     assert abs(out.params["t"] - comparison.truth["true_effect_logit"]) < 4 * out.bse["t"]
@@ -549,8 +592,9 @@ def test_comparison_is_deterministic_and_messy_option(comparison):
     messy = generate_comparison(seed=4, n_e2c=300, n_comparison=300, messy=True)
     assert _codes(messy.raw["groupe"], schema.GROUP_ALIASES).notna().all()
     assert messy.raw["groupe"].nunique() > 2
-    np.testing.assert_array_equal(positive_exit(_outcome_frame(messy.raw)).to_numpy(dtype=bool),
-                                  messy.rows["positive_drawn"])
+    np.testing.assert_array_equal(
+        positive_exit(_outcome_frame(messy.raw)).to_numpy(dtype=bool), messy.rows["positive_drawn"]
+    )
 
 
 # --------------------------------------------------------------------------
@@ -558,6 +602,7 @@ def test_comparison_is_deterministic_and_messy_option(comparison):
 # --------------------------------------------------------------------------
 def test_clean_export_keeps_rejects_and_recovers_the_truth(messy):
     import toolkit.cleaning as cleaning
+
     result = cleaning.clean_export(messy.raw)
     rows, counts = messy.rows, messy.truth["counts"]
     assert len(result.data) == counts["expected_kept_rows"]
@@ -567,7 +612,9 @@ def test_clean_export_keeps_rejects_and_recovers_the_truth(messy):
     rejected = rows.set_index("source_row").loc[result.rejected["source_row"], "row_status"]
     np.testing.assert_array_equal(rejected.to_numpy(), result.rejected["reason_code"].to_numpy())
     assert dict(result.summary["rejected_by_reason"]) == {
-        **{k: v for k, v in counts["invalid_rows"].items() if v}, "duplicate": counts["duplicate_rows"]}
+        **{k: v for k, v in counts["invalid_rows"].items() if v},
+        "duplicate": counts["duplicate_rows"],
+    }
     assert not set(IDENTIFIERS) & set(result.data.columns)
     truth = rows.set_index("source_row").loc[result.data["source_row"]]
     got = result.data["positive_exit"].reset_index(drop=True)
@@ -590,6 +637,7 @@ def test_birth_date_options():
 
 def test_clean_export_reads_a_written_csv_file(tmp_path):
     import toolkit.cleaning as cleaning
+
     path = write_export(tmp_path, seed=13, trainees_per_year=300, birth_dates="column")
     truth = json.loads((tmp_path / "truth.json").read_text(encoding="utf-8"))
     rows = pd.read_parquet(tmp_path / "truth_rows.parquet").set_index("source_row")
@@ -606,37 +654,48 @@ def test_clean_export_reads_a_written_csv_file(tmp_path):
 def test_logit_fit_on_the_cleaned_export_recovers_the_true_coefficients():
     """No site effects: a complete-case logit on the cleaned export is unbiased for the truth
     (unknown outcomes, censoring and masking are independent of the outcome given X)."""
-    import toolkit.cleaning as cleaning
     import statsmodels.formula.api as smf
+
+    import toolkit.cleaning as cleaning
 
     export = generate_export(seed=21, trainees_per_year=5_000, site_sd=0, planted=False)
     data = cleaning.clean_export(export.raw).data
     data = data[data["positive_exit"].notna()]
-    frame = pd.DataFrame({
-        "y": data["positive_exit"].astype(int),
-        "male": data["sex"].eq("M").astype(float),
-        "age_at_entry": data["age_at_entry"].astype(float),
-        "education_level": data["education_level"].astype(object),
-        "qpv": data["qpv"].astype(float),
-        "disability": data["disability"].astype(float),
-        "nationality": data["nationality"].astype(object),
-        "weeks_in_company": data["weeks_in_company"].astype(float),
-        "cohort_year": data["cohort_year"].astype(int),
-        "region": data["region"].astype(object),
-    }).dropna()
+    frame = pd.DataFrame(
+        {
+            "y": data["positive_exit"].astype(int),
+            "male": data["sex"].eq("M").astype(float),
+            "age_at_entry": data["age_at_entry"].astype(float),
+            "education_level": data["education_level"].astype(object),
+            "qpv": data["qpv"].astype(float),
+            "disability": data["disability"].astype(float),
+            "nationality": data["nationality"].astype(object),
+            "weeks_in_company": data["weeks_in_company"].astype(float),
+            "cohort_year": data["cohort_year"].astype(int),
+            "region": data["region"].astype(object),
+        }
+    ).dropna()
     fit = smf.logit(
         "y ~ male + age_at_entry + C(education_level, Treatment('infra_3')) + qpv + disability"
         " + C(nationality, Treatment('francaise')) + weeks_in_company + C(cohort_year)"
-        " + C(region, Treatment('Auvergne-Rhône-Alpes'))", frame).fit(disp=0)
+        " + C(region, Treatment('Auvergne-Rhône-Alpes'))",
+        frame,
+    ).fit(disp=0)
     truth = export.truth["coefficients"]
-    plain = {"Intercept": export.truth["intercept"], "male": truth["sex[M]"], "age_at_entry": truth["age_at_entry"],
-             "qpv": truth["qpv"], "disability": truth["disability"], "weeks_in_company": truth["weeks_in_company"]}
+    plain = {
+        "Intercept": export.truth["intercept"],
+        "male": truth["sex[M]"],
+        "age_at_entry": truth["age_at_entry"],
+        "qpv": truth["qpv"],
+        "disability": truth["disability"],
+        "weeks_in_company": truth["weeks_in_company"],
+    }
     z = []
     for param in fit.params.index:
         if param in plain:
             true_value = plain[param]
         else:  # "C(region, Treatment(...))[T.Bretagne]" -> "region[Bretagne]"
-            variable = param[2:param.index(",") if "," in param else param.index(")")]
+            variable = param[2 : param.index(",") if "," in param else param.index(")")]
             true_value = truth[f"{variable}[{param.split('[T.')[1][:-1]}]"]
         z.append((fit.params[param] - true_value) / fit.bse[param])
     z = np.asarray(z)

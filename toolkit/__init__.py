@@ -18,14 +18,26 @@ import importlib
 
 __version__ = "0.1.0"
 
+from .definitions import DEFAULT_DEFINITION, DEFINITIONS, Definition, get_definition  # noqa: E402,F401
 from .errors import E2CError, InputError, ModelError, ReportError, SchemaError  # noqa: E402,F401
-from .definitions import DEFINITIONS, DEFAULT_DEFINITION, Definition, get_definition  # noqa: E402,F401
 
 # Searched in this order for a public name not imported above.
 _MODULES = (
-    "schema", "definitions", "io", "cleaning", "privacy", "disclosure", "synth", "indicators", "esf",
-    "models", "compare", "impact", "plots", "formatting", "reports",
-    "report_sections",
+    "schema",
+    "definitions",
+    "io",
+    "cleaning",
+    "privacy",
+    "disclosure",
+    "synth",
+    "indicators",
+    "esf",
+    "models",
+    "compare",
+    "impact",
+    "plots",
+    "formatting",
+    "reports",
 )
 
 

@@ -34,9 +34,21 @@ import time
 from pathlib import Path
 
 PRELOAD = (
-    "numpy", "pandas", "matplotlib", "matplotlib.figure", "matplotlib.backends.backend_agg", "seaborn",
-    "scipy.stats", "IPython.display", "ipykernel.kernelapp", "toolkit.report_sections", "toolkit.plots",
-    "toolkit.plots.funnel", "toolkit.formatting", "toolkit.disclosure", "toolkit.schema",
+    "numpy",
+    "pandas",
+    "matplotlib",
+    "matplotlib.figure",
+    "matplotlib.backends.backend_agg",
+    "seaborn",
+    "scipy.stats",
+    "IPython.display",
+    "ipykernel.kernelapp",
+    "toolkit.reports.sections",
+    "toolkit.plots",
+    "toolkit.plots.funnel",
+    "toolkit.formatting",
+    "toolkit.disclosure",
+    "toolkit.schema",
 )
 CLIENT = Path(__file__).with_name("_zygote_client.py")
 
@@ -130,12 +142,17 @@ class Zygote:
         self.kernel_name = f"e2c-fork-{os.getpid()}-{self.folder.name[-8:]}"
         spec_dir = self.folder / "kernels" / self.kernel_name
         spec_dir.mkdir(parents=True)
-        spec = {"argv": [sys.executable, str(CLIENT), self.socket, "-f", "{connection_file}"],
-                "display_name": "E2C (fast fresh kernel)", "language": "python"}
+        spec = {
+            "argv": [sys.executable, str(CLIENT), self.socket, "-f", "{connection_file}"],
+            "display_name": "E2C (fast fresh kernel)",
+            "language": "python",
+        }
         (spec_dir / "kernel.json").write_text(json.dumps(spec), encoding="utf-8")
         self.process = subprocess.Popen(
             [sys.executable, "-c", f"from toolkit._kernel_zygote import serve; serve({self.socket!r})"],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env={**os.environ, **(env or {})},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env={**os.environ, **(env or {})},
             text=True,
         )
         self._timeout = timeout

@@ -58,9 +58,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .privacy import find_identifier_columns, identifier_label, identifier_like, load_key, pseudonymise_unique
 from .definitions import Definition, get_definition, positive_exit
 from .io import ExportMapping, RawExport, TextColumn, label_table, read_export, text_column
+from .privacy import find_identifier_columns, identifier_label, identifier_like, load_key, pseudonymise_unique
 from .schema import CANONICAL_DTYPES, EXIT_CATEGORY_OF, EXIT_REASON_CODES, RAW_BY_NAME, RAW_COLUMNS, normalise_key
 
 __all__ = [
@@ -88,16 +88,19 @@ REJECTION_REASONS: dict[str, tuple[str, str]] = {
 }
 
 WARNING_KINDS: dict[str, tuple[str, str]] = {
-    "identifier_column_dropped": ("Colonne d'identification directe supprimée",
-                                  "Direct-identifier column dropped"),
+    "identifier_column_dropped": ("Colonne d'identification directe supprimée", "Direct-identifier column dropped"),
     "column_ignored": ("Colonne hors contrat ignorée", "Column outside the contract ignored"),
     "birth_date_reduced": ("Date de naissance exacte réduite à l'année", "Exact birth date reduced to the year"),
-    "identifier_value_masked": ("Valeur ressemblant à un identifiant (courriel, téléphone, NIR) masquée",
-                                "Value that looks like an identifier (e-mail, phone, NIR) masked"),
+    "identifier_value_masked": (
+        "Valeur ressemblant à un identifiant (courriel, téléphone, NIR) masquée",
+        "Value that looks like an identifier (e-mail, phone, NIR) masked",
+    ),
     "missing_school": ("École manquante", "Missing school"),
     "unknown_sex": ("Sexe manquant ou non reconnu", "Missing or unrecognised sex"),
-    "invalid_birth_year": ("Année de naissance manquante ou illisible (âge inconnu)",
-                           "Missing or unreadable birth year (age unknown)"),
+    "invalid_birth_year": (
+        "Année de naissance manquante ou illisible (âge inconnu)",
+        "Missing or unreadable birth year (age unknown)",
+    ),
     "unknown_education_level": ("Niveau de formation non reconnu", "Unrecognised education level"),
     "unknown_boolean": ("Valeur oui/non non reconnue (inconnue)", "Unrecognised yes/no value (unknown)"),
     "unknown_nationality": ("Nationalité non reconnue", "Unrecognised nationality"),
@@ -105,15 +108,20 @@ WARNING_KINDS: dict[str, tuple[str, str]] = {
     "unknown_group": ("Groupe (E2C ou comparaison) non reconnu", "Unrecognised group (E2C or comparison)"),
     "invalid_date": ("Date illisible ou impossible (ignorée)", "Unreadable or impossible date (ignored)"),
     "invalid_number": ("Nombre illisible ou négatif (ignoré)", "Unreadable or negative number (ignored)"),
-    "unknown_exit_reason": ("Motif de sortie non reconnu (codé « inconnu »)",
-                            "Unrecognised exit reason (coded 'unknown')"),
+    "unknown_exit_reason": (
+        "Motif de sortie non reconnu (codé « inconnu »)",
+        "Unrecognised exit reason (coded 'unknown')",
+    ),
     "exit_without_reason": ("Sortie sans motif (codé « inconnu »)", "Exit without a reason (coded 'unknown')"),
-    "short_row": ("Ligne plus courte que l'en-tête (champs manquants lus comme vides)",
-                  "Row shorter than the header (missing fields read as empty)"),
-    "reason_without_exit_date": ("Motif de sortie sans date de sortie (motif ignoré, stagiaire en parcours)",
-                                 "Exit reason without an exit date (reason ignored, trainee still in the programme)"),
-    "outcome_end_before_start": ("Fin de la situation antérieure à son début",
-                                 "Situation ends before it starts"),
+    "short_row": (
+        "Ligne plus courte que l'en-tête (champs manquants lus comme vides)",
+        "Row shorter than the header (missing fields read as empty)",
+    ),
+    "reason_without_exit_date": (
+        "Motif de sortie sans date de sortie (motif ignoré, stagiaire en parcours)",
+        "Exit reason without an exit date (reason ignored, trainee still in the programme)",
+    ),
+    "outcome_end_before_start": ("Fin de la situation antérieure à son début", "Situation ends before it starts"),
 }
 
 _SUMMARY_SECTIONS = {
@@ -210,8 +218,11 @@ class CleanResult:
         received = s["rows_received"]
         records = [("rows", code, _pick(_ROW_LABELS[code], lang), s[f"rows_{code}"]) for code in _ROW_LABELS]
         records += [("rejected", code, reason_label(code, lang), n) for code, n in s["rejected_by_reason"].items()]
-        records += [("warnings", kind, warning_label(kind, lang), n) for kind, n in s["warnings_by_kind"].items()
-                    if kind not in {"identifier_column_dropped", "column_ignored"}]
+        records += [
+            ("warnings", kind, warning_label(kind, lang), n)
+            for kind, n in s["warnings_by_kind"].items()
+            if kind not in {"identifier_column_dropped", "column_ignored"}
+        ]
         for column, kind in s["dropped_identifier_columns"].items():
             text = f"{warning_label('identifier_column_dropped', lang)} : {column} ({identifier_label(kind, lang)})"
             records.append(("columns", "identifier_column_dropped", text, 1))
@@ -248,15 +259,27 @@ class CleanResult:
 
     def __repr__(self) -> str:
         s = self.summary
-        return (f"CleanResult({s['source_name']!r}: {s['rows_received']} received, {s['rows_kept']} kept, "
-                f"{s['rows_rejected']} rejected, definition={self.definition.name!r})")
+        return (
+            f"CleanResult({s['source_name']!r}: {s['rows_received']} received, {s['rows_kept']} kept, "
+            f"{s['rows_rejected']} rejected, definition={self.definition.name!r})"
+        )
 
 
 # --------------------------------------------------------------------------
 # Parsers of distinct values (vectorised over the distinct values)
 # --------------------------------------------------------------------------
-_DATE_FORMATS = ("%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y", "%d.%m.%Y", "%Y/%m/%d", "%d/%m/%Y %H:%M:%S",
-                 "%d/%m/%Y %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%d/%m/%y")
+_DATE_FORMATS = (
+    "%d/%m/%Y",
+    "%Y-%m-%d",
+    "%d-%m-%Y",
+    "%d.%m.%Y",
+    "%Y/%m/%d",
+    "%d/%m/%Y %H:%M:%S",
+    "%d/%m/%Y %H:%M",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S",
+    "%d/%m/%y",
+)
 _EXCEL_SERIAL = re.compile(r"^\d{3,5}(?:[.,]\d+)?$")
 _EXCEL_EPOCH = np.datetime64("1899-12-30", "D")
 _EVENT_WINDOW = (np.datetime64("1990-01-01", "ns"), np.datetime64("2099-12-31", "ns"))
@@ -337,8 +360,10 @@ def _present(texts: pd.Series) -> np.ndarray:
 # --------------------------------------------------------------------------
 def _overrides(mapping: ExportMapping, column: str, table: dict[str, int]) -> dict[str, int]:
     """Mapping-file labels for ``column``, resolved to code positions (checked when the mapping was loaded)."""
-    return {normalise_key(label_text): table[normalise_key(target)]
-            for label_text, target in mapping.values.get(column, {}).items()}
+    return {
+        normalise_key(label_text): table[normalise_key(target)]
+        for label_text, target in mapping.values.get(column, {}).items()
+    }
 
 
 def _categorise(col: TextColumn | None, n: int, mapping: ExportMapping, column: str) -> tuple[np.ndarray, np.ndarray]:
@@ -386,19 +411,23 @@ class _Warnings:
         names = [c for c, _, _ in self.column_level] + [p[1] for p in self.parts]
         kinds = [k for _, k, _ in self.column_level] + [p[2] for p in self.parts]
         repeats = np.concatenate([np.ones(n_col, dtype=np.int64), lengths]).astype(np.int64)
-        messages = np.concatenate([np.array([m for *_, m in self.column_level], dtype=object)]
-                                  + [p[3] for p in self.parts])
+        messages = np.concatenate(
+            [np.array([m for *_, m in self.column_level], dtype=object)] + [p[3] for p in self.parts]
+        )
         name_codes, name_values = pd.factorize(pd.Index(names, dtype=object))
         kind_order = list(WARNING_KINDS)
         kind_codes = np.array([kind_order.index(k) for k in kinds], dtype=np.int64)
         order = np.argsort(rows, kind="stable")
-        return pd.DataFrame({
-            "source_row": pd.arrays.IntegerArray(np.maximum(rows, 0)[order], (rows < 0)[order]),
-            "column": pd.Categorical.from_codes(np.repeat(name_codes, repeats)[order],
-                                                categories=pd.Index(name_values, dtype="str")),
-            "kind": pd.Categorical.from_codes(np.repeat(kind_codes, repeats)[order], categories=kind_order),
-            "message": pd.array(messages[order], dtype="string"),
-        })
+        return pd.DataFrame(
+            {
+                "source_row": pd.arrays.IntegerArray(np.maximum(rows, 0)[order], (rows < 0)[order]),
+                "column": pd.Categorical.from_codes(
+                    np.repeat(name_codes, repeats)[order], categories=pd.Index(name_values, dtype="str")
+                ),
+                "kind": pd.Categorical.from_codes(np.repeat(kind_codes, repeats)[order], categories=kind_order),
+                "message": pd.array(messages[order], dtype="string"),
+            }
+        )
 
     def counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -487,9 +516,18 @@ class _Steps:
 # --------------------------------------------------------------------------
 # Main entry point
 # --------------------------------------------------------------------------
-_BOOL_COLUMNS = (("qpv", "qpv"), ("zone_rurale", "rural"), ("rqth", "disability"), ("cofinancement_fse", "esf_cofunded"))
-_DATE_COLUMNS = (("date_sortie", "exit_date"), ("date_debut_situation", "outcome_start"),
-                 ("date_fin_situation", "outcome_end"), ("date_suivi", "follow_up_date"))
+_BOOL_COLUMNS = (
+    ("qpv", "qpv"),
+    ("zone_rurale", "rural"),
+    ("rqth", "disability"),
+    ("cofinancement_fse", "esf_cofunded"),
+)
+_DATE_COLUMNS = (
+    ("date_sortie", "exit_date"),
+    ("date_debut_situation", "outcome_start"),
+    ("date_fin_situation", "outcome_end"),
+    ("date_suivi", "follow_up_date"),
+)
 
 
 def _text_values(col: TextColumn | None, n: int, mapping: ExportMapping, column: str) -> tuple[np.ndarray, np.ndarray]:
@@ -592,7 +630,8 @@ def _clean(source, mapping, definition: Definition, key, steps: _Steps) -> Clean
         "unknown_region": rows["region"] < 0,
         "invalid_entry_date": np.isnat(entry),
         "exit_before_entry": ~np.isnat(exit_date) & ~np.isnat(entry) & (exit_date < entry),
-        "age_out_of_range": ~np.isnan(rows["age_at_entry"]) & ((rows["age_at_entry"] < 15) | (rows["age_at_entry"] > 40)),
+        "age_out_of_range": ~np.isnan(rows["age_at_entry"])
+        & ((rows["age_at_entry"] < 15) | (rows["age_at_entry"] > 40)),
         "duplicate": first_copy != np.arange(n),
     }
     reason = np.full(n, -1, dtype=np.int64)
@@ -614,8 +653,9 @@ def _clean(source, mapping, definition: Definition, key, steps: _Steps) -> Clean
     data = data[list(CANONICAL_DTYPES)]
     steps("sorties positives")
 
-    rejected = _rejected_frame(columns, raw_columns, ~keep, reason, pseudo_per_value, id_col, cols,
-                               rows["age_at_entry"], first_copy)
+    rejected = _rejected_frame(
+        columns, raw_columns, ~keep, reason, pseudo_per_value, id_col, cols, rows["age_at_entry"], first_copy
+    )
     counts = np.bincount(reason[~keep], minlength=len(REJECTION_REASONS))
     summary = {
         "source_name": raw.source_name,
@@ -638,10 +678,17 @@ def _clean(source, mapping, definition: Definition, key, steps: _Steps) -> Clean
     steps("rejets et bilan")
     # Downstream (indicators, models) read which definition `positive_exit` was computed under.
     data.attrs["definition"] = definition.name
-    return CleanResult(data=data, rejected=rejected, warnings=warnings_frame, summary=summary,
-                       definition=definition, source_name=raw.source_name, sha256=raw.sha256,
-                       raw_info={"headers": raw.headers, "birth_year_from_birth_date": birth_from_date},
-                       timings={"wall": dict(steps.timings), "cpu": dict(steps.cpu_timings)})
+    return CleanResult(
+        data=data,
+        rejected=rejected,
+        warnings=warnings_frame,
+        summary=summary,
+        definition=definition,
+        source_name=raw.source_name,
+        sha256=raw.sha256,
+        raw_info={"headers": raw.headers, "birth_year_from_birth_date": birth_from_date},
+        timings={"wall": dict(steps.timings), "cpu": dict(steps.cpu_timings)},
+    )
 
 
 def _birth_years(birth_col: TextColumn | None, columns: dict, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -657,10 +704,19 @@ def _birth_years(birth_col: TextColumn | None, columns: dict, n: int) -> tuple[n
     return birth_col.take(years, np.nan), birth_col.take(full_date, False)
 
 
-_LABEL_COLUMNS = (("region", "region"), ("sexe", "sex"), ("niveau_formation", "education_level"),
-                  ("nationalite", "nationality"), ("prescripteur", "referrer"), ("motif_sortie", "exit_reason"),
-                  ("groupe", "group"), ("qpv", "qpv"), ("zone_rurale", "rural"), ("rqth", "disability"),
-                  ("cofinancement_fse", "esf_cofunded"))
+_LABEL_COLUMNS = (
+    ("region", "region"),
+    ("sexe", "sex"),
+    ("niveau_formation", "education_level"),
+    ("nationalite", "nationality"),
+    ("prescripteur", "referrer"),
+    ("motif_sortie", "exit_reason"),
+    ("groupe", "group"),
+    ("qpv", "qpv"),
+    ("zone_rurale", "rural"),
+    ("rqth", "disability"),
+    ("cofinancement_fse", "esf_cofunded"),
+)
 
 
 def _parse_labels(cols: dict, n: int, mapping: ExportMapping) -> dict:
@@ -692,8 +748,10 @@ def _parse_dates_and_numbers(cols: dict, n: int) -> dict:
         parsed = parse_dates(col.values)
         rows[canonical] = col.take(parsed, np.datetime64("NaT"))
         rows["unreadable"][raw_name] = col.take(np.isnat(parsed) & _present(_texts(col.values)), False)
-    for raw_name, canonical, integer in (("semaines_entreprise", "weeks_in_company", False),
-                                         ("nb_stages", "n_internships", True)):
+    for raw_name, canonical, integer in (
+        ("semaines_entreprise", "weeks_in_company", False),
+        ("nb_stages", "n_internships", True),
+    ):
         col = cols[raw_name]
         if col is None:
             rows[canonical], rows["unreadable"][raw_name] = np.full(n, np.nan), np.zeros(n, dtype=bool)
@@ -718,8 +776,11 @@ def _exit_codes(rows: dict) -> np.ndarray:
 def _collect_warnings(rows: dict, cols: dict, keep: np.ndarray, dropped, ignored) -> _Warnings:
     warnings = _Warnings(keep)
     for column, kind in dropped:
-        warnings.add_column(column, "identifier_column_dropped",
-                            f"{warning_label('identifier_column_dropped')} : « {column} » ({identifier_label(kind)})")
+        warnings.add_column(
+            column,
+            "identifier_column_dropped",
+            f"{warning_label('identifier_column_dropped')} : « {column} » ({identifier_label(kind)})",
+        )
     for column in ignored:
         warnings.add_column(column, "column_ignored", f"{warning_label('column_ignored')} : « {column} »")
     bad = rows["unrecognised"]
@@ -743,12 +804,14 @@ def _collect_warnings(rows: dict, cols: dict, keep: np.ndarray, dropped, ignored
     given = (rows["exit_reason"] >= 0) | bad["motif_sortie"]
     warnings.add_rows(has_exit & bad["motif_sortie"], "motif_sortie", "unknown_exit_reason", cols["motif_sortie"])
     # An exit whose reason is missing or stated as unknown ("NR", "Non renseigné").
-    warnings.add_rows(has_exit & (~given | (rows["exit_reason"] == _UNKNOWN_EXIT)), "motif_sortie",
-                      "exit_without_reason")
+    warnings.add_rows(
+        has_exit & (~given | (rows["exit_reason"] == _UNKNOWN_EXIT)), "motif_sortie", "exit_without_reason"
+    )
     warnings.add_rows(~has_exit & given, "motif_sortie", "reason_without_exit_date", cols["motif_sortie"])
     start, end = rows["outcome_start"], rows["outcome_end"]
-    warnings.add_rows(~np.isnat(start) & ~np.isnat(end) & (end < start), "date_fin_situation",
-                      "outcome_end_before_start")
+    warnings.add_rows(
+        ~np.isnat(start) & ~np.isnat(end) & (end < start), "date_fin_situation", "outcome_end_before_start"
+    )
     return warnings
 
 
@@ -764,37 +827,43 @@ def _canonical_frame(rows: dict, keep: np.ndarray, trainee_id) -> pd.DataFrame:
 
     exit_code = _exit_codes(rows)[k]
     site_codes, site_names = _site_codes(rows["site"][k], rows["site_values"], rows["school"][k], rows["school_values"])
-    return pd.DataFrame({
-        "source_row": (k + 1).astype("int64"),
-        "trainee_id": trainee_id,
-        "region": categorical("region"),
-        # Schools and sites seen only on rejected rows are not categories of the data.
-        "school": pd.Categorical.from_codes(rows["school"][k], categories=pd.Index(rows["school_values"], dtype="str"))
-        .remove_unused_categories(),
-        "site": pd.Categorical.from_codes(site_codes, categories=pd.Index(site_names, dtype="str"))
-        .remove_unused_categories(),
-        "sex": categorical("sex"),
-        "birth_year": integers("birth_year"),
-        "age_at_entry": integers("age_at_entry"),
-        "education_level": categorical("education_level"),
-        "qpv": _boolean(rows["qpv"][k]),
-        "rural": _boolean(rows["rural"][k]),
-        "disability": _boolean(rows["disability"][k]),
-        "nationality": categorical("nationality"),
-        "referrer": categorical("referrer"),
-        "entry_date": rows["entry_date"][k],
-        "exit_date": rows["exit_date"][k],
-        "exit_reason": pd.Categorical.from_codes(exit_code, dtype=CANONICAL_DTYPES["exit_reason"]),
-        "exit_category": pd.Categorical.from_codes(_category_codes(exit_code), dtype=CANONICAL_DTYPES["exit_category"]),
-        "outcome_start": rows["outcome_start"][k],
-        "outcome_end": rows["outcome_end"][k],
-        "follow_up_date": rows["follow_up_date"][k],
-        "weeks_in_company": pd.array(rows["weeks_in_company"][k], dtype="Float64"),
-        "n_internships": integers("n_internships"),
-        "esf_cofunded": _boolean(rows["esf_cofunded"][k]),
-        "group": categorical("group"),
-        "cohort_year": integers("cohort_year"),
-    })
+    return pd.DataFrame(
+        {
+            "source_row": (k + 1).astype("int64"),
+            "trainee_id": trainee_id,
+            "region": categorical("region"),
+            # Schools and sites seen only on rejected rows are not categories of the data.
+            "school": pd.Categorical.from_codes(
+                rows["school"][k], categories=pd.Index(rows["school_values"], dtype="str")
+            ).remove_unused_categories(),
+            "site": pd.Categorical.from_codes(
+                site_codes, categories=pd.Index(site_names, dtype="str")
+            ).remove_unused_categories(),
+            "sex": categorical("sex"),
+            "birth_year": integers("birth_year"),
+            "age_at_entry": integers("age_at_entry"),
+            "education_level": categorical("education_level"),
+            "qpv": _boolean(rows["qpv"][k]),
+            "rural": _boolean(rows["rural"][k]),
+            "disability": _boolean(rows["disability"][k]),
+            "nationality": categorical("nationality"),
+            "referrer": categorical("referrer"),
+            "entry_date": rows["entry_date"][k],
+            "exit_date": rows["exit_date"][k],
+            "exit_reason": pd.Categorical.from_codes(exit_code, dtype=CANONICAL_DTYPES["exit_reason"]),
+            "exit_category": pd.Categorical.from_codes(
+                _category_codes(exit_code), dtype=CANONICAL_DTYPES["exit_category"]
+            ),
+            "outcome_start": rows["outcome_start"][k],
+            "outcome_end": rows["outcome_end"][k],
+            "follow_up_date": rows["follow_up_date"][k],
+            "weeks_in_company": pd.array(rows["weeks_in_company"][k], dtype="Float64"),
+            "n_internships": integers("n_internships"),
+            "esf_cofunded": _boolean(rows["esf_cofunded"][k]),
+            "group": categorical("group"),
+            "cohort_year": integers("cohort_year"),
+        }
+    )
 
 
 _DATE_LIKE = re.compile(r"\d{1,2}\s*[/.\-]\s*\d{1,2}\s*[/.\-]\s*\d{2,4}|\d{4}\s*[/.\-]\s*\d{1,2}\s*[/.\-]\s*\d{1,2}")
@@ -815,8 +884,10 @@ def _boolean(positions: np.ndarray) -> pd.arrays.BooleanArray:
     return pd.arrays.BooleanArray(positions == 1, positions < 0)
 
 
-_CATEGORY_OF_CODE = np.array([list(CANONICAL_DTYPES["exit_category"].categories).index(EXIT_CATEGORY_OF[c])
-                              for c in EXIT_REASON_CODES], dtype=np.int64)
+_CATEGORY_OF_CODE = np.array(
+    [list(CANONICAL_DTYPES["exit_category"].categories).index(EXIT_CATEGORY_OF[c]) for c in EXIT_REASON_CODES],
+    dtype=np.int64,
+)
 
 
 def _category_codes(exit_code: np.ndarray) -> np.ndarray:
@@ -848,8 +919,9 @@ def _strings_at(per_value, codes: np.ndarray) -> pd.api.extensions.ExtensionArra
     return pd.array(taken, dtype="string")
 
 
-def _rejected_frame(columns, raw_columns, rejected_mask, reason, pseudo_per_value, id_col, cols, age,
-                    first_copy) -> pd.DataFrame:
+def _rejected_frame(
+    columns, raw_columns, rejected_mask, reason, pseudo_per_value, id_col, cols, age, first_copy
+) -> pd.DataFrame:
     """Rejected rows: source_row, reason_code, reason (with the faulty value), raw contract columns."""
     rows = np.flatnonzero(rejected_mask)
     codes = reason[rows]
@@ -870,22 +942,29 @@ def _rejected_frame(columns, raw_columns, rejected_mask, reason, pseudo_per_valu
     detail[where] = quoted(cols["date_entree"], where)
     where = codes == position["exit_before_entry"]
     if where.any():
-        detail[where] = (pd.Series(quoted(cols["date_entree"], where), dtype="str").str.replace(" : ", " : entrée ", n=1)
-                         + "," + pd.Series(quoted(cols["date_sortie"], where), dtype="str").str.replace(" : ", " sortie ", n=1)
-                         ).to_numpy(dtype=object)
+        detail[where] = (
+            pd.Series(quoted(cols["date_entree"], where), dtype="str").str.replace(" : ", " : entrée ", n=1)
+            + ","
+            + pd.Series(quoted(cols["date_sortie"], where), dtype="str").str.replace(" : ", " sortie ", n=1)
+        ).to_numpy(dtype=object)
     where = codes == position["age_out_of_range"]
     if where.any():
-        detail[where] = (" : " + pd.Series(age[rows[where]]).astype("int64").astype("str") + " ans").to_numpy(dtype=object)
+        detail[where] = (" : " + pd.Series(age[rows[where]]).astype("int64").astype("str") + " ans").to_numpy(
+            dtype=object
+        )
     where = codes == position["duplicate"]
     if where.any():
-        detail[where] = (" : identique à la ligne " + pd.Series(first_copy[rows[where]] + 1).astype("str")
-                         ).to_numpy(dtype=object)
+        detail[where] = (" : identique à la ligne " + pd.Series(first_copy[rows[where]] + 1).astype("str")).to_numpy(
+            dtype=object
+        )
 
-    out = pd.DataFrame({
-        "source_row": (rows + 1).astype("int64"),
-        "reason_code": pd.Categorical.from_codes(codes, categories=list(REJECTION_REASONS)),
-        "reason": pd.array((reason_text + pd.Series(detail, dtype="str")).to_numpy(dtype=object), dtype="string"),
-    })
+    out = pd.DataFrame(
+        {
+            "source_row": (rows + 1).astype("int64"),
+            "reason_code": pd.Categorical.from_codes(codes, categories=list(REJECTION_REASONS)),
+            "reason": pd.array((reason_text + pd.Series(detail, dtype="str")).to_numpy(dtype=object), dtype="string"),
+        }
+    )
     for column in raw_columns:
         if column == "id_stagiaire":
             out[column] = _strings_at(pseudo_per_value, id_col.codes[rows])

@@ -131,8 +131,11 @@ def _cmd_definitions(args: argparse.Namespace) -> int:
     from .definitions import DEFAULT_DEFINITION, DEFINITIONS
 
     for d in DEFINITIONS.values():
-        star = " (défaut)" if d is DEFAULT_DEFINITION and args.lang == "fr" else (
-            " (default)" if d is DEFAULT_DEFINITION else "")
+        star = (
+            " (défaut)"
+            if d is DEFAULT_DEFINITION and args.lang == "fr"
+            else (" (default)" if d is DEFAULT_DEFINITION else "")
+        )
         print(f"{d.name}{star}: {d.label(args.lang)}\n    {d.text(args.lang)}\n")
     return 0
 
@@ -165,8 +168,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=2024)
     p.add_argument("--per-year", type=int, default=None, help="stagiaires par an (défaut : environ 15 000)")
     p.add_argument("--format", choices=("csv", "xlsx", "parquet"), default="csv")
-    p.add_argument("--comparison", action="store_true",
-                   help="cohorte E2C + groupe de comparaison (évaluation d'impact) au lieu de l'export national")
+    p.add_argument(
+        "--comparison",
+        action="store_true",
+        help="cohorte E2C + groupe de comparaison (évaluation d'impact) au lieu de l'export national",
+    )
     p.set_defaults(func=_cmd_synth)
 
     p = sub.add_parser("reports", parents=[common], help="produire les rapports HTML par région")
@@ -177,8 +183,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--definition", choices=sorted(DEFINITIONS), default=None)
     p.add_argument("--period", default=None, help="période du rapport (défaut : années présentes)")
     p.add_argument("--min-cell", type=int, default=None, help="effectif minimal publié (défaut : 11)")
-    p.add_argument("--comparison", default=None,
-                   help="fichier du groupe de comparaison (colonne groupe) : ajoute la section d'impact")
+    p.add_argument(
+        "--comparison",
+        default=None,
+        help="fichier du groupe de comparaison (colonne groupe) : ajoute la section d'impact",
+    )
     p.set_defaults(func=_cmd_reports)
 
     p = sub.add_parser("dictionary", parents=[common], help="dictionnaire des données de l'export")

@@ -32,7 +32,13 @@ from .models import ModelWarning, PositiveExitModel, _resolve_outcome, fit_posit
 __all__ = ["DEFAULT_EXPECTED_COVARIATES", "ExpectedModel", "fit_expected_model", "compare_units", "funnel_limits"]
 
 DEFAULT_EXPECTED_COVARIATES: tuple[str, ...] = (
-    "sex", "age_at_entry", "education_level", "qpv", "disability", "nationality", "cohort_year",
+    "sex",
+    "age_at_entry",
+    "education_level",
+    "qpv",
+    "disability",
+    "nationality",
+    "cohort_year",
 )
 UNITS = ("site", "school", "region")
 LEVELS = {"95": 0.95, "998": 0.998}
@@ -101,15 +107,17 @@ def fit_expected_model(
     cols = tuple(c for c in cols if c not in ("site", "school") and (include_region or c != "region"))
     if include_region and "region" not in cols:
         cols = cols + ("region",)
-    model = fit_positive_exit(data, cluster=None, definition=definition, covariates=list(cols),
-                              missing="indicator", strict=strict)
+    model = fit_positive_exit(
+        data, cluster=None, definition=definition, covariates=list(cols), missing="indicator", strict=strict
+    )
     y, d = _resolve_outcome(data, definition)
     rate = float(y.dropna().astype(float).mean())
     return ExpectedModel(model, cols, include_region, rate, model.n, d)
 
 
-def funnel_limits(expected, variance, *, target: float = 1.0, tau2: float = 0.0, phi: float = 1.0,
-                  level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+def funnel_limits(
+    expected, variance, *, target: float = 1.0, tau2: float = 0.0, phi: float = 1.0, level: float = 0.95
+) -> tuple[np.ndarray, np.ndarray]:
     """Control limits of an indirectly standardised ratio O/E (normal approximation).
 
     ``expected`` = E = Σ p and ``variance`` = V = Σ p(1 − p) over the unit's exits;
@@ -198,41 +206,53 @@ def compare_units(
     if by not in data.columns:
         raise SchemaError(f"Colonne {by!r} absente du tableau : comparaison impossible.")
     if overdispersion not in ("additive", "multiplicative", None):
-        raise ModelError(f"Ajustement de surdispersion inconnu : {overdispersion!r} "
-                         "(additive, multiplicative ou None).")
+        raise ModelError(
+            f"Ajustement de surdispersion inconnu : {overdispersion!r} (additive, multiplicative ou None)."
+        )
     if not 0 <= winsor < 0.5:
         raise ModelError(f"winsor doit être compris entre 0 et 0,5 (reçu {winsor!r}).")
     if expected is None:
         expected = fit_expected_model(data, definition=definition)
     if by == "region" and expected.include_region:
-        raise ModelError("Comparer des régions avec un modèle attendu qui contient la région annulerait "
-                         "les écarts à comparer : ajustez le modèle sans la région.")
+        raise ModelError(
+            "Comparer des régions avec un modèle attendu qui contient la région annulerait "
+            "les écarts à comparer : ajustez le modèle sans la région."
+        )
     y, d = _resolve_outcome(data, definition if definition is not None else expected.definition)
     if d.name != expected.definition.name:
-        raise ModelError(f"Le modèle attendu a été ajusté avec la définition « {expected.definition.name} » ; "
-                         f"la comparaison demande « {d.name} ». Ajustez le modèle attendu avec la même définition.")
+        raise ModelError(
+            f"Le modèle attendu a été ajusté avec la définition « {expected.definition.name} » ; "
+            f"la comparaison demande « {d.name} ». Ajustez le modèle attendu avec la même définition."
+        )
     known = y.notna().to_numpy()
     codes, names = pd.factorize(data[by], use_na_sentinel=True)
     names = pd.Index([str(v) for v in names], dtype=object)
     if (known & (codes < 0)).any():
         rows = np.flatnonzero(known & (codes < 0))
-        raise SchemaError(f"Colonne {by!r} non renseignée pour {len(rows)} sortie(s) "
-                          f"(lignes {', '.join(map(str, data.index[rows[:5]]))}…).")
+        raise SchemaError(
+            f"Colonne {by!r} non renseignée pour {len(rows)} sortie(s) "
+            f"(lignes {', '.join(map(str, data.index[rows[:5]]))}…)."
+        )
     rows = data.loc[known]
     p = expected.predict(rows).to_numpy()
     if np.isnan(p).any():
         bad = int(np.isnan(p).sum())
-        raise ModelError(f"{bad} sortie(s) sans valeur attendue : une modalité absente des données du modèle "
-                         "national (par exemple une année ou une région nouvelle). Réajustez le modèle attendu "
-                         "sur des données qui la contiennent.")
+        raise ModelError(
+            f"{bad} sortie(s) sans valeur attendue : une modalité absente des données du modèle "
+            "national (par exemple une année ou une région nouvelle). Réajustez le modèle attendu "
+            "sur des données qui la contiennent."
+        )
     unit_codes = codes[known]
     size = len(names)
-    table = pd.DataFrame({
-        "n": np.bincount(unit_codes, minlength=size),
-        "observed": np.bincount(unit_codes, weights=y[known].astype(float).to_numpy(), minlength=size),
-        "expected": np.bincount(unit_codes, weights=p, minlength=size),
-        "variance": np.bincount(unit_codes, weights=p * (1 - p), minlength=size),
-    }, index=pd.Index(names, name=by))
+    table = pd.DataFrame(
+        {
+            "n": np.bincount(unit_codes, minlength=size),
+            "observed": np.bincount(unit_codes, weights=y[known].astype(float).to_numpy(), minlength=size),
+            "expected": np.bincount(unit_codes, weights=p, minlength=size),
+            "variance": np.bincount(unit_codes, weights=p * (1 - p), minlength=size),
+        },
+        index=pd.Index(names, name=by),
+    )
     no_outcome = sorted(table.index[table["n"] == 0])  # only unknown outcomes: cannot be compared
     table = table[table["n"] > 0].sort_index()
     left = data["exit_date"].notna().to_numpy() if "exit_date" in data.columns else np.ones(len(data), dtype=bool)
@@ -253,8 +273,9 @@ def compare_units(
     for suffix, level in LEVELS.items():
         low, high = funnel_limits(table["expected"], table["variance"], phi=phi_used, tau2=tau2_used, level=level)
         table[f"lower{suffix}"], table[f"upper{suffix}"] = low, high
-        table[f"flag{suffix}"] = np.where(table["oe_ratio"] > high, "above",
-                                          np.where(table["oe_ratio"] < low, "below", "within"))
+        table[f"flag{suffix}"] = np.where(
+            table["oe_ratio"] > high, "above", np.where(table["oe_ratio"] < low, "below", "within")
+        )
     table = table.drop(columns="variance").reset_index()
     if by in ("site", "school"):
         table.insert(1, "region", _main_value(data.loc[known], by, "region").reindex(table[by]).to_numpy())
@@ -265,13 +286,25 @@ def compare_units(
             warnings.warn(
                 f"Site(s) portant le même nom dans plusieurs écoles, comparés comme un seul site : "
                 f"{', '.join(shared[:10])}. Renommez-les (par ex. « école – site ») pour les distinguer.",
-                ModelWarning, stacklevel=2)
-    table.attrs.update({
-        "by": by, "method": overdispersion, "phi": float(phi), "tau2": float(tau2),
-        "phi_used": float(phi_used), "tau2_used": float(tau2_used), "winsor": winsor,
-        "n_units": int(len(table)), "national_rate": expected.national_rate, "definition": d.name,
-        "covariates": list(expected.covariates), "units_without_known_outcome": no_outcome,
-    })
+                ModelWarning,
+                stacklevel=2,
+            )
+    table.attrs.update(
+        {
+            "by": by,
+            "method": overdispersion,
+            "phi": float(phi),
+            "tau2": float(tau2),
+            "phi_used": float(phi_used),
+            "tau2_used": float(tau2_used),
+            "winsor": winsor,
+            "n_units": int(len(table)),
+            "national_rate": expected.national_rate,
+            "definition": d.name,
+            "covariates": list(expected.covariates),
+            "units_without_known_outcome": no_outcome,
+        }
+    )
     return table
 
 

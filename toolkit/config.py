@@ -45,9 +45,7 @@ def resolve_data_path(data: str | os.PathLike | None = None) -> Path:
         return found[0]
     if len(found) > 1:
         names = ", ".join(p.name for p in found)
-        raise InputError(
-            f"{RAW_DATA_DIR} contient plusieurs exports ({names}) : choisissez-en un avec --data."
-        )
+        raise InputError(f"{RAW_DATA_DIR} contient plusieurs exports ({names}) : choisissez-en un avec --data.")
     from .synth import default_export_path
 
     return default_export_path()

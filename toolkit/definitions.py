@@ -96,9 +96,17 @@ RESEAU_2017 = Definition(
         "pre-qualifying training do not count."
     ),
     min_months=(
-        ("formation_qualifiante", 0), ("apprentissage", 0), ("contrat_professionnalisation", 0),
-        ("alternance", 0), ("contrat_aide", 0), ("cdi", 0), ("cdd_6_mois_plus", 0),
-        ("cdd", 6), ("interim", 6), ("emploi", 6), ("creation_entreprise", 6),
+        ("formation_qualifiante", 0),
+        ("apprentissage", 0),
+        ("contrat_professionnalisation", 0),
+        ("alternance", 0),
+        ("contrat_aide", 0),
+        ("cdi", 0),
+        ("cdd_6_mois_plus", 0),
+        ("cdd", 6),
+        ("interim", 6),
+        ("emploi", 6),
+        ("creation_entreprise", 6),
     ),
 )
 
@@ -117,9 +125,17 @@ RESEAU_2023 = Definition(
         "and civic service do not count."
     ),
     min_months=(
-        ("formation_qualifiante", 0), ("apprentissage", 0), ("contrat_professionnalisation", 0),
-        ("alternance", 0), ("cdi", 0), ("cdd_6_mois_plus", 0),
-        ("cdd", 3), ("interim", 3), ("emploi", 3), ("contrat_aide", 3), ("creation_entreprise", 3),
+        ("formation_qualifiante", 0),
+        ("apprentissage", 0),
+        ("contrat_professionnalisation", 0),
+        ("alternance", 0),
+        ("cdi", 0),
+        ("cdd_6_mois_plus", 0),
+        ("cdd", 3),
+        ("interim", 3),
+        ("emploi", 3),
+        ("contrat_aide", 3),
+        ("creation_entreprise", 3),
     ),
 )
 
@@ -137,7 +153,9 @@ def get_definition(definition: str | Definition | None = None) -> Definition:
         return DEFINITIONS[str(definition)]
     except KeyError:
         known = ", ".join(DEFINITIONS)
-        raise E2CError(f"Définition de sortie positive inconnue : {definition!r}. Définitions disponibles : {known}.") from None
+        raise E2CError(
+            f"Définition de sortie positive inconnue : {definition!r}. Définitions disponibles : {known}."
+        ) from None
 
 
 def _add_months(days: np.ndarray, months: np.ndarray) -> np.ndarray:

@@ -99,15 +99,15 @@ def data_dictionary_markdown(lang: str = "fr") -> str:
             elif column == "region":
                 region = schema.REGION_BY_NAME[code]
                 extra = f" — INSEE {region.insee}" + (
-                    "; " + ", ".join(region.former + region.extra_aliases) if region.former or region.extra_aliases else ""
+                    "; " + ", ".join(region.former + region.extra_aliases)
+                    if region.former or region.extra_aliases
+                    else ""
                 )
             lines.append(f"- `{code}`: {_cell(schema.label(column, code, lang))}{_cell(extra)}")
         lines.append("")
     lines += [t["definitions"], ""]
     for d in DEFINITIONS.values():
         lines += [f"### `{d.name}` — {d.label(lang)}", "", d.text(lang), ""]
-        lines.append(
-            ", ".join(f"`{code}`" + (f" (> {m} {t['months']})" if m else "") for code, m in d.min_months)
-        )
+        lines.append(", ".join(f"`{code}`" + (f" (> {m} {t['months']})" if m else "") for code, m in d.min_months))
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"

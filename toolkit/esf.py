@@ -56,9 +56,9 @@ __all__ = ["EsfIndicator", "ESF_INDICATORS", "esf_indicators", "esf_unsupported"
 
 NON_BINARY_NOTE: dict[str, str] = {
     "fr": "Le sexe est enregistré F/M dans les exports des écoles : les participants non binaires ne sont "
-          "pas collectés (colonne « non binaire » non renseignée).",
+    "pas collectés (colonne « non binaire » non renseignée).",
     "en": "Exports record sex as F/M: non-binary participants are not collected (the non-binary column is "
-          "not available).",
+    "not available).",
 }
 
 
@@ -75,64 +75,147 @@ class EsfIndicator:
 
 
 ESF_INDICATORS: tuple[EsfIndicator, ...] = (
-    EsfIndicator("EECO01", "output", True, "Nombre total de participants", "Total number of participants",
-                 "Tous les stagiaires E2C du périmètre.", "Every E2C trainee in scope.", ("trainee_id",)),
-    EsfIndicator("EECO06", "output", True, "Participants de moins de 18 ans", "Participants below 18 years of age",
-                 "Âge à l'entrée inférieur à 18 ans (âge = année d'entrée − année de naissance : peut dépasser "
-                 "l'âge exact d'un an).",
-                 "Age at entry below 18 (age = entry year − birth year: may exceed the exact age by one year).",
-                 ("age_at_entry",)),
-    EsfIndicator("EECO07", "output", True, "Participants âgés de 18 à 29 ans", "Participants aged 18 to 29",
-                 "Âge à l'entrée de 18 à 29 ans inclus (même approximation de l'âge).",
-                 "Age at entry from 18 to 29 inclusive (same age approximation).", ("age_at_entry",)),
-    EsfIndicator("EECO09", "output", False, "Participants de niveau CITE 0 à 2",
-                 "Participants with lower secondary education or less (ISCED 0-2)",
-                 "Niveau de formation infra 3 (sans CAP/BEP : anciens niveaux VI, V bis).",
-                 "Education level below 3 (no CAP/BEP: old levels VI, V bis).", ("education_level",)),
-    EsfIndicator("EECO10", "output", False, "Participants de niveau CITE 3 ou 4",
-                 "Participants with upper secondary (ISCED 3) or post-secondary (ISCED 4) education",
-                 "Niveaux 3 (CAP/BEP) et 4 (bac). L'ancien niveau IV compte aussi les élèves sortis de terminale "
-                 "sans le bac : le niveau atteint peut être surestimé.",
-                 "Levels 3 (CAP/BEP) and 4 (baccalauréat). The old level IV also includes pupils who left the "
-                 "final year without the bac: attainment may be overstated.", ("education_level",)),
-    EsfIndicator("EECO11", "output", False, "Participants de niveau CITE 5 à 8",
-                 "Participants with tertiary education (ISCED 5-8)",
-                 "Niveau 5 et plus (bac+2 et au-delà) : rare dans le public des E2C, à vérifier.",
-                 "Level 5 and above (two years after the bac or more): rare among E2C trainees, worth checking.",
-                 ("education_level",)),
-    EsfIndicator("EECO12", "output", True, "Participants handicapés", "Participants with disabilities",
-                 "Reconnaissance de la qualité de travailleur handicapé (RQTH) : définition nationale, plus "
-                 "étroite que toute situation de handicap.",
-                 "Recognised disabled worker status (RQTH): a national definition, narrower than any disability.",
-                 ("disability",)),
-    EsfIndicator("EECO13", "output", False, "Ressortissants de pays tiers", "Third-country nationals",
-                 "Nationalité hors Union européenne.", "Nationality outside the European Union.", ("nationality",)),
-    EsfIndicator("EECO17", "output", False, "Participants issus de zones rurales", "Participants from rural areas",
-                 "Réside en zone rurale selon l'export de l'école.", "Lives in a rural area according to the "
-                 "school's export.", ("rural",)),
-    EsfIndicator("EECR02", "immediate_result", False, "Participants suivant un enseignement ou une formation à "
-                 "la sortie", "Participants in education or training upon leaving",
-                 "Sortie vers une formation (qualifiante ou pré-qualifiante) commencée au plus 28 jours après la "
-                 "sortie.", "Left for a training (qualifying or pre-qualifying) starting within 28 days.",
-                 ("exit_date", "exit_reason", "exit_category", "outcome_start")),
-    EsfIndicator("EECR04", "immediate_result", True, "Participants exerçant un emploi, y compris à titre "
-                 "indépendant, à la sortie", "Participants in employment, including self-employment, upon "
-                 "leaving",
-                 "Sortie vers un emploi (CDI, CDD, intérim, contrat aidé, création d'entreprise) ou un contrat en "
-                 "alternance, commencé au plus 28 jours après la sortie.",
-                 "Left for a job (permanent, fixed-term, agency, subsidised, business creation) or a work-study "
-                 "contract starting within 28 days.",
-                 ("exit_date", "exit_reason", "exit_category", "outcome_start")),
-    EsfIndicator("EECR01", "immediate_result", True, "Participants à la recherche d'un emploi à la sortie",
-                 "Participants engaged in job searching upon leaving",
-                 "Motif de sortie « recherche d'emploi ». Exclusif de EECR04.",
-                 "Exit reason 'job searching'. Mutually exclusive with EECR04.",
-                 ("exit_date", "exit_reason")),
+    EsfIndicator(
+        "EECO01",
+        "output",
+        True,
+        "Nombre total de participants",
+        "Total number of participants",
+        "Tous les stagiaires E2C du périmètre.",
+        "Every E2C trainee in scope.",
+        ("trainee_id",),
+    ),
+    EsfIndicator(
+        "EECO06",
+        "output",
+        True,
+        "Participants de moins de 18 ans",
+        "Participants below 18 years of age",
+        "Âge à l'entrée inférieur à 18 ans (âge = année d'entrée − année de naissance : peut dépasser "
+        "l'âge exact d'un an).",
+        "Age at entry below 18 (age = entry year − birth year: may exceed the exact age by one year).",
+        ("age_at_entry",),
+    ),
+    EsfIndicator(
+        "EECO07",
+        "output",
+        True,
+        "Participants âgés de 18 à 29 ans",
+        "Participants aged 18 to 29",
+        "Âge à l'entrée de 18 à 29 ans inclus (même approximation de l'âge).",
+        "Age at entry from 18 to 29 inclusive (same age approximation).",
+        ("age_at_entry",),
+    ),
+    EsfIndicator(
+        "EECO09",
+        "output",
+        False,
+        "Participants de niveau CITE 0 à 2",
+        "Participants with lower secondary education or less (ISCED 0-2)",
+        "Niveau de formation infra 3 (sans CAP/BEP : anciens niveaux VI, V bis).",
+        "Education level below 3 (no CAP/BEP: old levels VI, V bis).",
+        ("education_level",),
+    ),
+    EsfIndicator(
+        "EECO10",
+        "output",
+        False,
+        "Participants de niveau CITE 3 ou 4",
+        "Participants with upper secondary (ISCED 3) or post-secondary (ISCED 4) education",
+        "Niveaux 3 (CAP/BEP) et 4 (bac). L'ancien niveau IV compte aussi les élèves sortis de terminale "
+        "sans le bac : le niveau atteint peut être surestimé.",
+        "Levels 3 (CAP/BEP) and 4 (baccalauréat). The old level IV also includes pupils who left the "
+        "final year without the bac: attainment may be overstated.",
+        ("education_level",),
+    ),
+    EsfIndicator(
+        "EECO11",
+        "output",
+        False,
+        "Participants de niveau CITE 5 à 8",
+        "Participants with tertiary education (ISCED 5-8)",
+        "Niveau 5 et plus (bac+2 et au-delà) : rare dans le public des E2C, à vérifier.",
+        "Level 5 and above (two years after the bac or more): rare among E2C trainees, worth checking.",
+        ("education_level",),
+    ),
+    EsfIndicator(
+        "EECO12",
+        "output",
+        True,
+        "Participants handicapés",
+        "Participants with disabilities",
+        "Reconnaissance de la qualité de travailleur handicapé (RQTH) : définition nationale, plus "
+        "étroite que toute situation de handicap.",
+        "Recognised disabled worker status (RQTH): a national definition, narrower than any disability.",
+        ("disability",),
+    ),
+    EsfIndicator(
+        "EECO13",
+        "output",
+        False,
+        "Ressortissants de pays tiers",
+        "Third-country nationals",
+        "Nationalité hors Union européenne.",
+        "Nationality outside the European Union.",
+        ("nationality",),
+    ),
+    EsfIndicator(
+        "EECO17",
+        "output",
+        False,
+        "Participants issus de zones rurales",
+        "Participants from rural areas",
+        "Réside en zone rurale selon l'export de l'école.",
+        "Lives in a rural area according to the school's export.",
+        ("rural",),
+    ),
+    EsfIndicator(
+        "EECR02",
+        "immediate_result",
+        False,
+        "Participants suivant un enseignement ou une formation à la sortie",
+        "Participants in education or training upon leaving",
+        "Sortie vers une formation (qualifiante ou pré-qualifiante) commencée au plus 28 jours après la sortie.",
+        "Left for a training (qualifying or pre-qualifying) starting within 28 days.",
+        ("exit_date", "exit_reason", "exit_category", "outcome_start"),
+    ),
+    EsfIndicator(
+        "EECR04",
+        "immediate_result",
+        True,
+        "Participants exerçant un emploi, y compris à titre indépendant, à la sortie",
+        "Participants in employment, including self-employment, upon leaving",
+        "Sortie vers un emploi (CDI, CDD, intérim, contrat aidé, création d'entreprise) ou un contrat en "
+        "alternance, commencé au plus 28 jours après la sortie.",
+        "Left for a job (permanent, fixed-term, agency, subsidised, business creation) or a work-study "
+        "contract starting within 28 days.",
+        ("exit_date", "exit_reason", "exit_category", "outcome_start"),
+    ),
+    EsfIndicator(
+        "EECR01",
+        "immediate_result",
+        True,
+        "Participants à la recherche d'un emploi à la sortie",
+        "Participants engaged in job searching upon leaving",
+        "Motif de sortie « recherche d'emploi ». Exclusif de EECR04.",
+        "Exit reason 'job searching'. Mutually exclusive with EECR04.",
+        ("exit_date", "exit_reason"),
+    ),
 )
 
 _OUTPUT_ROWS = ("EECO01", "EECO06", "EECO07", "EECO09", "EECO10", "EECO11", "EECO12", "EECO13", "EECO17")
-_NEEDED = ("sex", "age_at_entry", "education_level", "disability", "nationality", "rural", "exit_date",
-           "exit_reason", "exit_category", "outcome_start")
+_NEEDED = (
+    "sex",
+    "age_at_entry",
+    "education_level",
+    "disability",
+    "nationality",
+    "rural",
+    "exit_date",
+    "exit_reason",
+    "exit_category",
+    "outcome_start",
+)
 
 
 def _check(data: pd.DataFrame) -> None:
@@ -188,8 +271,7 @@ def _flags(data: pd.DataFrame, within_days: int) -> dict[str, tuple[np.ndarray, 
     }
 
 
-def esf_indicators(data: pd.DataFrame, lang: str = "fr", *, scope: str = "all",
-                   within_days: int = 28) -> pd.DataFrame:
+def esf_indicators(data: pd.DataFrame, lang: str = "fr", *, scope: str = "all", within_days: int = 28) -> pd.DataFrame:
     """The ESF+ common participant indicators the data support, by sex.
 
     Parameters
@@ -269,8 +351,9 @@ def _participants(data: pd.DataFrame, scope: str) -> pd.DataFrame:
         keep &= data["group"].isna().to_numpy() | _is_in(data["group"], ["e2c"])
     if scope == "esf_cofunded":
         if "esf_cofunded" not in data.columns:
-            raise SchemaError("esf_indicators : la colonne 'esf_cofunded' est absente, le périmètre "
-                              "'esf_cofunded' est impossible.")
+            raise SchemaError(
+                "esf_indicators : la colonne 'esf_cofunded' est absente, le périmètre 'esf_cofunded' est impossible."
+            )
         keep &= data["esf_cofunded"].astype("boolean").fillna(False).to_numpy(dtype=bool)
     elif scope != "all":
         raise E2CError(f"esf_indicators : périmètre inconnu {scope!r} ('all' ou 'esf_cofunded').")
@@ -285,41 +368,98 @@ def _base_label(kind: str, lang: str) -> str:
 
 _UNSUPPORTED: tuple[tuple[str, bool, str, str, str, str], ...] = (
     # code, code confirmed, label fr, label en, reason fr, reason en
-    ("EECO02", True, "Chômeurs, y compris de longue durée", "Unemployed, including long-term unemployed",
-     "La situation vis-à-vis de l'emploi à l'entrée n'est pas dans l'export ; être orienté par France Travail ne "
-     "prouve pas l'inscription comme demandeur d'emploi.",
-     "Employment status at entry is not exported; a referral by France Travail does not prove registration as "
-     "unemployed."),
-    ("EECO03", False, "Chômeurs de longue durée", "Long-term unemployed",
-     "Ni la situation ni la durée de chômage à l'entrée ne sont exportées.",
-     "Neither employment status nor unemployment duration at entry is exported."),
-    ("EECO04", False, "Personnes inactives", "Inactive", "Situation vis-à-vis de l'emploi à l'entrée non exportée.",
-     "Employment status at entry is not exported."),
-    ("EECO05", False, "Personnes exerçant un emploi, y compris indépendants", "Employed, including self-employed",
-     "Situation vis-à-vis de l'emploi à l'entrée non exportée.", "Employment status at entry is not exported."),
-    ("EECO08", False, "Participants de 55 ans et plus", "Participants aged 55 and above",
-     "Sans objet : le nettoyage ne garde que les âges de 15 à 40 ans, le compte serait nul par construction.",
-     "Not applicable: cleaning keeps ages 15 to 40, so the count would be zero by construction."),
-    ("EECO14", False, "Participants d'origine étrangère", "Participants with a foreign background",
-     "Non collecté (donnée sensible) ; la nationalité ne renseigne pas l'origine.",
-     "Not collected (sensitive data); nationality does not tell background."),
-    ("EECO15", False, "Participants issus de minorités", "Participants from minorities",
-     "Non collecté : donnée sensible au sens du RGPD (art. 9).", "Not collected: special-category data (GDPR art. 9)."),
-    ("EECO16", False, "Personnes sans domicile ou exclues du logement",
-     "Homeless or affected by housing exclusion", "La situation de logement n'est pas exportée.",
-     "Housing situation is not exported."),
-    ("EECR03", True, "Participants obtenant une qualification à la sortie",
-     "Participants gaining a qualification upon leaving",
-     "Les certifications obtenues pendant le parcours ne sont pas exportées.",
-     "Qualifications gained during the parcours are not exported."),
-    ("—", False, "Résultats à plus long terme (6 mois après la sortie) : emploi, situation améliorée",
-     "Longer-term results (6 months after leaving): employment, better labour-market situation",
-     "Pas d'enquête systématique à 6 mois : la date de suivi et la fin de situation ne couvrent pas tous les "
-     "sortants (codes non confirmés).",
-     "No systematic survey at 6 months: follow-up and situation end dates do not cover every leaver (codes "
-     "unconfirmed)."),
-    ("—", False, "Ventilation « non binaire »", "Non-binary breakdown",
-     "Le sexe est enregistré F/M dans les exports.", "Exports record sex as F/M only."),
+    (
+        "EECO02",
+        True,
+        "Chômeurs, y compris de longue durée",
+        "Unemployed, including long-term unemployed",
+        "La situation vis-à-vis de l'emploi à l'entrée n'est pas dans l'export ; être orienté par France Travail ne "
+        "prouve pas l'inscription comme demandeur d'emploi.",
+        "Employment status at entry is not exported; a referral by France Travail does not prove registration as "
+        "unemployed.",
+    ),
+    (
+        "EECO03",
+        False,
+        "Chômeurs de longue durée",
+        "Long-term unemployed",
+        "Ni la situation ni la durée de chômage à l'entrée ne sont exportées.",
+        "Neither employment status nor unemployment duration at entry is exported.",
+    ),
+    (
+        "EECO04",
+        False,
+        "Personnes inactives",
+        "Inactive",
+        "Situation vis-à-vis de l'emploi à l'entrée non exportée.",
+        "Employment status at entry is not exported.",
+    ),
+    (
+        "EECO05",
+        False,
+        "Personnes exerçant un emploi, y compris indépendants",
+        "Employed, including self-employed",
+        "Situation vis-à-vis de l'emploi à l'entrée non exportée.",
+        "Employment status at entry is not exported.",
+    ),
+    (
+        "EECO08",
+        False,
+        "Participants de 55 ans et plus",
+        "Participants aged 55 and above",
+        "Sans objet : le nettoyage ne garde que les âges de 15 à 40 ans, le compte serait nul par construction.",
+        "Not applicable: cleaning keeps ages 15 to 40, so the count would be zero by construction.",
+    ),
+    (
+        "EECO14",
+        False,
+        "Participants d'origine étrangère",
+        "Participants with a foreign background",
+        "Non collecté (donnée sensible) ; la nationalité ne renseigne pas l'origine.",
+        "Not collected (sensitive data); nationality does not tell background.",
+    ),
+    (
+        "EECO15",
+        False,
+        "Participants issus de minorités",
+        "Participants from minorities",
+        "Non collecté : donnée sensible au sens du RGPD (art. 9).",
+        "Not collected: special-category data (GDPR art. 9).",
+    ),
+    (
+        "EECO16",
+        False,
+        "Personnes sans domicile ou exclues du logement",
+        "Homeless or affected by housing exclusion",
+        "La situation de logement n'est pas exportée.",
+        "Housing situation is not exported.",
+    ),
+    (
+        "EECR03",
+        True,
+        "Participants obtenant une qualification à la sortie",
+        "Participants gaining a qualification upon leaving",
+        "Les certifications obtenues pendant le parcours ne sont pas exportées.",
+        "Qualifications gained during the parcours are not exported.",
+    ),
+    (
+        "—",
+        False,
+        "Résultats à plus long terme (6 mois après la sortie) : emploi, situation améliorée",
+        "Longer-term results (6 months after leaving): employment, better labour-market situation",
+        "Pas d'enquête systématique à 6 mois : la date de suivi et la fin de situation ne couvrent pas tous les "
+        "sortants (codes non confirmés).",
+        "No systematic survey at 6 months: follow-up and situation end dates do not cover every leaver (codes "
+        "unconfirmed).",
+    ),
+    (
+        "—",
+        False,
+        "Ventilation « non binaire »",
+        "Non-binary breakdown",
+        "Le sexe est enregistré F/M dans les exports.",
+        "Exports record sex as F/M only.",
+    ),
 )
 
 
@@ -337,8 +477,12 @@ def esf_unsupported(lang: str = "fr") -> pd.DataFrame:
     fr = lang == "fr"
     return pd.DataFrame(
         [
-            {"code": code, "code_confirmed": confirmed, "indicator": lab_fr if fr else lab_en,
-             "reason": why_fr if fr else why_en}
+            {
+                "code": code,
+                "code_confirmed": confirmed,
+                "indicator": lab_fr if fr else lab_en,
+                "reason": why_fr if fr else why_en,
+            }
             for code, confirmed, lab_fr, lab_en, why_fr, why_en in _UNSUPPORTED
         ]
     )

@@ -58,10 +58,34 @@ NBSP = "\u00a0"
 NA_TEXT: dict[str, str] = {"fr": "n.d.", "en": "n/a"}
 _DASH = "\u2013"  # en dash
 
-_MONTHS_FR = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
-              "octobre", "novembre", "décembre")
-_MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
-              "October", "November", "December")
+_MONTHS_FR = (
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+)
+_MONTHS_EN = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 
 
 def check_lang(lang: str) -> str:
@@ -146,8 +170,9 @@ def fmt_pct(value: object, lang: str = "fr", decimals: int = 1, *, na: str | Non
     return f"{number}{NBSP}%" if lang == "fr" else f"{number}%"
 
 
-def fmt_rate_ci(rate: object, low: object, high: object, lang: str = "fr", decimals: int = 1,
-                *, na: str | None = None) -> str | pd.Series:
+def fmt_rate_ci(
+    rate: object, low: object, high: object, lang: str = "fr", decimals: int = 1, *, na: str | None = None
+) -> str | pd.Series:
     """A rate with its confidence interval, the interval in percentage points.
 
     >>> fmt_rate_ci(0.563, 0.521, 0.604) == "56,3\u00a0% [52,1\u00a0\u2013\u00a060,4]"
@@ -270,8 +295,14 @@ def column_label(column: str, lang: str = "fr") -> str:
 _KINDS = ("int", "number", "pct", "rate_ci", "date", "code", "text")
 
 
-def format_table(df: pd.DataFrame, spec: Mapping[str, object], lang: str = "fr", *,
-                 labels: Mapping[str, str] | None = None, na: str | None = None) -> pd.DataFrame:
+def format_table(
+    df: pd.DataFrame,
+    spec: Mapping[str, object],
+    lang: str = "fr",
+    *,
+    labels: Mapping[str, str] | None = None,
+    na: str | None = None,
+) -> pd.DataFrame:
     """A display table: selected columns formatted as text and renamed for people.
 
     Parameters
@@ -315,8 +346,9 @@ def format_table(df: pd.DataFrame, spec: Mapping[str, object], lang: str = "fr",
     for column, entry in spec.items():
         kind, options = (entry, {}) if isinstance(entry, str) else (entry[0], dict(entry[1]))
         if kind not in _KINDS:
-            raise E2CError(f"format_table : type de colonne inconnu {kind!r} pour {column!r} "
-                           f"(types : {', '.join(_KINDS)}).")
+            raise E2CError(
+                f"format_table : type de colonne inconnu {kind!r} pour {column!r} (types : {', '.join(_KINDS)})."
+            )
         values = df[column].reset_index(drop=True)
         if kind == "int":
             text = fmt_int(values, lang, na=na)
@@ -340,15 +372,41 @@ def format_table(df: pd.DataFrame, spec: Mapping[str, object], lang: str = "fr",
 
 
 # Result columns of toolkit.indicators / toolkit.esf and how to show them.
-_COUNT_COLUMNS = ("n", "n_entries", "n_exits", "n_known", "n_unknown", "n_positive", "n_interruptions",
-                  "n_completed", "n_still_in", "n_unknown_reason", "n_total", "women", "men", "sex_unknown",
-                  "total", "unknown", "n_base")
-_HIDDEN_COLUMNS = ("ci_low", "ci_high", "national_source", "national_timing", "national_year", "definition",
-                   "code_confirmed", "national_low", "national_high")
+_COUNT_COLUMNS = (
+    "n",
+    "n_entries",
+    "n_exits",
+    "n_known",
+    "n_unknown",
+    "n_positive",
+    "n_interruptions",
+    "n_completed",
+    "n_still_in",
+    "n_unknown_reason",
+    "n_total",
+    "women",
+    "men",
+    "sex_unknown",
+    "total",
+    "unknown",
+    "n_base",
+)
+_HIDDEN_COLUMNS = (
+    "ci_low",
+    "ci_high",
+    "national_source",
+    "national_timing",
+    "national_year",
+    "definition",
+    "code_confirmed",
+    "national_low",
+    "national_high",
+)
 
 
-def display_table(table: pd.DataFrame, lang: str = "fr", *, decimals: int = 1,
-                  columns: list[str] | None = None) -> pd.DataFrame:
+def display_table(
+    table: pd.DataFrame, lang: str = "fr", *, decimals: int = 1, columns: list[str] | None = None
+) -> pd.DataFrame:
     """A readable version of any result table of :mod:`toolkit.indicators` or
     :mod:`toolkit.esf`, for notebooks and reports.
 
@@ -384,8 +442,7 @@ def display_table(table: pd.DataFrame, lang: str = "fr", *, decimals: int = 1,
     fr = lang == "fr"
     if "code" in frame.columns and "variable" in frame.columns:  # a profile: codes of several columns
         position = list(frame.columns).index("variable")
-        frame.insert(position + 1, "value",
-                     [code_label(v, c, lang) for v, c in zip(frame["variable"], frame["code"])])
+        frame.insert(position + 1, "value", [code_label(v, c, lang) for v, c in zip(frame["variable"], frame["code"])])
         frame["variable"] = frame["variable"].map(lambda v: column_label(v, lang))
         frame = frame.drop(columns="code")
         labels["n_known"] = "Stagiaires à la valeur renseignée" if fr else "Trainees with a known value"
@@ -401,8 +458,9 @@ def display_table(table: pd.DataFrame, lang: str = "fr", *, decimals: int = 1,
         low, high = frame["national_low"], frame["national_high"]
         same = low.eq(high).fillna(False)
         span = [
-            NA_TEXT[lang] if pd.isna(lo) else (fmt_pct(lo, lang, 0) if eq else
-                                               f"{fmt_number(lo * 100, lang, 0)}{_DASH}{fmt_pct(hi, lang, 0)}")
+            NA_TEXT[lang]
+            if pd.isna(lo)
+            else (fmt_pct(lo, lang, 0) if eq else f"{fmt_number(lo * 100, lang, 0)}{_DASH}{fmt_pct(hi, lang, 0)}")
             for lo, hi, eq in zip(low, high, same)
         ]
         frame["national_range"] = span
@@ -421,8 +479,12 @@ def display_table(table: pd.DataFrame, lang: str = "fr", *, decimals: int = 1,
             spec[column] = ("pct", {"decimals": 0 if column == "national" else decimals})
         elif column == "category":
             spec[column] = ("code", {"column": "exit_category"})
-        elif column in ("value", "variable", "national_range", "indicator", "definition_text", "base",
-                        "source_columns", "kind") or frame[column].dtype == object and column not in _LABELLED:
+        elif (
+            column
+            in ("value", "variable", "national_range", "indicator", "definition_text", "base", "source_columns", "kind")
+            or frame[column].dtype == object
+            and column not in _LABELLED
+        ):
             spec[column] = "text"
         else:
             spec[column] = "code"
@@ -434,5 +496,22 @@ def display_table(table: pd.DataFrame, lang: str = "fr", *, decimals: int = 1,
     return format_table(frame, spec, lang, labels=labels)
 
 
-_LABELLED = frozenset({"region", "school", "site", "sex", "education_level", "qpv", "rural", "disability",
-                       "nationality", "referrer", "exit_reason", "exit_category", "group", "age_band", "isced"})
+_LABELLED = frozenset(
+    {
+        "region",
+        "school",
+        "site",
+        "sex",
+        "education_level",
+        "qpv",
+        "rural",
+        "disability",
+        "nationality",
+        "referrer",
+        "exit_reason",
+        "exit_category",
+        "group",
+        "age_band",
+        "isced",
+    }
+)

@@ -92,12 +92,25 @@ METHODS = ("aipw", "ipw", "matching")
 
 # Default adjustment set for E2C designs: characteristics fixed at entry.
 DEFAULT_IMPACT_COVARIATES: tuple[str, ...] = (
-    "sex", "age_at_entry", "education_level", "qpv", "rural", "disability", "nationality",
+    "sex",
+    "age_at_entry",
+    "education_level",
+    "qpv",
+    "rural",
+    "disability",
+    "nationality",
 )
 # Measured during or after the programme: never covariates of an impact model.
 PROCESS_COLUMNS: tuple[str, ...] = (
-    "weeks_in_company", "n_internships", "exit_date", "exit_reason", "exit_category",
-    "outcome_start", "outcome_end", "follow_up_date", "positive_exit",
+    "weeks_in_company",
+    "n_internships",
+    "exit_date",
+    "exit_reason",
+    "exit_category",
+    "outcome_start",
+    "outcome_end",
+    "follow_up_date",
+    "positive_exit",
 )
 
 _OVERLAP_QUANTILES = (0.0, 0.01, 0.05, 0.10, 0.25, 0.50, 0.75, 0.90, 0.95, 0.99, 1.0)
@@ -271,25 +284,39 @@ class ATTResult:
     notes: list[str] = field(default_factory=list)
 
     def __repr__(self) -> str:
-        return (f"ATTResult(method={self.method!r}, outcome_type={self.outcome_type!r}, "
-                f"estimate={self.estimate:.4g}, se={self.se:.4g}, "
-                f"ci=[{self.ci_low:.4g}, {self.ci_high:.4g}] ({self.ci_method}), n_treated={self.n_treated}, "
-                f"n_control={self.n_control}, ess_control={self.ess_control:.1f})")
+        return (
+            f"ATTResult(method={self.method!r}, outcome_type={self.outcome_type!r}, "
+            f"estimate={self.estimate:.4g}, se={self.se:.4g}, "
+            f"ci=[{self.ci_low:.4g}, {self.ci_high:.4g}] ({self.ci_method}), n_treated={self.n_treated}, "
+            f"n_control={self.n_control}, ess_control={self.ess_control:.1f})"
+        )
 
     def summary(self) -> pd.DataFrame:
         """One-row tidy table: ``method``, ``outcome_type``, ``estimate``, ``se``,
         ``ci_low``, ``ci_high``, ``ci_method``, ``n_treated``, ``n_control``,
         ``ess_control``, ``mean_treated``, ``mean_control_counterfactual``,
         ``naive``, ``max_abs_smd_before``, ``max_abs_smd_after``."""
-        return pd.DataFrame([{
-            "method": self.method, "outcome_type": self.outcome_type, "estimate": self.estimate,
-            "se": self.se, "ci_low": self.ci_low, "ci_high": self.ci_high, "ci_method": self.ci_method,
-            "n_treated": self.n_treated, "n_control": self.n_control, "ess_control": self.ess_control,
-            "mean_treated": self.mean_treated, "mean_control_counterfactual": self.mean_control_counterfactual,
-            "naive": self.naive,
-            "max_abs_smd_before": float(self.balance["smd_before"].abs().max()),
-            "max_abs_smd_after": float(self.balance["smd_after"].abs().max()),
-        }])
+        return pd.DataFrame(
+            [
+                {
+                    "method": self.method,
+                    "outcome_type": self.outcome_type,
+                    "estimate": self.estimate,
+                    "se": self.se,
+                    "ci_low": self.ci_low,
+                    "ci_high": self.ci_high,
+                    "ci_method": self.ci_method,
+                    "n_treated": self.n_treated,
+                    "n_control": self.n_control,
+                    "ess_control": self.ess_control,
+                    "mean_treated": self.mean_treated,
+                    "mean_control_counterfactual": self.mean_control_counterfactual,
+                    "naive": self.naive,
+                    "max_abs_smd_before": float(self.balance["smd_before"].abs().max()),
+                    "max_abs_smd_after": float(self.balance["smd_after"].abs().max()),
+                }
+            ]
+        )
 
     def sensitivity(self, gammas=None, alpha: float = 0.05) -> Sensitivity:
         """E-value (always) and Rosenbaum bounds (matching, binary outcome, one control per treated).
@@ -301,8 +328,9 @@ class ATTResult:
         (VanderWeele & Ding 2017).
         """
         if self.outcome_type == "binary":
-            ev = e_value(self.estimate, self.ci_low, self.ci_high, scale="RD",
-                         baseline=self.mean_control_counterfactual)
+            ev = e_value(
+                self.estimate, self.ci_low, self.ci_high, scale="RD", baseline=self.mean_control_counterfactual
+            )
             scale = "RD"
         else:
             ev = e_value(self.estimate, self.ci_low, self.ci_high, scale="SMD", sd=self.sd_outcome_control)
@@ -317,8 +345,9 @@ class ATTResult:
 # Input preparation
 # --------------------------------------------------------------------------
 def _is_categorical(series: pd.Series) -> bool:
-    return isinstance(series.dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(series) \
-        or series.dtype == object
+    return (
+        isinstance(series.dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(series) or series.dtype == object
+    )
 
 
 def _binary_codes(series: pd.Series, column: str) -> np.ndarray:
@@ -331,9 +360,7 @@ def _binary_codes(series: pd.Series, column: str) -> np.ndarray:
     bad = ~np.isin(values, (0.0, 1.0))
     if bad.any():
         row = series.index[np.argmax(bad)]
-        raise InputError(
-            f"Colonne {column!r}, ligne {row} : valeur {series.iloc[np.argmax(bad)]!r} ; 0 ou 1 attendu."
-        )
+        raise InputError(f"Colonne {column!r}, ligne {row} : valeur {series.iloc[np.argmax(bad)]!r} ; 0 ou 1 attendu.")
     return values
 
 
@@ -368,7 +395,8 @@ def _prepare(df: pd.DataFrame, treatment: str, outcome: str, covariates, outcome
     t = _binary_codes(data[treatment], treatment)
     y_raw = data[outcome]
     binary_like = pd.api.types.is_bool_dtype(y_raw) or (
-        pd.api.types.is_numeric_dtype(y_raw) and np.isin(y_raw.to_numpy(dtype=float), (0.0, 1.0)).all())
+        pd.api.types.is_numeric_dtype(y_raw) and np.isin(y_raw.to_numpy(dtype=float), (0.0, 1.0)).all()
+    )
     if outcome_type is None:
         outcome_type = "binary" if binary_like else "continuous"
     if outcome_type not in ("binary", "continuous"):
@@ -563,8 +591,13 @@ def _match(lp: np.ndarray, t: np.ndarray, caliper_abs: float, k: int, replace: b
         radius = np.minimum(dist[matched, -1], bound)
         lo, hi = _ranges(lp_sorted, lp[t_pos[matched]], radius)
         owner, pos = _expand(lo, hi)
-        pairs = pd.DataFrame({"t_pos": t_pos[matched][owner], "c_pos": c_sorted[pos],
-                              "distance": np.abs(lp[t_pos[matched]][owner] - lp_sorted[pos])})
+        pairs = pd.DataFrame(
+            {
+                "t_pos": t_pos[matched][owner],
+                "c_pos": c_sorted[pos],
+                "distance": np.abs(lp[t_pos[matched]][owner] - lp_sorted[pos]),
+            }
+        )
         pairs["rank"] = pairs.groupby("t_pos")["distance"].rank(method="min").astype(int)
         return pairs
     free = np.ones(len(c_pos), dtype=bool)
@@ -582,13 +615,26 @@ def _match(lp: np.ndarray, t: np.ndarray, caliper_abs: float, k: int, replace: b
             cand = pd.DataFrame({"w": waiting, "c": avail[idx], "d": dist})
             winners = cand.sort_values(["c", "d", "w"], kind="stable").drop_duplicates("c")
             free[winners["c"].to_numpy()] = False
-            found.append(pd.DataFrame({"t_pos": t_pos[winners["w"].to_numpy()],
-                                       "c_pos": c_pos[winners["c"].to_numpy()],
-                                       "distance": winners["d"].to_numpy(), "rank": rank}))
+            found.append(
+                pd.DataFrame(
+                    {
+                        "t_pos": t_pos[winners["w"].to_numpy()],
+                        "c_pos": c_pos[winners["c"].to_numpy()],
+                        "distance": winners["d"].to_numpy(),
+                        "rank": rank,
+                    }
+                )
+            )
             waiting = np.setdiff1d(waiting, winners["w"].to_numpy())
     if not found:
-        return pd.DataFrame({"t_pos": np.array([], int), "c_pos": np.array([], int),
-                             "distance": np.array([], float), "rank": np.array([], int)})
+        return pd.DataFrame(
+            {
+                "t_pos": np.array([], int),
+                "c_pos": np.array([], int),
+                "distance": np.array([], float),
+                "rank": np.array([], int),
+            }
+        )
     return pd.concat(found, ignore_index=True)
 
 
@@ -628,11 +674,11 @@ def _matching(t, y, lp, caliper_abs, k, replace, with_se=True):
     if with_se:
         # K'(j) = Σ_i a_ij²; conditional variance of a control from its nearest other controls.
         k2 = np.zeros(n)
-        np.add.at(k2, pairs["c_pos"].to_numpy(), a ** 2)
+        np.add.at(k2, pairs["c_pos"].to_numpy(), a**2)
         c_pos = np.flatnonzero(t == 0)
         used = c_pos[weights[c_pos] > 0]
         sigma2 = _control_variance(lp, y, c_pos, used)
-        var = (np.sum((diffs - att) ** 2) + np.sum((weights[used] ** 2 - k2[used]) * sigma2)) / n1 ** 2
+        var = (np.sum((diffs - att) ** 2) + np.sum((weights[used] ** 2 - k2[used]) * sigma2)) / n1**2
         se = float(np.sqrt(var))
     return att, se, weights, pairs, n1
 
@@ -644,7 +690,7 @@ def _weighted_mean_var(values: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, n
     """Weighted means and (reliability-weighted, unbiased) variances of each column."""
     wn = w / w.sum()
     mean = wn @ values
-    denom = 1.0 - np.sum(wn ** 2)
+    denom = 1.0 - np.sum(wn**2)
     var = (wn @ (values - mean) ** 2) / denom if denom > 0 else np.full(values.shape[1], np.nan)
     return mean, var
 
@@ -659,37 +705,56 @@ def _balance(bmat: pd.DataFrame, t: np.ndarray, weights: np.ndarray) -> pd.DataF
     mt_a, vt_a = _weighted_mean_var(xt[wt > 0], wt[wt > 0])
     mc_a, vc_a = _weighted_mean_var(xc[wc > 0], wc[wc > 0])
     with np.errstate(divide="ignore", invalid="ignore"):
-        out = pd.DataFrame({
-            "mean_treated": mt, "mean_control": mc, "mean_treated_after": mt_a, "mean_control_weighted": mc_a,
-            "smd_before": np.where(sd > 0, (mt - mc) / sd, 0.0),
-            "smd_after": np.where(sd > 0, (mt_a - mc_a) / sd, 0.0),
-            "var_ratio_before": vt / vc, "var_ratio_after": vt_a / vc_a,
-        }, index=pd.Index(bmat.columns, name="covariate"))
+        out = pd.DataFrame(
+            {
+                "mean_treated": mt,
+                "mean_control": mc,
+                "mean_treated_after": mt_a,
+                "mean_control_weighted": mc_a,
+                "smd_before": np.where(sd > 0, (mt - mc) / sd, 0.0),
+                "smd_after": np.where(sd > 0, (mt_a - mc_a) / sd, 0.0),
+                "var_ratio_before": vt / vc,
+                "var_ratio_after": vt_a / vc_a,
+            },
+            index=pd.Index(bmat.columns, name="covariate"),
+        )
     return out
 
 
 def _overlap(p: np.ndarray, t: np.ndarray) -> Overlap:
     pt, pc = p[t == 1], p[t == 0]
-    q = pd.DataFrame({"treated": np.quantile(pt, _OVERLAP_QUANTILES), "control": np.quantile(pc, _OVERLAP_QUANTILES)},
-                     index=pd.Index(_OVERLAP_QUANTILES, name="quantile"))
+    q = pd.DataFrame(
+        {"treated": np.quantile(pt, _OVERLAP_QUANTILES), "control": np.quantile(pc, _OVERLAP_QUANTILES)},
+        index=pd.Index(_OVERLAP_QUANTILES, name="quantile"),
+    )
     edges = np.linspace(0, 1, 21)
-    hist = pd.DataFrame({
-        "bin_left": edges[:-1], "bin_right": edges[1:],
-        "treated": np.histogram(pt, edges)[0] / len(pt), "control": np.histogram(pc, edges)[0] / len(pc),
-    })
+    hist = pd.DataFrame(
+        {
+            "bin_left": edges[:-1],
+            "bin_right": edges[1:],
+            "treated": np.histogram(pt, edges)[0] / len(pt),
+            "control": np.histogram(pc, edges)[0] / len(pc),
+        }
+    )
     low, high = max(pt.min(), pc.min()), min(pt.max(), pc.max())
     out_t = int(((pt < low) | (pt > high)).sum())
     out_c = int(((pc < low) | (pc > high)).sum())
-    outside = pd.DataFrame({"n": [len(pt), len(pc)], "n_outside": [out_t, out_c]},
-                           index=pd.Index(["treated", "control"], name="group"))
+    outside = pd.DataFrame(
+        {"n": [len(pt), len(pc)], "n_outside": [out_t, out_c]}, index=pd.Index(["treated", "control"], name="group")
+    )
     outside["share_outside"] = outside["n_outside"] / outside["n"]
-    return Overlap(quantiles=q, histogram=hist, support=(float(low), float(high)), outside=outside,
-                   share_outside_support=(out_t + out_c) / len(p))
+    return Overlap(
+        quantiles=q,
+        histogram=hist,
+        support=(float(low), float(high)),
+        outside=outside,
+        share_outside_support=(out_t + out_c) / len(p),
+    )
 
 
 def _kish(w: np.ndarray) -> float:
     w = w[w > 0]
-    return float(w.sum() ** 2 / np.sum(w ** 2)) if len(w) else 0.0
+    return float(w.sum() ** 2 / np.sum(w**2)) if len(w) else 0.0
 
 
 # --------------------------------------------------------------------------
@@ -713,8 +778,9 @@ def _check_treated_levels(work: pd.DataFrame, t: np.ndarray) -> None:
             )
 
 
-def _point(t, y, work, ps_rhs, out_rhs, method, outcome_type, trim, common_support, caliper, replace,
-           n_neighbors, with_se=True):
+def _point(
+    t, y, work, ps_rhs, out_rhs, method, outcome_type, trim, common_support, caliper, replace, n_neighbors, with_se=True
+):
     """Everything that depends on the sample: restriction, PS fit, estimate, SE.
 
     Returns a dict with the estimate, its SE (influence function or
@@ -749,8 +815,15 @@ def _point(t, y, work, ps_rhs, out_rhs, method, outcome_type, trim, common_suppo
         wk = work
     _check_treated_levels(wk, tk)
     weights = np.zeros(len(t))
-    out = {"p": p, "keep": keep, "trimmed": trimmed, "outside": outside, "pairs": None, "unmatched": 0,
-           "caliper_abs": None}
+    out = {
+        "p": p,
+        "keep": keep,
+        "trimmed": trimmed,
+        "outside": outside,
+        "pairs": None,
+        "unmatched": 0,
+        "caliper_abs": None,
+    }
     if method == "matching":
         lp = np.log(pk / (1 - pk))
         caliper_abs = caliper * _pooled_sd(lp, tk) if caliper is not None else np.inf
@@ -761,7 +834,7 @@ def _point(t, y, work, ps_rhs, out_rhs, method, outcome_type, trim, common_suppo
     else:
         z = _design(out_rhs, wk, "modèle de résultat") if method == "aipw" else None
         att, influence, wsub = _weighting(tk, yk, xk, pk, z, outcome_type, with_if=with_se)
-        se = float(np.sqrt(np.sum(influence ** 2)) / len(tk)) if with_se else np.nan
+        se = float(np.sqrt(np.sum(influence**2)) / len(tk)) if with_se else np.nan
         wsub = wsub.copy()
         wsub[tk == 0] *= tk.sum() / wsub[tk == 0].sum()  # controls' weights sum to n_treated
     weights[keep] = wsub
@@ -862,8 +935,17 @@ def estimate_att(
     work, t, y, outcome_type, missing, n_missing = _prepare(df, treatment, outcome, covariates, outcome_type)
     ps_rhs = _rhs(ps_formula, _default_rhs(work, covariates))
     out_rhs = _rhs(outcome_formula, ps_rhs)
-    args = dict(ps_rhs=ps_rhs, out_rhs=out_rhs, method=method, outcome_type=outcome_type, trim=trim,
-                common_support=common_support, caliper=caliper, replace=replace, n_neighbors=n_neighbors)
+    args = dict(
+        ps_rhs=ps_rhs,
+        out_rhs=out_rhs,
+        method=method,
+        outcome_type=outcome_type,
+        trim=trim,
+        common_support=common_support,
+        caliper=caliper,
+        replace=replace,
+        n_neighbors=n_neighbors,
+    )
     fit = _point(t, y, work, with_se=bootstrap == 0, **args)
     z_crit = stats.norm.ppf(0.5 + level / 2)
     notes = []
@@ -875,8 +957,7 @@ def estimate_att(
         for b in range(bootstrap):
             rows = np.concatenate([rng.choice(pos_t, len(pos_t)), rng.choice(pos_c, len(pos_c))])
             try:
-                boot[b] = _point(t[rows], y[rows], work.iloc[rows].reset_index(drop=True), with_se=False,
-                                 **args)["att"]
+                boot[b] = _point(t[rows], y[rows], work.iloc[rows].reset_index(drop=True), with_se=False, **args)["att"]
             except ModelError:
                 pass  # a replicate where the model cannot be fitted: counted below
         failed = int(np.isnan(boot).sum())
@@ -900,28 +981,54 @@ def estimate_att(
     pairs = None
     if fit["pairs"] is not None:
         pr = fit["pairs"]
-        pairs = pd.DataFrame({
-            "treated_index": work.index[pr["t_pos"].to_numpy()], "control_index": work.index[pr["c_pos"].to_numpy()],
-            "distance": pr["distance"].to_numpy(), "rank": pr["rank"].to_numpy(dtype=int),
-            "y_treated": y[pr["t_pos"].to_numpy()], "y_control": y[pr["c_pos"].to_numpy()],
-        })
+        pairs = pd.DataFrame(
+            {
+                "treated_index": work.index[pr["t_pos"].to_numpy()],
+                "control_index": work.index[pr["c_pos"].to_numpy()],
+                "distance": pr["distance"].to_numpy(),
+                "rank": pr["rank"].to_numpy(dtype=int),
+                "y_treated": y[pr["t_pos"].to_numpy()],
+                "y_control": y[pr["c_pos"].to_numpy()],
+            }
+        )
         if fit["unmatched"]:
             notes.append(f"{fit['unmatched']} traité(s) sans témoin dans le caliper : exclus de l'estimation.")
     balance = _balance(_balance_matrix(work, covariates), t, weights)
     return ATTResult(
-        estimate=fit["att"], se=se, ci_low=float(ci_low), ci_high=float(ci_high), ci_method=ci_method,
-        n_treated=int(used_t.sum()), n_control=int(used_c.sum()), ess_control=_kish(weights[t == 0]),
-        balance=balance, overlap=_overlap(fit["p"], t), method=method, outcome_type=outcome_type,
-        treatment=treatment, outcome=outcome, covariates=covariates, level=level,
-        mean_treated=mean_treated, mean_control_counterfactual=mean_treated - fit["att"],
+        estimate=fit["att"],
+        se=se,
+        ci_low=float(ci_low),
+        ci_high=float(ci_high),
+        ci_method=ci_method,
+        n_treated=int(used_t.sum()),
+        n_control=int(used_c.sum()),
+        ess_control=_kish(weights[t == 0]),
+        balance=balance,
+        overlap=_overlap(fit["p"], t),
+        method=method,
+        outcome_type=outcome_type,
+        treatment=treatment,
+        outcome=outcome,
+        covariates=covariates,
+        level=level,
+        mean_treated=mean_treated,
+        mean_control_counterfactual=mean_treated - fit["att"],
         naive=float(y[t == 1].mean() - y[t == 0].mean()),
         sd_outcome_control=float(np.std(y[t == 0], ddof=1)),
-        trimmed=fit["trimmed"], outside_support=fit["outside"], unmatched_treated=fit["unmatched"],
-        missing=missing, n_missing=n_missing,
+        trimmed=fit["trimmed"],
+        outside_support=fit["outside"],
+        unmatched_treated=fit["unmatched"],
+        missing=missing,
+        n_missing=n_missing,
         propensity=pd.Series(fit["p"], index=work.index, name="propensity"),
-        weights=pd.Series(weights, index=work.index, name="weight"), pairs=pairs,
-        ps_formula=ps_rhs, caliper_logit=fit["caliper_abs"], replace=replace, n_neighbors=n_neighbors,
-        bootstrap_estimates=boot, notes=notes,
+        weights=pd.Series(weights, index=work.index, name="weight"),
+        pairs=pairs,
+        ps_formula=ps_rhs,
+        caliper_logit=fit["caliper_abs"],
+        replace=replace,
+        n_neighbors=n_neighbors,
+        bootstrap_estimates=boot,
+        notes=notes,
     )
 
 
@@ -936,8 +1043,15 @@ def _e_value_rr(rr: float) -> float:
     return float(rr + np.sqrt(rr * (rr - 1.0)))
 
 
-def e_value(estimate: float, ci_low: float | None = None, ci_high: float | None = None, scale: str = "RR",
-            baseline: float | None = None, sd: float | None = None, rare: bool = False) -> pd.Series:
+def e_value(
+    estimate: float,
+    ci_low: float | None = None,
+    ci_high: float | None = None,
+    scale: str = "RR",
+    baseline: float | None = None,
+    sd: float | None = None,
+    rare: bool = False,
+) -> pd.Series:
     """E-value of an estimate and of the confidence bound nearer the null.
 
     The E-value is the minimum strength of association, on the risk-ratio
@@ -982,7 +1096,9 @@ def e_value(estimate: float, ci_low: float | None = None, ci_high: float | None 
         to_rr = (lambda v: v) if rare else np.sqrt
     elif scale == "RD":
         if baseline is None or not 0 < baseline < 1:
-            raise InputError("e_value : pour une différence de risques, baseline (risque sans traitement, entre 0 et 1) est requis.")
+            raise InputError(
+                "e_value : pour une différence de risques, baseline (risque sans traitement, entre 0 et 1) est requis."
+            )
         to_rr = lambda v: max(baseline + v, _EPS) / baseline  # noqa: E731
     elif scale == "SMD":
         if sd is None or not sd > 0:
@@ -1040,8 +1156,10 @@ def rosenbaum_bounds(pairs, gammas=None, alpha: float = 0.05, alternative: str =
         if pairs.outcome_type != "binary":
             raise InputError("rosenbaum_bounds : le résultat doit être binaire.")
         if pairs.replace and pairs.pairs["control_index"].duplicated().any():
-            note = ("Appariement avec remise : certains témoins servent plusieurs fois, les paires ne sont pas "
-                    "indépendantes et les bornes sont approximatives.")
+            note = (
+                "Appariement avec remise : certains témoins servent plusieurs fois, les paires ne sont pas "
+                "indépendantes et les bornes sont approximatives."
+            )
         pairs = pairs.pairs
     for col in ("y_treated", "y_control"):
         if col not in pairs.columns:
@@ -1056,19 +1174,22 @@ def rosenbaum_bounds(pairs, gammas=None, alpha: float = 0.05, alternative: str =
     if alternative not in ("greater", "less"):
         raise InputError(f"rosenbaum_bounds : alternative inconnue {alternative!r}.")
     stat = n_plus if alternative == "greater" else n_minus
-    gammas = np.asarray(gammas if gammas is not None else
-                        [1, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.7, 1.8, 1.9, 2, 2.5, 3], dtype=float)
+    gammas = np.asarray(
+        gammas if gammas is not None else [1, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.7, 1.8, 1.9, 2, 2.5, 3], dtype=float
+    )
     if (gammas < 1).any():
         raise InputError("rosenbaum_bounds : Γ doit être ≥ 1.")
 
     def p_upper(g):
         return stats.binom.sf(stat - 1, d, g / (1 + g)) if d else 1.0
 
-    table = pd.DataFrame({
-        "gamma": gammas,
-        "p_upper": [p_upper(g) for g in gammas],
-        "p_lower": [stats.binom.sf(stat - 1, d, 1 / (1 + g)) if d else 1.0 for g in gammas],
-    })
+    table = pd.DataFrame(
+        {
+            "gamma": gammas,
+            "p_upper": [p_upper(g) for g in gammas],
+            "p_lower": [stats.binom.sf(stat - 1, d, 1 / (1 + g)) if d else 1.0 for g in gammas],
+        }
+    )
     table["significant"] = table["p_upper"] <= alpha
     if p_upper(1.0) > alpha:
         gamma_critical = 1.0
@@ -1077,16 +1198,25 @@ def rosenbaum_bounds(pairs, gammas=None, alpha: float = 0.05, alternative: str =
         while p_upper(hi) <= alpha and hi < 1e6:
             hi *= 2
         gamma_critical = float(optimize.brentq(lambda g: p_upper(g) - alpha, 1.0, hi)) if hi < 1e6 else np.inf
-    return RosenbaumBounds(table=table, gamma_critical=gamma_critical, n_pairs=len(pairs), n_discordant=d,
-                           discordant_treated=n_plus, discordant_control=n_minus, alternative=alternative,
-                           alpha=alpha, note=note)
+    return RosenbaumBounds(
+        table=table,
+        gamma_critical=gamma_critical,
+        n_pairs=len(pairs),
+        n_discordant=d,
+        discordant_treated=n_plus,
+        discordant_control=n_minus,
+        alternative=alternative,
+        alpha=alpha,
+        note=note,
+    )
 
 
 # --------------------------------------------------------------------------
 # Effects by subgroup
 # --------------------------------------------------------------------------
-def estimate_att_by(df: pd.DataFrame, by: str, treatment: str, outcome: str, covariates, *,
-                    min_cell: int = DEFAULT_MIN_CELL, **kwargs) -> pd.DataFrame:
+def estimate_att_by(
+    df: pd.DataFrame, by: str, treatment: str, outcome: str, covariates, *, min_cell: int = DEFAULT_MIN_CELL, **kwargs
+) -> pd.DataFrame:
     """The ATT within each level of ``by`` (region, sex, age band...), for a forest plot.
 
     ``by`` is removed from the covariates inside each subgroup. A subgroup
@@ -1111,17 +1241,31 @@ def estimate_att_by(df: pd.DataFrame, by: str, treatment: str, outcome: str, cov
     for level, sub in df.groupby(by, observed=True, sort=True):
         complete = sub[[treatment, outcome, *covariates]].dropna()
         t = complete[treatment].astype(float)
-        row = {"by": level, "n_treated": int((t == 1).sum()), "n_control": int((t == 0).sum()),
-               "estimate": np.nan, "se": np.nan, "ci_low": np.nan, "ci_high": np.nan, "ess_control": np.nan,
-               "status": "ok", "message": ""}
+        row = {
+            "by": level,
+            "n_treated": int((t == 1).sum()),
+            "n_control": int((t == 0).sum()),
+            "estimate": np.nan,
+            "se": np.nan,
+            "ci_low": np.nan,
+            "ci_high": np.nan,
+            "ess_control": np.nan,
+            "status": "ok",
+            "message": "",
+        }
         if min(row["n_treated"], row["n_control"]) < min_cell:
             row["status"] = "suppressed"
             row["message"] = f"moins de {min_cell} traités ou témoins"
         else:
             try:
                 res = estimate_att(sub, treatment, outcome, covariates, **kwargs)
-                row.update(estimate=res.estimate, se=res.se, ci_low=res.ci_low, ci_high=res.ci_high,
-                           ess_control=res.ess_control)
+                row.update(
+                    estimate=res.estimate,
+                    se=res.se,
+                    ci_low=res.ci_low,
+                    ci_high=res.ci_high,
+                    ess_control=res.ess_control,
+                )
             except E2CError as exc:
                 row.update(status="error", message=str(exc))
         rows.append(row)
@@ -1131,8 +1275,12 @@ def estimate_att_by(df: pd.DataFrame, by: str, treatment: str, outcome: str, cov
     if n_missing:
         from .models import ModelWarning
 
-        warnings.warn(f"{n_missing} unité(s) sans valeur pour {by!r} : dans aucun sous-groupe (comptées dans "
-                      "l'effet global seulement).", ModelWarning, stacklevel=2)
+        warnings.warn(
+            f"{n_missing} unité(s) sans valeur pour {by!r} : dans aucun sous-groupe (comptées dans "
+            "l'effet global seulement).",
+            ModelWarning,
+            stacklevel=2,
+        )
     return out
 
 
@@ -1181,8 +1329,10 @@ class ImpactFrame:
 
     def __repr__(self) -> str:
         n = self.data.groupby("group", observed=True).size().to_dict()
-        return (f"ImpactFrame(rows={len(self.data)}, by group={n}, outcome known={int(self.data['outcome'].notna().sum())}, "
-                f"covariates={self.covariates}, definition={self.definition!r})")
+        return (
+            f"ImpactFrame(rows={len(self.data)}, by group={n}, outcome known={int(self.data['outcome'].notna().sum())}, "
+            f"covariates={self.covariates}, definition={self.definition!r})"
+        )
 
     def analysis_data(self) -> pd.DataFrame:
         """Rows with a known outcome (those without are counted in ``outcome_report``)."""
@@ -1244,8 +1394,9 @@ def load_impact_frame(e2c_source, comparison_source=None, *, definition=None, ke
             raise InputError(
                 f"{second.source_name} : la ligne {row} est marquée « E2C » dans le fichier de comparaison."
             )
-        comp = second.data.assign(group=pd.Categorical(["comparaison"] * len(second.data),
-                                                       categories=first.data["group"].cat.categories))
+        comp = second.data.assign(
+            group=pd.Categorical(["comparaison"] * len(second.data), categories=first.data["group"].cat.categories)
+        )
         results.append(second)
         frames.append(comp.assign(source_file=second.source_name or "comparaison"))
     data = pd.concat(frames, ignore_index=True)
@@ -1261,11 +1412,13 @@ def load_impact_frame(e2c_source, comparison_source=None, *, definition=None, ke
     data["outcome"] = data["positive_exit"].astype("Float64").astype(float)
 
     follow = (pd.to_datetime(data["follow_up_date"]) - pd.to_datetime(data["entry_date"])).dt.days / 30.4375
-    report = pd.DataFrame({
-        "n": data.groupby("group", observed=True).size(),
-        "n_outcome_known": data["outcome"].notna().groupby(data["group"], observed=True).sum(),
-        "median_follow_up_months": follow.groupby(data["group"], observed=True).median(),
-    })
+    report = pd.DataFrame(
+        {
+            "n": data.groupby("group", observed=True).size(),
+            "n_outcome_known": data["outcome"].notna().groupby(data["group"], observed=True).sum(),
+            "median_follow_up_months": follow.groupby(data["group"], observed=True).median(),
+        }
+    )
     report["n_outcome_missing"] = report["n"] - report["n_outcome_known"]
     report["share_outcome_missing"] = report["n_outcome_missing"] / report["n"]
     report = report[["n", "n_outcome_known", "n_outcome_missing", "share_outcome_missing", "median_follow_up_months"]]
@@ -1284,8 +1437,15 @@ def load_impact_frame(e2c_source, comparison_source=None, *, definition=None, ke
     if "cohort_year" in covariates:  # a cohort effect, not a linear trend
         data["cohort_year"] = data["cohort_year"].astype("string")
     rejected = {(r.source_name or f"fichier {i + 1}"): len(r.rejected) for i, r in enumerate(results)}
-    return ImpactFrame(data=data, covariates=covariates, outcome_report=report, excluded_covariates=excluded,
-                       cleaning=results, definition=d.name, rejected=rejected)
+    return ImpactFrame(
+        data=data,
+        covariates=covariates,
+        outcome_report=report,
+        excluded_covariates=excluded,
+        cleaning=results,
+        definition=d.name,
+        rejected=rejected,
+    )
 
 
 # --------------------------------------------------------------------------
@@ -1293,53 +1453,88 @@ def load_impact_frame(e2c_source, comparison_source=None, *, definition=None, ke
 # --------------------------------------------------------------------------
 _SECTION_TEXT = {
     "fr": {
-        "indicator": "Indicateur", "value": "Valeur",
+        "indicator": "Indicateur",
+        "value": "Valeur",
         "effect": "Effet estimé sur les stagiaires (points de sorties positives)",
         "effect_cont": "Effet estimé sur les stagiaires",
-        "ci": "Intervalle de confiance à {level} %", "ci_method": "Calcul de l'intervalle",
+        "ci": "Intervalle de confiance à {level} %",
+        "ci_method": "Calcul de l'intervalle",
         "rate_t": "Taux de sorties positives des stagiaires E2C",
         "rate_c": "Taux estimé pour les mêmes jeunes sans E2C",
-        "naive": "Différence brute (sans ajustement)", "n_t": "Stagiaires E2C analysés",
-        "n_c": "Jeunes du groupe de comparaison analysés", "ess": "Taille effective du groupe de comparaison pondéré",
-        "method": "Méthode", "smd": "Écart standardisé maximal (avant → après ajustement)",
-        "methods": {"aipw": "Doublement robuste (AIPW)", "ipw": "Pondération par le score de propension",
-                    "matching": "Appariement sur le score de propension"},
-        "covariate": "Caractéristique", "mean_t": "E2C", "mean_c": "Comparaison (brut)",
-        "mean_cw": "Comparaison (ajusté)", "smd_b": "Écart standardisé avant", "smd_a": "Écart standardisé après",
-        "measure": "Mesure", "ev": "E-value de l'estimation", "ev_ci": "E-value de la borne de l'IC la plus proche de 0",
+        "naive": "Différence brute (sans ajustement)",
+        "n_t": "Stagiaires E2C analysés",
+        "n_c": "Jeunes du groupe de comparaison analysés",
+        "ess": "Taille effective du groupe de comparaison pondéré",
+        "method": "Méthode",
+        "smd": "Écart standardisé maximal (avant → après ajustement)",
+        "methods": {
+            "aipw": "Doublement robuste (AIPW)",
+            "ipw": "Pondération par le score de propension",
+            "matching": "Appariement sur le score de propension",
+        },
+        "covariate": "Caractéristique",
+        "mean_t": "E2C",
+        "mean_c": "Comparaison (brut)",
+        "mean_cw": "Comparaison (ajusté)",
+        "smd_b": "Écart standardisé avant",
+        "smd_a": "Écart standardisé après",
+        "measure": "Mesure",
+        "ev": "E-value de l'estimation",
+        "ev_ci": "E-value de la borne de l'IC la plus proche de 0",
         "gamma": "Γ de Rosenbaum à partir duquel l'effet n'est plus significatif",
-        "summary": ("Les stagiaires E2C analysés ont un taux de sorties positives de {rate_t}. Des jeunes du groupe "
-                    "de comparaison au profil comparable (mêmes caractéristiques à l'entrée) ont un taux ajusté de "
-                    "{rate_c}. L'effet estimé de l'E2C sur ses stagiaires est de {effect} points [{low} à {high}]."),
-        "caveat": ("Cette estimation suppose que les deux groupes ne diffèrent que par les caractéristiques prises en "
-                   "compte ({covariates}). Un facteur non observé (motivation, soutien familial…) pourrait la "
-                   "biaiser : il faudrait qu'il soit associé à l'entrée en E2C et aux sorties positives par un "
-                   "rapport de risques d'au moins {ev} pour annuler l'effet estimé."),
+        "summary": (
+            "Les stagiaires E2C analysés ont un taux de sorties positives de {rate_t}. Des jeunes du groupe "
+            "de comparaison au profil comparable (mêmes caractéristiques à l'entrée) ont un taux ajusté de "
+            "{rate_c}. L'effet estimé de l'E2C sur ses stagiaires est de {effect} points [{low} à {high}]."
+        ),
+        "caveat": (
+            "Cette estimation suppose que les deux groupes ne diffèrent que par les caractéristiques prises en "
+            "compte ({covariates}). Un facteur non observé (motivation, soutien familial…) pourrait la "
+            "biaiser : il faudrait qu'il soit associé à l'entrée en E2C et aux sorties positives par un "
+            "rapport de risques d'au moins {ev} pour annuler l'effet estimé."
+        ),
     },
     "en": {
-        "indicator": "Indicator", "value": "Value",
+        "indicator": "Indicator",
+        "value": "Value",
         "effect": "Estimated effect on trainees (percentage points of positive exits)",
         "effect_cont": "Estimated effect on trainees",
-        "ci": "{level}% confidence interval", "ci_method": "Interval computed by",
+        "ci": "{level}% confidence interval",
+        "ci_method": "Interval computed by",
         "rate_t": "Positive-exit rate of E2C trainees",
         "rate_c": "Estimated rate of the same young people without the E2C",
-        "naive": "Raw difference (unadjusted)", "n_t": "E2C trainees analysed",
-        "n_c": "Comparison-group young people analysed", "ess": "Effective size of the weighted comparison group",
-        "method": "Method", "smd": "Largest standardised difference (before → after adjustment)",
-        "methods": {"aipw": "Doubly robust (AIPW)", "ipw": "Propensity-score weighting",
-                    "matching": "Propensity-score matching"},
-        "covariate": "Characteristic", "mean_t": "E2C", "mean_c": "Comparison (raw)",
-        "mean_cw": "Comparison (adjusted)", "smd_b": "Standardised difference before",
+        "naive": "Raw difference (unadjusted)",
+        "n_t": "E2C trainees analysed",
+        "n_c": "Comparison-group young people analysed",
+        "ess": "Effective size of the weighted comparison group",
+        "method": "Method",
+        "smd": "Largest standardised difference (before → after adjustment)",
+        "methods": {
+            "aipw": "Doubly robust (AIPW)",
+            "ipw": "Propensity-score weighting",
+            "matching": "Propensity-score matching",
+        },
+        "covariate": "Characteristic",
+        "mean_t": "E2C",
+        "mean_c": "Comparison (raw)",
+        "mean_cw": "Comparison (adjusted)",
+        "smd_b": "Standardised difference before",
         "smd_a": "Standardised difference after",
-        "measure": "Measure", "ev": "E-value of the estimate", "ev_ci": "E-value of the CI bound nearer 0",
+        "measure": "Measure",
+        "ev": "E-value of the estimate",
+        "ev_ci": "E-value of the CI bound nearer 0",
         "gamma": "Rosenbaum Γ at which the effect stops being significant",
-        "summary": ("The E2C trainees analysed have a positive-exit rate of {rate_t}. Comparison-group young people "
-                    "with a comparable profile (same characteristics at entry) have an adjusted rate of {rate_c}. "
-                    "The estimated effect of the E2C on its trainees is {effect} points [{low} to {high}]."),
-        "caveat": ("This estimate assumes the two groups differ only by the characteristics accounted for "
-                   "({covariates}). An unobserved factor (motivation, family support…) could bias it: it would "
-                   "need a risk ratio of at least {ev} with both entering an E2C and positive exits to explain the "
-                   "estimated effect away."),
+        "summary": (
+            "The E2C trainees analysed have a positive-exit rate of {rate_t}. Comparison-group young people "
+            "with a comparable profile (same characteristics at entry) have an adjusted rate of {rate_c}. "
+            "The estimated effect of the E2C on its trainees is {effect} points [{low} to {high}]."
+        ),
+        "caveat": (
+            "This estimate assumes the two groups differ only by the characteristics accounted for "
+            "({covariates}). An unobserved factor (motivation, family support…) could bias it: it would "
+            "need a risk ratio of at least {ev} with both entering an E2C and positive exits to explain the "
+            "estimated effect away."
+        ),
     },
 }
 
@@ -1347,13 +1542,26 @@ _SECTION_TEXT = {
 def _ci_method_label(ci_method: str, lang: str) -> str:
     if lang != "fr":
         return ci_method
-    return (ci_method.replace("influence function", "fonction d'influence")
-            .replace("percentile", "percentiles").replace("B=", "B\u00a0=\u00a0"))
+    return (
+        ci_method.replace("influence function", "fonction d'influence")
+        .replace("percentile", "percentiles")
+        .replace("B=", "B\u00a0=\u00a0")
+    )
 
 
-def impact_section(data, covariates=None, *, treatment: str = "treated", outcome: str = "outcome",
-                   method: str = "aipw", by: str | None = None, lang: str = "fr",
-                   min_cell: int = DEFAULT_MIN_CELL, figures: bool = True, **kwargs) -> dict:
+def impact_section(
+    data,
+    covariates=None,
+    *,
+    treatment: str = "treated",
+    outcome: str = "outcome",
+    method: str = "aipw",
+    by: str | None = None,
+    lang: str = "fr",
+    min_cell: int = DEFAULT_MIN_CELL,
+    figures: bool = True,
+    **kwargs,
+) -> dict:
     """Everything the impact section of a report or notebook shows, ready to display.
 
     Parameters
@@ -1401,8 +1609,11 @@ def impact_section(data, covariates=None, *, treatment: str = "treated", outcome
         if covariates is None:
             raise InputError("impact_section : indiquez les covariables (ou passez un ImpactFrame).")
     if treatment in frame.columns:  # cheap check first: no model fit for a group far too small
-        counts = frame.loc[frame[outcome].notna(), treatment].astype(float).value_counts() \
-            if outcome in frame.columns else pd.Series(dtype=float)
+        counts = (
+            frame.loc[frame[outcome].notna(), treatment].astype(float).value_counts()
+            if outcome in frame.columns
+            else pd.Series(dtype=float)
+        )
         if min(counts.get(1.0, 0), counts.get(0.0, 0)) < min_cell:
             raise ModelError(f"Moins de {min_cell} stagiaires ou jeunes de comparaison : pas d'estimation publiable.")
     res = estimate_att(frame, treatment, outcome, covariates, method=method, **kwargs)
@@ -1418,43 +1629,60 @@ def impact_section(data, covariates=None, *, treatment: str = "treated", outcome
     level = fmt_int(res.level * 100, lang)
     rows = [
         (text["effect"] if binary else text["effect_cont"], signed(res.estimate)),
-        (text["ci"].format(level=level), f"{signed(res.ci_low)} à {signed(res.ci_high)}" if lang == "fr"
-         else f"{signed(res.ci_low)} to {signed(res.ci_high)}"),
+        (
+            text["ci"].format(level=level),
+            f"{signed(res.ci_low)} à {signed(res.ci_high)}"
+            if lang == "fr"
+            else f"{signed(res.ci_low)} to {signed(res.ci_high)}",
+        ),
         (text["ci_method"], _ci_method_label(res.ci_method, lang)),
     ]
     if binary:
-        rows += [(text["rate_t"], fmt_pct(res.mean_treated, lang)),
-                 (text["rate_c"], fmt_pct(res.mean_control_counterfactual, lang))]
+        rows += [
+            (text["rate_t"], fmt_pct(res.mean_treated, lang)),
+            (text["rate_c"], fmt_pct(res.mean_control_counterfactual, lang)),
+        ]
     rows += [
         (text["naive"], signed(res.naive)),
-        (text["n_t"], fmt_int(res.n_treated, lang)), (text["n_c"], fmt_int(res.n_control, lang)),
+        (text["n_t"], fmt_int(res.n_treated, lang)),
+        (text["n_c"], fmt_int(res.n_control, lang)),
         (text["ess"], fmt_int(res.ess_control, lang)),
         (text["method"], text["methods"][res.method]),
-        (text["smd"], f"{fmt_number(res.balance['smd_before'].abs().max(), lang, 2)} → "
-                      f"{fmt_number(res.balance['smd_after'].abs().max(), lang, 2)}"),
+        (
+            text["smd"],
+            f"{fmt_number(res.balance['smd_before'].abs().max(), lang, 2)} → "
+            f"{fmt_number(res.balance['smd_after'].abs().max(), lang, 2)}",
+        ),
     ]
     summary = pd.DataFrame(rows, columns=[text["indicator"], text["value"]])
 
     from .plots.impact import covariate_label
 
     bal = res.balance
-    balance = pd.DataFrame({
-        text["covariate"]: [covariate_label(str(c), lang) for c in bal.index],
-        text["mean_t"]: fmt_number(bal["mean_treated"], lang, 2).to_numpy(),
-        text["mean_c"]: fmt_number(bal["mean_control"], lang, 2).to_numpy(),
-        text["mean_cw"]: fmt_number(bal["mean_control_weighted"], lang, 2).to_numpy(),
-        text["smd_b"]: fmt_number(bal["smd_before"], lang, 2).to_numpy(),
-        text["smd_a"]: fmt_number(bal["smd_after"], lang, 2).to_numpy(),
-    })
+    balance = pd.DataFrame(
+        {
+            text["covariate"]: [covariate_label(str(c), lang) for c in bal.index],
+            text["mean_t"]: fmt_number(bal["mean_treated"], lang, 2).to_numpy(),
+            text["mean_c"]: fmt_number(bal["mean_control"], lang, 2).to_numpy(),
+            text["mean_cw"]: fmt_number(bal["mean_control_weighted"], lang, 2).to_numpy(),
+            text["smd_b"]: fmt_number(bal["smd_before"], lang, 2).to_numpy(),
+            text["smd_a"]: fmt_number(bal["smd_after"], lang, 2).to_numpy(),
+        }
+    )
     sens = res.sensitivity()
-    srows = [(text["ev"], fmt_number(sens.e_value["e_value"], lang, 2)),
-             (text["ev_ci"], fmt_number(sens.e_value["e_value_ci"], lang, 2))]
+    srows = [
+        (text["ev"], fmt_number(sens.e_value["e_value"], lang, 2)),
+        (text["ev_ci"], fmt_number(sens.e_value["e_value_ci"], lang, 2)),
+    ]
     if sens.rosenbaum is not None:
         srows.append((text["gamma"], fmt_number(sens.rosenbaum.gamma_critical, lang, 2)))
     sensitivity = pd.DataFrame(srows, columns=[text["measure"], text["value"]])
 
-    by_table = estimate_att_by(frame, by, treatment, outcome, covariates, method=method, min_cell=min_cell,
-                               **kwargs) if by else None
+    by_table = (
+        estimate_att_by(frame, by, treatment, outcome, covariates, method=method, min_cell=min_cell, **kwargs)
+        if by
+        else None
+    )
     figs = {}
     if figures:
         from .plots.impact import effects_plot, love_plot, overlap_plot
@@ -1464,18 +1692,38 @@ def impact_section(data, covariates=None, *, treatment: str = "treated", outcome
         if by_table is not None:
             from .formatting import column_label as _label
 
-            title = (f"Effet estimé sur les stagiaires, par {_label(by, 'fr').lower()}" if lang == "fr"
-                     else f"Estimated effect on trainees, by {_label(by, 'en').lower()}")
-            figs["effects"] = effects_plot(by_table, overall=res, lang=lang, percent=binary, title=title,
-                                           label_column=by if by in ("region", "sex", "education_level") else None)
+            title = (
+                f"Effet estimé sur les stagiaires, par {_label(by, 'fr').lower()}"
+                if lang == "fr"
+                else f"Estimated effect on trainees, by {_label(by, 'en').lower()}"
+            )
+            figs["effects"] = effects_plot(
+                by_table,
+                overall=res,
+                lang=lang,
+                percent=binary,
+                title=title,
+                label_column=by if by in ("region", "sex", "education_level") else None,
+            )
     from .formatting import column_label
 
     rate = (lambda v: fmt_pct(v, lang)) if binary else (lambda v: fmt_number(v, lang, 1))
-    paragraph = text["summary"].format(rate_t=rate(res.mean_treated), rate_c=rate(res.mean_control_counterfactual),
-                                       effect=signed(res.estimate), low=signed(res.ci_low), high=signed(res.ci_high))
+    paragraph = text["summary"].format(
+        rate_t=rate(res.mean_treated),
+        rate_c=rate(res.mean_control_counterfactual),
+        effect=signed(res.estimate),
+        low=signed(res.ci_low),
+        high=signed(res.ci_high),
+    )
     names = [column_label(c, lang) for c in covariates]
     names = [n[0].lower() + n[1:] if len(n) > 1 and n[1].islower() else n for n in names]  # keep QPV, RQTH
-    caveat = text["caveat"].format(covariates=", ".join(names),
-                                   ev=fmt_number(sens.e_value["e_value"], lang, 2))
-    return {"result": res, "summary": summary, "balance": balance, "sensitivity": sensitivity, "by": by_table,
-            "figures": figs, "text": [paragraph, caveat]}
+    caveat = text["caveat"].format(covariates=", ".join(names), ev=fmt_number(sens.e_value["e_value"], lang, 2))
+    return {
+        "result": res,
+        "summary": summary,
+        "balance": balance,
+        "sensitivity": sensitivity,
+        "by": by_table,
+        "figures": figs,
+        "text": [paragraph, caveat],
+    }

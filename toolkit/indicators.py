@@ -199,7 +199,8 @@ def _outcome(data: pd.DataFrame, definition: str | Definition | None, what: str)
     recorded = _recorded_definition(data)
     d = get_definition(recorded if definition is None else definition)
     use_column = "positive_exit" in data.columns and (
-        definition is None or (recorded is not None and recorded == d.name))
+        definition is None or (recorded is not None and recorded == d.name)
+    )
     if use_column:
         return data["positive_exit"].astype("boolean"), d
     _require(data, _OUTCOME_COLUMNS, what)
@@ -230,9 +231,15 @@ def _outcome_flags(data: pd.DataFrame, positive: pd.Series, exclude_interruption
 # --------------------------------------------------------------------------
 # Positive-exit rates
 # --------------------------------------------------------------------------
-def positive_exit_rates(data: pd.DataFrame, by: str | Sequence[str] | None = None,
-                        definition: str | Definition | None = None, level: float = 0.95,
-                        *, exclude_interruptions: bool = False, national: bool = False) -> pd.DataFrame:
+def positive_exit_rates(
+    data: pd.DataFrame,
+    by: str | Sequence[str] | None = None,
+    definition: str | Definition | None = None,
+    level: float = 0.95,
+    *,
+    exclude_interruptions: bool = False,
+    national: bool = False,
+) -> pd.DataFrame:
     """Positive-exit rates with Wilson intervals, for any grouping.
 
     Parameters
@@ -310,8 +317,9 @@ def _add_rate(table: pd.DataFrame, k: str, n: str, level: float, name: str = "ra
 # --------------------------------------------------------------------------
 # Flows
 # --------------------------------------------------------------------------
-def flow_counts(data: pd.DataFrame, by: str | Sequence[str] | None = None,
-                definition: str | Definition | None = None) -> pd.DataFrame:
+def flow_counts(
+    data: pd.DataFrame, by: str | Sequence[str] | None = None, definition: str | Definition | None = None
+) -> pd.DataFrame:
     """Entries, exits, interruptions, trainees still in the programme and
     exits with an unknown outcome, by group.
 
@@ -360,8 +368,9 @@ def flow_counts(data: pd.DataFrame, by: str | Sequence[str] | None = None,
 # --------------------------------------------------------------------------
 # Exit mix
 # --------------------------------------------------------------------------
-def exit_mix(data: pd.DataFrame, by: str | Sequence[str] | None = None, level: float = 0.95, *,
-             national: bool = False) -> pd.DataFrame:
+def exit_mix(
+    data: pd.DataFrame, by: str | Sequence[str] | None = None, level: float = 0.95, *, national: bool = False
+) -> pd.DataFrame:
     """Where trainees went when they left: job, work-study, training, other,
     with the unknown exits shown apart.
 
@@ -401,8 +410,12 @@ def exit_mix(data: pd.DataFrame, by: str | Sequence[str] | None = None, level: f
     wide["n_exits"] = wide[[*_MIX_CATEGORIES, "unknown"]].sum(axis=1).astype("int64")
     wide["n_known"] = wide[list(_MIX_CATEGORIES)].sum(axis=1).astype("int64")
     wide["_group_order"] = np.arange(len(wide))
-    long = wide.melt(id_vars=[*keys, "n_exits", "n_known", "_group_order"],
-                     value_vars=[*_MIX_CATEGORIES, "unknown"], var_name="category", value_name="n")
+    long = wide.melt(
+        id_vars=[*keys, "n_exits", "n_known", "_group_order"],
+        value_vars=[*_MIX_CATEGORIES, "unknown"],
+        var_name="category",
+        value_name="n",
+    )
     long["category"] = pd.Categorical(long["category"], categories=[*_MIX_CATEGORIES, "unknown"])
     long = long.sort_values(["_group_order", "category"], kind="stable").drop(columns="_group_order")
     long["n"] = long["n"].astype("int64")
@@ -422,9 +435,15 @@ def exit_mix(data: pd.DataFrame, by: str | Sequence[str] | None = None, level: f
 # --------------------------------------------------------------------------
 # Trend
 # --------------------------------------------------------------------------
-def trend(data: pd.DataFrame, by: str | Sequence[str] | None = None,
-          definition: str | Definition | None = None, level: float = 0.95, *,
-          year: str = "cohort_year", national: bool = True) -> pd.DataFrame:
+def trend(
+    data: pd.DataFrame,
+    by: str | Sequence[str] | None = None,
+    definition: str | Definition | None = None,
+    level: float = 0.95,
+    *,
+    year: str = "cohort_year",
+    national: bool = True,
+) -> pd.DataFrame:
     """Positive-exit rates by year, optionally within another grouping.
 
     Parameters
@@ -453,12 +472,26 @@ def trend(data: pd.DataFrame, by: str | Sequence[str] | None = None,
 # --------------------------------------------------------------------------
 # Trainee profile
 # --------------------------------------------------------------------------
-PROFILE_COLUMNS: tuple[str, ...] = ("sex", "age_band", "education_level", "qpv", "disability", "rural",
-                                    "nationality", "referrer")
+PROFILE_COLUMNS: tuple[str, ...] = (
+    "sex",
+    "age_band",
+    "education_level",
+    "qpv",
+    "disability",
+    "rural",
+    "nationality",
+    "referrer",
+)
 
 
-def profile(data: pd.DataFrame, columns: Sequence[str] = PROFILE_COLUMNS, by: str | Sequence[str] | None = None,
-            level: float = 0.95, *, national: bool = True) -> pd.DataFrame:
+def profile(
+    data: pd.DataFrame,
+    columns: Sequence[str] = PROFILE_COLUMNS,
+    by: str | Sequence[str] | None = None,
+    level: float = 0.95,
+    *,
+    national: bool = True,
+) -> pd.DataFrame:
     """Who the trainees are: the share of each value of each characteristic.
 
     Shares are among trainees whose value is known; the trainees with no
@@ -511,8 +544,12 @@ def profile(data: pd.DataFrame, columns: Sequence[str] = PROFILE_COLUMNS, by: st
         wide["_group_order"] = np.arange(len(wide))
         wide["n_total"] = wide[list(dummies)].sum(axis=1).astype("int64")
         wide["n_known"] = (wide["n_total"] - wide["vna"]).astype("int64")
-        long = wide.melt(id_vars=[*keys, "n_total", "n_known", "_group_order"], value_vars=list(dummies),
-                         var_name="_slot", value_name="n")
+        long = wide.melt(
+            id_vars=[*keys, "n_total", "n_known", "_group_order"],
+            value_vars=list(dummies),
+            var_name="_slot",
+            value_name="n",
+        )
         slot_code = {f"v{i}": code for i, code in enumerate(order)} | {"vna": pd.NA}
         slot_rank = {slot: i for i, slot in enumerate(dummies)}
         long["_rank"] = long["_slot"].map(slot_rank)
@@ -528,8 +565,9 @@ def profile(data: pd.DataFrame, columns: Sequence[str] = PROFILE_COLUMNS, by: st
     with np.errstate(invalid="ignore", divide="ignore"):
         total = table["n_total"].to_numpy(dtype=float)
         table["share_of_total"] = np.where(total > 0, table["n"] / np.where(total > 0, total, 1), np.nan)
-    table = table[[*keys, "variable", "code", "n", "n_total", "n_known", "share", "ci_low", "ci_high",
-                   "share_of_total"]]
+    table = table[
+        [*keys, "variable", "code", "n", "n_total", "n_known", "share", "ci_low", "ci_high", "share_of_total"]
+    ]
     if national:
         bench = NATIONAL_BENCHMARKS["profile"]
         key = table["variable"] + "=" + table["code"].astype("string").fillna("<NA>")
@@ -543,8 +581,10 @@ def profile(data: pd.DataFrame, columns: Sequence[str] = PROFILE_COLUMNS, by: st
 # --------------------------------------------------------------------------
 # National benchmarks
 # --------------------------------------------------------------------------
-_SRC_RATES = ("Réseau E2C France, taux nationaux publiés (rapports d'activité et presse, rassemblés dans "
-              "le dossier du projet, domain.md)")
+_SRC_RATES = (
+    "Réseau E2C France, taux nationaux publiés (rapports d'activité et presse, rassemblés dans "
+    "le dossier du projet, domain.md)"
+)
 _SRC_FOLLOWUP = "Réseau E2C France : taux en fin de parcours puis après un suivi jusqu'à 12 mois"
 _SRC_MIX = "Réseau E2C France, chiffres 2024 (dossier du projet, domain.md)"
 _SRC_PROFILE = "Réseau E2C France, profil national des stagiaires 2013–2023 (dossier du projet, domain.md)"
@@ -553,12 +593,18 @@ _SRC_PROFILE = "Réseau E2C France, profil national des stagiaires 2013–2023 (
 def _benchmark_rates() -> pd.DataFrame:
     rows = [
         # year, rate, timing, headline, network definition in force
-        (2008, 0.62, "non_precise", True), (2011, 0.58, "non_precise", True),
-        (2015, 0.59, "non_precise", True), (2016, 0.55, "fin_parcours", False),
-        (2016, 0.62, "avec_suivi", True), (2018, 0.60, "non_precise", True),
-        (2019, 0.55, "fin_parcours", False), (2019, 0.63, "avec_suivi", True),
-        (2021, 0.64, "non_precise", True), (2022, 0.63, "non_precise", True),
-        (2023, 0.62, "non_precise", True), (2024, 0.61, "non_precise", True),
+        (2008, 0.62, "non_precise", True),
+        (2011, 0.58, "non_precise", True),
+        (2015, 0.59, "non_precise", True),
+        (2016, 0.55, "fin_parcours", False),
+        (2016, 0.62, "avec_suivi", True),
+        (2018, 0.60, "non_precise", True),
+        (2019, 0.55, "fin_parcours", False),
+        (2019, 0.63, "avec_suivi", True),
+        (2021, 0.64, "non_precise", True),
+        (2022, 0.63, "non_precise", True),
+        (2023, 0.62, "non_precise", True),
+        (2024, 0.61, "non_precise", True),
     ]
     frame = pd.DataFrame(rows, columns=["year", "rate", "timing", "headline"])
     frame["network_definition"] = np.select(
@@ -639,8 +685,7 @@ def national_rate(year: int | None = None) -> pd.Series:
     return match.iloc[0].copy()
 
 
-def with_national(table: pd.DataFrame, *, year: int | None = None,
-                  year_column: str | None = None) -> pd.DataFrame:
+def with_national(table: pd.DataFrame, *, year: int | None = None, year_column: str | None = None) -> pd.DataFrame:
     """Set the national published figure beside every local one.
 
     For a rates table (a ``rate`` column): the headline national rate of the
@@ -690,4 +735,3 @@ def with_national(table: pd.DataFrame, *, year: int | None = None,
     out["national_timing"] = figure["timing"]
     out["national_source"] = figure["source"]
     return out
-

@@ -77,9 +77,9 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import re
 import hashlib
 import os
+import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -87,8 +87,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .privacy import identifier_kind_of_header, is_birth_date_header
 from .errors import InputError, SchemaError
+from .privacy import identifier_kind_of_header, is_birth_date_header
 from .schema import (
     BOOLEAN_ALIASES,
     EDUCATION_ALIASES,
@@ -112,8 +112,18 @@ from .schema import (
     normalise_key,
 )
 
-__all__ = ["RawExport", "TextColumn", "ExportMapping", "CODED_COLUMNS", "label_table", "read_export", "load_mapping", "text_column", "as_text_column",
-           "as_string_categorical"]
+__all__ = [
+    "RawExport",
+    "TextColumn",
+    "ExportMapping",
+    "CODED_COLUMNS",
+    "label_table",
+    "read_export",
+    "load_mapping",
+    "text_column",
+    "as_text_column",
+    "as_string_categorical",
+]
 
 _CSV_SUFFIXES = {".csv", ".txt", ".tsv"}
 _XLSX_SUFFIXES = {".xlsx", ".xlsm"}
@@ -123,11 +133,16 @@ _SEPARATOR_NAMES = {";": "point-virgule", ",": "virgule", "\t": "tabulation"}
 _CANONICAL_TO_RAW = {c.canonical: c.name for c in RAW_COLUMNS if c.canonical}
 
 _MAPPING_KEYS = {
-    "colonnes": "columns", "columns": "columns",
-    "valeurs": "values", "values": "values",
-    "separateur": "separator", "separator": "separator",
-    "encodage": "encoding", "encoding": "encoding",
-    "feuille": "sheet", "sheet": "sheet",
+    "colonnes": "columns",
+    "columns": "columns",
+    "valeurs": "values",
+    "values": "values",
+    "separateur": "separator",
+    "separator": "separator",
+    "encodage": "encoding",
+    "encoding": "encoding",
+    "feuille": "sheet",
+    "sheet": "sheet",
     "description": "description",
 }
 
@@ -311,7 +326,9 @@ def load_mapping(mapping: str | os.PathLike | dict | ExportMapping | None) -> Ex
             raise InputError(f"{name} : fichier de correspondance YAML illisible ({exc}).") from None
         mapping = content or {}
     if not isinstance(mapping, dict):
-        raise InputError(f"{name} : le fichier de correspondance doit contenir des clés « colonnes » et/ou « valeurs ».")
+        raise InputError(
+            f"{name} : le fichier de correspondance doit contenir des clés « colonnes » et/ou « valeurs »."
+        )
 
     out = ExportMapping(source_name=name)
     for raw_key, content in mapping.items():
@@ -321,7 +338,9 @@ def load_mapping(mapping: str | os.PathLike | dict | ExportMapping | None) -> Ex
             raise InputError(f"{name} : clé inconnue « {raw_key} » (clés possibles : {allowed}).")
         if key == "columns":
             if not isinstance(content, dict):
-                raise InputError(f"{name} : « colonnes » doit associer chaque en-tête du fichier à une colonne du contrat.")
+                raise InputError(
+                    f"{name} : « colonnes » doit associer chaque en-tête du fichier à une colonne du contrat."
+                )
             for header, target in content.items():
                 out.columns[normalise_key(header)] = _contract_name(target, f"{name}, colonnes, « {header} »")
         elif key == "values":
@@ -330,11 +349,15 @@ def load_mapping(mapping: str | os.PathLike | dict | ExportMapping | None) -> Ex
             for column, labels in content.items():
                 contract = _contract_name(column, f"{name}, valeurs")
                 if not isinstance(labels, dict):
-                    raise InputError(f"{name} : valeurs de « {column} » : il faut des paires « libellé: valeur du contrat ».")
+                    raise InputError(
+                        f"{name} : valeurs de « {column} » : il faut des paires « libellé: valeur du contrat »."
+                    )
                 if contract not in CODED_COLUMNS and contract not in _RENAMED_COLUMNS:
                     allowed = ", ".join([*CODED_COLUMNS, *_RENAMED_COLUMNS])
-                    raise SchemaError(f"{name} : valeurs de « {contract} » : correspondance de libellés non prise en "
-                                      f"charge pour cette colonne (colonnes possibles : {allowed}).")
+                    raise SchemaError(
+                        f"{name} : valeurs de « {contract} » : correspondance de libellés non prise en "
+                        f"charge pour cette colonne (colonnes possibles : {allowed})."
+                    )
                 pairs = {_yaml_text(label): _yaml_text(target) for label, target in labels.items()}
                 if contract in CODED_COLUMNS:
                     table = label_table(contract)
@@ -342,7 +365,8 @@ def load_mapping(mapping: str | os.PathLike | dict | ExportMapping | None) -> Ex
                         if normalise_key(target) not in table:
                             raise SchemaError(
                                 f"{name} : valeurs de « {contract} » : « {target} » (pour « {label_text} ») n'est ni "
-                                "un libellé reconnu ni un code du contrat.")
+                                "un libellé reconnu ni un code du contrat."
+                            )
                 out.values.setdefault(contract, {}).update(pairs)
         elif key == "separator":
             sep = "\t" if str(content) in {"\\t", "tab", "tabulation"} else str(content)
@@ -478,7 +502,9 @@ def _read_csv(raw, name: str, mapping: ExportMapping):
         try:
             raw, forced = bytes(raw).decode(reported).encode("utf-8"), True
         except (UnicodeDecodeError, LookupError) as exc:
-            raise InputError(f"{name} : impossible de lire le fichier avec l'encodage « {reported} » ({exc}).") from None
+            raise InputError(
+                f"{name} : impossible de lire le fichier avec l'encodage « {reported} » ({exc})."
+            ) from None
     if _is_blank(raw):
         raise InputError(f"{name} : le fichier est vide.")
     if b"\x00" in bytes(raw[:65536]):
@@ -487,14 +513,14 @@ def _read_csv(raw, name: str, mapping: ExportMapping):
     hint = re.match(rb"sep=(.)\r?\n", bytes(raw[:8]))  # Excel's "sep=;" first line names the separator
     if hint:
         separator_hint = hint.group(1).decode("ascii", errors="replace")
-        raw = memoryview(raw)[hint.end():]
+        raw = memoryview(raw)[hint.end() :]
     else:
         separator_hint = None
-    end = bytes(raw[:1 << 20]).find(b"\n")  # a header line is far shorter than 1 MB
+    end = bytes(raw[: 1 << 20]).find(b"\n")  # a header line is far shorter than 1 MB
     header_bytes = bytes(raw if end < 0 else raw[:end]).rstrip(b"\r")
     header_text, header_encoding = _decode_header(header_bytes, name)
     separator = mapping.separator or separator_hint or _detect_separator(header_text)
-    body = memoryview(b"") if end < 0 else memoryview(raw)[end + 1:]  # no copy of the file
+    body = memoryview(b"") if end < 0 else memoryview(raw)[end + 1 :]  # no copy of the file
     if _is_blank(body):
         raise InputError(f"{name} : aucune ligne de données (le fichier ne contient que l'en-tête).")
     first_headers = _unique_headers(next(csv.reader([header_text], delimiter=separator)))
@@ -510,7 +536,9 @@ def _read_csv(raw, name: str, mapping: ExportMapping):
         parsed = [parsed[i] for i in wanted]
     if forced:
         if not utf8_ok:
-            raise InputError(f"{name} : encodage inconnu (le fichier annonce UTF-8 mais contient des octets invalides).")
+            raise InputError(
+                f"{name} : encodage inconnu (le fichier annonce UTF-8 mais contient des octets invalides)."
+            )
         text_encoding = "utf-8"
     else:
         text_encoding = "utf-8" if (utf8_ok and header_encoding == "utf-8") else "cp1252"
@@ -518,8 +546,10 @@ def _read_csv(raw, name: str, mapping: ExportMapping):
         if text_encoding == "cp1252" and header_encoding == "utf-8":
             header_text = header_bytes.decode("cp1252", errors="replace")
     headers = _unique_headers(next(csv.reader([header_text], delimiter=separator)))
-    columns = {headers[i]: _decode_column(codes, dictionary, text_encoding, name, headers[i])
-               for i, (codes, dictionary) in zip(wanted, parsed)}
+    columns = {
+        headers[i]: _decode_column(codes, dictionary, text_encoding, name, headers[i])
+        for i, (codes, dictionary) in zip(wanted, parsed)
+    }
     not_read = {headers[i]: skipped[first_headers[i]] for i in range(len(headers)) if i not in set(wanted)}
     return columns, reported, separator, headers, not_read, short
 
@@ -547,8 +577,10 @@ def _parse_csv_arrow(body, names: list[str], wanted: list[str], separator: str) 
             parse_options=pacsv.ParseOptions(delimiter=separator, quote_char='"', double_quote=True),
             convert_options=pacsv.ConvertOptions(
                 include_columns=wanted,
-                column_types={n: pa.dictionary(pa.int32(), pa.binary()) for n in wanted}, null_values=[""],
-                strings_can_be_null=True, quoted_strings_can_be_null=True,
+                column_types={n: pa.dictionary(pa.int32(), pa.binary()) for n in wanted},
+                null_values=[""],
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=True,
             ),
         )
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:  # ragged rows, quoted newlines...
@@ -586,8 +618,14 @@ def _parse_csv_pandas(body, names: list[str], separator: str, name: str, forced:
 
     try:
         frame = pd.read_csv(
-            _io.StringIO(text), sep=separator, header=None, dtype=object,
-            keep_default_na=False, na_filter=False, quotechar='"', engine="c",
+            _io.StringIO(text),
+            sep=separator,
+            header=None,
+            dtype=object,
+            keep_default_na=False,
+            na_filter=False,
+            quotechar='"',
+            engine="c",
         )
     except pd.errors.ParserError as exc:
         found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
@@ -595,26 +633,30 @@ def _parse_csv_pandas(body, names: list[str], separator: str, name: str, forced:
             expected, line, saw = (int(g) for g in found.groups())
             if expected < len(names) <= saw:  # pandas took its field count from a short first data row
                 expected, line, saw = len(names), 1, expected
-            raise InputError(f"{name} : fichier CSV illisible : la ligne {line + 1} du fichier a {saw} champs "
-                             f"au lieu de {max(expected, len(names))}.") from None
+            raise InputError(
+                f"{name} : fichier CSV illisible : la ligne {line + 1} du fichier a {saw} champs "
+                f"au lieu de {max(expected, len(names))}."
+            ) from None
         raise InputError(f"{name} : fichier CSV illisible ({exc}).") from None
     except ValueError as exc:
         raise InputError(f"{name} : fichier CSV illisible ({exc}).") from None
     if frame.shape[1] > len(names):
-        extra = frame.iloc[:, len(names):].apply(lambda col: col.astype(str).str.strip().ne("")).any(axis=1)
+        extra = frame.iloc[:, len(names) :].apply(lambda col: col.astype(str).str.strip().ne("")).any(axis=1)
         if extra.any():
             line = int(np.flatnonzero(extra.to_numpy())[0]) + 2
-            raise InputError(f"{name} : fichier CSV illisible : la ligne {line} du fichier a plus de champs "
-                             f"que l'en-tête ({len(names)}).")
+            raise InputError(
+                f"{name} : fichier CSV illisible : la ligne {line} du fichier a plus de champs "
+                f"que l'en-tête ({len(names)})."
+            )
         frame = frame.iloc[:, : len(names)]  # empty trailing fields only
     # pandas pads short rows with "" like empty fields: count the fields again to report them
     # (this fallback only runs on malformed files; csv is pandas' quoting, blank lines skipped by both).
-    lengths = np.fromiter((len(r) for r in csv.reader(_io.StringIO(text), delimiter=separator, quotechar='"') if r),
-                          dtype=np.int64)
-    short = (np.flatnonzero(lengths < len(names)) if len(lengths) == len(frame)
-             else np.empty(0, dtype=np.int64))
+    lengths = np.fromiter(
+        (len(r) for r in csv.reader(_io.StringIO(text), delimiter=separator, quotechar='"') if r), dtype=np.int64
+    )
+    short = np.flatnonzero(lengths < len(names)) if len(lengths) == len(frame) else np.empty(0, dtype=np.int64)
     frame.columns = names[: frame.shape[1]]
-    for missing in names[frame.shape[1]:]:  # rows shorter than the header everywhere
+    for missing in names[frame.shape[1] :]:  # rows shorter than the header everywhere
         frame[missing] = ""
     columns = []
     for col in names:
@@ -656,10 +698,13 @@ def _read_xlsx(path: Path, mapping: ExportMapping) -> pd.DataFrame:
         raise InputError(f"{path.name} : classeur XLSX illisible ({exc}).") from None
     except Exception as exc:  # zipfile.BadZipFile, openpyxl errors: not a workbook
         raise InputError(f"{path.name} : classeur XLSX illisible ({type(exc).__name__} : {exc}).") from None
-    frame = frame.loc[:, [not str(c).startswith("Unnamed:") or frame[c].astype(str).str.strip().ne("").any()
-                          for c in frame.columns]]
+    frame = frame.loc[
+        :, [not str(c).startswith("Unnamed:") or frame[c].astype(str).str.strip().ne("").any() for c in frame.columns]
+    ]
     if frame.shape[1] == 0 or frame.shape[0] == 0:
-        raise InputError(f"{path.name} : le classeur XLSX ne contient aucune donnée (première feuille vide ou en-tête seul).")
+        raise InputError(
+            f"{path.name} : le classeur XLSX ne contient aucune donnée (première feuille vide ou en-tête seul)."
+        )
     # Excel leaves formatted but empty rows at the end: they are not data rows.
     filled = frame.apply(lambda col: col.astype(str).str.strip().ne(""), axis=0).any(axis=1).to_numpy()
     if not filled.any():
@@ -763,7 +808,9 @@ def _sniff_format(path: Path, head: bytes) -> str:
     if suffix in _PARQUET_SUFFIXES:
         return "parquet"
     if suffix == ".xls":
-        raise InputError(f"{path.name} : l'ancien format Excel .xls n'est pas pris en charge ; enregistrez le fichier en .xlsx ou en CSV.")
+        raise InputError(
+            f"{path.name} : l'ancien format Excel .xls n'est pas pris en charge ; enregistrez le fichier en .xlsx ou en CSV."
+        )
     if suffix in _CSV_SUFFIXES:
         return "csv"
     if head.startswith(b"PK\x03\x04"):
@@ -827,7 +874,17 @@ def read_export(source: str | os.PathLike | pd.DataFrame, mapping=None) -> RawEx
     columns = {column_map.get(h, h): col for h, col in columns.items()}
     n_rows = len(next(iter(columns.values())))
     return RawExport(
-        columns=columns, n_rows=n_rows, source_name=name, sha256=sha256, file_format=file_format, encoding=encoding,
-        separator=separator, headers=headers, column_map=column_map, extra_columns=extras, mapping=mapping,
-        identifiers_not_read=not_read, short_rows=short,
+        columns=columns,
+        n_rows=n_rows,
+        source_name=name,
+        sha256=sha256,
+        file_format=file_format,
+        encoding=encoding,
+        separator=separator,
+        headers=headers,
+        column_map=column_map,
+        extra_columns=extras,
+        mapping=mapping,
+        identifiers_not_read=not_read,
+        short_rows=short,
     )

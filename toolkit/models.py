@@ -62,8 +62,15 @@ __all__ = [
 OUTCOME = "positive_exit"
 
 DEFAULT_COVARIATES: tuple[str, ...] = (
-    "sex", "age_at_entry", "education_level", "qpv", "disability", "nationality",
-    "weeks_in_company", "cohort_year", "region",
+    "sex",
+    "age_at_entry",
+    "education_level",
+    "qpv",
+    "disability",
+    "nationality",
+    "weeks_in_company",
+    "cohort_year",
+    "region",
 )
 
 # Category order = reference first (Treatment coding uses the first level).
@@ -117,8 +124,7 @@ def _resolve_outcome(data: pd.DataFrame, definition) -> tuple[pd.Series, Definit
         if OUTCOME in data.columns and recorded is None and d.name == get_definition(None).name:
             return data[OUTCOME].astype("boolean"), d
         raise SchemaError(
-            f"Impossible d'appliquer la définition « {d.name} » : colonnes absentes du tableau "
-            f"({', '.join(absent)})."
+            f"Impossible d'appliquer la définition « {d.name} » : colonnes absentes du tableau ({', '.join(absent)})."
         )
     return positive_exit(data, d), d
 
@@ -195,7 +201,7 @@ class _Design:
     imputed: dict[str, int] = field(default_factory=dict)  # columns whose few missing values were filled
 
     @classmethod
-    def learn(cls, data: pd.DataFrame, covariates, missing: str) -> "_Design":
+    def learn(cls, data: pd.DataFrame, covariates, missing: str) -> _Design:
         design = cls(list(covariates), missing)
         for col in design.covariates:
             values = data[col]
@@ -232,7 +238,8 @@ class _Design:
                 codes = _level_codes(values, [str(v) for v in self.levels[col]], self.fill_level.get(col))
                 usable &= codes >= 0
                 out[col] = pd.Categorical.from_codes(
-                    codes, categories=pd.Index([str(v) for v in self.levels[col]], dtype=object))
+                    codes, categories=pd.Index([str(v) for v in self.levels[col]], dtype=object)
+                )
             else:
                 num = _as_float(values)
                 if col in self.fill:
@@ -381,10 +388,13 @@ def _missing_table(missing: dict, lang: str = "fr") -> pd.DataFrame:
     fr = lang == "fr"
     labels = {c.name: (c.label_fr if fr else c.label_en) for c in schema.CANONICAL_COLUMNS}
     total = max(missing["rows_with_known_outcome"], 1)
-    table = pd.DataFrame({
-        "Variable": [labels.get(c, c) for c in missing["by_column"]],
-        "Valeurs manquantes" if fr else "Missing values": list(missing["by_column"].values()),
-    }, index=pd.Index(list(missing["by_column"]), name="column"))
+    table = pd.DataFrame(
+        {
+            "Variable": [labels.get(c, c) for c in missing["by_column"]],
+            "Valeurs manquantes" if fr else "Missing values": list(missing["by_column"].values()),
+        },
+        index=pd.Index(list(missing["by_column"]), name="column"),
+    )
     table["Part" if fr else "Share"] = table.iloc[:, 1] / total
     table.attrs.update({k: missing[k] for k in ("strategy", "rows_with_known_outcome", "rows_used", "rows_dropped")})
     return table
@@ -467,8 +477,9 @@ def _performance(y, p) -> ModelPerformance:
     p = np.asarray(p, dtype=float)
     ok = np.isfinite(y) & np.isfinite(p)
     slope, intercept = calibration_slope_intercept(y[ok], p[ok])
-    return ModelPerformance(int(ok.sum()), auc_mann_whitney(y[ok], p[ok]), calibration_table(y[ok], p[ok]),
-                            slope, intercept)
+    return ModelPerformance(
+        int(ok.sum()), auc_mann_whitney(y[ok], p[ok]), calibration_table(y[ok], p[ok]), slope, intercept
+    )
 
 
 # --------------------------------------------------------------------------
@@ -524,15 +535,19 @@ class PositiveExitModel:
         )
 
     def __repr__(self) -> str:
-        return (f"PositiveExitModel(n={self.n}, terms={len(self.terms)}, definition={self.definition.name!r}, "
-                f"problems={len(self.problems)})")
+        return (
+            f"PositiveExitModel(n={self.n}, terms={len(self.terms)}, definition={self.definition.name!r}, "
+            f"problems={len(self.problems)})"
+        )
 
     @property
     def coef_ci(self) -> pd.DataFrame:
         """95 % CIs of the logit coefficients (columns ``coef``, ``ci_low``, ``ci_high``)."""
         ci = self.results.conf_int(0.05).to_numpy()
-        return pd.DataFrame({"coef": self.results.params.to_numpy(), "ci_low": ci[:, 0], "ci_high": ci[:, 1]},
-                            index=self.odds_ratios.index)
+        return pd.DataFrame(
+            {"coef": self.results.params.to_numpy(), "ci_low": ci[:, 0], "ci_high": ci[:, 1]},
+            index=self.odds_ratios.index,
+        )
 
     @cached_property
     def marginal_effects(self) -> pd.DataFrame:
@@ -614,12 +629,22 @@ class PositiveExitModel:
                 params = sm.Logit(y[~test], X[~test]).fit(disp=0, start_params=self.results.params.to_numpy()).params
                 predicted[test] = 1 / (1 + np.exp(-(X[test] @ params)))
         # A fold that separates or does not converge gives unreliable out-of-fold figures: say so.
-        trouble = sorted({str(w.message).splitlines()[0] for w in caught if issubclass(
-            w.category, (ConvergenceWarning, PerfectSeparationWarning, HessianInversionWarning, RuntimeWarning))})
+        trouble = sorted(
+            {
+                str(w.message).splitlines()[0]
+                for w in caught
+                if issubclass(
+                    w.category, (ConvergenceWarning, PerfectSeparationWarning, HessianInversionWarning, RuntimeWarning)
+                )
+            }
+        )
         if trouble:
-            warnings.warn("Validation croisée : estimation difficile dans au moins un pli, AUC et calibration hors "
-                          "échantillon à lire avec prudence (" + " ; ".join(trouble[:3]) + ").",
-                          ModelWarning, stacklevel=2)
+            warnings.warn(
+                "Validation croisée : estimation difficile dans au moins un pli, AUC et calibration hors "
+                "échantillon à lire avec prudence (" + " ; ".join(trouble[:3]) + ").",
+                ModelWarning,
+                stacklevel=2,
+            )
         return _performance(y, predicted)
 
     def missing_table(self, lang: str = "fr") -> pd.DataFrame:
@@ -682,8 +707,17 @@ def average_marginal_effects(results, alpha: float = 0.05) -> pd.DataFrame:
     ame = np.array(ame)
     z = ame / se
     q = stats.norm.ppf(1 - alpha / 2)
-    return pd.DataFrame({"ame": ame, "se": se, "z": z, "p_value": 2 * stats.norm.sf(np.abs(z)),
-                         "ci_low": ame - q * se, "ci_high": ame + q * se}, index=pd.Index(rows, name="term"))
+    return pd.DataFrame(
+        {
+            "ame": ame,
+            "se": se,
+            "z": z,
+            "p_value": 2 * stats.norm.sf(np.abs(z)),
+            "ci_low": ame - q * se,
+            "ci_high": ame + q * se,
+        },
+        index=pd.Index(rows, name="term"),
+    )
 
 
 def term_label(term: str, design: _Design | None, lang: str = "fr") -> str:
@@ -815,8 +849,10 @@ def fit_positive_exit(
         if rank < exog.shape[1]:
             problems.append(f"plan d'expérience singulier (rang {rank} pour {exog.shape[1]} termes : colinéarité)")
         names = pd.Index([neutral_name(t) for t in results.params.index])
-        huge = _huge_terms(pd.Series(results.params.to_numpy(), index=names),
-                           pd.Series(np.sqrt(np.abs(np.diag(results.normalized_cov_params))), index=names))
+        huge = _huge_terms(
+            pd.Series(results.params.to_numpy(), index=names),
+            pd.Series(np.sqrt(np.abs(np.diag(results.normalized_cov_params))), index=names),
+        )
         if huge:
             problems.append("coefficients ou erreurs-types démesurés (séparation probable) : " + ", ".join(huge))
     if results is None and not problems:
@@ -861,8 +897,13 @@ class MultilevelModel:
         mean, sd = results.fe_mean, results.fe_sd
         z = stats.norm.ppf(0.975)
         self.fixed_effects = pd.DataFrame(
-            {"coef": mean, "sd": sd, "odds_ratio": np.exp(mean), "ci_low": np.exp(mean - z * sd),
-             "ci_high": np.exp(mean + z * sd)},
+            {
+                "coef": mean,
+                "sd": sd,
+                "odds_ratio": np.exp(mean),
+                "ci_low": np.exp(mean - z * sd),
+                "ci_high": np.exp(mean + z * sd),
+            },
             index=pd.Index(names, name="term"),
         )
         self.site_effects = site_effects
@@ -911,8 +952,9 @@ def fit_multilevel(
     """
     from statsmodels.genmod.bayes_mixed_glm import BinomialBayesMixedGLM
 
-    frame, design, d, formula, missing_info, notes = _prepare(data, formula, covariates, group, definition,
-                                                              "complete_case")
+    frame, design, d, formula, missing_info, notes = _prepare(
+        data, formula, covariates, group, definition, "complete_case"
+    )
     if notes:
         warnings.warn("Modèle multiniveau : " + " ; ".join(notes) + ".", ModelWarning, stacklevel=2)
     if len(frame) == 0 or frame[OUTCOME].nunique() < 2:
@@ -923,18 +965,23 @@ def fit_multilevel(
     # Centre the numeric and 0/1 columns: the mean-field approximation ignores the
     # posterior correlation between the intercept and uncentred covariates, which
     # stalls the optimiser and shrinks their posterior SDs. Undone below.
-    centred = {c: float(frame[c].mean()) for c in frame.columns
-               if c not in (OUTCOME, group, "_group") and not isinstance(frame[c].dtype, pd.CategoricalDtype)}
+    centred = {
+        c: float(frame[c].mean())
+        for c in frame.columns
+        if c not in (OUTCOME, group, "_group") and not isinstance(frame[c].dtype, pd.CategoricalDtype)
+    }
     for c, mean in centred.items():
         frame[c] = frame[c] - mean
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        model = BinomialBayesMixedGLM.from_formula(formula, {group: "0 + C(_group)"}, frame.drop(columns=[group]),
-                                                   vcp_p=vcp_p, fe_p=fe_p)
+        model = BinomialBayesMixedGLM.from_formula(
+            formula, {group: "0 + C(_group)"}, frame.drop(columns=[group]), vcp_p=vcp_p, fe_p=fe_p
+        )
         options = {"gtol": gtol} | ({} if maxiter is None else {"maxiter": maxiter})
         results = model.fit_vb(rng=seed, minim_opts=options)
-    bad = list(dict.fromkeys(str(w.message) for w in caught
-                             if issubclass(w.category, (ConvergenceWarning, RuntimeWarning))))
+    bad = list(
+        dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, (ConvergenceWarning, RuntimeWarning)))
+    )
     retvals = results.optim_retvals
     gradient = float(np.max(np.abs(retvals.jac))) if getattr(retvals, "jac", None) is not None else np.inf
     notes = list(notes)

@@ -47,8 +47,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .config import KEY_ENV_VAR  # noqa: F401  (loads toolkit.config before the next line)
 from . import config  # attribute access at call time, so tests can point KEY_FILE elsewhere
+from .config import KEY_ENV_VAR  # noqa: F401  (loads toolkit.config before the next line)
 from .errors import E2CError
 from .schema import normalise_key
 
@@ -92,20 +92,91 @@ def identifier_label(kind: str, lang: str = "fr") -> str:
 # Detection by header (normalised keys)
 # --------------------------------------------------------------------------
 _NAME_KEYS = {
-    "nom", "noms", "prenom", "prenoms", "nomprenom", "prenomnom", "nomcomplet", "patronyme", "name", "names",
-    "firstname", "lastname", "surname", "fullname", "givenname", "familyname", "nomdenaissance",
-    "nomnaissance", "nomdusage", "nomusage", "nomdefamille", "nomfamille", "nomdejeunefille",
-    "nomjeunefille", "nommarital", "identite", "civiliteetnom",
+    "nom",
+    "noms",
+    "prenom",
+    "prenoms",
+    "nomprenom",
+    "prenomnom",
+    "nomcomplet",
+    "patronyme",
+    "name",
+    "names",
+    "firstname",
+    "lastname",
+    "surname",
+    "fullname",
+    "givenname",
+    "familyname",
+    "nomdenaissance",
+    "nomnaissance",
+    "nomdusage",
+    "nomusage",
+    "nomdefamille",
+    "nomfamille",
+    "nomdejeunefille",
+    "nomjeunefille",
+    "nommarital",
+    "identite",
+    "civiliteetnom",
 }
-_PHONE_KEYS = {"tel", "telephone", "portable", "mobile", "phone", "gsm", "telfixe", "telportable",
-               "numerodetelephone", "numtel", "notel", "ntel", "telmobile", "fixe", "cellulaire"}
+_PHONE_KEYS = {
+    "tel",
+    "telephone",
+    "portable",
+    "mobile",
+    "phone",
+    "gsm",
+    "telfixe",
+    "telportable",
+    "numerodetelephone",
+    "numtel",
+    "notel",
+    "ntel",
+    "telmobile",
+    "fixe",
+    "cellulaire",
+}
 _ADDRESS_PARTS = ("adresse", "address", "adr", "rue", "voie", "lieudit", "complementdadresse", "domicile")
 _POSTCODE_KEYS = {"cp", "codepostal", "cpostal", "postcode", "postalcode", "zip", "zipcode", "codepostaldomicile"}
-_NIR_KEYS = {"nir", "nss", "numss", "nuss", "insee", "numeroinsee", "ninsee", "noinsee", "numinsee", "nirpp",
-             "numerosecu", "numsecu", "nsecu", "nosecu", "secu", "securitesociale", "numerodesecuritesociale",
-             "numerosecuritesociale", "socialsecuritynumber", "ssn"}
-_BIRTH_DATE_KEYS = {"datenaissance", "datedenaissance", "ddn", "nele", "neele", "nee", "ne", "birthdate",
-                    "dateofbirth", "dob", "datenaiss", "dtnaissance", "dtenaissance", "naissancedate"}
+_NIR_KEYS = {
+    "nir",
+    "nss",
+    "numss",
+    "nuss",
+    "insee",
+    "numeroinsee",
+    "ninsee",
+    "noinsee",
+    "numinsee",
+    "nirpp",
+    "numerosecu",
+    "numsecu",
+    "nsecu",
+    "nosecu",
+    "secu",
+    "securitesociale",
+    "numerodesecuritesociale",
+    "numerosecuritesociale",
+    "socialsecuritynumber",
+    "ssn",
+}
+_BIRTH_DATE_KEYS = {
+    "datenaissance",
+    "datedenaissance",
+    "ddn",
+    "nele",
+    "neele",
+    "nee",
+    "ne",
+    "birthdate",
+    "dateofbirth",
+    "dob",
+    "datenaiss",
+    "dtnaissance",
+    "dtenaissance",
+    "naissancedate",
+}
 
 
 def is_birth_date_header(header: object) -> bool:
@@ -135,8 +206,13 @@ def identifier_kind_of_header(header: object) -> str | None:
         return "telephone"
     if any(part in key for part in _ADDRESS_PARTS if len(part) > 3) or key in {"adr", "rue", "voie"}:
         return "adresse"
-    if (key in _NAME_KEYS or "prenom" in key or "patronyme" in key or key.endswith("name")
-            or (key.startswith("nom") and not key.startswith(("nombre", "nomenclature")))):
+    if (
+        key in _NAME_KEYS
+        or "prenom" in key
+        or "patronyme" in key
+        or key.endswith("name")
+        or (key.startswith("nom") and not key.startswith(("nombre", "nomenclature")))
+    ):
         return "nom"
     return None
 
@@ -250,8 +326,12 @@ def split_identifiers(frame: pd.DataFrame, contract_columns) -> IdentifierScan:
     distinct = {c: pd.Series(frame[c]).dropna().unique() for c in frame.columns}
     dropped, ignored = find_identifier_columns(distinct, set(contract_columns))
     birth = next((c for c, kind in dropped if kind == "date_naissance"), None)
-    return IdentifierScan(frame=frame.drop(columns=[c for c, _ in dropped]), dropped=dropped,
-                          birth_date=None if birth is None else frame[birth], ignored=ignored)
+    return IdentifierScan(
+        frame=frame.drop(columns=[c for c, _ in dropped]),
+        dropped=dropped,
+        birth_date=None if birth is None else frame[birth],
+        ignored=ignored,
+    )
 
 
 # --------------------------------------------------------------------------

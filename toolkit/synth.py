@@ -176,10 +176,19 @@ La Réunion | E2C Réunion Océan Indien | | Saint-Denis, Le Port, Saint-Pierre,
 
 # Share of trainees by region (sums to 1): larger where the network is larger.
 _REGION_SHARES = {
-    "Auvergne-Rhône-Alpes": 0.11, "Bourgogne-Franche-Comté": 0.04, "Bretagne": 0.03,
-    "Centre-Val de Loire": 0.04, "Grand Est": 0.09, "Hauts-de-France": 0.13, "Île-de-France": 0.14,
-    "Normandie": 0.05, "Nouvelle-Aquitaine": 0.08, "Occitanie": 0.10, "Pays de la Loire": 0.04,
-    "Provence-Alpes-Côte d'Azur": 0.10, "La Réunion": 0.05,
+    "Auvergne-Rhône-Alpes": 0.11,
+    "Bourgogne-Franche-Comté": 0.04,
+    "Bretagne": 0.03,
+    "Centre-Val de Loire": 0.04,
+    "Grand Est": 0.09,
+    "Hauts-de-France": 0.13,
+    "Île-de-France": 0.14,
+    "Normandie": 0.05,
+    "Nouvelle-Aquitaine": 0.08,
+    "Occitanie": 0.10,
+    "Pays de la Loire": 0.04,
+    "Provence-Alpes-Côte d'Azur": 0.10,
+    "La Réunion": 0.05,
 }
 
 
@@ -262,9 +271,13 @@ def _date_strings() -> np.ndarray:
     """Every day 1940-2045 in each date style, shape (3, days) (formatting by lookup is fast)."""
     days = pd.date_range("1940-01-01", "2045-12-31", freq="D")
     serial = (days.to_numpy().astype("datetime64[D]") - np.datetime64("1899-12-30", "D")).astype(np.int64)
-    return np.stack([np.asarray(days.strftime("%d/%m/%Y"), dtype=object),
-                     np.asarray(days.strftime("%Y-%m-%d"), dtype=object),
-                     np.asarray([str(v) for v in serial], dtype=object)])
+    return np.stack(
+        [
+            np.asarray(days.strftime("%d/%m/%Y"), dtype=object),
+            np.asarray(days.strftime("%Y-%m-%d"), dtype=object),
+            np.asarray([str(v) for v in serial], dtype=object),
+        ]
+    )
 
 
 @lru_cache(maxsize=1)
@@ -364,26 +377,50 @@ _CODE_INDEX = {code: i for i, code in enumerate(schema.EXIT_REASON_CODES)}
 _QUALIFYING = [r.code for r in schema.EXIT_REASONS if r.category in ("job", "work_study", "training")]
 # Among positives: job 35 %, work-study 25 %, training 40 %.
 _POSITIVE_MIX = {
-    "cdi": 0.35 * 0.15, "cdd": 0.35 * 0.30, "cdd_6_mois_plus": 0.35 * 0.10, "cdd_moins_6_mois": 0.35 * 0.10,
-    "interim": 0.35 * 0.17, "contrat_aide": 0.35 * 0.08, "creation_entreprise": 0.35 * 0.03,
+    "cdi": 0.35 * 0.15,
+    "cdd": 0.35 * 0.30,
+    "cdd_6_mois_plus": 0.35 * 0.10,
+    "cdd_moins_6_mois": 0.35 * 0.10,
+    "interim": 0.35 * 0.17,
+    "contrat_aide": 0.35 * 0.08,
+    "creation_entreprise": 0.35 * 0.03,
     "emploi": 0.35 * 0.07,
-    "apprentissage": 0.25 * 0.60, "contrat_professionnalisation": 0.25 * 0.25, "alternance": 0.25 * 0.15,
-    "formation_qualifiante": 0.40 * 0.65, "formation_prequalifiante": 0.40 * 0.35,
+    "apprentissage": 0.25 * 0.60,
+    "contrat_professionnalisation": 0.25 * 0.25,
+    "alternance": 0.25 * 0.15,
+    "formation_qualifiante": 0.40 * 0.65,
+    "formation_prequalifiante": 0.40 * 0.35,
 }
 _INTERRUPTION_MIX = {"abandon": 0.45, "exclusion": 0.15, "demenagement": 0.15, "maladie": 0.15, "maternite": 0.10}
 _OTHER_NEGATIVE_MIX = {
-    "sans_solution": 0.25, "recherche_emploi": 0.35, "service_civique": 0.12, "retour_mission_locale": 0.18,
+    "sans_solution": 0.25,
+    "recherche_emploi": 0.35,
+    "service_civique": 0.12,
+    "retour_mission_locale": 0.18,
     "autre": 0.10,
 }
 # Among negative exits: interruptions, qualifying situations that lasted 2 months or less, other exits.
 _NEGATIVE_KINDS = (0.52, 0.14, 0.34)
-_UNRECOGNISED_EXIT_LABELS = ("En attente", "Situation à préciser", "Voir référent", "NSP", "Perdu de vue",
-                             "Non communiqué")
+_UNRECOGNISED_EXIT_LABELS = (
+    "En attente",
+    "Situation à préciser",
+    "Voir référent",
+    "NSP",
+    "Perdu de vue",
+    "Non communiqué",
+)
 _UNKNOWN_KINDS = ("no_start_date", "confirmed_too_early", "unrecognised_label")
 
 _MASKED_COLUMNS = {  # canonical covariate: share masked completely at random (scaled by missing_share / 0.03)
-    "education_level": 0.03, "qpv": 0.04, "rural": 0.05, "disability": 0.05, "nationality": 0.02,
-    "referrer": 0.03, "weeks_in_company": 0.02, "n_internships": 0.02, "esf_cofunded": 0.03,
+    "education_level": 0.03,
+    "qpv": 0.04,
+    "rural": 0.05,
+    "disability": 0.05,
+    "nationality": 0.02,
+    "referrer": 0.03,
+    "weeks_in_company": 0.02,
+    "n_internships": 0.02,
+    "esf_cofunded": 0.03,
 }
 
 
@@ -486,18 +523,31 @@ def _encode_outcomes(rng, *, exited, known, positive, unknown, censored, start, 
 # School habits (messy exports)
 # --------------------------------------------------------------------------
 _SEX_STYLES = [  # (F label, M label), weights
-    (("F", "M"), 0.45), (("F", "H"), 0.15), (("Femme", "Homme"), 0.2), (("2", "1"), 0.1),
+    (("F", "M"), 0.45),
+    (("F", "H"), 0.15),
+    (("Femme", "Homme"), 0.2),
+    (("2", "1"), 0.1),
     (("Féminin", "Masculin"), 0.1),
 ]
 _BOOL_STYLES = [
-    (("oui", "non"), 0.25), (("Oui", "Non"), 0.25), (("OUI", "NON"), 0.1), (("O", "N"), 0.15), (("1", "0"), 0.15),
-    (("vrai", "faux"), 0.05), (("Vrai", "Faux"), 0.03), (("yes", "no"), 0.02),
+    (("oui", "non"), 0.25),
+    (("Oui", "Non"), 0.25),
+    (("OUI", "NON"), 0.1),
+    (("O", "N"), 0.15),
+    (("1", "0"), 0.15),
+    (("vrai", "faux"), 0.05),
+    (("Vrai", "Faux"), 0.03),
+    (("yes", "no"), 0.02),
 ]
 _EDUCATION_STYLE_LABELS = {  # style -> code -> candidate labels
     "old": [["VI", "V bis", "Infra V", "Vbis", "VI"], ["V", "Niveau V"], ["IV", "Niveau IV"], ["III", "Niveau III"]],
     "new": [["Niveau 2", "Niveau 2", "Niveau 1", "Infra 3"], ["Niveau 3"], ["Niveau 4"], ["Niveau 5", "Niveau 6"]],
-    "words": [["Sans diplôme", "Sans diplôme", "Brevet", "CFG", "Aucun diplôme", "Brevet des collèges"],
-              ["CAP", "BEP", "CAP/BEP"], ["Bac", "Baccalauréat", "Bac pro"], ["BTS", "Licence", "Bac+2"]],
+    "words": [
+        ["Sans diplôme", "Sans diplôme", "Brevet", "CFG", "Aucun diplôme", "Brevet des collèges"],
+        ["CAP", "BEP", "CAP/BEP"],
+        ["Bac", "Baccalauréat", "Bac pro"],
+        ["BTS", "Licence", "Bac+2"],
+    ],
 }
 _NATIONALITY_STYLE_LABELS = [
     [["Française"], ["UE"], ["Hors UE"]],
@@ -505,10 +555,20 @@ _NATIONALITY_STYLE_LABELS = [
     [["FR"], ["Union européenne"], ["Hors-UE"]],
 ]
 _REFERRER_STYLE_LABELS = [
-    [["Mission locale"], ["France Travail"], ["Candidature spontanée"], ["PLIE"],
-     ["Autre", "Cap emploi", "ASE", "PJJ", "Association", "Service social"]],
-    [["ML"], ["Pôle emploi", "Pôle emploi", "France Travail"], ["Spontané", "Spontanée", "Bouche à oreille"],
-     ["PLIE"], ["Autres", "Éducation nationale", "SPIP"]],
+    [
+        ["Mission locale"],
+        ["France Travail"],
+        ["Candidature spontanée"],
+        ["PLIE"],
+        ["Autre", "Cap emploi", "ASE", "PJJ", "Association", "Service social"],
+    ],
+    [
+        ["ML"],
+        ["Pôle emploi", "Pôle emploi", "France Travail"],
+        ["Spontané", "Spontanée", "Bouche à oreille"],
+        ["PLIE"],
+        ["Autres", "Éducation nationale", "SPIP"],
+    ],
 ]
 
 
@@ -516,8 +576,23 @@ def _school_habits(rng, n_schools: int, messy: bool) -> dict[str, np.ndarray]:
     """How each school's information system writes things (all zeros = tidy export)."""
     if not messy:
         zeros = np.zeros(n_schools, dtype=np.int64)
-        return {k: zeros for k in ("region", "sex", "bool", "edu", "nationality", "referrer", "id", "date_style",
-                                   "decimal_dot", "birth_date", "phone", "nir")} | {"edu_switch": zeros + 9999}
+        return {
+            k: zeros
+            for k in (
+                "region",
+                "sex",
+                "bool",
+                "edu",
+                "nationality",
+                "referrer",
+                "id",
+                "date_style",
+                "decimal_dot",
+                "birth_date",
+                "phone",
+                "nir",
+            )
+        } | {"edu_switch": zeros + 9999}
     habits = {
         "region": _draw(rng, (0.55, 0.10, 0.10, 0.20, 0.05), n_schools),
         "sex": _draw(rng, [w for _, w in _SEX_STYLES], n_schools),
@@ -543,8 +618,9 @@ def _region_labels(geo: pd.DataFrame, style: np.ndarray) -> list[list[str]]:
     for region, former, school_style in zip(geo["region"], geo["former_region"], style[geo["school_index"]]):
         r = by_name[region]
         if school_style == 1:
-            labels.append([_strip_accents(region).upper(), region.upper(), _strip_accents(region),
-                           region.replace("-", " ")])
+            labels.append(
+                [_strip_accents(region).upper(), region.upper(), _strip_accents(region), region.replace("-", " ")]
+            )
         elif school_style == 2:
             labels.append([r.insee, r.insee.lstrip("0")] if r.insee.startswith("0") else [r.insee])
         elif school_style == 3 and former:
@@ -559,23 +635,138 @@ def _region_labels(geo: pd.DataFrame, style: np.ndarray) -> list[list[str]]:
 def _region_noise_pools(geo: pd.DataFrame) -> list[list[str]]:
     """Any spelling of each site's region: 2016 name, INSEE code, slug, pre-2016 names, abbreviations."""
     by_name = {r.name: r for r in schema.REGIONS}
-    return [_messy_forms([r.name, r.name.replace("-", " "), r.insee, r.slug, *r.former, *r.extra_aliases])
-            for r in (by_name[name] for name in geo["region"])]
+    return [
+        _messy_forms([r.name, r.name.replace("-", " "), r.insee, r.slug, *r.former, *r.extra_aliases])
+        for r in (by_name[name] for name in geo["region"])
+    ]
 
 
-_FIRST_NAMES_F = ("Léa", "Manon", "Chloé", "Emma", "Camille", "Inès", "Sarah", "Jade", "Lina", "Océane", "Laura",
-                  "Clara", "Yasmine", "Fatoumata", "Aïcha", "Nour", "Maëlys", "Lou", "Anaïs", "Mélissa", "Kenza",
-                  "Louna", "Wendy", "Marine", "Justine", "Amandine", "Cindy", "Héloïse", "Salomé", "Zoé")
-_FIRST_NAMES_M = ("Lucas", "Enzo", "Nathan", "Mathis", "Hugo", "Théo", "Louis", "Yanis", "Kylian", "Rayan",
-                  "Mohamed", "Adam", "Ethan", "Noah", "Gabriel", "Jules", "Maël", "Sacha", "Bilal", "Ibrahim",
-                  "Mamadou", "Kevin", "Dylan", "Anthony", "Jordan", "Jérémy", "Loïc", "Samuel", "Axel", "Mehdi")
-_SURNAMES = ("Martin", "Bernard", "Dubois", "Thomas", "Robert", "Richard", "Petit", "Durand", "Leroy", "Moreau",
-             "Simon", "Laurent", "Lefebvre", "Michel", "Garcia", "David", "Bertrand", "Roux", "Vincent",
-             "Fournier", "Morel", "Girard", "André", "Lefèvre", "Mercier", "Dupont", "Lambert", "Bonnet",
-             "François", "Martinez", "Legrand", "Garnier", "Faure", "Rousseau", "Blanc", "Guérin", "Muller",
-             "Henry", "Roussel", "Nicolas", "Perrin", "Morin", "Mathieu", "Clément", "Gauthier", "Dumont",
-             "Lopez", "Fontaine", "Chevalier", "Robin", "Diallo", "Traoré", "Benali", "Haddad", "Nguyen",
-             "Da Silva", "Ferreira", "Hoarau", "Payet", "Grondin")
+_FIRST_NAMES_F = (
+    "Léa",
+    "Manon",
+    "Chloé",
+    "Emma",
+    "Camille",
+    "Inès",
+    "Sarah",
+    "Jade",
+    "Lina",
+    "Océane",
+    "Laura",
+    "Clara",
+    "Yasmine",
+    "Fatoumata",
+    "Aïcha",
+    "Nour",
+    "Maëlys",
+    "Lou",
+    "Anaïs",
+    "Mélissa",
+    "Kenza",
+    "Louna",
+    "Wendy",
+    "Marine",
+    "Justine",
+    "Amandine",
+    "Cindy",
+    "Héloïse",
+    "Salomé",
+    "Zoé",
+)
+_FIRST_NAMES_M = (
+    "Lucas",
+    "Enzo",
+    "Nathan",
+    "Mathis",
+    "Hugo",
+    "Théo",
+    "Louis",
+    "Yanis",
+    "Kylian",
+    "Rayan",
+    "Mohamed",
+    "Adam",
+    "Ethan",
+    "Noah",
+    "Gabriel",
+    "Jules",
+    "Maël",
+    "Sacha",
+    "Bilal",
+    "Ibrahim",
+    "Mamadou",
+    "Kevin",
+    "Dylan",
+    "Anthony",
+    "Jordan",
+    "Jérémy",
+    "Loïc",
+    "Samuel",
+    "Axel",
+    "Mehdi",
+)
+_SURNAMES = (
+    "Martin",
+    "Bernard",
+    "Dubois",
+    "Thomas",
+    "Robert",
+    "Richard",
+    "Petit",
+    "Durand",
+    "Leroy",
+    "Moreau",
+    "Simon",
+    "Laurent",
+    "Lefebvre",
+    "Michel",
+    "Garcia",
+    "David",
+    "Bertrand",
+    "Roux",
+    "Vincent",
+    "Fournier",
+    "Morel",
+    "Girard",
+    "André",
+    "Lefèvre",
+    "Mercier",
+    "Dupont",
+    "Lambert",
+    "Bonnet",
+    "François",
+    "Martinez",
+    "Legrand",
+    "Garnier",
+    "Faure",
+    "Rousseau",
+    "Blanc",
+    "Guérin",
+    "Muller",
+    "Henry",
+    "Roussel",
+    "Nicolas",
+    "Perrin",
+    "Morin",
+    "Mathieu",
+    "Clément",
+    "Gauthier",
+    "Dumont",
+    "Lopez",
+    "Fontaine",
+    "Chevalier",
+    "Robin",
+    "Diallo",
+    "Traoré",
+    "Benali",
+    "Haddad",
+    "Nguyen",
+    "Da Silva",
+    "Ferreira",
+    "Hoarau",
+    "Payet",
+    "Grondin",
+)
 
 
 _SEP = {sep: pa.scalar(sep, type=pa.large_string()) for sep in ("", " ")}
@@ -587,6 +778,7 @@ def _identifier_columns(rng, n, male, birth, school, habits) -> dict[str, pa.Arr
     Built with pyarrow string kernels (table lookups and element-wise joins):
     at 1,000,000 rows Python string concatenation would dominate the run time.
     """
+
     def table(values) -> pa.Array:
         return pa.array(list(values), type=pa.large_string())
 
@@ -594,8 +786,9 @@ def _identifier_columns(rng, n, male, birth, school, habits) -> dict[str, pa.Arr
         return table(values).take(pa.array(idx))
 
     firsts = [*_FIRST_NAMES_F, *_FIRST_NAMES_M]
-    first_idx = np.where(male, len(_FIRST_NAMES_F) + rng.integers(len(_FIRST_NAMES_M), size=n),
-                         rng.integers(len(_FIRST_NAMES_F), size=n))
+    first_idx = np.where(
+        male, len(_FIRST_NAMES_F) + rng.integers(len(_FIRST_NAMES_M), size=n), rng.integers(len(_FIRST_NAMES_F), size=n)
+    )
     s_idx = rng.integers(len(_SURNAMES), size=n) + np.where(rng.random(n) < 0.5, len(_SURNAMES), 0)
     first = pick(firsts, first_idx)
     surname = pick([*_SURNAMES, *(x.upper() for x in _SURNAMES)], s_idx)
@@ -607,70 +800,134 @@ def _identifier_columns(rng, n, male, birth, school, habits) -> dict[str, pa.Arr
 
     two = [f"{i:02d}" for i in range(100)]
     prefix = pick(["06 39 98", "+33 6 39 98"], (rng.random(n) >= 0.7).astype(np.int64))
-    phone = pc.binary_join_element_wise(prefix, pick(two, rng.integers(100, size=n)),
-                                        pick(two, rng.integers(100, size=n)), _SEP[" "])
+    phone = pc.binary_join_element_wise(
+        prefix, pick(two, rng.integers(100, size=n)), pick(two, rng.integers(100, size=n)), _SEP[" "]
+    )
     none = pa.scalar(None, type=pa.large_string())
     phone = pc.if_else(pa.array(habits["phone"][school] == 1), phone, none)
 
     # NIR-like: sex, yy, mm, "99" + country code 9xx (unused by INSEE), order, valid key.
     mm = rng.integers(1, 13, size=n)
-    body = ((np.where(male, 1, 2).astype(np.int64) * 10**12) + (birth % 100) * 10**10 + mm * 10**8
-            + 99 * 10**6 + rng.integers(900, 990, size=n) * 10**3 + rng.integers(1, 1000, size=n))
+    body = (
+        (np.where(male, 1, 2).astype(np.int64) * 10**12)
+        + (birth % 100) * 10**10
+        + mm * 10**8
+        + 99 * 10**6
+        + rng.integers(900, 990, size=n) * 10**3
+        + rng.integers(1, 1000, size=n)
+    )
     key = 97 - body % 97  # 1..97
-    nir = pc.binary_join_element_wise(pc.cast(pa.array(body), pa.large_string()),
-                                      pick([f"{i:02d}" for i in range(98)], key), _SEP[""])
+    nir = pc.binary_join_element_wise(
+        pc.cast(pa.array(body), pa.large_string()), pick([f"{i:02d}" for i in range(98)], key), _SEP[""]
+    )
     nir = pc.if_else(pa.array(habits["nir"][school] == 1), nir, none)
     return {"nom": surname, "prenom": first, "email": email, "telephone": phone, "num_secu": nir}
 
 
-def _render_columns(rng, geo, habits, messy, noise, *, site, school, year, entry, male, birth, education, qpv,
-                    rural, disability, nationality, referrer, company_days, internships, esf, masked, exit_day,
-                    reason, s_date, e_date, f_date) -> dict[str, np.ndarray]:
+def _render_columns(
+    rng,
+    geo,
+    habits,
+    messy,
+    noise,
+    *,
+    site,
+    school,
+    year,
+    entry,
+    male,
+    birth,
+    education,
+    qpv,
+    rural,
+    disability,
+    nationality,
+    referrer,
+    company_days,
+    internships,
+    esf,
+    masked,
+    exit_day,
+    reason,
+    s_date,
+    e_date,
+    f_date,
+) -> dict[str, np.ndarray]:
     """The raw-contract columns as each school's information system writes them (object arrays)."""
     n = site.size
     date_style = habits["date_style"][school]
     cols: dict[str, np.ndarray] = {}
     cols["id_stagiaire"] = _trainee_ids(geo, school, year, entry, habits)
-    cols["region"] = _render(site, np.zeros(n, dtype=np.int64), [_region_labels(geo, habits["region"])], rng,
-                             noise, _region_noise_pools(geo))
+    cols["region"] = _render(
+        site, np.zeros(n, dtype=np.int64), [_region_labels(geo, habits["region"])], rng, noise, _region_noise_pools(geo)
+    )
     cols["ecole"] = geo["school"].to_numpy(dtype=object)[site]
     cols["site"] = geo["site"].to_numpy(dtype=object)[site]
     sex_table = [[[f], [m]] for (f, m), _ in _SEX_STYLES]
-    cols["sexe"] = _render(male.astype(np.int64), habits["sex"][school], sex_table, rng, noise,
-                           [_messy_forms(schema.SEX_VARIANTS[c]) for c in schema.SEX_CODES])
+    cols["sexe"] = _render(
+        male.astype(np.int64),
+        habits["sex"][school],
+        sex_table,
+        rng,
+        noise,
+        [_messy_forms(schema.SEX_VARIANTS[c]) for c in schema.SEX_CODES],
+    )
     birth_day = (birth - 1970).astype("datetime64[Y]").astype("datetime64[D]") + rng.integers(0, 365, size=n)
     birth_style = np.minimum(date_style, 1)  # a full birth date is written dd/mm/yyyy or yyyy-mm-dd
-    cols["annee_naissance"] = np.where(habits["birth_date"][school] == 1, _format_dates(birth_day, birth_style),
-                                       _year_strings()[birth])
+    cols["annee_naissance"] = np.where(
+        habits["birth_date"][school] == 1, _format_dates(birth_day, birth_style), _year_strings()[birth]
+    )
     edu_style = np.where(habits["edu"][school] == 1, 2, np.where(year < habits["edu_switch"][school], 0, 1))
     if not messy:
         edu_style[:] = 1
     edu_codes = np.where(masked["education_level"], -1, education)
-    cols["niveau_formation"] = _render(edu_codes, edu_style, [_EDUCATION_STYLE_LABELS[k] for k in
-                                                               ("old", "new", "words")], rng, noise,
-                                       [_messy_forms(schema.EDUCATION_VARIANTS[c]) for c in schema.EDUCATION_LEVELS])
+    cols["niveau_formation"] = _render(
+        edu_codes,
+        edu_style,
+        [_EDUCATION_STYLE_LABELS[k] for k in ("old", "new", "words")],
+        rng,
+        noise,
+        [_messy_forms(schema.EDUCATION_VARIANTS[c]) for c in schema.EDUCATION_LEVELS],
+    )
     bool_table = [[[f], [t]] for (t, f), _ in _BOOL_STYLES]
     bool_pools = [_messy_forms(["non", "Non", "N", "0", "faux", "NON"]), _messy_forms(["oui", "Oui", "O", "1", "vrai"])]
-    for raw_name, values, canon in (("qpv", qpv, "qpv"), ("zone_rurale", rural, "rural"),
-                                    ("rqth", disability, "disability")):
+    for raw_name, values, canon in (
+        ("qpv", qpv, "qpv"),
+        ("zone_rurale", rural, "rural"),
+        ("rqth", disability, "disability"),
+    ):
         codes = np.where(masked[canon], -1, values.astype(np.int64))
         cols[raw_name] = _render(codes, habits["bool"][school], bool_table, rng, noise, bool_pools)
     nat_codes = np.where(masked["nationality"], -1, nationality)
-    cols["nationalite"] = _render(nat_codes, habits["nationality"][school], _NATIONALITY_STYLE_LABELS, rng, noise,
-                                  [_messy_forms(schema.NATIONALITY_VARIANTS[c][:7]) for c in schema.NATIONALITY_CODES])
+    cols["nationalite"] = _render(
+        nat_codes,
+        habits["nationality"][school],
+        _NATIONALITY_STYLE_LABELS,
+        rng,
+        noise,
+        [_messy_forms(schema.NATIONALITY_VARIANTS[c][:7]) for c in schema.NATIONALITY_CODES],
+    )
     ref_codes = np.where(masked["referrer"], -1, referrer)
-    cols["prescripteur"] = _render(ref_codes, habits["referrer"][school], _REFERRER_STYLE_LABELS, rng, noise,
-                                   [_messy_forms(schema.REFERRER_VARIANTS[c]) for c in schema.REFERRER_CODES])
+    cols["prescripteur"] = _render(
+        ref_codes,
+        habits["referrer"][school],
+        _REFERRER_STYLE_LABELS,
+        rng,
+        noise,
+        [_messy_forms(schema.REFERRER_VARIANTS[c]) for c in schema.REFERRER_CODES],
+    )
     cols["date_entree"] = _format_dates(entry, date_style)
     cols["date_sortie"] = _format_dates(exit_day, date_style)
     cols["motif_sortie"] = _exit_labels(reason, rng, noise, messy)
     cols["date_debut_situation"] = _format_dates(s_date, date_style)
     cols["date_fin_situation"] = _format_dates(e_date, date_style)
     cols["date_suivi"] = _format_dates(f_date, date_style)
-    cols["semaines_entreprise"] = _weeks_strings(company_days, habits["decimal_dot"][school] == 1,
-                                                 masked["weeks_in_company"])
-    cols["nb_stages"] = _lookup_strings(internships, np.asarray([str(i) for i in range(21)], dtype=object),
-                                        masked["n_internships"])
+    cols["semaines_entreprise"] = _weeks_strings(
+        company_days, habits["decimal_dot"][school] == 1, masked["weeks_in_company"]
+    )
+    cols["nb_stages"] = _lookup_strings(
+        internships, np.asarray([str(i) for i in range(21)], dtype=object), masked["n_internships"]
+    )
     esf_codes = np.where(masked["esf_cofunded"], -1, esf.astype(np.int64))
     cols["cofinancement_fse"] = _render(esf_codes, habits["bool"][school], bool_table, rng, noise, bool_pools)
     return cols
@@ -690,11 +947,11 @@ def _plant_invalid_rows(rng, cols, n_invalid, *, exited, entry, year, school, ha
     others = rng.choice(np.flatnonzero(free), size=int(per_kind.sum() - per_kind[3]), replace=False)
     bounds = np.cumsum([0, per_kind[0], per_kind[1], per_kind[2]])
     groups = {
-        "missing_id": others[bounds[0]:bounds[1]],
-        "unknown_region": others[bounds[1]:bounds[2]],
-        "invalid_entry_date": others[bounds[2]:bounds[3]],
+        "missing_id": others[bounds[0] : bounds[1]],
+        "unknown_region": others[bounds[1] : bounds[2]],
+        "invalid_entry_date": others[bounds[2] : bounds[3]],
         "exit_before_entry": backwards,
-        "age_out_of_range": others[bounds[3]:],
+        "age_out_of_range": others[bounds[3] :],
     }
 
     def pick(labels, size):
@@ -712,9 +969,11 @@ def _plant_invalid_rows(rng, cols, n_invalid, *, exited, entry, year, school, ha
     bad_age = np.where(rng.random(g.size) < 0.5, rng.integers(8, 15, size=g.size), rng.integers(41, 71, size=g.size))
     bad_birth = year[g] - bad_age
     bad_day = (bad_birth - 1970).astype("datetime64[Y]").astype("datetime64[D]") + rng.integers(0, 365, size=g.size)
-    cols["annee_naissance"][g] = np.where(habits["birth_date"][school[g]] == 1,
-                                          _format_dates(bad_day, np.minimum(date_style[g], 1)),
-                                          _year_strings()[bad_birth])
+    cols["annee_naissance"][g] = np.where(
+        habits["birth_date"][school[g]] == 1,
+        _format_dates(bad_day, np.minimum(date_style[g], 1)),
+        _year_strings()[bad_birth],
+    )
     return groups
 
 
@@ -881,13 +1140,18 @@ def generate_export(
         better = [geo["site"].iloc[i] for i in chosen[:n_planted]]
         worse = [geo["site"].iloc[i] for i in chosen[n_planted:]]
 
-    eta = (coef["sex[M]"] * male + coef["age_at_entry"] * age + coef["qpv"] * qpv
-           + coef["disability"] * disability + coef["weeks_in_company"] * weeks
-           + np.array([0.0] + [coef[f"education_level[{e}]"] for e in schema.EDUCATION_LEVELS[1:]])[education]
-           + np.array([0.0] + [coef[f"nationality[{c}]"] for c in schema.NATIONALITY_CODES[1:]])[nationality]
-           + np.array([0.0] + [coef[f"cohort_year[{y}]"] for y in years[1:]])[np.searchsorted(years, year)]
-           + np.array([0.0] + [coef[f"region[{r}]"] for r in region_names[1:]])[region]
-           + u_site[site])
+    eta = (
+        coef["sex[M]"] * male
+        + coef["age_at_entry"] * age
+        + coef["qpv"] * qpv
+        + coef["disability"] * disability
+        + coef["weeks_in_company"] * weeks
+        + np.array([0.0] + [coef[f"education_level[{e}]"] for e in schema.EDUCATION_LEVELS[1:]])[education]
+        + np.array([0.0] + [coef[f"nationality[{c}]"] for c in schema.NATIONALITY_CODES[1:]])[nationality]
+        + np.array([0.0] + [coef[f"cohort_year[{y}]"] for y in years[1:]])[np.searchsorted(years, year)]
+        + np.array([0.0] + [coef[f"region[{r}]"] for r in region_names[1:]])[region]
+        + u_site[site]
+    )
     intercept = brentq(lambda b: expit(b + eta).mean() - target_positive_rate, -20, 20, xtol=1e-10)
     p_true = expit(intercept + eta)
     positive = rng.random(n) < p_true
@@ -903,45 +1167,103 @@ def generate_export(
     unknown = exited & ~censored & (rng.random(n) < unknown_share)
     known = exited & ~censored & ~unknown
     reason, s_date, e_date, f_date, unknown_kind = _encode_outcomes(
-        rng, exited=exited, known=known, positive=positive, unknown=unknown, censored=censored,
-        start=np.where(exited, start, NAT), cap=extraction, male=male)
+        rng,
+        exited=exited,
+        known=known,
+        positive=positive,
+        unknown=unknown,
+        censored=censored,
+        start=np.where(exited, start, NAT),
+        cap=extraction,
+        male=male,
+    )
     exit_day = np.where(exited, exit_day, NAT)
 
     # MCAR masking, after the outcome is drawn
     scale = missing_share / 0.03
     masked = {col: rng.random(n) < share_ * scale for col, share_ in _MASKED_COLUMNS.items()}
 
-    truth_rows = pd.DataFrame({
-        "id_stagiaire": pd.Series(np.full(n, None, dtype=object), dtype=object),
-        "row_status": pd.Categorical(np.full(n, "valid", dtype=object), categories=_ROW_STATUSES),
-        "outcome_status": pd.Categorical.from_codes(
-            np.select([~exited, known, censored], [0, 1, 3], 2), categories=_OUTCOME_STATUSES),
-        "unknown_kind": pd.Categorical(unknown_kind, categories=[*_UNKNOWN_KINDS, "censored"]),
-        "positive_drawn": positive,
-        "positive_exit": pd.array(np.where(known, positive, False), dtype="boolean"),
-        "p_true": p_true,
-        "region": pd.Categorical.from_codes(region, categories=region_names),
-        "school": pd.Categorical.from_codes(school, categories=list(geo["school"].unique())),
-        "site": pd.Categorical.from_codes(site, categories=list(geo["site"])),
-        "cohort_year": year,
-        "entry_date": entry,
-        "sex": pd.Categorical.from_codes(male.astype(np.int8), categories=list(schema.SEX_CODES)),
-        "age_at_entry": age,
-        "education_level": pd.Categorical.from_codes(education, categories=list(schema.EDUCATION_LEVELS)),
-        "qpv": qpv, "rural": rural, "disability": disability,
-        "nationality": pd.Categorical.from_codes(nationality, categories=list(schema.NATIONALITY_CODES)),
-        "referrer": pd.Categorical.from_codes(referrer, categories=list(schema.REFERRER_CODES)),
-        "weeks_in_company": weeks, "n_internships": internships, "esf_cofunded": esf,
-    })
+    truth_rows = pd.DataFrame(
+        {
+            "id_stagiaire": pd.Series(np.full(n, None, dtype=object), dtype=object),
+            "row_status": pd.Categorical(np.full(n, "valid", dtype=object), categories=_ROW_STATUSES),
+            "outcome_status": pd.Categorical.from_codes(
+                np.select([~exited, known, censored], [0, 1, 3], 2), categories=_OUTCOME_STATUSES
+            ),
+            "unknown_kind": pd.Categorical(unknown_kind, categories=[*_UNKNOWN_KINDS, "censored"]),
+            "positive_drawn": positive,
+            "positive_exit": pd.array(np.where(known, positive, False), dtype="boolean"),
+            "p_true": p_true,
+            "region": pd.Categorical.from_codes(region, categories=region_names),
+            "school": pd.Categorical.from_codes(school, categories=list(geo["school"].unique())),
+            "site": pd.Categorical.from_codes(site, categories=list(geo["site"])),
+            "cohort_year": year,
+            "entry_date": entry,
+            "sex": pd.Categorical.from_codes(male.astype(np.int8), categories=list(schema.SEX_CODES)),
+            "age_at_entry": age,
+            "education_level": pd.Categorical.from_codes(education, categories=list(schema.EDUCATION_LEVELS)),
+            "qpv": qpv,
+            "rural": rural,
+            "disability": disability,
+            "nationality": pd.Categorical.from_codes(nationality, categories=list(schema.NATIONALITY_CODES)),
+            "referrer": pd.Categorical.from_codes(referrer, categories=list(schema.REFERRER_CODES)),
+            "weeks_in_company": weeks,
+            "n_internships": internships,
+            "esf_cofunded": esf,
+        }
+    )
     truth_rows.loc[~known, "positive_exit"] = pd.NA
 
     # Export order: by school, then entry date (rendering then runs in file order)
     order = np.lexsort((rng.random(n), entry, school))
-    (site, school, year, entry, male, birth, education, qpv, rural, disability, nationality, referrer,
-     company_days, internships, esf, exit_day, exited, reason, s_date, e_date, f_date) = (
-        a[order] for a in (site, school, year, entry, male, birth, education, qpv, rural, disability, nationality,
-                           referrer, company_days, internships, esf, exit_day, exited, reason, s_date, e_date,
-                           f_date))
+    (
+        site,
+        school,
+        year,
+        entry,
+        male,
+        birth,
+        education,
+        qpv,
+        rural,
+        disability,
+        nationality,
+        referrer,
+        company_days,
+        internships,
+        esf,
+        exit_day,
+        exited,
+        reason,
+        s_date,
+        e_date,
+        f_date,
+    ) = (
+        a[order]
+        for a in (
+            site,
+            school,
+            year,
+            entry,
+            male,
+            birth,
+            education,
+            qpv,
+            rural,
+            disability,
+            nationality,
+            referrer,
+            company_days,
+            internships,
+            esf,
+            exit_day,
+            exited,
+            reason,
+            s_date,
+            e_date,
+            f_date,
+        )
+    )
     masked = {k: v[order] for k, v in masked.items()}
     truth_rows = truth_rows.iloc[order].reset_index(drop=True)
 
@@ -951,17 +1273,48 @@ def generate_export(
         habits["birth_date"] = np.full(n_schools, int(birth_dates == "column"))
     noise = label_noise if messy else 0.0
     cols = _render_columns(
-        rng, geo, habits, messy, noise, site=site, school=school, year=year, entry=entry, male=male,
-        birth=birth, education=education, qpv=qpv, rural=rural, disability=disability,
-        nationality=nationality, referrer=referrer, company_days=company_days, internships=internships,
-        esf=esf, masked=masked, exit_day=exit_day, reason=reason, s_date=s_date, e_date=e_date, f_date=f_date)
+        rng,
+        geo,
+        habits,
+        messy,
+        noise,
+        site=site,
+        school=school,
+        year=year,
+        entry=entry,
+        male=male,
+        birth=birth,
+        education=education,
+        qpv=qpv,
+        rural=rural,
+        disability=disability,
+        nationality=nationality,
+        referrer=referrer,
+        company_days=company_days,
+        internships=internships,
+        esf=esf,
+        masked=masked,
+        exit_day=exit_day,
+        reason=reason,
+        s_date=s_date,
+        e_date=e_date,
+        f_date=f_date,
+    )
     id_cols = _identifier_columns(rng, n, male, birth, school, habits) if (messy and identifiers) else {}
 
     # Invalid rows: one problem each
     invalid_counts = dict.fromkeys(_INVALID_KINDS, 0)
     if messy and invalid_share > 0:
-        groups = _plant_invalid_rows(rng, cols, int(round(invalid_share * n)), exited=exited, entry=entry,
-                                     year=year, school=school, habits=habits)
+        groups = _plant_invalid_rows(
+            rng,
+            cols,
+            int(round(invalid_share * n)),
+            exited=exited,
+            entry=entry,
+            year=year,
+            school=school,
+            habits=habits,
+        )
         for kind, g in groups.items():
             truth_rows.loc[g, "row_status"] = kind
             invalid_counts[kind] = int(g.size)
@@ -982,11 +1335,25 @@ def generate_export(
     rows.loc[is_copy, "row_status"] = "duplicate"
     rows.insert(0, "source_row", np.arange(1, len(rows) + 1))
 
-    truth = _truth(settings=settings, seed=seed, coef=coef, intercept=intercept, site_sd=site_sd, geo=geo,
-                   u_site=u_site, better=better, worse=worse, planted_effect=planted_effect if planted else 0.0,
-                   rows=rows, region_names=region_names, years=years, extraction=extraction,
-                   invalid_counts=invalid_counts, id_cols=list(id_cols), masked_shares={
-                       k: round(v * scale, 4) for k, v in _MASKED_COLUMNS.items()})
+    truth = _truth(
+        settings=settings,
+        seed=seed,
+        coef=coef,
+        intercept=intercept,
+        site_sd=site_sd,
+        geo=geo,
+        u_site=u_site,
+        better=better,
+        worse=worse,
+        planted_effect=planted_effect if planted else 0.0,
+        rows=rows,
+        region_names=region_names,
+        years=years,
+        extraction=extraction,
+        invalid_counts=invalid_counts,
+        id_cols=list(id_cols),
+        masked_shares={k: round(v * scale, 4) for k, v in _MASKED_COLUMNS.items()},
+    )
     return SynthExport(raw=raw, truth=truth, rows=rows)
 
 
@@ -1024,14 +1391,18 @@ def _trainee_ids(geo: pd.DataFrame, school: np.ndarray, year: np.ndarray, entry:
     seq[order] = np.arange(n) - group_start + 1
     seq_str = np.asarray([f"{i:05d}" for i in range(int(seq.max()) + 1)], dtype=object)[seq]
     schools = geo.drop_duplicates("school_index").sort_values("school_index")["school"]
-    codes = np.asarray([_strip_accents(name.split()[-1]).upper()[:3] + f"{k:02d}" for k, name in enumerate(schools)],
-                       dtype=object)
+    codes = np.asarray(
+        [_strip_accents(name.split()[-1]).upper()[:3] + f"{k:02d}" for k, name in enumerate(schools)], dtype=object
+    )
     year_str = np.asarray([str(y) for y in range(10_000)], dtype=object)[year]
     yy = np.asarray([f"{y % 100:02d}" for y in range(10_000)], dtype=object)[year]
     style = habits["id"][school]
     numeric = np.asarray([str(10 + k) for k in range(len(codes))], dtype=object)[school] + yy + seq_str
-    return np.where(style == 0, codes[school] + "-" + year_str + "-" + seq_str,
-                    np.where(style == 1, numeric, codes[school] + yy + seq_str))
+    return np.where(
+        style == 0,
+        codes[school] + "-" + year_str + "-" + seq_str,
+        np.where(style == 1, numeric, codes[school] + yy + seq_str),
+    )
 
 
 def _exit_labels(reason: np.ndarray, rng, noise: float, messy: bool) -> np.ndarray:
@@ -1062,8 +1433,26 @@ def _weeks_strings(company_days: np.ndarray, dot: np.ndarray, missing: np.ndarra
     return out
 
 
-def _truth(*, settings, seed, coef, intercept, site_sd, geo, u_site, better, worse, planted_effect, rows,
-           region_names, years, extraction, invalid_counts, id_cols, masked_shares) -> dict:
+def _truth(
+    *,
+    settings,
+    seed,
+    coef,
+    intercept,
+    site_sd,
+    geo,
+    u_site,
+    better,
+    worse,
+    planted_effect,
+    rows,
+    region_names,
+    years,
+    extraction,
+    invalid_counts,
+    id_cols,
+    masked_shares,
+) -> dict:
     status = rows["row_status"].to_numpy()
     kept = rows[status == "valid"]
     outcome = kept["outcome_status"].value_counts()
@@ -1078,13 +1467,17 @@ def _truth(*, settings, seed, coef, intercept, site_sd, geo, u_site, better, wor
         "intercept": float(intercept),
         "coefficients": {k: float(v) for k, v in coef.items()},
         "reference_levels": {
-            "sex": "F", "education_level": "infra_3", "nationality": "francaise",
-            "cohort_year": int(years[0]), "region": region_names[0],
+            "sex": "F",
+            "education_level": "infra_3",
+            "nationality": "francaise",
+            "cohort_year": int(years[0]),
+            "region": region_names[0],
         },
         "covariate_scales": {
             "age_at_entry": "years (entry year minus birth year)",
             "weeks_in_company": "weeks (working days / 5)",
-            "qpv": "0/1", "disability": "0/1",
+            "qpv": "0/1",
+            "disability": "0/1",
         },
         "site_sd": float(site_sd),
         "site_effects": {site: float(u) for site, u in zip(geo["site"], u_site)},
@@ -1094,7 +1487,9 @@ def _truth(*, settings, seed, coef, intercept, site_sd, geo, u_site, better, wor
         "extraction_date": str(extraction),
         "definition": "projet",
         "geography": {
-            "regions": len(region_names), "schools": int(geo["school"].nunique()), "sites": len(geo),
+            "regions": len(region_names),
+            "schools": int(geo["school"].nunique()),
+            "sites": len(geo),
         },
         "masked_shares": masked_shares,
         "identifier_columns": id_cols,
@@ -1185,8 +1580,12 @@ def write_export(
     else:
         export.raw.to_parquet(tmp, index=False)
     truth = dict(export.truth)
-    truth["file"] = {"name": path.name, "format": fmt, "encoding": encoding if fmt == "csv" else None,
-                     "sep": sep if fmt == "csv" else None}
+    truth["file"] = {
+        "name": path.name,
+        "format": fmt,
+        "encoding": encoding if fmt == "csv" else None,
+        "sep": sep if fmt == "csv" else None,
+    }
     rows_tmp = directory / f".truth_rows.{os.getpid()}.tmp.parquet"
     export.rows.to_parquet(rows_tmp, index=False)
     truth_tmp = directory / f".truth.{os.getpid()}.tmp.json"
@@ -1211,12 +1610,16 @@ def _with_excel_dates(raw: pd.DataFrame) -> pd.DataFrame:
 
 
 def _default_stamp() -> dict:
-    settings = _settings(generate_export, {
-        name: p.default for name, p in inspect.signature(generate_export).parameters.items()
-    })
+    settings = _settings(
+        generate_export, {name: p.default for name, p in inspect.signature(generate_export).parameters.items()}
+    )
     settings["seed"] = DEFAULT_SEED
-    return {"version": GENERATOR_VERSION, "seed": DEFAULT_SEED, "settings": settings,
-            "file": {"name": f"{DEFAULT_EXPORT_NAME}.csv", "format": "csv", "encoding": "cp1252", "sep": ";"}}
+    return {
+        "version": GENERATOR_VERSION,
+        "seed": DEFAULT_SEED,
+        "settings": settings,
+        "file": {"name": f"{DEFAULT_EXPORT_NAME}.csv", "format": "csv", "encoding": "cp1252", "sep": ";"},
+    }
 
 
 def default_export_path(directory: str | os.PathLike = SYNTH_DATA_DIR) -> Path:
@@ -1253,14 +1656,26 @@ _POOL_AGE_WEIGHTS = np.array([8, 10, 14, 14, 13, 11, 9, 8, 7, 6])
 _POOL_EDUCATION_WEIGHTS = np.array([0.70, 0.15, 0.12, 0.03])
 _POOL_NATIONALITY_WEIGHTS = np.array([0.87, 0.02, 0.11])
 _PROPENSITY_COEFFICIENTS = {  # who enters an E2C: younger, less qualified, QPV, non-EU...
-    "sex[M]": 0.10, "age_at_entry": -0.10, "education_level[niveau_3]": -0.60,
-    "education_level[niveau_4]": -1.00, "education_level[niveau_5_plus]": -1.30, "qpv": 0.50,
-    "disability": 0.30, "nationality[ue]": 0.0, "nationality[hors_ue]": 0.30,
+    "sex[M]": 0.10,
+    "age_at_entry": -0.10,
+    "education_level[niveau_3]": -0.60,
+    "education_level[niveau_4]": -1.00,
+    "education_level[niveau_5_plus]": -1.30,
+    "qpv": 0.50,
+    "disability": 0.30,
+    "nationality[ue]": 0.0,
+    "nationality[hors_ue]": 0.30,
 }
 _COMPARISON_OUTCOME_COEFFICIENTS = {
-    "sex[M]": -0.10, "age_at_entry": 0.04, "education_level[niveau_3]": 0.40,
-    "education_level[niveau_4]": 0.60, "education_level[niveau_5_plus]": 0.70, "qpv": -0.30,
-    "disability": -0.40, "nationality[ue]": -0.05, "nationality[hors_ue]": -0.25,
+    "sex[M]": -0.10,
+    "age_at_entry": 0.04,
+    "education_level[niveau_3]": 0.40,
+    "education_level[niveau_4]": 0.60,
+    "education_level[niveau_5_plus]": 0.70,
+    "qpv": -0.30,
+    "disability": -0.40,
+    "nationality[ue]": -0.05,
+    "nationality[hors_ue]": -0.25,
 }
 COMPARISON_COVARIATES = ("sex", "age_at_entry", "education_level", "qpv", "disability", "nationality")
 
@@ -1280,8 +1695,14 @@ def _linear(coef: dict[str, float], x: dict[str, np.ndarray]) -> np.ndarray:
     """x·beta for the comparison covariates, with the neutral coefficient names."""
     edu = np.array([0.0] + [coef[f"education_level[{e}]"] for e in schema.EDUCATION_LEVELS[1:]])
     nat = np.array([0.0] + [coef[f"nationality[{c}]"] for c in schema.NATIONALITY_CODES[1:]])
-    return (coef["sex[M]"] * x["male"] + coef["age_at_entry"] * x["age"] + edu[x["education"]]
-            + coef["qpv"] * x["qpv"] + coef["disability"] * x["disability"] + nat[x["nationality"]])
+    return (
+        coef["sex[M]"] * x["male"]
+        + coef["age_at_entry"] * x["age"]
+        + edu[x["education"]]
+        + coef["qpv"] * x["qpv"]
+        + coef["disability"] * x["disability"]
+        + nat[x["nationality"]]
+    )
 
 
 def generate_comparison(
@@ -1389,8 +1810,10 @@ def generate_comparison(
         e = expit(a + _linear(gamma, big))
         q0 = expit(b + _linear(beta, big))
         q1 = expit(b + _linear(beta, big) + true_effect_logit)
-        population = {"att_population": float(np.sum(e * (q1 - q0)) / np.sum(e)),
-                      "ate_population": float(np.mean(q1 - q0))}
+        population = {
+            "att_population": float(np.sum(e * (q1 - q0)) / np.sum(e)),
+            "ate_population": float(np.mean(q1 - q0)),
+        }
 
     # Places, dates and outcome at the horizon
     geo = network_geography()
@@ -1409,8 +1832,17 @@ def generate_comparison(
     everyone = np.ones(n, dtype=bool)
     nobody = np.zeros(n, dtype=bool)
     reason, s_date, e_date, f_date, _ = _encode_outcomes(
-        rng, exited=everyone, known=everyone, positive=positive, unknown=nobody, censored=nobody, start=start,
-        cap=horizon, male=x["male"], interruptible=treated)
+        rng,
+        exited=everyone,
+        known=everyone,
+        positive=positive,
+        unknown=nobody,
+        censored=nobody,
+        start=start,
+        cap=horizon,
+        male=x["male"],
+        interruptible=treated,
+    )
     f_date = horizon  # everyone's situation is observed at the same horizon after the start date
 
     company_days = np.minimum(np.round(rng.gamma(3.0, 15.0, n)), 100).astype(np.int64)
@@ -1427,10 +1859,33 @@ def generate_comparison(
     noise = label_noise if messy else 0.0
     birth = year - x["age"]
     cols = _render_columns(
-        rng, geo, habits, messy, noise, site=site, school=school, year=year, entry=entry, male=x["male"],
-        birth=birth, education=x["education"], qpv=x["qpv"], rural=rural, disability=x["disability"],
-        nationality=x["nationality"], referrer=referrer, company_days=company_days, internships=internships,
-        esf=esf, masked=masked, exit_day=exit_day, reason=reason, s_date=s_date, e_date=e_date, f_date=f_date)
+        rng,
+        geo,
+        habits,
+        messy,
+        noise,
+        site=site,
+        school=school,
+        year=year,
+        entry=entry,
+        male=x["male"],
+        birth=birth,
+        education=x["education"],
+        qpv=x["qpv"],
+        rural=rural,
+        disability=x["disability"],
+        nationality=x["nationality"],
+        referrer=referrer,
+        company_days=company_days,
+        internships=internships,
+        esf=esf,
+        masked=masked,
+        exit_day=exit_day,
+        reason=reason,
+        s_date=s_date,
+        e_date=e_date,
+        f_date=f_date,
+    )
     mission_locale = np.asarray([f"Mission locale {_of_town(t)}" for t in geo["town"]], dtype=object)[site]
     cols["ecole"] = np.where(treated, cols["ecole"], mission_locale)
     cols["site"] = np.where(treated, cols["site"], mission_locale)
@@ -1438,43 +1893,56 @@ def generate_comparison(
     cols["id_stagiaire"] = np.where(treated, ids, "ML-" + ids.astype(str).astype(object))
     group_table = [[["Comparaison"], ["E2C"]]]
     if messy:
-        group_table = [[["Comparaison", "Comparaison", "Témoin", "Groupe témoin"],
-                        ["E2C", "E2C", "Ecole de la 2e chance"]]]
-    cols["groupe"] = _render(treated.astype(np.int64), np.zeros(n, dtype=np.int64), group_table, rng, noise,
-                             [_messy_forms(schema.GROUP_VARIANTS[c]) for c in ("comparaison", "e2c")])
+        group_table = [
+            [["Comparaison", "Comparaison", "Témoin", "Groupe témoin"], ["E2C", "E2C", "Ecole de la 2e chance"]]
+        ]
+    cols["groupe"] = _render(
+        treated.astype(np.int64),
+        np.zeros(n, dtype=np.int64),
+        group_table,
+        rng,
+        noise,
+        [_messy_forms(schema.GROUP_VARIANTS[c]) for c in ("comparaison", "e2c")],
+    )
     raw = _string_frame({c.name: cols[c.name] for c in schema.RAW_COLUMNS if c.name in cols})
 
-    rows = pd.DataFrame({
-        "source_row": np.arange(1, n + 1),
-        "id_stagiaire": cols["id_stagiaire"],
-        "treated": treated,
-        "propensity": expit(a_sample + lin_t[keep]),
-        "p0": p0, "p1": p1,
-        "positive_drawn": positive,
-        "positive_exit": pd.array(positive, dtype="boolean"),
-        "sex": pd.Categorical.from_codes(x["male"].astype(np.int8), categories=list(schema.SEX_CODES)),
-        "age_at_entry": x["age"],
-        "education_level": pd.Categorical.from_codes(x["education"], categories=list(schema.EDUCATION_LEVELS)),
-        "qpv": x["qpv"], "disability": x["disability"],
-        "nationality": pd.Categorical.from_codes(x["nationality"], categories=list(schema.NATIONALITY_CODES)),
-    })
-    truth = _json_safe({
-        "generator": "toolkit.synth.generate_comparison",
-        "version": GENERATOR_VERSION,
-        "seed": seed,
-        "settings": settings,
-        "design": "selection on observables: P(E2C | X) logistic in the covariates; outcome logistic in X and T",
-        "covariates": list(COMPARISON_COVARIATES),
-        "reference_levels": {"sex": "F", "education_level": "infra_3", "nationality": "francaise"},
-        "propensity": {"intercept": float(a_sample), "intercept_pool": float(a), "coefficients": gamma},
-        "outcome": {"intercept": float(b), "coefficients": beta, "treatment": float(true_effect_logit)},
-        "true_effect_logit": float(true_effect_logit),
-        "att": float(np.mean(p1[treated] - p0[treated])),
-        **population,
-        "naive_difference": float(positive[treated].mean() - positive[~treated].mean()),
-        "n_treated": int(treated.sum()),
-        "n_control": int((~treated).sum()),
-        "outcome_horizon_months": horizon_months,
-        "definition": "projet",
-    })
+    rows = pd.DataFrame(
+        {
+            "source_row": np.arange(1, n + 1),
+            "id_stagiaire": cols["id_stagiaire"],
+            "treated": treated,
+            "propensity": expit(a_sample + lin_t[keep]),
+            "p0": p0,
+            "p1": p1,
+            "positive_drawn": positive,
+            "positive_exit": pd.array(positive, dtype="boolean"),
+            "sex": pd.Categorical.from_codes(x["male"].astype(np.int8), categories=list(schema.SEX_CODES)),
+            "age_at_entry": x["age"],
+            "education_level": pd.Categorical.from_codes(x["education"], categories=list(schema.EDUCATION_LEVELS)),
+            "qpv": x["qpv"],
+            "disability": x["disability"],
+            "nationality": pd.Categorical.from_codes(x["nationality"], categories=list(schema.NATIONALITY_CODES)),
+        }
+    )
+    truth = _json_safe(
+        {
+            "generator": "toolkit.synth.generate_comparison",
+            "version": GENERATOR_VERSION,
+            "seed": seed,
+            "settings": settings,
+            "design": "selection on observables: P(E2C | X) logistic in the covariates; outcome logistic in X and T",
+            "covariates": list(COMPARISON_COVARIATES),
+            "reference_levels": {"sex": "F", "education_level": "infra_3", "nationality": "francaise"},
+            "propensity": {"intercept": float(a_sample), "intercept_pool": float(a), "coefficients": gamma},
+            "outcome": {"intercept": float(b), "coefficients": beta, "treatment": float(true_effect_logit)},
+            "true_effect_logit": float(true_effect_logit),
+            "att": float(np.mean(p1[treated] - p0[treated])),
+            **population,
+            "naive_difference": float(positive[treated].mean() - positive[~treated].mean()),
+            "n_treated": int(treated.sum()),
+            "n_control": int((~treated).sum()),
+            "outcome_horizon_months": horizon_months,
+            "definition": "projet",
+        }
+    )
     return SynthExport(raw=raw, truth=truth, rows=rows)

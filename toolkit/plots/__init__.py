@@ -61,8 +61,9 @@ OKABE_ITO: dict[str, str] = {
     "yellow": "#F0E442",
     "black": "#000000",
 }
-PALETTE: list[str] = [OKABE_ITO[k] for k in ("blue", "orange", "bluish_green", "reddish_purple",
-                                             "sky_blue", "vermillion", "yellow")]
+PALETTE: list[str] = [
+    OKABE_ITO[k] for k in ("blue", "orange", "bluish_green", "reddish_purple", "sky_blue", "vermillion", "yellow")
+]
 NEUTRAL = "#8C8C8C"  # other units, unknown values
 HIGHLIGHT = OKABE_ITO["vermillion"]  # the unit a reader looks for
 REFERENCE = OKABE_ITO["black"]  # national benchmark lines (dashed)
@@ -144,8 +145,7 @@ def add_source(fig: Figure, text: str, lang: str | None = None) -> None:
     line = text if text.lower().startswith("source") else prefix + text
     if lang == "fr":  # French typography: no-break space before ":" and ";"
         line = line.replace(" :", NBSP + ":").replace(" ;", NBSP + ";")
-    fig.text(0.01, 0.01, line, ha="left", va="bottom", fontsize=8.5, color="#404040", gid="source",
-             wrap=True)
+    fig.text(0.01, 0.01, line, ha="left", va="bottom", fontsize=8.5, color="#404040", gid="source", wrap=True)
     # Make room for the line: about 0.35 inch below the existing bottom margin.
     height = fig.get_figheight()
     fig.subplots_adjust(bottom=min(fig.subplotpars.bottom + 0.35 / height, 0.5))
@@ -177,8 +177,9 @@ def _enable_notebook_display() -> None:
             pass
 
 
-def new_figure(figsize: tuple[float, float] | None = None, nrows: int = 1, ncols: int = 1,
-               **subplot_kw) -> tuple[Figure, object]:
+def new_figure(
+    figsize: tuple[float, float] | None = None, nrows: int = 1, ncols: int = 1, **subplot_kw
+) -> tuple[Figure, object]:
     """A themed figure and its axes, *not* registered with pyplot.
 
     Not registering avoids pyplot's global figure list (no leak, no
@@ -197,12 +198,33 @@ def new_figure(figsize: tuple[float, float] | None = None, nrows: int = 1, ncols
 # --------------------------------------------------------------------------
 # Descriptive plots
 # --------------------------------------------------------------------------
-_STAT_COLUMNS = frozenset({
-    "n_exits", "n_known", "n_unknown", "n_positive", "n_interruptions", "rate", "ci_low", "ci_high",
-    "definition", "national", "national_year", "national_timing", "national_source", "category", "n",
-    "share", "share_of_exits", "variable", "code", "n_total", "share_of_total", "national_low",
-    "national_high",
-})
+_STAT_COLUMNS = frozenset(
+    {
+        "n_exits",
+        "n_known",
+        "n_unknown",
+        "n_positive",
+        "n_interruptions",
+        "rate",
+        "ci_low",
+        "ci_high",
+        "definition",
+        "national",
+        "national_year",
+        "national_timing",
+        "national_source",
+        "category",
+        "n",
+        "share",
+        "share_of_exits",
+        "variable",
+        "code",
+        "n_total",
+        "share_of_total",
+        "national_low",
+        "national_high",
+    }
+)
 _DEFAULT_SOURCE = {
     "fr": "exports des écoles E2C, calculs du toolkit E2C",
     "en": "E2C school exports, E2C toolkit calculations",
@@ -210,30 +232,50 @@ _DEFAULT_SOURCE = {
 _NATIONAL_SOURCE = {"fr": "référence nationale : Réseau E2C France", "en": "national benchmark: Réseau E2C France"}
 _TEXT = {
     "fr": {
-        "rate": "Taux de sorties positives", "rate_by": "Taux de sorties positives par {}",
-        "rate_axis": "Taux de sorties positives (IC à 95 %)", "national": "Référence nationale",
-        "national_year": "Référence nationale {}\u00a0: {}", "mix": "Situation à la sortie",
-        "mix_by": "Situation à la sortie par {}", "mix_axis": "Part des sorties au type connu",
-        "mix_national": "Référence nationale 2024", "trend": "Évolution du taux de sorties positives",
-        "profile": "Profil des stagiaires", "profile_axis": "Part des stagiaires (IC à 95 %)",
-        "profile_national": "Fourchette nationale 2013–2023", "cohort_year": "Année d'entrée",
-        "exit_year": "Année de sortie", "hidden": "{} groupe(s) de moins de {} non affiché(s)",
+        "rate": "Taux de sorties positives",
+        "rate_by": "Taux de sorties positives par {}",
+        "rate_axis": "Taux de sorties positives (IC à 95 %)",
+        "national": "Référence nationale",
+        "national_year": "Référence nationale {}\u00a0: {}",
+        "mix": "Situation à la sortie",
+        "mix_by": "Situation à la sortie par {}",
+        "mix_axis": "Part des sorties au type connu",
+        "mix_national": "Référence nationale 2024",
+        "trend": "Évolution du taux de sorties positives",
+        "profile": "Profil des stagiaires",
+        "profile_axis": "Part des stagiaires (IC à 95 %)",
+        "profile_national": "Fourchette nationale 2013–2023",
+        "cohort_year": "Année d'entrée",
+        "exit_year": "Année de sortie",
+        "hidden": "{} groupe(s) de moins de {} non affiché(s)",
         "no_data": "{} groupe(s) sans sortie à l'issue connue non affiché(s)",
         "unknown_mix": "sorties au type non renseigné, hors dénominateur : {} ({})",
-        "n": "n\u00a0=\u00a0{}", "yes": "Oui", "range": "de {} à {}",
+        "n": "n\u00a0=\u00a0{}",
+        "yes": "Oui",
+        "range": "de {} à {}",
     },
     "en": {
-        "rate": "Positive-exit rate", "rate_by": "Positive-exit rate by {}",
-        "rate_axis": "Positive-exit rate (95% CI)", "national": "National benchmark",
-        "national_year": "National benchmark {}: {}", "mix": "Situation at exit",
-        "mix_by": "Situation at exit by {}", "mix_axis": "Share of exits with a known type",
-        "mix_national": "National benchmark 2024", "trend": "Positive-exit rate over time",
-        "profile": "Trainee profile", "profile_axis": "Share of trainees (95% CI)",
-        "profile_national": "National range 2013–2023", "cohort_year": "Entry year",
-        "exit_year": "Exit year", "hidden": "{} group(s) under {} not shown",
+        "rate": "Positive-exit rate",
+        "rate_by": "Positive-exit rate by {}",
+        "rate_axis": "Positive-exit rate (95% CI)",
+        "national": "National benchmark",
+        "national_year": "National benchmark {}: {}",
+        "mix": "Situation at exit",
+        "mix_by": "Situation at exit by {}",
+        "mix_axis": "Share of exits with a known type",
+        "mix_national": "National benchmark 2024",
+        "trend": "Positive-exit rate over time",
+        "profile": "Trainee profile",
+        "profile_axis": "Share of trainees (95% CI)",
+        "profile_national": "National range 2013–2023",
+        "cohort_year": "Entry year",
+        "exit_year": "Exit year",
+        "hidden": "{} group(s) under {} not shown",
         "no_data": "{} group(s) with no exit of known outcome not shown",
         "unknown_mix": "exits of unknown type, outside the denominator: {} ({})",
-        "n": "n\u00a0=\u00a0{}", "yes": "Yes", "range": "from {} to {}",
+        "n": "n\u00a0=\u00a0{}",
+        "yes": "Yes",
+        "range": "from {} to {}",
     },
 }
 
@@ -267,14 +309,34 @@ def _lower_first(name: str) -> str:
     return name[:1].lower() + name[1:]
 
 
-def _finish(fig: Figure, ax, title: str, xlabel: str, ylabel: str, source: str | None,
-            notes: Sequence[str], lang: str, national: bool, legend_title: str | None = None) -> None:
+def _finish(
+    fig: Figure,
+    ax,
+    title: str,
+    xlabel: str,
+    ylabel: str,
+    source: str | None,
+    notes: Sequence[str],
+    lang: str,
+    national: bool,
+    legend_title: str | None = None,
+) -> None:
     """Title, labels, a legend between the title and the axes (never over the data), source line."""
     handles, labels = ax.get_legend_handles_labels()
     if handles:
-        ax.legend(handles, labels, loc="lower left", bbox_to_anchor=(0.0, 1.0), ncol=min(len(handles), 4),
-                  frameon=False, borderaxespad=0.2, handlelength=1.6, columnspacing=1.2,
-                  title=legend_title, alignment="left")
+        ax.legend(
+            handles,
+            labels,
+            loc="lower left",
+            bbox_to_anchor=(0.0, 1.0),
+            ncol=min(len(handles), 4),
+            frameon=False,
+            borderaxespad=0.2,
+            handlelength=1.6,
+            columnspacing=1.2,
+            title=legend_title,
+            alignment="left",
+        )
     ax.set_title(title, pad=(48 if legend_title else 30) if handles else 8)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
@@ -302,10 +364,18 @@ def _int(value: float, lang: str) -> str:
     return fmt_int(value, lang)
 
 
-def plot_rates(table: pd.DataFrame, y: str | None = None, *, lang: str | None = None,
-               title: str | None = None, national: float | bool | None = None, source: str | None = None,
-               min_n: int | None = None, highlight: object | Sequence[object] | None = None,
-               show_n: bool = True) -> Figure:
+def plot_rates(
+    table: pd.DataFrame,
+    y: str | None = None,
+    *,
+    lang: str | None = None,
+    title: str | None = None,
+    national: float | bool | None = None,
+    source: str | None = None,
+    min_n: int | None = None,
+    highlight: object | Sequence[object] | None = None,
+    show_n: bool = True,
+) -> Figure:
     """Positive-exit rates as points with their 95 % interval, one line per group.
 
     Parameters
@@ -364,8 +434,17 @@ def plot_rates(table: pd.DataFrame, y: str | None = None, *, lang: str | None = 
     rate = shown["rate"].to_numpy(dtype=float)
     low = shown["ci_low"].to_numpy(dtype=float)
     high = shown["ci_high"].to_numpy(dtype=float)
-    ax.errorbar(rate, positions, xerr=[rate - low, high - rate], fmt="o", color=PALETTE[0],
-                ecolor=PALETTE[0], elinewidth=1.6, capsize=3, markersize=6)
+    ax.errorbar(
+        rate,
+        positions,
+        xerr=[rate - low, high - rate],
+        fmt="o",
+        color=PALETTE[0],
+        ecolor=PALETTE[0],
+        elinewidth=1.6,
+        capsize=3,
+        markersize=6,
+    )
     labels = [_code_label(y, code, lang) for code in shown[y]]
     if show_n:
         labels = [f"{name} ({text['n'].format(_int(n, lang))})" for name, n in zip(labels, shown["n_known"])]
@@ -379,25 +458,48 @@ def plot_rates(table: pd.DataFrame, y: str | None = None, *, lang: str | None = 
         year = ""
         if "national_year" in table.columns and table["national_year"].notna().any():
             year = str(int(table["national_year"].dropna().iloc[0]))
-        ax.axvline(national, color=REFERENCE, linestyle="--", linewidth=1.2,
-                   label=text["national_year"].format(year, _pct(national, lang)).replace("  ", " "))
+        ax.axvline(
+            national,
+            color=REFERENCE,
+            linestyle="--",
+            linewidth=1.2,
+            label=text["national_year"].format(year, _pct(national, lang)).replace("  ", " "),
+        )
     ax.set_ylim(len(shown) - 0.5, -0.5)  # first row at the top
     ax.set_xlim(0, 1)
     ax.xaxis.set_major_formatter(percent_formatter(lang))
     name = column_label(y, lang)
-    _finish(fig, ax, title or text["rate_by"].format(_lower_first(name)), text["rate_axis"], name, source, notes,
-            lang, national is not None)
+    _finish(
+        fig,
+        ax,
+        title or text["rate_by"].format(_lower_first(name)),
+        text["rate_axis"],
+        name,
+        source,
+        notes,
+        lang,
+        national is not None,
+    )
     span = text["range"].format(_pct(np.nanmin(rate), lang), _pct(np.nanmax(rate), lang)) if len(rate) else ""
-    fig.alt_text = (f"{title or text['rate_by'].format(_lower_first(name))} : {len(shown)} "
-                    f"{'groupes' if lang == 'fr' else 'groups'}, {span}"
-                    + (f" ; {text['national'].lower()} {_pct(national, lang)}" if national is not None else "")
-                    + ".")
+    fig.alt_text = (
+        f"{title or text['rate_by'].format(_lower_first(name))} : {len(shown)} "
+        f"{'groupes' if lang == 'fr' else 'groups'}, {span}"
+        + (f" ; {text['national'].lower()} {_pct(national, lang)}" if national is not None else "")
+        + "."
+    )
     return fig
 
 
-def plot_exit_mix(table: pd.DataFrame, by: str | None = None, *, lang: str | None = None,
-                  title: str | None = None, national: bool = True, source: str | None = None,
-                  min_n: int | None = None) -> Figure:
+def plot_exit_mix(
+    table: pd.DataFrame,
+    by: str | None = None,
+    *,
+    lang: str | None = None,
+    title: str | None = None,
+    national: bool = True,
+    source: str | None = None,
+    min_n: int | None = None,
+) -> Figure:
     """The exit mix: where trainees went (job, work-study, training, other).
 
     Parameters
@@ -442,9 +544,15 @@ def plot_exit_mix(table: pd.DataFrame, by: str | None = None, *, lang: str | Non
         share = known["share"].to_numpy(dtype=float)
         colours = [EXIT_COLOURS.get(c, NEUTRAL) for c in known["category"].astype("object")]
         ax.bar(positions, share, color=colours, width=0.6)
-        ax.errorbar(positions, share, yerr=[share - known["ci_low"].to_numpy(dtype=float),
-                                            known["ci_high"].to_numpy(dtype=float) - share],
-                    fmt="none", ecolor="#333333", capsize=4, elinewidth=1.2)
+        ax.errorbar(
+            positions,
+            share,
+            yerr=[share - known["ci_low"].to_numpy(dtype=float), known["ci_high"].to_numpy(dtype=float) - share],
+            fmt="none",
+            ecolor="#333333",
+            capsize=4,
+            elinewidth=1.2,
+        )
         drew_national = False
         if national:
             from ..indicators import NATIONAL_BENCHMARKS  # noqa: PLC0415
@@ -452,21 +560,30 @@ def plot_exit_mix(table: pd.DataFrame, by: str | None = None, *, lang: str | Non
             ref = NATIONAL_BENCHMARKS["exit_mix"].set_index("category")["share"]
             values = known["category"].astype("object").map(ref).to_numpy(dtype=float)
             if np.isfinite(values).any():
-                ax.plot(positions, values, "D", color=REFERENCE, markersize=7, linestyle="none",
-                        label=text["mix_national"])
+                ax.plot(
+                    positions, values, "D", color=REFERENCE, markersize=7, linestyle="none", label=text["mix_national"]
+                )
                 drew_national = True
         ax.set_xticks(positions, [_code_label("exit_category", c, lang) for c in known["category"]])
         ax.set_ylim(0, 1)
         ax.yaxis.set_major_formatter(percent_formatter(lang))
-        _finish(fig, ax, title or text["mix"], column_label("category", lang), text["mix_axis"], source, notes,
-                lang, drew_national)
+        _finish(
+            fig,
+            ax,
+            title or text["mix"],
+            column_label("category", lang),
+            text["mix_axis"],
+            source,
+            notes,
+            lang,
+            drew_national,
+        )
         parts = [f"{_code_label('exit_category', c, lang)} {_pct(s, lang)}" for c, s in zip(known["category"], share)]
         fig.alt_text = f"{title or text['mix']} : " + ", ".join(parts) + "."
         return fig
 
     _require_columns(table, [by], what)
-    pivot = known.pivot_table(index=by, columns="category", values="share", observed=True, sort=False,
-                              dropna=False)
+    pivot = known.pivot_table(index=by, columns="category", values="share", observed=True, sort=False, dropna=False)
     sizes = known.drop_duplicates(by).set_index(by)["n_known"]
     order = [g for g in known[by].drop_duplicates()]
     if min_n is not None:
@@ -481,8 +598,14 @@ def plot_exit_mix(table: pd.DataFrame, by: str | None = None, *, lang: str | Non
     categories = [c for c in EXIT_CATEGORIES if c in pivot.columns and c != "unknown"]
     for cat in categories:
         values = pivot.reindex(order)[cat].to_numpy(dtype=float) if order else np.zeros(0)
-        ax.barh(positions, values, left=left, color=EXIT_COLOURS[cat], height=0.65,
-                label=_code_label("exit_category", cat, lang))
+        ax.barh(
+            positions,
+            values,
+            left=left,
+            color=EXIT_COLOURS[cat],
+            height=0.65,
+            label=_code_label("exit_category", cat, lang),
+        )
         left = left + np.nan_to_num(values)
     labels = [f"{_code_label(by, g, lang)} ({text['n'].format(_int(sizes.loc[g], lang))})" for g in order]
     ax.set_yticks(positions, labels)
@@ -490,16 +613,26 @@ def plot_exit_mix(table: pd.DataFrame, by: str | None = None, *, lang: str | Non
     ax.set_xlim(0, 1)
     ax.xaxis.set_major_formatter(percent_formatter(lang))
     name = column_label(by, lang)
-    _finish(fig, ax, title or text["mix_by"].format(_lower_first(name)), text["mix_axis"], name, source, notes,
-            lang, False)
-    fig.alt_text = f"{title or text['mix_by'].format(_lower_first(name))} : {len(order)} " \
-                   f"{'groupes' if lang == 'fr' else 'groups'}."
+    _finish(
+        fig, ax, title or text["mix_by"].format(_lower_first(name)), text["mix_axis"], name, source, notes, lang, False
+    )
+    fig.alt_text = (
+        f"{title or text['mix_by'].format(_lower_first(name))} : {len(order)} "
+        f"{'groupes' if lang == 'fr' else 'groups'}."
+    )
     return fig
 
 
-def plot_trend(table: pd.DataFrame, by: str | None = None, *, lang: str | None = None,
-               title: str | None = None, national: bool = True, source: str | None = None,
-               min_n: int | None = None) -> Figure:
+def plot_trend(
+    table: pd.DataFrame,
+    by: str | None = None,
+    *,
+    lang: str | None = None,
+    title: str | None = None,
+    national: bool = True,
+    source: str | None = None,
+    min_n: int | None = None,
+) -> Figure:
     """Positive-exit rate by year, with 95 % intervals and the national rate.
 
     Parameters
@@ -545,31 +678,66 @@ def plot_trend(table: pd.DataFrame, by: str | None = None, *, lang: str | None =
         x = part[year].to_numpy(dtype=float) + (i - (len(series) - 1) / 2) * step
         r = part["rate"].to_numpy(dtype=float)
         colour = PALETTE[i % len(PALETTE)]
-        ax.errorbar(x, r, yerr=[r - part["ci_low"].to_numpy(dtype=float), part["ci_high"].to_numpy(dtype=float) - r],
-                    fmt="-o", color=colour, capsize=3, markersize=5,
-                    label=text["rate"] if group is None else _code_label(by, group, lang))
+        ax.errorbar(
+            x,
+            r,
+            yerr=[r - part["ci_low"].to_numpy(dtype=float), part["ci_high"].to_numpy(dtype=float) - r],
+            fmt="-o",
+            color=colour,
+            capsize=3,
+            markersize=5,
+            label=text["rate"] if group is None else _code_label(by, group, lang),
+        )
     drew_national = False
     if national and "national" in table.columns:
         ref = table[[year, "national"]].dropna().drop_duplicates(year).sort_values(year)
         if len(ref):
-            ax.plot(ref[year].to_numpy(dtype=float), ref["national"].to_numpy(dtype=float), linestyle="--",
-                    marker="D", color=REFERENCE, markersize=5, linewidth=1.2, label=text["national"])
+            ax.plot(
+                ref[year].to_numpy(dtype=float),
+                ref["national"].to_numpy(dtype=float),
+                linestyle="--",
+                marker="D",
+                color=REFERENCE,
+                markersize=5,
+                linewidth=1.2,
+                label=text["national"],
+            )
             drew_national = True
     years = sorted(int(v) for v in table[year].dropna().unique())
     if years:
         ax.set_xticks(years, [str(v) for v in years])
     ax.set_ylim(0, 1)
     ax.yaxis.set_major_formatter(percent_formatter(lang))
-    _finish(fig, ax, title or text["trend"], text[year], text["rate_axis"], source, notes, lang, drew_national,
-            legend_title=None if by is None else column_label(by, lang))
-    fig.alt_text = f"{title or text['trend']} : {len(years)} " + ("années" if lang == "fr" else "years") + (
-        f", {text['range'].format(years[0], years[-1])}." if years else ".")
+    _finish(
+        fig,
+        ax,
+        title or text["trend"],
+        text[year],
+        text["rate_axis"],
+        source,
+        notes,
+        lang,
+        drew_national,
+        legend_title=None if by is None else column_label(by, lang),
+    )
+    fig.alt_text = (
+        f"{title or text['trend']} : {len(years)} "
+        + ("années" if lang == "fr" else "years")
+        + (f", {text['range'].format(years[0], years[-1])}." if years else ".")
+    )
     return fig
 
 
-def plot_profile(table: pd.DataFrame, variable: str | Sequence[str] | None = None, *, lang: str | None = None,
-                 title: str | None = None, national: bool = True, source: str | None = None,
-                 min_n: int | None = None) -> Figure:
+def plot_profile(
+    table: pd.DataFrame,
+    variable: str | Sequence[str] | None = None,
+    *,
+    lang: str | None = None,
+    title: str | None = None,
+    national: bool = True,
+    source: str | None = None,
+    min_n: int | None = None,
+) -> Figure:
     """The trainees' profile: share of each characteristic, with 95 % intervals.
 
     Parameters
@@ -598,8 +766,10 @@ def plot_profile(table: pd.DataFrame, variable: str | Sequence[str] | None = Non
     what = "plot_profile"
     _require_columns(table, ["variable", "code", "n", "share", "ci_low", "ci_high"], what)
     if _group_columns(table):
-        raise E2CError(f"{what} : le tableau est ventilé par {', '.join(_group_columns(table))} ; "
-                       "filtrez un seul groupe puis retirez la colonne.")
+        raise E2CError(
+            f"{what} : le tableau est ventilé par {', '.join(_group_columns(table))} ; "
+            "filtrez un seul groupe puis retirez la colonne."
+        )
     text = _TEXT[lang]
     rows = table[table["code"].notna()]
     if variable is not None:
@@ -618,9 +788,15 @@ def plot_profile(table: pd.DataFrame, variable: str | Sequence[str] | None = Non
     positions = np.arange(len(rows))
     share = rows["share"].to_numpy(dtype=float)
     ax.barh(positions, share, color=PALETTE[0], height=0.6, alpha=0.85)
-    ax.errorbar(share, positions, xerr=[share - rows["ci_low"].to_numpy(dtype=float),
-                                        rows["ci_high"].to_numpy(dtype=float) - share],
-                fmt="none", ecolor="#333333", capsize=3, elinewidth=1.1)
+    ax.errorbar(
+        share,
+        positions,
+        xerr=[share - rows["ci_low"].to_numpy(dtype=float), rows["ci_high"].to_numpy(dtype=float) - share],
+        fmt="none",
+        ecolor="#333333",
+        capsize=3,
+        elinewidth=1.1,
+    )
     single = isinstance(variable, str)
     labels = []
     for var, code in zip(rows["variable"], rows["code"]):
@@ -644,6 +820,7 @@ def plot_profile(table: pd.DataFrame, variable: str | Sequence[str] | None = Non
     ax.xaxis.set_major_formatter(percent_formatter(lang))
     ylabel = column_label(variable, lang) if single else ""
     _finish(fig, ax, title or text["profile"], text["profile_axis"], ylabel, source, notes, lang, drew_national)
-    fig.alt_text = f"{title or text['profile']} : " + ", ".join(
-        f"{name} {_pct(s, lang)}" for name, s in zip(labels, share)) + "."
+    fig.alt_text = (
+        f"{title or text['profile']} : " + ", ".join(f"{name} {_pct(s, lang)}" for name, s in zip(labels, share)) + "."
+    )
     return fig

@@ -26,8 +26,17 @@ from scipy import stats
 
 from ..errors import E2CError
 from ..formatting import column_label, fmt_int, fmt_number
-from . import FIGSIZE, HIGHLIGHT, NEUTRAL, OKABE_ITO, REFERENCE, add_source, new_figure, number_formatter, \
-    percent_formatter
+from . import (
+    FIGSIZE,
+    HIGHLIGHT,
+    NEUTRAL,
+    OKABE_ITO,
+    REFERENCE,
+    add_source,
+    new_figure,
+    number_formatter,
+    percent_formatter,
+)
 
 __all__ = ["funnel_plot"]
 
@@ -41,9 +50,14 @@ _TEXT = {
         "x": "Sorties positives attendues compte tenu du profil des stagiaires",
         "y": "Rapport observé / attendu",
         "y_rate": "Taux ajusté sur le profil",
-        "l95": "Limites à 95 %", "l998": "Limites à 99,8 %", "target": "Comme attendu au niveau national",
-        "others": "Autres unités", "highlight": "Unité(s) mise(s) en évidence", "region": "{} de la région {}",
-        "above": "Au-dessus de la limite à 99,8 %", "below": "En dessous de la limite à 99,8 %",
+        "l95": "Limites à 95 %",
+        "l998": "Limites à 99,8 %",
+        "target": "Comme attendu au niveau national",
+        "others": "Autres unités",
+        "highlight": "Unité(s) mise(s) en évidence",
+        "region": "{} de la région {}",
+        "above": "Au-dessus de la limite à 99,8 %",
+        "below": "En dessous de la limite à 99,8 %",
         "source": "exports des écoles E2C, calculs du toolkit E2C",
         "method": {
             "additive": "limites élargies pour la dispersion entre unités (effet aléatoire additif, τ² = {})",
@@ -61,9 +75,14 @@ _TEXT = {
         "x": "Expected positive exits given the trainees' profile",
         "y": "Observed / expected ratio",
         "y_rate": "Rate adjusted for intake",
-        "l95": "95% limits", "l998": "99.8% limits", "target": "As expected nationally",
-        "others": "Other units", "highlight": "Highlighted unit(s)", "region": "{} in {}",
-        "above": "Above the 99.8% limit", "below": "Below the 99.8% limit",
+        "l95": "95% limits",
+        "l998": "99.8% limits",
+        "target": "As expected nationally",
+        "others": "Other units",
+        "highlight": "Highlighted unit(s)",
+        "region": "{} in {}",
+        "above": "Above the 99.8% limit",
+        "below": "Below the 99.8% limit",
         "source": "E2C school exports, E2C toolkit calculations",
         "method": {
             "additive": "limits widened for between-unit spread (additive random effect, τ² = {})",
@@ -122,11 +141,14 @@ def funnel_plot(
     missing = [c for c in _REQUIRED if c not in comparison.columns]
     by = comparison.attrs.get("by") or comparison.columns[0]
     if missing or by not in comparison.columns:
-        raise E2CError(f"funnel_plot : colonnes absentes du tableau : {', '.join(missing or [by])} "
-                       "(attendu : le résultat de compare_units).")
+        raise E2CError(
+            f"funnel_plot : colonnes absentes du tableau : {', '.join(missing or [by])} "
+            "(attendu : le résultat de compare_units)."
+        )
     if highlight_region is not None and "region" not in comparison.columns:
-        raise E2CError("funnel_plot : highlight_region demande une colonne « region » "
-                       "(comparaison de sites ou d'écoles).")
+        raise E2CError(
+            "funnel_plot : highlight_region demande une colonne « region » (comparaison de sites ou d'écoles)."
+        )
     text = _TEXT[lang]
     attrs = comparison.attrs
     phi = float(attrs.get("phi_used", 1.0))
@@ -166,19 +188,32 @@ def funnel_plot(
     ax.axhline(factor, color=REFERENCE, linewidth=1.0, linestyle=":", label=text["target"])
 
     y_col = "adjusted_rate" if scale == "rate" else "oe_ratio"
-    plot_frame = pd.DataFrame({
-        "expected": shown["expected"].to_numpy(dtype=float),
-        "y": shown[y_col].to_numpy(dtype=float),
-        "flag": shown["flag998"].astype(str).to_numpy(),
-        "group": np.where(is_target, "target", "other"),
-    })
+    plot_frame = pd.DataFrame(
+        {
+            "expected": shown["expected"].to_numpy(dtype=float),
+            "y": shown[y_col].to_numpy(dtype=float),
+            "flag": shown["flag998"].astype(str).to_numpy(),
+            "group": np.where(is_target, "target", "other"),
+        }
+    )
     for group, colour, size, alpha, z_order in (("other", NEUTRAL, 45, 0.75, 2), ("target", HIGHLIGHT, 80, 1.0, 3)):
         for flag, marker in _MARKERS.items():
             part = plot_frame[(plot_frame["group"] == group) & (plot_frame["flag"] == flag)]
             if len(part):  # triangles drawn larger: they carry the flag without colour
-                sns.scatterplot(data=part, x="expected", y="y", marker=marker, color=colour,
-                                s=size * (1 if flag == "within" else 1.8), alpha=alpha, edgecolor="white",
-                                linewidth=0.6, ax=ax, legend=False, zorder=z_order)
+                sns.scatterplot(
+                    data=part,
+                    x="expected",
+                    y="y",
+                    marker=marker,
+                    color=colour,
+                    s=size * (1 if flag == "within" else 1.8),
+                    alpha=alpha,
+                    edgecolor="white",
+                    linewidth=0.6,
+                    ax=ax,
+                    legend=False,
+                    zorder=z_order,
+                )
     if is_target.any():
         # Label every highlighted unit when few; otherwise only those outside the 95 % limits.
         labelled = is_target.copy()
@@ -222,20 +257,32 @@ def funnel_plot(
         ax.yaxis.set_major_formatter(number_formatter(lang, 1))
     method = attrs.get("method")
     value = fmt_number(tau2 if method == "additive" else phi, lang, 4 if method == "additive" else 2)
-    parts = [source or text["source"], text["model"], text["method"].get(method, text["method"][None]).format(value),
-             *notes]
+    parts = [
+        source or text["source"],
+        text["model"],
+        text["method"].get(method, text["method"][None]).format(value),
+        *notes,
+    ]
     fig.tight_layout()
     add_source(fig, (" ; " if lang == "fr" else "; ").join(parts) + ".", lang)
     above = int((plot_frame["flag"] == "above").sum())
     below = int((plot_frame["flag"] == "below").sum())
     if lang == "fr":
-        fig.alt_text = (f"Graphique en entonnoir de {len(plot_frame)} unités ({column_label(by, lang).lower()}) : "
-                        f"{above} au-dessus et {below} en dessous des limites à 99,8 %"
-                        + (f" ; unités mises en évidence : {', '.join(sorted(targets & set(unit_names)))}"
-                           if is_target.any() else "") + ".")
+        fig.alt_text = (
+            f"Graphique en entonnoir de {len(plot_frame)} unités ({column_label(by, lang).lower()}) : "
+            f"{above} au-dessus et {below} en dessous des limites à 99,8 %"
+            + (
+                f" ; unités mises en évidence : {', '.join(sorted(targets & set(unit_names)))}"
+                if is_target.any()
+                else ""
+            )
+            + "."
+        )
     else:
-        fig.alt_text = (f"Funnel plot of {len(plot_frame)} units ({column_label(by, lang).lower()}): {above} above "
-                        f"and {below} below the 99.8% limits"
-                        + (f"; highlighted: {', '.join(sorted(targets & set(unit_names)))}" if is_target.any() else "")
-                        + ".")
+        fig.alt_text = (
+            f"Funnel plot of {len(plot_frame)} units ({column_label(by, lang).lower()}): {above} above "
+            f"and {below} below the 99.8% limits"
+            + (f"; highlighted: {', '.join(sorted(targets & set(unit_names)))}" if is_target.any() else "")
+            + "."
+        )
     return fig

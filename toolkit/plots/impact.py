@@ -32,28 +32,40 @@ _TEXT = {
     "fr": {
         "love_title": "Équilibre des caractéristiques avant et après ajustement",
         "love_x": "Différence standardisée des moyennes (valeur absolue)",
-        "before": "Avant ajustement", "after": "Après ajustement", "guide": "Seuil 0,1",
+        "before": "Avant ajustement",
+        "after": "Après ajustement",
+        "guide": "Seuil 0,1",
         "overlap_title": "Recouvrement des scores de propension",
         "overlap_x": "Score de propension (probabilité estimée d'entrer en E2C)",
         "overlap_y": "Part du groupe (%)",
-        "treated": "E2C", "control": "Groupe de comparaison", "support": "Support commun",
+        "treated": "E2C",
+        "control": "Groupe de comparaison",
+        "support": "Support commun",
         "effects_title": "Effet estimé sur les stagiaires, par sous-groupe",
         "effects_x_binary": "Effet sur le taux de sorties positives (points de %)",
-        "effects_x": "Effet estimé", "suppressed": "non estimé (effectif insuffisant)",
-        "error": "non estimé", "source": "estimations de l'outil E2C, données de l'évaluation",
+        "effects_x": "Effet estimé",
+        "suppressed": "non estimé (effectif insuffisant)",
+        "error": "non estimé",
+        "source": "estimations de l'outil E2C, données de l'évaluation",
     },
     "en": {
         "love_title": "Covariate balance before and after adjustment",
         "love_x": "Standardised mean difference (absolute value)",
-        "before": "Before adjustment", "after": "After adjustment", "guide": "0.1 threshold",
+        "before": "Before adjustment",
+        "after": "After adjustment",
+        "guide": "0.1 threshold",
         "overlap_title": "Propensity-score overlap",
         "overlap_x": "Propensity score (estimated probability of entering an E2C)",
         "overlap_y": "Share of the group (%)",
-        "treated": "E2C", "control": "Comparison group", "support": "Common support",
+        "treated": "E2C",
+        "control": "Comparison group",
+        "support": "Common support",
         "effects_title": "Estimated effect on trainees, by subgroup",
         "effects_x_binary": "Effect on the positive-exit rate (percentage points)",
-        "effects_x": "Estimated effect", "suppressed": "not estimated (too few units)",
-        "error": "not estimated", "source": "E2C toolkit estimates, evaluation data",
+        "effects_x": "Estimated effect",
+        "suppressed": "not estimated (too few units)",
+        "error": "not estimated",
+        "source": "E2C toolkit estimates, evaluation data",
     },
 }
 
@@ -73,12 +85,15 @@ def covariate_label(name: str, lang: str = "fr") -> str:
 def _balance_table(balance) -> pd.DataFrame:
     table = getattr(balance, "balance", balance)
     if not isinstance(table, pd.DataFrame) or not {"smd_before", "smd_after"} <= set(table.columns):
-        raise E2CError("love_plot : un tableau d'équilibre (colonnes smd_before, smd_after) ou un ATTResult est attendu.")
+        raise E2CError(
+            "love_plot : un tableau d'équilibre (colonnes smd_before, smd_after) ou un ATTResult est attendu."
+        )
     return table
 
 
-def love_plot(balance, threshold: float = 0.1, lang: str = "fr", source: str | None = None,
-              title: str | None = None) -> Figure:
+def love_plot(
+    balance, threshold: float = 0.1, lang: str = "fr", source: str | None = None, title: str | None = None
+) -> Figure:
     """Love plot: absolute SMD of each covariate before and after adjustment, with a guide line.
 
     Parameters
@@ -101,11 +116,17 @@ def love_plot(balance, threshold: float = 0.1, lang: str = "fr", source: str | N
     ypos = np.arange(len(order))
     fig, ax = new_figure(figsize=(8.0, max(3.0, 0.32 * len(order) + 1.6)))
     ax.hlines(ypos, np.minimum(before, after), np.maximum(before, after), color="#BBBBBB", lw=1, zorder=1)
-    ax.scatter(before, ypos, facecolors="white", edgecolors=BEFORE, marker="o", s=40, lw=1.5, zorder=2,
-               label=text["before"])
+    ax.scatter(
+        before, ypos, facecolors="white", edgecolors=BEFORE, marker="o", s=40, lw=1.5, zorder=2, label=text["before"]
+    )
     ax.scatter(after, ypos, color=AFTER, marker="D", s=32, zorder=3, label=text["after"])
-    ax.axvline(threshold, color=REFERENCE, ls="--", lw=1, label=text["guide"] if lang == "en" else
-               f"Seuil {fmt_number(threshold, 'fr', 1)}")
+    ax.axvline(
+        threshold,
+        color=REFERENCE,
+        ls="--",
+        lw=1,
+        label=text["guide"] if lang == "en" else f"Seuil {fmt_number(threshold, 'fr', 1)}",
+    )
     ax.set_yticks(ypos, labels)
     ax.set_xlim(left=0)
     ax.xaxis.set_major_formatter(number_formatter(lang, 2))
@@ -135,10 +156,24 @@ def overlap_plot(result, lang: str = "fr", source: str | None = None, title: str
     fig, ax = new_figure()
     low, high = overlap.support
     ax.axvspan(low, high, color="#E3E3E3", zorder=0, label=text["support"])
-    ax.bar(left, hist["treated"].to_numpy() * 100, width=width, align="edge", color=TREATED,
-           edgecolor="white", label=text["treated"])
-    ax.bar(left, -hist["control"].to_numpy() * 100, width=width, align="edge", color=CONTROL,
-           edgecolor="white", label=text["control"])
+    ax.bar(
+        left,
+        hist["treated"].to_numpy() * 100,
+        width=width,
+        align="edge",
+        color=TREATED,
+        edgecolor="white",
+        label=text["treated"],
+    )
+    ax.bar(
+        left,
+        -hist["control"].to_numpy() * 100,
+        width=width,
+        align="edge",
+        color=CONTROL,
+        edgecolor="white",
+        label=text["control"],
+    )
     ax.axhline(0, color=REFERENCE, lw=0.8)
     ax.set_xlim(0, 1)
     ax.xaxis.set_major_formatter(number_formatter(lang, 1))
@@ -155,9 +190,17 @@ def overlap_plot(result, lang: str = "fr", source: str | None = None, title: str
     return fig
 
 
-def effects_plot(effects: pd.DataFrame, label: str = "by", lang: str = "fr", percent: bool = True,
-                 reference: float = 0.0, overall=None, source: str | None = None,
-                 title: str | None = None, label_column: str | None = None) -> Figure:
+def effects_plot(
+    effects: pd.DataFrame,
+    label: str = "by",
+    lang: str = "fr",
+    percent: bool = True,
+    reference: float = 0.0,
+    overall=None,
+    source: str | None = None,
+    title: str | None = None,
+    label_column: str | None = None,
+) -> Figure:
     """Forest plot of effects with their confidence intervals, one row per subgroup or region.
 
     Parameters
@@ -189,8 +232,17 @@ def effects_plot(effects: pd.DataFrame, label: str = "by", lang: str = "fr", per
     if "status" not in table.columns:
         table["status"] = "ok"
     if overall is not None:
-        first = pd.DataFrame([{"_name": "Ensemble" if lang == "fr" else "Overall", "estimate": overall.estimate,
-                               "ci_low": overall.ci_low, "ci_high": overall.ci_high, "status": "ok"}])
+        first = pd.DataFrame(
+            [
+                {
+                    "_name": "Ensemble" if lang == "fr" else "Overall",
+                    "estimate": overall.estimate,
+                    "ci_low": overall.ci_low,
+                    "ci_high": overall.ci_high,
+                    "status": "ok",
+                }
+            ]
+        )
         table = pd.concat([first, table], ignore_index=True)
     scale = 100.0 if percent else 1.0
     ypos = np.arange(len(table))[::-1]
@@ -213,9 +265,16 @@ def effects_plot(effects: pd.DataFrame, label: str = "by", lang: str = "fr", per
     ax.xaxis.set_major_formatter(number_formatter(lang, 0 if percent else 1))
     ax.set_xlabel(text["effects_x_binary"] if percent else text["effects_x"])
     ax.set_title(title or text["effects_title"])
-    handles = [Line2D([0], [0], color=TREATED, marker="o", lw=2,
-                      label="Effet et IC à 95 %".replace(" %", f"{NBSP}%") if lang == "fr"
-                      else "Effect and 95% CI")]
+    handles = [
+        Line2D(
+            [0],
+            [0],
+            color=TREATED,
+            marker="o",
+            lw=2,
+            label="Effet et IC à 95 %".replace(" %", f"{NBSP}%") if lang == "fr" else "Effect and 95% CI",
+        )
+    ]
     ax.legend(handles=handles, loc="lower right")
     fig.tight_layout()
     add_source(fig, source or text["source"], lang)

@@ -39,8 +39,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .config import DEFAULT_MIN_CELL
-from .errors import E2CError
+from ..config import DEFAULT_MIN_CELL
+from ..errors import E2CError
 
 __all__ = [
     "suppression_marker",
@@ -135,8 +135,9 @@ def _line_secondary(values: np.ndarray, hidden: np.ndarray, unknown: np.ndarray,
     return new
 
 
-def _one_hidden_rule(filled: np.ndarray, hidden: np.ndarray, known: np.ndarray, rows_additive: bool,
-                     cols_additive: bool) -> np.ndarray:
+def _one_hidden_rule(
+    filled: np.ndarray, hidden: np.ndarray, known: np.ndarray, rows_additive: bool, cols_additive: bool
+) -> np.ndarray:
     """Rule 3's first part to a fixed point: no additive line with exactly one hidden cell."""
     rows, cols = filled.shape
     while True:
@@ -238,7 +239,9 @@ def suppress_counts(
     missing += [c for pair in rates.values() for c in pair if c is not None and c not in table.columns]
     missing += [c for c in derived.values() if c not in table.columns]
     if missing:
-        raise DisclosureError(f"Contrôle du secret statistique : colonnes absentes du tableau : {sorted(set(missing))}.")
+        raise DisclosureError(
+            f"Contrôle du secret statistique : colonnes absentes du tableau : {sorted(set(missing))}."
+        )
     if min_cell < 1:
         raise DisclosureError(f"min_cell doit être au moins 1 (reçu : {min_cell}).")
     count_cols = list(count_cols)
@@ -312,8 +315,14 @@ def suppress_counts(
         else:
             col = col.astype("object")
         out[column] = col.mask(suppressed[column], pd.NA)
-    return SuppressedTable(table=out, suppressed=suppressed, primary=primary_frame, min_cell=int(min_cell),
-                           rows_additive=rows_additive, cols_additive=cols_additive)
+    return SuppressedTable(
+        table=out,
+        suppressed=suppressed,
+        primary=primary_frame,
+        min_cell=int(min_cell),
+        rows_additive=rows_additive,
+        cols_additive=cols_additive,
+    )
 
 
 def _parse_count(text: object) -> float:

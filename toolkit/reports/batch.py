@@ -36,12 +36,12 @@ import time
 import traceback
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
-from . import __version__
-from .config import DEFAULT_MIN_CELL, REPORTS_DIR, TEMPLATES_DIR
-from .errors import ReportError
+from .. import __version__
+from ..config import DEFAULT_MIN_CELL, REPORTS_DIR, TEMPLATES_DIR
+from ..errors import ReportError
 
 __all__ = [
     "REPORT_TEMPLATE",
@@ -208,8 +208,9 @@ def _render(nb, *, lang: str, title: str, where: str) -> str:
     return html
 
 
-def notebook_to_html(notebook: str | os.PathLike, html_path: str | os.PathLike, *, lang: str = "fr",
-                     title: str = "") -> str:
+def notebook_to_html(
+    notebook: str | os.PathLike, html_path: str | os.PathLike, *, lang: str = "fr", title: str = ""
+) -> str:
     """Convert an executed notebook to an offline report page; returns its SHA-256."""
     import nbformat
 
@@ -322,7 +323,7 @@ def start_pool(jobs: int = 2, fast_kernels: bool = True):
         raise ReportError(f"jobs doit être au moins 1 (reçu : {jobs}).")
     zygote = None
     if fast_kernels:
-        from ._kernel_zygote import Zygote
+        from .._kernel_zygote import Zygote
 
         zygote = Zygote(env=_SINGLE_THREAD_ENV)
         zygote.register()  # JUPYTER_PATH, inherited by the workers
@@ -398,9 +399,17 @@ def _sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def write_manifest(path: str | os.PathLike, *, period: str, parameters: Mapping, results: Iterable[RegionResult],
-                   input_info: Mapping | None = None, template: str | os.PathLike | None = None,
-                   timings: Mapping | None = None, index: str | os.PathLike | None = None) -> Path:
+def write_manifest(
+    path: str | os.PathLike,
+    *,
+    period: str,
+    parameters: Mapping,
+    results: Iterable[RegionResult],
+    input_info: Mapping | None = None,
+    template: str | os.PathLike | None = None,
+    timings: Mapping | None = None,
+    index: str | os.PathLike | None = None,
+) -> Path:
     """Write ``manifest.json``: parameters, input SHA-256, toolkit version,
     template checksum, checksum/timing/status of every page."""
     path = Path(path)
@@ -413,7 +422,7 @@ def write_manifest(path: str | os.PathLike, *, period: str, parameters: Mapping,
         regions.append(entry)
     manifest = {
         "toolkit_version": __version__,
-        "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "period": period,
         "parameters": dict(parameters),
         "input": dict(input_info or {}),
@@ -438,7 +447,7 @@ def resolve_regions(regions: Iterable[str] | None, present: Sequence[str]) -> li
     ``None`` gives every region present in the data, in ``schema.REGION_NAMES``
     order.
     """
-    from .schema import REGION_ALIASES, REGION_NAMES, normalise_key
+    from ..schema import REGION_ALIASES, REGION_NAMES, normalise_key
 
     if regions is None:
         return [r for r in REGION_NAMES if r in set(present)]
@@ -518,7 +527,7 @@ def build_reports(
         ``out_dir`` (the period folder), ``period``, ``regions`` (one
         :class:`RegionResult` each), ``index``, ``manifest``, ``timings``.
     """
-    from . import report_sections as sections
+    from . import sections
 
     min_cell = DEFAULT_MIN_CELL if min_cell is None else int(min_cell)
     jobs = 2 if jobs is None else int(jobs)
@@ -535,14 +544,15 @@ def build_reports(
     national = None
     try:
         out_root = Path(out) if out is not None else REPORTS_DIR
-        national = sections.prepare_national(data, out_root / "_work", definition=definition, lang=lang,
-                                             min_cell=min_cell, period=period)
+        national = sections.prepare_national(
+            data, out_root / "_work", definition=definition, lang=lang, min_cell=min_cell, period=period
+        )
         t_national = time.perf_counter() - t0
         period = national.period
         out_dir = out_root / period
         out_dir.mkdir(parents=True, exist_ok=True)
         names = resolve_regions(regions, national.regions)
-        from .schema import REGION_BY_NAME
+        from ..schema import REGION_BY_NAME
 
         parameters = {
             "work_dir": str(national.work_dir),
@@ -551,25 +561,40 @@ def build_reports(
             "definition": national.definition,
             "lang": lang,
             "min_cell": int(min_cell),
-            "comparison_path": (str(impact_rows := sections.prepare_impact(comparison, national.work_dir,
-                                                                          national.definition))
-                                if comparison else ""),
+            "comparison_path": (
+                str(impact_rows := sections.prepare_impact(comparison, national.work_dir, national.definition))
+                if comparison
+                else ""
+            ),
         }
         batch = []
         for name in names:
             slug = REGION_BY_NAME[name].slug
             params = {"region": name, **parameters}
-            batch.append(RegionJob(
-                key=slug, label=name, parameters={k: v for k, v in params.items() if k in declared},
-                notebook=national.work_dir.parent / slug / f"{slug}.ipynb",
-                html=out_dir / f"{slug}.html", cwd=national.work_dir.parent / slug, lang=lang,
-                title=sections.report_title(name, period, lang),
-            ))
+            batch.append(
+                RegionJob(
+                    key=slug,
+                    label=name,
+                    parameters={k: v for k, v in params.items() if k in declared},
+                    notebook=national.work_dir.parent / slug / f"{slug}.ipynb",
+                    html=out_dir / f"{slug}.html",
+                    cwd=national.work_dir.parent / slug,
+                    lang=lang,
+                    title=sections.report_title(name, period, lang),
+                )
+            )
         t1 = time.perf_counter()
         figure: list[str] = []
-        results = run_batch(template, batch, pool=pool, kernel_name=kernel_name, timeout=timeout,
-                            progress=progress, description="Rapports" if lang == "fr" else "Reports",
-                            while_running=lambda: figure.append(sections.index_figure(national, lang)))
+        results = run_batch(
+            template,
+            batch,
+            pool=pool,
+            kernel_name=kernel_name,
+            timeout=timeout,
+            progress=progress,
+            description="Rapports" if lang == "fr" else "Reports",
+            while_running=lambda: figure.append(sections.index_figure(national, lang)),
+        )
         t_batch = time.perf_counter() - t1
     finally:
         stop_pool(pool)
@@ -583,14 +608,29 @@ def build_reports(
     index = out_dir / "index.html"
     body = sections.index_body(national, results, lang=lang, figure=figure[0] if figure else None)
     index.write_text(html_page(body, lang=lang, title=sections.index_title(period, lang)), encoding="utf-8")
-    timings = {"national": round(t_national, 3), "regions": round(t_batch, 3),
-               "total": round(time.perf_counter() - t0, 3)}
+    timings = {
+        "national": round(t_national, 3),
+        "regions": round(t_batch, 3),
+        "total": round(time.perf_counter() - t0, 3),
+    }
     manifest = write_manifest(
-        out_dir / "manifest.json", period=period,
-        parameters={"regions": names, "jobs": jobs, "definition": national.definition, "lang": lang,
-                    "min_cell": int(min_cell), "kernel": kernel_name, "cell_timeout_s": timeout,
-                    "comparison": str(comparison) if comparison else None, "fast_kernels": fast_kernels},
-        results=results, input_info=national.input_info, template=template, timings=timings, index=index,
+        out_dir / "manifest.json",
+        period=period,
+        parameters={
+            "regions": names,
+            "jobs": jobs,
+            "definition": national.definition,
+            "lang": lang,
+            "min_cell": int(min_cell),
+            "kernel": kernel_name,
+            "cell_timeout_s": timeout,
+            "comparison": str(comparison) if comparison else None,
+            "fast_kernels": fast_kernels,
+        },
+        results=results,
+        input_info=national.input_info,
+        template=template,
+        timings=timings,
+        index=index,
     )
-    return BatchResult(out_dir=out_dir, period=period, regions=results, index=index, manifest=manifest,
-                       timings=timings)
+    return BatchResult(out_dir=out_dir, period=period, regions=results, index=index, manifest=manifest, timings=timings)
