@@ -1,6 +1,8 @@
-"""The report batch: the parameters tag, a toy template run through the engine
-(fresh kernel per region, failures isolated, manifest), and build_reports on
-small synthetic data (every page and the manifest, nothing unsuppressed left)."""
+"""The report batch: the parameters tag, a toy template run through both
+engines (fresh kernel per region, failures isolated, manifest), build_reports
+on small synthetic data (every page and the manifest, nothing unsuppressed
+left), and the output folder's failures (relative, a file, read-only, full
+disk). Interrupts, crashes and the engines' faults: test_engine.py."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ import hashlib
 import json
 import re
 import sys
+import tempfile
 from pathlib import Path
 
 import nbformat
@@ -24,7 +27,7 @@ SMALL_AND_LARGE = ["La Réunion", "Bretagne"]
 def toy_template(path: Path, tagged: bool = True) -> Path:
     nb = nbformat.v4.new_notebook()
     imports = nbformat.v4.new_code_cell("import sys, warnings\nfrom IPython.display import HTML")
-    params = nbformat.v4.new_code_cell('region = "defaut"\nfail = False\nlang = "fr"')
+    params = nbformat.v4.new_code_cell('region = "defaut"\nfail = False\nlang = "fr"\nsleep = 0.0\ncrash = False')
     if tagged:
         params.metadata["tags"] = ["parameters"]
     body = nbformat.v4.new_code_cell(
@@ -32,6 +35,11 @@ def toy_template(path: Path, tagged: bool = True) -> Path:
         "print('stderr noise', file=sys.stderr)\n"
         "warnings.warn('a warning nobody should read')\n"
         "if fail:\n    raise ValueError(f'boom in {region}')\n"
+        "import os, time\n"
+        "if os.environ.get('E2C_TEST_FLAGS'):  # tells a test that this kernel is inside a cell\n"
+        "    open(os.path.join(os.environ['E2C_TEST_FLAGS'], region), 'w').close()\n"
+        "if crash:\n    os._exit(3)\n"
+        "time.sleep(sleep)\n"
         "leak = globals().get('secret')\nsecret = region\n"
         "import os\n"
         'HTML(f\'<h1>Rapport {region}</h1><p id="exe">{sys.executable}</p><p id="pid">{os.getpid()}</p>\'\n'
@@ -62,7 +70,7 @@ def toy_jobs(tmp_path: Path, regions: dict[str, bool]) -> list[RegionJob]:
 
 def test_parameters_tag_is_required(tmp_path):
     good = toy_template(tmp_path / "good.ipynb")
-    assert check_parameters_tag(good) == ["region", "fail", "lang"]
+    assert check_parameters_tag(good) == ["region", "fail", "lang", "sleep", "crash"]
     bad = toy_template(tmp_path / "bad.ipynb", tagged=False)
     with pytest.raises(ReportError, match="parameters"):
         check_parameters_tag(bad)
@@ -79,18 +87,19 @@ def test_toy_batch_keeps_going_past_a_failing_region_and_writes_clean_pages(tmp_
     template = toy_template(tmp_path / "toy.ipynb")
     (tmp_path / "out").mkdir()
     jobs = toy_jobs(tmp_path, {"alpha": False, "beta": True, "gamma": False})
-    results = run_batch(template, jobs, workers=2, progress=False, timeout=60)
+    results = run_batch(template, jobs, workers=2, progress=False, timeout=60, engine="fast")
     plain = run_batch(
-        template, toy_jobs(tmp_path, {"delta": False}), workers=1, progress=False, timeout=60, fast_kernels=False
+        template, toy_jobs(tmp_path, {"delta": False}), workers=1, progress=False, timeout=60, engine="portable"
     )
     assert plain[0].ok and plain[0].kernel == "python3"
-    assert all(r.kernel.startswith("e2c-fork-") for r in results)  # forked from the pre-imported zygote
+    assert all(r.kernel.startswith("e2c-fast-") for r in results)  # forked by the zygote provisioner
 
     assert [r.slug for r in results] == ["alpha", "beta", "gamma"]
     assert [r.status for r in results] == ["ok", "failed", "ok"]
     failed = results[1]
     assert "ValueError" in failed.error and "boom in Beta" in failed.error
     assert Path(failed.notebook).exists() and failed.html is None
+    assert not list((tmp_path / "out").glob(".*"))  # no page fragment left beside the pages
     pids = set()
     for r in (results[0], results[2], plain[0]):
         html = Path(r.html).read_text(encoding="utf-8")
@@ -120,6 +129,7 @@ def test_toy_batch_keeps_going_past_a_failing_region_and_writes_clean_pages(tmp_
     )
     data = json.loads(manifest.read_text(encoding="utf-8"))
     assert data["status"] == "failed" and data["n_ok"] == 2 and data["n_failed"] == 1
+    assert data["finished"] == ["alpha", "gamma"]
     by_slug = {r["slug"]: r for r in data["regions"]}
     assert by_slug["alpha"]["html"] == "alpha.html" and by_slug["alpha"]["sha256"] == results[0].sha256
     assert by_slug["beta"]["error"].startswith("ValueError") and by_slug["beta"]["notebook"].endswith("beta.ipynb")
@@ -162,11 +172,13 @@ def test_batch_writes_every_page_and_a_manifest(batch):
         page = result.out_dir / entry["html"]
         assert hashlib.sha256(page.read_bytes()).hexdigest() == entry["sha256"]
         assert entry["seconds"] > 0
-    # Only publishable files in the period folder: the work folder sits beside it.
-    assert not list(result.out_dir.rglob("*.pkl")) and not list(result.out_dir.rglob("*.ipynb"))
+    # Only publishable files under `out`: the work folder is private and elsewhere.
+    assert sorted(p.name for p in result.out_dir.parent.iterdir()) == [".e2c-batch.lock", result.period]
     # The region kernels read aggregates only: no trainee-level file in the work folder
     # (kept here with keep_work=True; deleted by default, see the test below).
-    work = result.out_dir.parent / "_work"
+    work = result.work_dir
+    assert work is not None and result.out_dir.parent.resolve() not in work.parents
+    assert oct(work.stat().st_mode & 0o777) == "0o700"
     assert sorted(p.name for p in (work / result.period / "national").iterdir()) == [
         "national.json",
         "regions.pkl",
@@ -181,8 +193,14 @@ def test_no_unsuppressed_national_table_is_left_under_out(tmp_path):
     from toolkit.synth import generate_export
 
     raw = generate_export(seed=21, trainees_per_year=600).raw
-    result = build_reports(raw, out=tmp_path / "a", regions=["Bretagne"], jobs=1, progress=False)
-    assert result.ok
-    left = sorted(p.name for p in (tmp_path / "a").rglob("*") if p.is_file())
-    assert not [name for name in left if name.endswith((".pkl", ".parquet", ".json")) and name != "manifest.json"], left
-    assert "bretagne.html" in left and "bretagne.ipynb" in left
+    (tmp_path / "a" / "_work" / "2019-2024" / "national").mkdir(parents=True)  # left by an older version
+    (tmp_path / "a" / "_work" / "2019-2024" / "national" / "tables.pkl").write_bytes(b"unsuppressed")
+    before = set(Path(tempfile.gettempdir()).glob("e2c-work-*"))
+    result = build_reports(raw, out=tmp_path / "a", regions=["Bretagne"], jobs=1, progress=False, engine="portable")
+    assert result.ok and result.engine == "portable" and result.work_dir is None
+    left = sorted(p.relative_to(tmp_path / "a").as_posix() for p in (tmp_path / "a").rglob("*") if p.is_file())
+    assert left == [
+        ".e2c-batch.lock",
+        *(f"{result.period}/{n}" for n in ("bretagne.html", "index.html", "manifest.json")),
+    ]
+    assert set(Path(tempfile.gettempdir()).glob("e2c-work-*")) == before  # the private work folder is gone

@@ -88,29 +88,37 @@ def _cmd_synth(args: argparse.Namespace) -> int:
 
 def _cmd_reports(args: argparse.Namespace) -> int:
     from .config import resolve_data_path
-    from .reports import build_reports
+    from .reports import BatchInterrupted, build_reports
 
     path = resolve_data_path(args.data)
     _describe_input(path, args.lang)
-    result = build_reports(
-        data=path,
-        out=args.out,
-        regions=args.regions,
-        jobs=args.jobs,
-        definition=args.definition,
-        lang=args.lang,
-        min_cell=args.min_cell,
-        period=args.period,
-        progress=not args.quiet,
-        comparison=args.comparison,
-    )
+    try:
+        result = build_reports(
+            data=path,
+            out=args.out,
+            regions=args.regions,
+            jobs=args.jobs,
+            definition=args.definition,
+            lang=args.lang,
+            min_cell=args.min_cell,
+            period=args.period,
+            progress=not args.quiet,
+            comparison=args.comparison,
+            engine=args.engine,
+        )
+    except BatchInterrupted as exc:  # kernels stopped, work folder removed: say so, exit 128 + signal
+        print(_say(args.lang, "interrupted"), file=sys.stderr)
+        import gc
+
+        gc.freeze()  # nothing is left to clean: spare the exit a full collection (seconds on a large heap)
+        return 128 + int(exc.signum)
     ok = [r for r in result.regions if r.status == "ok"]
     failed = [r for r in result.regions if r.status != "ok"]
     print(_say(args.lang, "reports_ok", n=len(ok), out=result.out_dir))
     if failed:
         print(_say(args.lang, "reports_failed", n=len(failed)), file=sys.stderr)
         for r in failed:
-            print(f"  - {r.region}: {r.error} ({r.notebook})", file=sys.stderr)
+            print(f"  - {r.region}: {r.error}", file=sys.stderr)
         return 1
     return 0
 
@@ -187,6 +195,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--comparison",
         default=None,
         help="fichier du groupe de comparaison (colonne groupe) : ajoute la section d'impact",
+    )
+    p.add_argument(
+        "--engine",
+        choices=("portable", "fast"),
+        default=None,
+        help="démarrage des noyaux : portable (tout système) ou fast (Linux) ; défaut : fast si possible",
     )
     p.set_defaults(func=_cmd_reports)
 
