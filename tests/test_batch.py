@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import sys
 import tempfile
@@ -204,3 +205,99 @@ def test_no_unsuppressed_national_table_is_left_under_out(tmp_path):
         *(f"{result.period}/{n}" for n in ("bretagne.html", "index.html", "manifest.json")),
     ]
     assert set(Path(tempfile.gettempdir()).glob("e2c-work-*")) == before  # the private work folder is gone
+
+
+# --------------------------------------------------------------------------
+# The output folder: relative, a file, read-only, full disk
+# --------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def small_raw():
+    from toolkit.synth import generate_export
+
+    return generate_export(seed=5, trainees_per_year=300).raw
+
+
+def test_a_relative_out_works(tmp_path, monkeypatch, small_raw):
+    """Kernels run in another folder: the batch must not hand them a relative path."""
+    from toolkit.reports import build_reports
+
+    monkeypatch.chdir(tmp_path)
+    template = toy_template(tmp_path / "toy.ipynb")
+    result = build_reports(small_raw, out="rel/reports", regions=["Bretagne"], template=template, progress=False)
+    assert result.ok, [r.error for r in result.failed]
+    assert result.out_dir == tmp_path / "rel" / "reports" / result.period
+    assert (result.out_dir / "bretagne.html").is_file()
+
+
+@pytest.mark.parametrize("lang", ["fr", "en"])
+def test_out_on_a_file_is_a_clear_error(tmp_path, capsys, lang):
+    from toolkit.cli import main
+
+    target = tmp_path / "rapport.html"
+    target.write_text("not a folder", encoding="utf-8")
+    for out, said in (
+        (target, ("pas un dossier", "not a folder")),
+        (target / "sub", ("un fichier occupe", "a file is")),
+    ):
+        assert main(["reports", "--quiet", "--lang", lang, "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert str(out) in err and "--out" in err and "Traceback" not in err, err
+        assert said[lang == "en"] in err, err
+    assert target.read_text(encoding="utf-8") == "not a folder"
+
+
+def test_a_read_only_out_is_a_clear_error(tmp_path, monkeypatch, capsys):
+    import errno
+
+    from toolkit.cli import main
+    from toolkit.reports import workspace
+
+    out = tmp_path / "ro"
+    out.mkdir()
+    if os.geteuid() != 0:  # a real read-only folder (root writes anyway: simulated below)
+        out.chmod(0o500)
+        assert main(["reports", "--quiet", "--out", str(out)]) == 2
+        assert "écriture refusée" in capsys.readouterr().err
+        out.chmod(0o700)
+
+    def refused(*args, **kwargs):
+        raise PermissionError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(workspace.tempfile, "NamedTemporaryFile", refused)
+    assert main(["reports", "--quiet", "--lang", "en", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert f"{out}: writing refused" in err and "--out" in err and "Traceback" not in err
+
+
+def test_a_full_disk_leaves_nothing_under_out(tmp_path, monkeypatch, small_raw):
+    """A page that cannot be written: a clear error naming it, no fragment, nothing before suppression."""
+    import errno
+
+    from toolkit.reports import build_reports, workspace
+
+    def full(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(workspace, "_fsync", full)
+    template = toy_template(tmp_path / "toy.ipynb")
+    out = tmp_path / "out"
+    before = set(Path(tempfile.gettempdir()).glob("e2c-work-*"))
+    with pytest.raises(ReportError, match="disque plein") as error:
+        build_reports(small_raw, out=out, regions=["Bretagne", "Corse"], template=template, progress=False)
+    assert ".html" in str(error.value) and str(out) in str(error.value) and "--out" in str(error.value)
+    left = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    assert left == [".e2c-batch.lock"], left
+    assert set(Path(tempfile.gettempdir()).glob("e2c-work-*")) == before
+
+
+def test_write_atomic_keeps_the_old_page_when_the_disk_is_full(tmp_path, monkeypatch):
+    import errno
+
+    from toolkit.reports import workspace
+
+    page = tmp_path / "bretagne.html"
+    workspace.write_atomic(page, b"old page")
+    monkeypatch.setattr(workspace, "_fsync", lambda fd: (_ for _ in ()).throw(OSError(errno.ENOSPC, "full")))
+    with pytest.raises(ReportError, match=re.escape(str(page))):
+        workspace.write_atomic(page, b"new page, never complete")
+    assert page.read_bytes() == b"old page" and sorted(p.name for p in tmp_path.iterdir()) == ["bretagne.html"]

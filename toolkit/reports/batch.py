@@ -334,11 +334,46 @@ def resolve_regions(regions: Iterable[str] | None, present: Sequence[str]) -> li
 
 
 # --------------------------------------------------------------------------
+# The content layer: every call the batch makes into it, here and nowhere else
+# --------------------------------------------------------------------------
+def _content_national(data, work_root: Path, **options):
+    """National work once (aggregates before suppression), saved under ``work_root`` (the private folder)."""
+    from . import sections
+
+    return sections.prepare_national(data, work_root, **options)
+
+
+def _content_impact(comparison, national) -> Path:
+    """The impact design's rows for the regions' impact sections, saved beside the national work."""
+    from . import sections
+
+    return sections.prepare_impact(comparison, national.work_dir, national.definition)
+
+
+def _content_report_title(region: str, period: str, lang: str) -> str:
+    from . import sections
+
+    return sections.report_title(region, period, lang)
+
+
+def _content_index_figure(national, lang: str) -> str:
+    from . import sections
+
+    return sections.index_figure(national, lang)
+
+
+def _content_index_page(national, results, lang: str, figure: str | None) -> bytes:
+    from . import sections
+
+    body = sections.index_body(national, results, lang=lang, figure=figure)
+    return html_page(body, lang=lang, title=sections.index_title(national.period, lang)).encode("utf-8")
+
+
+# --------------------------------------------------------------------------
 # The national batch
 # --------------------------------------------------------------------------
 def _region_jobs(names, national, out_dir: Path, period: str, lang: str, parameters: dict, declared) -> list[RegionJob]:
     from ..schema import REGION_BY_NAME
-    from . import sections
 
     jobs = []
     for name in names:
@@ -354,7 +389,7 @@ def _region_jobs(names, national, out_dir: Path, period: str, lang: str, paramet
                 html=out_dir / f"{slug}.html",
                 cwd=work,
                 lang=lang,
-                title=sections.report_title(name, period, lang),
+                title=_content_report_title(name, period, lang),
             )
         )
     return jobs
@@ -474,11 +509,9 @@ def _locked_build(args: tuple, keep_work: bool, kernel_name: str | None, opts: d
 
 
 def _build(data, out_root, workspace, regions, jobs, definition, lang, min_cell, period, progress, **opts):
-    from . import sections
-
     t0 = time.perf_counter()
     try:
-        national = sections.prepare_national(
+        national = _content_national(
             data, workspace.path, definition=definition, lang=lang, min_cell=min_cell, period=period
         )
     except OSError as exc:  # the private work folder: full or unwritable temporary folder
@@ -495,9 +528,7 @@ def _build(data, out_root, workspace, regions, jobs, definition, lang, min_cell,
         "definition": national.definition,
         "lang": lang,
         "min_cell": int(min_cell),
-        "comparison_path": (
-            str(sections.prepare_impact(comparison, national.work_dir, national.definition)) if comparison else ""
-        ),
+        "comparison_path": (str(_content_impact(comparison, national)) if comparison else ""),
     }
     batch = _region_jobs(names, national, out_dir, national.period, lang, parameters, opts["declared"])
     recorded = {
@@ -518,7 +549,7 @@ def _build(data, out_root, workspace, regions, jobs, definition, lang, min_cell,
         results = run_batch(
             opts["template"], batch, workers=jobs, kernel_name=opts["kernel_name"], timeout=opts["timeout"],
             progress=progress, collected=collected,
-            while_running=lambda: figure.append(sections.index_figure(national, lang)),
+            while_running=lambda: figure.append(_content_index_figure(national, lang)),
         )  # fmt: skip
     except KeyboardInterrupt:
         with shielded():
@@ -530,8 +561,6 @@ def _build(data, out_root, workspace, regions, jobs, definition, lang, min_cell,
 
 def _finish(national, results, out_dir, workspace, recorded, timings, figure, t0, opts) -> BatchResult:
     """The index page and the manifest, once every region has ended."""
-    from . import sections
-
     zygote = opts["zygote"]
     if zygote is not None and zygote.error:  # the fast engine fell back: said in the manifest
         recorded["engine_fallback"] = zygote.error
@@ -540,8 +569,7 @@ def _finish(national, results, out_dir, workspace, recorded, timings, figure, t0
             result.notebook = ""
     lang, period = recorded["lang"], national.period
     index = out_dir / "index.html"
-    body = sections.index_body(national, results, lang=lang, figure=figure[0] if figure else None)
-    write_atomic(index, html_page(body, lang=lang, title=sections.index_title(period, lang)).encode("utf-8"))
+    write_atomic(index, _content_index_page(national, results, lang, figure[0] if figure else None))
     timings["total"] = round(time.perf_counter() - t0, 3)
     manifest = write_manifest(
         out_dir / "manifest.json", period=period, parameters=recorded, results=results,

@@ -81,8 +81,8 @@ def check_engine(engine: str | None) -> str:
         return default_engine()
     if engine not in ENGINES:
         raise ReportError(_("Moteur inconnu : {engine!r} (« portable » ou « fast »).", engine=engine))
-    if engine == "fast" and not hasattr(os, "fork"):
-        return "portable"  # no fork on this system: the portable path is the only one
+    if engine == "fast" and not (sys.platform.startswith("linux") and hasattr(os, "fork")):
+        return "portable"  # forking after numpy and matplotlib are imported is Linux-only here
     return engine
 
 
