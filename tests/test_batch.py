@@ -283,7 +283,7 @@ def test_a_full_disk_leaves_nothing_under_out(tmp_path, monkeypatch, small_raw):
     out = tmp_path / "out"
     before = set(Path(tempfile.gettempdir()).glob("e2c-work-*"))
     with pytest.raises(ReportError, match="disque plein") as error:
-        build_reports(small_raw, out=out, regions=["Bretagne", "Corse"], template=template, progress=False)
+        build_reports(small_raw, out=out, regions=["Bretagne", "Occitanie"], template=template, progress=False)
     assert ".html" in str(error.value) and str(out) in str(error.value) and "--out" in str(error.value)
     left = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
     assert left == [".e2c-batch.lock"], left

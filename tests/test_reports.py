@@ -116,7 +116,7 @@ def test_section_tables_pass_the_disclosure_check(batch):
     from toolkit.reports.sections import RegionReport
 
     result, _, _ = batch
-    work = result.out_dir.parent / "_work" / result.period / "national"
+    work = result.work_dir / result.period / "national"
     report = RegionReport.load(work, "La Réunion", min_cell=MIN_CELL)
     sections = report.all_sections()
     tables = {k: v for s in sections for k, v in s.tables.items()}
@@ -172,7 +172,7 @@ def test_impact_section_only_with_comparison_data(batch, tmp_path):
     from toolkit.synth import write_export
 
     result, _, _ = batch
-    work = result.out_dir.parent / "_work" / result.period / "national"
+    work = result.work_dir / result.period / "national"
     assert RegionReport.load(work, "Bretagne").impact().html == ""
     design = write_export(tmp_path, comparison=True, seed=3, n_e2c=1500, n_comparison=3000)
     report = RegionReport.load(work, "Bretagne", comparison_path=str(design))
@@ -194,7 +194,7 @@ def test_english_report_has_no_french_left(batch):
     from toolkit.reports.sections import RegionReport
 
     result, _, _ = batch
-    work = result.out_dir.parent / "_work" / result.period / "national"
+    work = result.work_dir / result.period / "national"
     report = RegionReport.load(work, "Bretagne", lang="en")
     page = html_page("".join(s.html for s in report.all_sections()), lang="en", title="Bretagne")
     text = re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "", page)
