@@ -376,7 +376,7 @@ def _collect(done: queue.Queue, threads: list, n: int, registry: KernelRegistry)
             yield item
     finally:
         if finished < n:
-            registry.kill_all()
-            deadline = time.monotonic() + 2.0
+            registry.kill_all()  # the threads end on their own once their kernel is dead: a short grace only
+            deadline = time.monotonic() + 0.5
             for thread in threads:
                 thread.join(max(0.0, deadline - time.monotonic()))

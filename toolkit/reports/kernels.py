@@ -33,10 +33,12 @@ import importlib
 import json
 import logging
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -155,6 +157,20 @@ def serve(path: str) -> None:
             conn.sendall((json.dumps({"pid": pid}) + "\n").encode("utf-8"))
 
 
+def _short_private_dir() -> str:
+    """A new private folder (mode 0700) whose path leaves room for a Unix socket name
+    (at most 107 bytes on Linux): the temporary folder, else ``/tmp``."""
+    for base in (None, "/tmp"):
+        try:
+            path = tempfile.mkdtemp(prefix="e2c-z-", dir=base)
+        except OSError:
+            continue
+        if len(os.fsencode(path)) <= 80 or base == "/tmp":
+            return path
+        os.rmdir(path)
+    return tempfile.mkdtemp(prefix="e2c-z-")  # too long: the zygote will fail to bind, and say so
+
+
 class Zygote:
     """A zygote process, its kernelspec and its log, in ``folder`` (one per batch).
 
@@ -163,9 +179,11 @@ class Zygote:
     """
 
     def __init__(self, folder: str | os.PathLike, env: dict | None = None, ready_timeout: float | None = None):
+        # ``folder``: kernelspec and log; the socket lives in a short private folder of its own
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
-        self.socket = str(self.folder / "zygote.sock")
+        self._socket_dir = _short_private_dir()
+        self.socket = os.path.join(self._socket_dir, "zygote.sock")
         self.log_path = self.folder / "zygote.log"
         self.kernel_name = f"e2c-fast-{os.getpid()}-{id(self) & 0xFFFFFF:06x}"
         self.error: str | None = None
@@ -266,9 +284,10 @@ class Zygote:
         if self.process.poll() is None:
             self.process.kill()
             try:
-                self.process.wait(timeout=2)
+                self.process.wait(timeout=1)
             except subprocess.TimeoutExpired:  # pragma: no cover
                 pass
+        shutil.rmtree(self._socket_dir, ignore_errors=True)
 
 
 # --------------------------------------------------------------------------
