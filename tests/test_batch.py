@@ -153,8 +153,11 @@ def batch(tmp_path_factory):
         progress=False,
         min_cell=MIN_CELL,
         keep_work=True,
-    )  # the section tests below read the national work
-    return result, raw, export
+    )  # the test below reads the kept work folder
+    yield result, raw, export
+    import shutil
+
+    shutil.rmtree(result.work_dir, ignore_errors=True)  # kept on request: the caller removes it
 
 
 def _pages(result):
