@@ -208,6 +208,7 @@ def _toy(tmp_path: Path, out: Path, engine: str, sleep: float) -> Batch:
         ("portable", "regions", signal.SIGINT),
         ("fast", "regions", signal.SIGINT),
         ("fast", "national", signal.SIGINT),
+        ("portable", "national", signal.SIGTERM),
         ("portable", "regions", signal.SIGTERM),
         ("fast", "regions", signal.SIGTERM),
     ],
@@ -252,10 +253,10 @@ def test_real_template_interrupted_while_rendering(tmp_path):
     export = write_export(tmp_path / "data", seed=7, trainees_per_year=400)
     out = tmp_path / "out"
     argv = [sys.executable, "-m", "toolkit.cli", "reports", "--quiet", "--data", str(export), "--out", str(out)]
-    batch = Batch(tmp_path, [*argv, "--regions", "Bretagne", "Occitanie", "Normandie", "Corse"])
+    batch = Batch(tmp_path, [*argv, "--regions", "Bretagne", "Occitanie", "Normandie", "Grand Est"])
 
-    def rendering() -> bool:  # a region's working folder exists: its kernel is starting or running
-        return any(p.is_dir() and p.name != "national" for w in batch.workspaces() for p in w.glob("*/*"))
+    def rendering() -> bool:  # a region's working folder <period>/<slug> exists: its kernel is starting or running
+        return any(p.is_dir() and p.name != "national" for w in batch.workspaces() for p in w.glob("[0-9]*/*"))
 
     batch.wait_for(rendering, timeout=180)
     time.sleep(1.0)

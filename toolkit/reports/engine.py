@@ -97,20 +97,33 @@ class BatchInterrupted(KeyboardInterrupt):
 # --------------------------------------------------------------------------
 # Signals and the kernels' environment
 # --------------------------------------------------------------------------
-def _raise_interrupt(signum, _frame):
-    raise BatchInterrupted(signum)
-
-
 @contextmanager
 def stop_on_signals():
     """SIGINT and SIGTERM raise :class:`BatchInterrupted` in the main thread, so
-    that every ``finally`` runs (kernels killed, work folder removed)."""
+    that every ``finally`` runs (kernels killed, work folder removed).
+
+    A signal that lands inside an import or a C extension can come out as
+    another exception (``ImportError: initialization failed``): once a signal
+    has been received, whatever ends the block is reported as the interrupt.
+    """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = {s: signal.signal(s, _raise_interrupt) for s in (signal.SIGINT, signal.SIGTERM)}
+    received: list[int] = []
+
+    def interrupt(signum, _frame):
+        received.append(signum)
+        raise BatchInterrupted(signum)
+
+    previous = {s: signal.signal(s, interrupt) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
+    except BatchInterrupted:
+        raise
+    except BaseException as exc:
+        if received:
+            raise BatchInterrupted(received[0]) from exc
+        raise
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
