@@ -201,6 +201,10 @@ class CleanResult:
     sha256: str | None = None
     raw_info: dict = field(default_factory=dict, repr=False)
     timings: dict = field(default_factory=dict, repr=False)
+    # Unknown-outcome alerts ({"code", "message", ...}; toolkit.alerts) and the situations table's
+    # accounting (toolkit.situations.SituationResult, None for a one-table export).
+    alerts: list = field(default_factory=list)
+    situations: object = field(default=None, repr=False)
 
     def summary_table(self, lang: str = "fr") -> pd.DataFrame:
         """The accounting summary as a tidy table for notebooks and reports.
@@ -241,7 +245,13 @@ class CleanResult:
         """A short plain-text account (for the command line)."""
         s = self.summary
         fr = lang == "fr"
-        lines = [
+        from .i18n import use_language
+
+        with use_language(lang):  # alerts come before anything else
+            from .i18n import _
+
+            lines = [_("ALERTE : {message}", message=a["message"]) for a in self.alerts]
+        lines += [
             f"{'Fichier' if fr else 'File'} : {s['source_name']}",
             f"{'Définition' if fr else 'Definition'} : {self.definition.label(lang)}",
             f"{_pick(_ROW_LABELS['received'], lang)} : {s['rows_received']}",
@@ -255,6 +265,13 @@ class CleanResult:
         if s["dropped_identifier_columns"]:
             names = ", ".join(s["dropped_identifier_columns"])
             lines.append(f"{warning_label('identifier_column_dropped', lang)} : {names}")
+        from .mapping_file import suggestion_text
+
+        with use_language(lang):  # every ignored column named, with the contract column it resembles
+            lines += [
+                f"{warning_label('column_ignored', lang)} : {c}{suggestion_text(c)}" for c in s["ignored_columns"]
+            ]
+        lines += [f"  - {note}" for note in s.get("layout_notes", [])]
         return "\n".join(lines)
 
     def __repr__(self) -> str:
@@ -541,7 +558,9 @@ def _text_values(col: TextColumn | None, n: int, mapping: ExportMapping, column:
     return col.take(new_codes.astype(np.int64), -1), np.asarray(uniques, dtype=object)
 
 
-def clean_export(source, mapping=None, definition=None, *, key=None, progress: bool = False) -> CleanResult:
+def clean_export(
+    source, mapping=None, definition=None, *, key=None, progress: bool = False, situations=None, reference_date=None
+) -> CleanResult:
     """Clean a raw export into the canonical frame, accounting for every row.
 
     Parameters
@@ -559,6 +578,12 @@ def clean_export(source, mapping=None, definition=None, *, key=None, progress: b
         (see :func:`toolkit.privacy.load_key`).
     progress : bool
         Show a progress bar (tqdm).
+    situations : path or DataFrame, optional
+        The situations table of a two-table export (else the one the mapping
+        names, if any); see :mod:`toolkit.situations`.
+    reference_date : date-like, optional
+        Follow-up windows not elapsed by then are unknown (default: the
+        latest date in the export).
 
     Returns
     -------
@@ -576,12 +601,14 @@ def clean_export(source, mapping=None, definition=None, *, key=None, progress: b
     definition = get_definition(definition)
     steps = _Steps(progress, total=10)
     try:
-        return _clean(source, mapping, definition, key, steps)
+        return _clean(source, mapping, definition, key, steps, situations, reference_date)
     finally:
         steps.close()
 
 
-def _clean(source, mapping, definition: Definition, key, steps: _Steps) -> CleanResult:
+def _clean(
+    source, mapping, definition: Definition, key, steps: _Steps, situations=None, reference_date=None
+) -> CleanResult:
     raw: RawExport = read_export(source, mapping)
     steps("lecture")
     n = raw.n_rows
@@ -650,6 +677,11 @@ def _clean(source, mapping, definition: Definition, key, steps: _Steps) -> Clean
     data = _canonical_frame(rows, keep, _strings_at(pseudo_per_value, id_col.codes[keep]))
     steps("tableau canonique")
     data["positive_exit"] = positive_exit(data, definition)
+    from .outcomes import complete_clean  # situations table, follow-up timing, unknown-outcome alerts
+
+    data, extras = complete_clean(
+        data, raw, definition, situations=situations, key=key, reference_date=reference_date, source=source
+    )
     data = data[list(CANONICAL_DTYPES)]
     steps("sorties positives")
 
@@ -673,6 +705,9 @@ def _clean(source, mapping, definition: Definition, key, steps: _Steps) -> Clean
         "dropped_identifier_columns": dict(dropped),
         "ignored_columns": list(ignored),
         "column_map": dict(raw.column_map),
+        "layout_notes": extras["layout_notes"],
+        "situations": extras["situations"].summary if extras["situations"] is not None else None,
+        "alerts": [a["code"] for a in extras["alerts"]],
     }
     warnings_frame = warnings.frame()
     steps("rejets et bilan")
@@ -688,6 +723,8 @@ def _clean(source, mapping, definition: Definition, key, steps: _Steps) -> Clean
         sha256=raw.sha256,
         raw_info={"headers": raw.headers, "birth_year_from_birth_date": birth_from_date},
         timings={"wall": dict(steps.timings), "cpu": dict(steps.cpu_timings)},
+        alerts=extras["alerts"],
+        situations=extras["situations"],
     )
 
 
@@ -782,7 +819,11 @@ def _collect_warnings(rows: dict, cols: dict, keep: np.ndarray, dropped, ignored
             f"{warning_label('identifier_column_dropped')} : « {column} » ({identifier_label(kind)})",
         )
     for column in ignored:
-        warnings.add_column(column, "column_ignored", f"{warning_label('column_ignored')} : « {column} »")
+        from .mapping_file import suggestion_text
+
+        warnings.add_column(
+            column, "column_ignored", f"{warning_label('column_ignored')} : « {column} »" + suggestion_text(column)
+        )
     bad = rows["unrecognised"]
     warnings.add_rows(rows["birth_full_date"], "annee_naissance", "birth_date_reduced")
     warnings.add_rows(rows["school_masked"], "ecole", "identifier_value_masked")  # never quote the value

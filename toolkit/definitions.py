@@ -44,6 +44,8 @@ class Definition:
     text_fr: str
     text_en: str
     min_months: tuple[tuple[str, int], ...]  # (exit_reason code, strict minimum months); absent = never positive
+    immediate_days: int = 28  # situations table: the situation at exit starts within this many days of it
+    follow_up_months: int = 12  # situations table: positive_exit_follow_up looks this many months after exit
 
     @property
     def qualifying(self) -> dict[str, int]:

@@ -144,6 +144,9 @@ _MAPPING_KEYS = {
     "feuille": "sheet",
     "sheet": "sheet",
     "description": "description",
+    "ligneentete": "header_row",
+    "headerrow": "header_row",
+    "situations": "situations",
 }
 
 
@@ -193,6 +196,8 @@ class ExportMapping:
     encoding: str | None = None
     sheet: str | int | None = None
     source_name: str = "mapping"
+    header_row: int | None = None  # XLSX: 1-based header row (``ligne_entete``); detected when None
+    situations: dict | None = None  # the situations table of a two-table export (see toolkit.situations)
 
 
 @dataclass
@@ -274,6 +279,7 @@ class RawExport:
     mapping: ExportMapping
     identifiers_not_read: dict[str, str] = field(default_factory=dict)
     short_rows: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    layout_notes: list[str] = field(default_factory=list)  # XLSX title or footer rows skipped
 
     @property
     def frame(self) -> pd.DataFrame:
@@ -310,10 +316,10 @@ def load_mapping(mapping: str | os.PathLike | dict | ExportMapping | None) -> Ex
         return ExportMapping()
     if isinstance(mapping, ExportMapping):
         return mapping
-    name = "mapping"
+    name, base = "mapping", None
     if isinstance(mapping, (str, os.PathLike)):
         path = Path(mapping)
-        name = path.name
+        name, base = path.name, path.parent
         if not path.is_file():
             raise InputError(f"Fichier de correspondance introuvable : {path}.")
         import yaml  # local import: only needed with a mapping file
@@ -377,6 +383,10 @@ def load_mapping(mapping: str | os.PathLike | dict | ExportMapping | None) -> Ex
             out.encoding = str(content)
         elif key == "sheet":
             out.sheet = content
+        elif key in ("header_row", "situations"):
+            from .mapping_file import check_mapping_extra  # two-table exports, XLSX header row
+
+            setattr(out, key, check_mapping_extra(key, content, name, base))
     return out
 
 
@@ -689,15 +699,20 @@ def _decode_column(codes: np.ndarray, dictionary, encoding: str, name: str, colu
 # XLSX and Parquet
 # --------------------------------------------------------------------------
 def _read_xlsx(path: Path, mapping: ExportMapping) -> pd.DataFrame:
+    from .export_layout import trim_sheet
+
     sheet = mapping.sheet if mapping.sheet is not None else 0
     try:
-        frame = pd.read_excel(path, sheet_name=sheet, dtype=object, keep_default_na=False, engine="openpyxl")
+        frame = pd.read_excel(
+            path, sheet_name=sheet, header=None, dtype=object, keep_default_na=False, engine="openpyxl"
+        )
     except (ValueError, KeyError) as exc:
         if "Worksheet" in str(exc) or "not found" in str(exc):
             raise InputError(f"{path.name} : feuille « {sheet} » introuvable.") from None
         raise InputError(f"{path.name} : classeur XLSX illisible ({exc}).") from None
     except Exception as exc:  # zipfile.BadZipFile, openpyxl errors: not a workbook
         raise InputError(f"{path.name} : classeur XLSX illisible ({type(exc).__name__} : {exc}).") from None
+    frame, notes = trim_sheet(frame, mapping.header_row, path.name) if len(frame) else (frame, [])  # titles, totals
     frame = frame.loc[
         :, [not str(c).startswith("Unnamed:") or frame[c].astype(str).str.strip().ne("").any() for c in frame.columns]
     ]
@@ -710,7 +725,9 @@ def _read_xlsx(path: Path, mapping: ExportMapping) -> pd.DataFrame:
     if not filled.any():
         raise InputError(f"{path.name} : le classeur XLSX ne contient aucune donnée (lignes vides).")
     last = int(np.flatnonzero(filled)[-1])
-    return frame.iloc[: last + 1]
+    out = frame.iloc[: last + 1]
+    out.attrs["layout_notes"] = notes
+    return out
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:
@@ -774,10 +791,12 @@ def _check_required(column_map: dict[str, str], extras: list[str], headers: list
     missing = [c for c in REQUIRED_RAW_COLUMNS if c not in present]
     if missing:
         found = ", ".join(f"« {h} »" for h in headers) or "aucune"
+        from .mapping_file import closest_headers_text  # the closest headers, and the command that proposes a mapping
+
         raise SchemaError(
             f"{name} : colonne(s) obligatoire(s) manquante(s) : {', '.join(missing)}. "
             f"Colonnes trouvées : {found}. Si l'école nomme ces colonnes autrement, décrivez-le dans un "
-            "fichier de correspondance (mapping)."
+            "fichier de correspondance (mapping)." + closest_headers_text(missing, extras, name)
         )
 
 
@@ -820,7 +839,7 @@ def _sniff_format(path: Path, head: bytes) -> str:
     return "csv"
 
 
-def read_export(source: str | os.PathLike | pd.DataFrame, mapping=None) -> RawExport:
+def read_export(source: str | os.PathLike | pd.DataFrame, mapping=None, *, require: bool = True) -> RawExport:
     """Read an export as text and match its headers to the contract.
 
     Parameters
@@ -837,6 +856,7 @@ def read_export(source: str | os.PathLike | pd.DataFrame, mapping=None) -> RawEx
         :class:`SchemaError` with a French message naming the file.
     """
     mapping = load_mapping(mapping)
+    layout_notes: list[str] = []
     sha256 = encoding = separator = None
     short = np.empty(0, dtype=np.int64)
     if isinstance(source, pd.DataFrame):
@@ -863,14 +883,17 @@ def read_export(source: str | os.PathLike | pd.DataFrame, mapping=None) -> RawEx
             if file_format == "csv":
                 columns, encoding, separator, headers, not_read, short = _read_csv(raw, name, mapping)
             elif file_format == "xlsx":
-                columns, headers, not_read = _text_columns(_read_xlsx(path, mapping), mapping)
+                sheet_frame = _read_xlsx(path, mapping)
+                layout_notes = sheet_frame.attrs.get("layout_notes", [])
+                columns, headers, not_read = _text_columns(sheet_frame, mapping)
             else:
                 columns, headers, not_read = _text_columns(_read_parquet(path), mapping)
             sha256 = digest.result()
         _release(raw)
 
     column_map, extras = _match_headers(headers, mapping, name)
-    _check_required(column_map, extras, headers, name)
+    if require:  # False: the mapping proposal reads an export whatever its headers
+        _check_required(column_map, extras, headers, name)
     columns = {column_map.get(h, h): col for h, col in columns.items()}
     n_rows = len(next(iter(columns.values())))
     return RawExport(
@@ -887,4 +910,5 @@ def read_export(source: str | os.PathLike | pd.DataFrame, mapping=None) -> RawEx
         mapping=mapping,
         identifiers_not_read=not_read,
         short_rows=short,
+        layout_notes=layout_notes,
     )

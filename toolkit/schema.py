@@ -858,6 +858,56 @@ RAW_BY_NAME: dict[str, RawColumn] = {c.name: c for c in RAW_COLUMNS}
 REQUIRED_RAW_COLUMNS: tuple[str, ...] = tuple(c.name for c in RAW_COLUMNS if c.required)
 RAW_HEADER_ALIASES: dict[str, str] = _aliases({c.name: [c.name, *c.variants] for c in RAW_COLUMNS})
 
+# The situations table of a two-table export (one row per situation after exit; see toolkit.situations).
+SITUATION_COLUMNS: tuple[RawColumn, ...] = (
+    RawColumn(
+        "id_stagiaire",
+        None,
+        "id",
+        True,
+        "Identifiant du stagiaire.",
+        "Trainee identifier.",
+        ("identifiant", "id", "num_stagiaire", "numero_stagiaire", "id_jeune"),
+    ),
+    RawColumn(
+        "type_situation",
+        None,
+        "category",
+        True,
+        "Type de situation (libellés des motifs de sortie).",
+        "Situation type (exit-reason labels).",
+        ("situation", "lib_situation", "motif_sortie", "type"),
+    ),
+    RawColumn(
+        "date_debut_situation",
+        None,
+        "date",
+        True,
+        "Début de la situation.",
+        "Situation start.",
+        ("debut_situation", "date_debut", "debut"),
+    ),
+    RawColumn(
+        "date_fin_situation",
+        None,
+        "date",
+        False,
+        "Fin de la situation (vide = en cours).",
+        "Situation end (empty = ongoing).",
+        ("fin_situation", "date_fin", "fin"),
+    ),
+    RawColumn(
+        "date_suivi",
+        None,
+        "date",
+        False,
+        "Date de confirmation de la situation.",
+        "Date the situation was confirmed.",
+        ("date_de_suivi", "date_confirmation", "suivi"),
+    ),
+)
+SITUATION_HEADER_ALIASES: dict[str, str] = _aliases({c.name: [c.name, *c.variants] for c in SITUATION_COLUMNS})
+
 
 # --------------------------------------------------------------------------
 # The canonical frame
@@ -1034,6 +1084,16 @@ CANONICAL_COLUMNS: tuple[CanonicalColumn, ...] = (
         "Sortie positive",
         "Positive exit",
         ("motif_sortie", "date_debut_situation", "date_fin_situation", "date_suivi"),
+    ),
+    CanonicalColumn(
+        "positive_exit_follow_up",
+        "boolean",
+        "Positive exit after follow-up: a qualifying situation starting within the definition's follow-up "
+        "window (12 months) of exit, from a situations table (NA = window not elapsed, no situation "
+        "recorded, or no situations table).",
+        "Sortie positive après suivi",
+        "Positive exit after follow-up",
+        ("type_situation", "date_debut_situation", "date_fin_situation", "date_suivi"),
     ),
 )
 CANONICAL_DTYPES: dict[str, object] = {c.name: c.dtype for c in CANONICAL_COLUMNS}
