@@ -69,7 +69,7 @@ SITUATION_REASONS = (
 def situation_reason_label(code: str) -> str:
     """Label, in the current language, of a situation rejection code."""
     return {
-        "unknown_trainee": _("Stagiaire absent du tableau des parcours"),
+        "unknown_trainee": _("Stagiaire absent des parcours conservés"),
         "invalid_start": _("Date de début de situation manquante ou illisible"),
         "end_before_start": _("Dates dans le désordre (fin avant début)"),
         "duplicate": _("Doublon d'une situation précédente"),
@@ -265,7 +265,9 @@ def attach_situations(
 
     u_row, u_start = row[used], start[used].astype("datetime64[D]")
     verdict = _judge(sit[used].reset_index(drop=True), data, u_row, definition)
-    has_any = np.bincount(u_row, minlength=n) > 0
+    # A trainee followed up (a situation matched to the parcours, even one after the window) is not "no situation".
+    followed = used | (reason == SITUATION_REASONS.index("after_window"))
+    has_any = np.bincount(row[followed], minlength=n) > 0
     exited = ~np.isnat(exit_days)
     immediate_end = exit_days + np.timedelta64(definition.immediate_days, "D")
     out = data.copy()

@@ -226,6 +226,8 @@ def prepare_national(
     min_cell: int = DEFAULT_MIN_CELL,
     period=None,
     progress: bool = False,
+    mapping=None,
+    situations=None,
 ) -> NationalWork:
     """Clean the data, fit the national expected model, compare sites and
     regions, compute the national aggregates, once; save them for the regions.
@@ -243,7 +245,6 @@ def prepare_national(
     -------
     NationalWork
     """
-    from ..cleaning import clean_export
     from ..compare import compare_units, fit_expected_model
     from ..config import REPORTS_DIR, resolve_data_path
     from ..indicators import exit_mix, flow_counts, positive_exit_rates, profile
@@ -254,7 +255,9 @@ def prepare_national(
     else:
         path = resolve_data_path(data)
         source, input_info = path, {"name": path.name, "path": str(path), "sha256": _sha256(path)}
-    cleaned = clean_export(source, definition=d, progress=progress)
+    from ..cleaned_io import clean_or_load  # a raw export (with its mapping), or the Parquet of `e2c clean --out`
+
+    cleaned = clean_or_load(source, definition=d, progress=progress, mapping=mapping, situations=situations)
     frame = cleaned.data
     if "group" in frame.columns:  # a comparison group is not E2C activity
         frame = frame[frame["group"].astype("object").fillna("e2c") != "comparaison"]
@@ -264,9 +267,16 @@ def prepare_national(
     work_dir = Path(work_root if work_root is not None else REPORTS_DIR / "_work") / label / "national"
     work_dir.mkdir(parents=True, exist_ok=True)
 
-    expected = fit_expected_model(frame, definition=d)
-    sites = compare_units(frame, "site", expected)
-    regions_cmp = compare_units(frame, "region", expected)
+    from ..errors import ModelError
+
+    try:
+        expected = fit_expected_model(frame, definition=d)
+        sites = compare_units(frame, "site", expected)
+        regions_cmp = compare_units(frame, "region", expected)
+        model_skipped = None
+    except ModelError as exc:  # every known outcome the same, or none: the model sections say why they are absent
+        expected, model_skipped = None, str(exc)
+        sites = regions_cmp = pd.DataFrame(columns=["region", "site", "n", "observed", "expected", "oe_ratio"])
     summary = dict(cleaned.summary) if cleaned.summary is not None else {}
     national = {
         "flows": flow_counts(frame, definition=d).iloc[0].drop("definition").astype(int).to_dict(),
@@ -303,7 +313,9 @@ def prepare_national(
             "rejected_by_region": _rejected_by_region(cleaned.rejected),
             "summary": {k: (v if isinstance(v, (int, float, str)) else str(v)) for k, v in summary.items()},
         },
-        "model": {
+        "model": {"skipped": model_skipped}
+        if expected is None
+        else {
             "covariates": list(expected.covariates),
             "n": int(expected.n),
             "national_rate": float(expected.national_rate),
@@ -314,6 +326,9 @@ def prepare_national(
         },
     }
     meta["lang"] = lang
+    from ..report_alerts import national_extras  # unknown-outcome alerts per region, rate after follow-up
+
+    meta |= national_extras(frame, d) | {"follow_up_months": d.follow_up_months}
     pd.to_pickle(regional_tables(frame, d, min_cell, lang), work_dir / "tables.pkl")
     sites.to_pickle(work_dir / "sites.pkl")
     regions_cmp.to_pickle(work_dir / "regions.pkl")
@@ -802,6 +817,12 @@ class RegionReport:
                 f"{nat_word} : {show('rate', 'national', 'pct')} ({ci('national')})",
             ),
         ]
+        from ..report_alerts import alert_banner, follow_up_card, rate_card
+
+        alerts = self.national.meta.get("alerts", {}).get(self.region, [])
+        cards[2] = (cards[2][0], *rate_card(alerts, cards[2][1], cards[2][2]), cards[2][3])
+        extra = follow_up_card(self.national.meta, self.region, alerts, self.min_cell, self.lang)
+        cards += [extra] if extra else []
         if self.lang == "en":
             cards = [(a, b, c, d.replace(" : ", ": ")) for a, b, c, d in cards]
         cards_html = "".join(
@@ -810,7 +831,8 @@ class RegionReport:
             for a, b, c, d in cards
         )
         reading = self._headline_reading(table, hidden)
-        html = _section_heading("headline", self.lang) + f'<div class="cards">{cards_html}</div>' + reading
+        html = _section_heading("headline", self.lang) + alert_banner(alerts) + f'<div class="cards">{cards_html}</div>'
+        html += reading
         published = pd.DataFrame(
             {
                 "n": [
@@ -1199,6 +1221,11 @@ class RegionReport:
 
     def fair_comparison(self) -> Section:
         lang = self.lang
+        skipped = self.national.meta.get("model", {}).get("skipped")
+        if skipped:
+            from ..report_alerts import model_skipped
+
+            return Section(_section_heading("fair", lang) + model_skipped(skipped))
         sites = self.national.sites
         mine = sites[sites["region"].astype("object") == self.region].reset_index(drop=True)
         small = mine["n"] < self.min_cell
@@ -1700,6 +1727,8 @@ def regions_figure(
 def index_figure(national: NationalWork, lang: str = "fr") -> str:
     """The index page's figure: every region compared with the same intake (HTML)."""
     source = t("source_data", lang, data=national.input_info.get("name", "—"))
+    if national.meta.get("model", {}).get("skipped"):
+        return ""
     return regions_figure(national.region_comparison, None, lang, source, national.meta["min_cell"])[0]
 
 
