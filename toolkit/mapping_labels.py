@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from .i18n import N_
 from .schema import NATIONALITY_ALIASES, REGION_ALIASES, normalise_key
 
 __all__ = ["words", "classify_label", "CLASSIFIED_COLUMNS"]
@@ -86,22 +87,26 @@ def _has(ws: list[str], *stems: str) -> bool:
 
 # (test, code, reason): the first test that matches wins.
 _EXIT_RULES: tuple = (
-    (lambda w: _has(w, "recherche", "demandeur", "chomage", "inscrit"), "recherche_emploi", "recherche, pas un emploi"),
-    (lambda w: _has(w, "promesse", "projet", "attente", "entretien", "candidat", "fin"), None, "intention ou fin"),
-    (lambda w: _has(w, "sans", "aucun", "inactif", "inactivite") or "pas" in w, "sans_solution", "sans solution"),
-    (lambda w: _has(w, "abandon", "demission", "demissionne"), "abandon", "abandon"),
-    (lambda w: _has(w, "exclu", "renvoi", "renvoye", "disciplin"), "exclusion", "exclusion"),
-    (lambda w: _has(w, "demenag"), "demenagement", "déménagement"),
-    (lambda w: _has(w, "matern", "grossesse", "parental"), "maternite", "maternité"),
-    (lambda w: _has(w, "maladie", "sante", "hospital"), "maladie", "santé"),
-    (lambda w: _has(w, "incarcer", "deces", "justice"), "autre", "autre motif d'arrêt"),
-    (lambda w: _has(w, "apprenti"), "apprentissage", "apprentissage"),
-    (lambda w: _has(w, "professionnalisation"), "contrat_professionnalisation", "contrat de professionnalisation"),
-    (lambda w: _has(w, "alternance"), "alternance", "alternance"),
+    (
+        lambda w: _has(w, "recherche", "demandeur", "chomage", "inscrit"),
+        "recherche_emploi",
+        N_("recherche, pas un emploi"),
+    ),
+    (lambda w: _has(w, "promesse", "projet", "attente", "entretien", "candidat", "fin"), None, N_("intention ou fin")),
+    (lambda w: _has(w, "sans", "aucun", "inactif", "inactivite") or "pas" in w, "sans_solution", N_("sans solution")),
+    (lambda w: _has(w, "abandon", "demission", "demissionne"), "abandon", N_("abandon")),
+    (lambda w: _has(w, "exclu", "renvoi", "renvoye", "disciplin"), "exclusion", N_("exclusion")),
+    (lambda w: _has(w, "demenag"), "demenagement", N_("déménagement")),
+    (lambda w: _has(w, "matern", "grossesse", "parental"), "maternite", N_("maternité")),
+    (lambda w: _has(w, "maladie", "sante", "hospital"), "maladie", N_("santé")),
+    (lambda w: _has(w, "incarcer", "deces", "justice"), "autre", N_("autre motif d'arrêt")),
+    (lambda w: _has(w, "apprenti"), "apprentissage", N_("apprentissage")),
+    (lambda w: _has(w, "professionnalisation"), "contrat_professionnalisation", N_("contrat de professionnalisation")),
+    (lambda w: _has(w, "alternance"), "alternance", N_("alternance")),
     (
         lambda w: _has(w, "nonqualifiante", "prequalifiante", "remise", "remobilis", "savoirs"),
         "formation_prequalifiante",
-        "formation non qualifiante",
+        N_("formation non qualifiante"),
     ),
     (
         lambda w: _has(
@@ -121,34 +126,34 @@ _EXIT_RULES: tuple = (
             "cfa",
         ),
         "formation_qualifiante",
-        "formation qualifiante",
+        N_("formation qualifiante"),
     ),
-    (lambda w: _has(w, "formation", "stage"), "formation_prequalifiante", "formation sans précision"),
-    (lambda w: _has(w, "servicecivique", "volontariat"), "service_civique", "service civique"),
-    (lambda w: _has(w, "missionlocale"), "retour_mission_locale", "retour Mission locale"),
-    (lambda w: _has(w, "cdi"), "cdi", "CDI"),
-    (lambda w: _has(w, "cdd") and _has(w, "moins"), "cdd_moins_6_mois", "CDD de moins de 6 mois"),
+    (lambda w: _has(w, "formation", "stage"), "formation_prequalifiante", N_("formation sans précision")),
+    (lambda w: _has(w, "servicecivique", "volontariat"), "service_civique", N_("service civique")),
+    (lambda w: _has(w, "missionlocale"), "retour_mission_locale", N_("retour Mission locale")),
+    (lambda w: _has(w, "cdi"), "cdi", N_("CDI")),
+    (lambda w: _has(w, "cdd") and _has(w, "moins"), "cdd_moins_6_mois", N_("CDD de moins de 6 mois")),
     (
         lambda w: _has(w, "cdd") and _months(w) is not None and _months(w) >= 6,
         "cdd_6_mois_plus",
-        "CDD de 6 mois et plus",
+        N_("CDD de 6 mois et plus"),
     ),
-    (lambda w: _has(w, "cdd") and _months(w) is not None, "cdd_moins_6_mois", "CDD de moins de 6 mois"),
-    (lambda w: _has(w, "cdd"), "cdd", "CDD"),
-    (lambda w: _has(w, "interim", "temporaire", "ett", "mission"), "interim", "intérim"),
-    (lambda w: _has(w, "contrataide", "pec", "cui", "cae", "emploiavenir", "aide"), "contrat_aide", "contrat aidé"),
+    (lambda w: _has(w, "cdd") and _months(w) is not None, "cdd_moins_6_mois", N_("CDD de moins de 6 mois")),
+    (lambda w: _has(w, "cdd"), "cdd", N_("CDD")),
+    (lambda w: _has(w, "interim", "temporaire", "ett", "mission"), "interim", N_("intérim")),
+    (lambda w: _has(w, "contrataide", "pec", "cui", "cae", "emploiavenir", "aide"), "contrat_aide", N_("contrat aidé")),
     (
         lambda w: _has(w, "creation", "entrepreneur", "micro", "independant", "freelance"),
         "creation_entreprise",
-        "création d'activité",
+        N_("création d'activité"),
     ),
     (
         lambda w: _has(w, "emploi", "embauche", "salarie", "travail", "job", "iae", "insertion", "poste"),
         "emploi",
-        "emploi sans précision",
+        N_("emploi sans précision"),
     ),
-    (lambda w: _has(w, "inconnu", "nr", "renseigne", "nsp"), "inconnu", "non renseigné"),
-    (lambda w: _has(w, "autre", "divers"), "autre", "autre"),
+    (lambda w: _has(w, "inconnu", "nr", "renseigne", "nsp"), "inconnu", N_("non renseigné")),
+    (lambda w: _has(w, "autre", "divers"), "autre", N_("autre")),
 )
 
 
@@ -188,25 +193,25 @@ def _education(ws: list[str]) -> tuple[str | None, str]:
     core = [w for w in ws if w not in {"niveau", "niv", "n", "nv", "level"}]
     key = "".join(core)
     if key in _ROMAN:
-        return _ROMAN[key], "ancien niveau " + key.upper()
+        return _ROMAN[key], N_("ancien niveau (chiffres romains)")
     if key in _NEW:
-        return _NEW[key], "niveau " + key
+        return _NEW[key], N_("niveau (nomenclature 2019)")
     if _has(ws, "sans", "aucun", "college", "brevet", "dnb", "cfg", "3e", "troisieme", "infra"):
-        return "infra_3", "sans diplôme ou brevet"
+        return "infra_3", N_("sans diplôme ou brevet")
     if _has(ws, "cap", "bep"):
-        return "niveau_3", "CAP/BEP"
+        return "niveau_3", N_("CAP/BEP")
     if _has(ws, "bac") and not _has(ws, "2", "3", "5"):
-        return "niveau_4", "bac"
+        return "niveau_4", N_("bac")
     if _has(ws, "bts", "dut", "licence", "master", "superieur", "bac"):
-        return "niveau_5_plus", "études supérieures"
+        return "niveau_5_plus", N_("études supérieures")
     return None, ""
 
 
 def _boolean(ws: list[str]) -> tuple[str | None, str]:
     if _has(ws, "hors", "non", "pas", "aucun", "sans"):
-        return "non", "négation"
+        return "non", N_("négation")
     if _has(ws, "oui", "qpv", "quartier", "rqth", "reconnu", "fse", "rural", "zrr", "handicap"):
-        return "oui", "mot affirmatif"
+        return "oui", N_("mot affirmatif")
     return None, ""
 
 
@@ -214,36 +219,36 @@ def _region(label: str) -> tuple[str | None, str]:
     key = normalise_key(label)
     for alias in sorted(REGION_ALIASES, key=len, reverse=True):
         if len(alias) >= 4 and alias in key:
-            return REGION_ALIASES[alias], "nom de région dans le libellé"
+            return REGION_ALIASES[alias], N_("nom de région dans le libellé")
     text = str(label).strip()
     digits = re.findall(r"(?<![A-Za-z0-9])\d{2}(?![A-Za-z0-9])", text) or re.findall(r"^[A-Za-z]{1,3}\s*(\d{2})$", text)
     for d in digits:
         if d in REGION_ALIASES:
-            return REGION_ALIASES[d], "code INSEE dans le libellé"
+            return REGION_ALIASES[d], N_("code INSEE dans le libellé")
     return None, ""
 
 
 def _referrer(ws: list[str]) -> tuple[str | None, str]:
     if _has(ws, "missionlocale"):
-        return "mission_locale", "Mission locale"
+        return "mission_locale", N_("Mission locale")
     if _has(ws, "poleemploi", "francetravail", "anpe"):
-        return "france_travail", "France Travail"
+        return "france_travail", N_("France Travail")
     if _has(ws, "spontan", "libre", "oreille", "famille", "ami"):
-        return "candidature_spontanee", "candidature spontanée"
+        return "candidature_spontanee", N_("candidature spontanée")
     if _has(ws, "plie"):
-        return "plie", "PLIE"
+        return "plie", N_("PLIE")
     return None, ""
 
 
 def _nationality(label: str, ws: list[str]) -> tuple[str | None, str]:
     if _has(ws, "hors", "etranger", "tiers", "extra"):
-        return "hors_ue", "hors UE"
+        return "hors_ue", N_("hors UE")
     if _has(ws, "franc"):
-        return "francaise", "française"
+        return "francaise", N_("française")
     key = normalise_key(label)
     for alias, code in NATIONALITY_ALIASES.items():
         if code == "ue" and len(alias) >= 5 and alias in key:
-            return "ue", "pays de l'UE"
+            return "ue", N_("pays de l'UE")
     return None, ""
 
 
@@ -261,7 +266,7 @@ def classify_label(column: str, label: object) -> tuple[str | None, str]:
         first = ws[0]
         for variants, code in _SEX:
             if first in variants:
-                return code, "civilité ou initiale"
+                return code, N_("civilité ou initiale")
         return None, ""
     if column == "niveau_formation":
         return _education(ws)

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .i18n import _
+from .i18n import N_, _
 from .io import label_table
 from .mapping_labels import classify_label
 from .schema import RAW_COLUMNS, RAW_HEADER_ALIASES, SITUATION_COLUMNS, normalise_key
@@ -180,7 +180,7 @@ def profile_column(header: str, values: np.ndarray, counts: np.ndarray, identifi
     values, counts = np.asarray(values, dtype=object)[order], counts[order]
     n_distinct, n_filled = len(values), int(counts.sum())
     if identifier is not None:
-        return ColumnProfile(header, "identifiant", n_distinct, n_filled, identifier=identifier)
+        return ColumnProfile(header, N_("identifiant"), n_distinct, n_filled, identifier=identifier)
     sample = values[:SAMPLE]
     texts = [str(v).strip() for v in sample]
     n = max(len(texts), 1)
@@ -204,24 +204,24 @@ def profile_column(header: str, values: np.ndarray, counts: np.ndarray, identifi
 
 def _kind(shares: dict[str, float], n_distinct: int) -> str:
     if shares.get("unique"):
-        return "identifiant interne"
+        return N_("identifiant interne")
     if shares["date"] >= 0.8:
-        return "date"
+        return N_("date")
     if shares["year"] >= 0.8:
-        return "année"
+        return N_("année")
     if n_distinct <= 3 and shares["qpv"] >= 0.8:
-        return "oui/non"
+        return N_("oui/non")
     if n_distinct <= 6 and shares["sexe"] >= 0.8:
-        return "sexe"
+        return N_("sexe")
     if shares["region"] >= 0.8:
-        return "région"
+        return N_("région")
     if shares["motif_sortie"] >= 0.6 and n_distinct >= 4:
-        return "libellé de sortie"
+        return N_("libellé de sortie")
     if shares["niveau_formation"] >= 0.8:
-        return "niveau de formation"
+        return N_("niveau de formation")
     if shares["number"] >= 0.8:
-        return "nombre"
-    return "texte"
+        return N_("nombre")
+    return N_("texte")
 
 
 def content_score(profile: ColumnProfile, column: str) -> float:

@@ -18,7 +18,8 @@ def _q(text: object) -> str:
 
 
 def _confidence(choice) -> str:
-    return _("confiance {level} ({score})", level=choice.level, score=f"{choice.confidence:.2f}")
+    score = f"{choice.confidence:.2f}"
+    return _("confiance {level} ({score})", level=choice.level, score=score)
 
 
 def _column_lines(choices, unmatched, indent: str) -> list[str]:
@@ -75,7 +76,7 @@ def proposal_yaml(proposal, out_dir: str | os.PathLike | None = None) -> str:
             if item.code is None:
                 lines.append(f"    # {_q(item.label)}: ?  # " + _("non classé ({rows})", rows=rows))
             else:
-                lines.append(f"    {_q(item.label)}: {item.code}  # {item.reason} ({rows})")
+                lines.append(f"    {_q(item.label)}: {item.code}  # {_(item.reason)} ({rows})")
     sit = proposal.situations
     if sit is not None:
         lines.append("situations:")
@@ -98,10 +99,10 @@ def _profile_lines(profiles) -> list[str]:
     lines = []
     for p in profiles:
         if p.identifier is not None:
-            kind = identifier_label(p.identifier, current_language()) if p.identifier != "id" else p.identifier
+            kind = identifier_label(p.identifier, current_language())
             lines.append(f"  {p.header} : " + _("identifiant ({kind}), valeurs non affichées", kind=kind))
             continue
-        head = f"  {p.header} : {p.kind}, " + _("{n} valeur(s) distincte(s)", n=p.n_distinct)
+        head = f"  {p.header} : {_(p.kind)}, " + _("{n} valeur(s) distincte(s)", n=p.n_distinct)
         if p.values:
             shown = ", ".join(f"{v} ({n})" for v, n in p.values[:6])
             head += f" ; {shown}"
@@ -136,7 +137,7 @@ def proposal_text(proposal) -> str:
     unclassified = [i for i in proposal.labels if i.code is None]
     lines.append(_("Libellés classés : {n}", n=len(classified)))
     for i in classified[:40]:
-        lines.append(f"  {i.column} : {i.label} -> {i.code} ({i.reason}, {i.count})")
+        lines.append(f"  {i.column} : {i.label} -> {i.code} ({_(i.reason)}, {i.count})")
     if unclassified:
         lines.append(_("Libellés non classés, à compléter dans le fichier : {n}", n=len(unclassified)))
         for i in unclassified:
