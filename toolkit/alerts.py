@@ -22,7 +22,6 @@ Thresholds (:data:`UNKNOWN_SHARE_ALERT`, :data:`GAP_ALERT_POINTS`,
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from .definitions import Definition, get_definition

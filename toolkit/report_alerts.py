@@ -21,7 +21,7 @@ import pandas as pd
 from .alerts import alerts_by, outcome_alerts, rate_status
 from .i18n import _
 
-__all__ = ["national_extras", "alert_banner", "rate_card", "follow_up_card", "model_skipped"]
+__all__ = ["national_extras", "alert_banner", "rate_card", "follow_up_card", "end_of_parcours", "model_skipped"]
 
 
 def _follow_up_rates(frame: pd.DataFrame, definition) -> dict:
@@ -89,6 +89,11 @@ def follow_up_card(meta: dict, region: str, alerts: list[dict], min_cell: int, l
     label = _("Sorties positives après suivi ({months} mois)", months=months)
     national = _("National : {value}", value=shown(nat)) if nat else ""
     return label, value, note, national
+
+
+def end_of_parcours(label: str) -> str:
+    """The label of the rate at the end of the parcours, when the rate after follow-up is shown beside it."""
+    return _("{label} (fin de parcours)", label=label)
 
 
 def model_skipped(reason: str) -> str:

@@ -817,12 +817,14 @@ class RegionReport:
                 f"{nat_word} : {show('rate', 'national', 'pct')} ({ci('national')})",
             ),
         ]
-        from ..report_alerts import alert_banner, follow_up_card, rate_card
+        from ..report_alerts import alert_banner, end_of_parcours, follow_up_card, rate_card
 
         alerts = self.national.meta.get("alerts", {}).get(self.region, [])
         cards[2] = (cards[2][0], *rate_card(alerts, cards[2][1], cards[2][2]), cards[2][3])
         extra = follow_up_card(self.national.meta, self.region, alerts, self.min_cell, self.lang)
-        cards += [extra] if extra else []
+        if extra:  # two timings: say which is which
+            cards[2] = (end_of_parcours(cards[2][0]), *cards[2][1:])
+            cards.append(extra)
         if self.lang == "en":
             cards = [(a, b, c, d.replace(" : ", ": ")) for a, b, c, d in cards]
         cards_html = "".join(
