@@ -83,7 +83,7 @@ NOISY_LABELS = {
     "sans_solution": ["Sans solution", "Aucune piste"],
     "inconnu": ["Promesse d'embauche", "Situation à préciser ??"],
 }
-_NEVER_CLASSIFIED = {"Promesse d'embauche", "Situation à préciser ??", "NR"}
+_NEVER_CLASSIFIED = {"Promesse d'embauche", "Situation à préciser ??"}
 OLD_LEVELS = {
     "infra_3": ["Niv. VI", "Niv. V bis"],
     "niveau_3": ["Niv. V"],
