@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-
 from export_styles import STYLES, StyledExport
+
 from toolkit.cleaning import clean_export
 from toolkit.errors import SchemaError
 from toolkit.i18n import use_language
