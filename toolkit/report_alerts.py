@@ -21,7 +21,16 @@ import pandas as pd
 from .alerts import alerts_by, outcome_alerts, rate_status
 from .i18n import _
 
-__all__ = ["national_extras", "alert_banner", "rate_card", "follow_up_card", "end_of_parcours", "model_skipped"]
+__all__ = [
+    "national_extras",
+    "alert_banner",
+    "rate_card",
+    "follow_up_card",
+    "withheld",
+    "withhold",
+    "end_of_parcours",
+    "model_skipped",
+]
 
 
 def _follow_up_rates(frame: pd.DataFrame, definition) -> dict:
@@ -89,6 +98,23 @@ def follow_up_card(meta: dict, region: str, alerts: list[dict], min_cell: int, l
     label = _("Sorties positives après suivi ({months} mois)", months=months)
     national = _("National : {value}", value=shown(nat)) if nat else ""
     return label, value, note, national
+
+
+def withheld(meta: dict, region: str | None) -> bool:
+    """True when the rate at the end of the parcours of ``region`` (None: the country) is not to be published."""
+    alerts = meta.get("national_alerts", []) if region is None else meta.get("alerts", {}).get(region, [])
+    return rate_status(alerts, "positive_exit") == "withheld"
+
+
+def withhold(hidden: pd.DataFrame, meta: dict, rows: dict) -> None:
+    """Mark the rate cells (rate, CI, positives) of withheld rows as not published, in place.
+
+    ``hidden`` is a table's ``suppressed`` mask; ``rows`` maps its row labels to a region (None: the country).
+    """
+    columns = [c for c in ("n_positive", "rate", "ci_low", "ci_high") if c in hidden.columns]
+    for row, region in rows.items():
+        if withheld(meta, region):
+            hidden.loc[row, columns] = True
 
 
 def end_of_parcours(label: str) -> str:

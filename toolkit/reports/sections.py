@@ -689,6 +689,9 @@ class RegionReport:
             rates={"rate": ("n_positive", "n_known")},
             derived={"ci_low": "rate", "ci_high": "rate"},
         )
+        from ..report_alerts import withhold  # over 50 % unknown outcomes: no rate of the region is published
+
+        withhold(sup.suppressed, self.national.meta, dict.fromkeys(sup.suppressed.index, self.region))
         cols = [
             label,
             Column("n_known", self._w("Sorties à l’issue connue", "Exits with a known outcome"), "int"),
@@ -778,6 +781,9 @@ class RegionReport:
             derived={"ci_low": "rate", "ci_high": "rate"},
         )
         hidden = sup.suppressed
+        from ..report_alerts import withhold  # over 50 % unknown outcomes: the rate is not published
+
+        withhold(hidden, self.national.meta, {"region": self.region, "national": None})
         marker = sup.marker
 
         def show(col, row, kind="int"):
