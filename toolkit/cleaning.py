@@ -272,6 +272,10 @@ class CleanResult:
                 f"{warning_label('column_ignored', lang)} : {c}{suggestion_text(c)}" for c in s["ignored_columns"]
             ]
         lines += [f"  - {note}" for note in s.get("layout_notes", [])]
+        from .situations import situations_text
+
+        with use_language(lang):
+            lines += situations_text(s.get("situations"))
         return "\n".join(lines)
 
     def __repr__(self) -> str:

@@ -14,6 +14,7 @@ are checked before any job word, and "non qualifiante" before "qualifiante".
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -215,10 +216,13 @@ def _boolean(ws: list[str]) -> tuple[str | None, str]:
     return None, ""
 
 
+_REGION_KEYS = tuple(sorted((a for a in REGION_ALIASES if len(a) >= 4), key=len, reverse=True))
+
+
 def _region(label: str) -> tuple[str | None, str]:
     key = normalise_key(label)
-    for alias in sorted(REGION_ALIASES, key=len, reverse=True):
-        if len(alias) >= 4 and alias in key:
+    for alias in _REGION_KEYS:
+        if alias in key:
             return REGION_ALIASES[alias], N_("nom de région dans le libellé")
     text = str(label).strip()
     digits = re.findall(r"(?<![A-Za-z0-9])\d{2}(?![A-Za-z0-9])", text) or re.findall(r"^[A-Za-z]{1,3}\s*(\d{2})$", text)
@@ -254,6 +258,11 @@ def _nationality(label: str, ws: list[str]) -> tuple[str | None, str]:
 
 def classify_label(column: str, label: object) -> tuple[str | None, str]:
     """(code, reason) for one label of a coded contract column; (None, "") when no rule claims it."""
+    return _classify(column, str(label))
+
+
+@functools.lru_cache(maxsize=65536)
+def _classify(column: str, label: str) -> tuple[str | None, str]:
     ws = words(label)
     if not ws:
         return None, ""

@@ -1,7 +1,8 @@
 """Profiling an export's columns and matching its headers to the contract, for the proposed mapping.
 
-A column is profiled on its distinct values only (at most :data:`SAMPLE`
-of them are examined): what type it looks like (date, year, region, sex
+A column is profiled on its distinct values only (the :data:`SAMPLE` most
+frequent are examined for dates and numbers, the :data:`LABEL_SAMPLE` most
+frequent for labels): what type it looks like (date, year, region, sex
 code, education level, exit label, yes/no, number, identifier, text). A
 header is matched to a contract column on its name (normalised; the
 contract's variants and the synonyms below; fuzzy similarity; the prefixes
@@ -14,20 +15,22 @@ confidence and a reason.
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from .i18n import N_, _
+from .i18n import N_, _, current_language
 from .io import label_table
 from .mapping_labels import classify_label
 from .schema import RAW_COLUMNS, RAW_HEADER_ALIASES, SITUATION_COLUMNS, normalise_key
 
 __all__ = ["ColumnProfile", "profile_column", "header_tokens", "name_score", "match_columns", "SAMPLE"]
 
-SAMPLE = 2000
+SAMPLE = 500
+LABEL_SAMPLE = 100
 _PREFIXES = {
     "dt": "date",
     "dte": "date",
@@ -152,6 +155,11 @@ def _variant_texts(column: str) -> tuple[str, ...]:
 
 def name_score(header: str, column: str) -> tuple[float, str]:
     """(0 to 1, reason) similarity of a header to a contract column's names."""
+    return _name_score(str(header), column, current_language())
+
+
+@functools.lru_cache(maxsize=4096)
+def _name_score(header: str, column: str, _lang: str) -> tuple[float, str]:
     key = normalise_key(header)
     if RAW_HEADER_ALIASES.get(key) == column:
         return 1.0, _("nom connu")
@@ -165,8 +173,11 @@ def name_score(header: str, column: str) -> tuple[float, str]:
         if normalise_key(phrase) == normalise_key(joined):
             return 0.95, _("nom reconnu après abréviations")
         overlap = len(set(tokens) & set(ptoks)) / len(set(tokens) | set(ptoks)) if tokens else 0.0
-        fuzzy = difflib.SequenceMatcher(None, normalise_key(joined), normalise_key(phrase)).ratio()
-        score = overlap if overlap > 0 else fuzzy * 0.7
+        if overlap > 0:
+            score = overlap
+        else:
+            matcher = difflib.SequenceMatcher(None, normalise_key(joined), normalise_key(phrase))
+            score = matcher.ratio() * 0.7 if matcher.quick_ratio() * 0.7 > best else 0.0
         if score > best:
             best, why = score, _("nom proche de « {phrase} »", phrase=phrase)
     return best, why
@@ -181,19 +192,24 @@ def profile_column(header: str, values: np.ndarray, counts: np.ndarray, identifi
     n_distinct, n_filled = len(values), int(counts.sum())
     if identifier is not None:
         return ColumnProfile(header, N_("identifiant"), n_distinct, n_filled, identifier=identifier)
-    sample = values[:SAMPLE]
-    texts = [str(v).strip() for v in sample]
-    n = max(len(texts), 1)
-    dates = ~np.isnat(parse_dates(sample))
+    sample = values[:SAMPLE]  # the most frequent distinct values
+    digits = np.array([any(ch.isdigit() for ch in str(v)) for v in sample], dtype=bool)
+    dates = np.zeros(len(sample), dtype=bool)
+    if digits.mean() >= 0.5 if len(sample) else False:  # a date has digits: spare the parser the labels
+        dates[digits] = ~np.isnat(parse_dates(sample[digits]))
     numbers = parse_numbers(sample)
     shares = {
-        "date": float(dates.mean()) if len(texts) else 0.0,
+        "date": float(dates.mean()) if len(sample) else 0.0,
         "year": float(np.mean((numbers >= 1940) & (numbers <= 2015) & (numbers == np.floor(numbers)))),
         "number": float(np.mean(~np.isnan(numbers))),
     }
+    # Labels: on the LABEL_SAMPLE most frequent values, and not for a column of dates.
+    texts = [str(v).strip() for v in values[:LABEL_SAMPLE]] if shares["date"] < 0.8 else []
+    keys = [normalise_key(t) for t in texts]
+    n = max(len(texts), 1)
     for column in ("region", "sexe", "niveau_formation", "qpv", "motif_sortie", "prescripteur", "nationalite"):
         table = label_table(column)
-        known = [normalise_key(t) in table or classify_label(column, t)[0] is not None for t in texts]
+        known = [k in table or classify_label(column, t)[0] is not None for k, t in zip(keys, texts)]
         shares[column] = sum(known) / n
     if len(sample) and len(np.unique(sample)) == len(sample) and n_distinct > 0.9 * n_filled and n_filled > 20:
         shares["unique"] = 1.0

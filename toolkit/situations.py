@@ -54,7 +54,14 @@ from .schema import (
     normalise_key,
 )
 
-__all__ = ["SITUATION_REASONS", "SituationResult", "situation_reason_label", "attach_situations", "match_headers"]
+__all__ = [
+    "SITUATION_REASONS",
+    "SituationResult",
+    "situation_reason_label",
+    "situations_text",
+    "attach_situations",
+    "match_headers",
+]
 
 SITUATION_REASONS = (
     "unknown_trainee",
@@ -91,6 +98,30 @@ class SituationResult:
 
     accounting: pd.DataFrame
     summary: dict = field(default_factory=dict)
+
+
+def situations_text(summary: dict | None) -> list[str]:
+    """Lines of the cleaning summary about the situations table (current language); empty without one."""
+    if not summary:
+        return []
+    lines = [
+        _(
+            "Situations ({name}) : {received} reçue(s), {used} utilisée(s), date de référence {date}",
+            name=summary["source_name"],
+            received=summary["situations_received"],
+            used=summary["situations_used"],
+            date=summary["reference_date"],
+        )
+    ]
+    lines += [f"  - {situation_reason_label(c)} : {n}" for c, n in summary["rejected_by_reason"].items() if n]
+    lines.append(
+        _(
+            "Sorties sans aucune situation enregistrée (issue inconnue) : {n} sur {exits}",
+            n=summary["exits_without_situation"],
+            exits=summary["exits"],
+        )
+    )
+    return lines
 
 
 def match_headers(headers: list[str], columns: dict[str, str] | None, name: str) -> dict[str, str]:
