@@ -119,6 +119,12 @@ def test_biased_zero_rate_raises_alerts_and_is_withheld(tmp_path):
     assert 'role="alert"' in headline and "biaisé" in headline
     fair = report.fair_comparison().html
     assert "Section non produite" in fair
+    every = "".join(section.html for section in report.all_sections())  # the whole report is still made
+    assert "Section non produite" in every and "[0,0" not in every
+    from toolkit.reports.sections import index_body
+
+    index = index_body(national, [], lang="fr")
+    assert "Bretagne" in index and "non publié" in index and "[0,0" not in index
 
 
 def test_alerted_rate_below_half_unknown_is_shown_with_a_caution(tmp_path):

@@ -151,7 +151,6 @@ def _identifier_values(profiles: list[ColumnProfile], chosen: dict[str, str]) ->
 
 def _labels(raw, profiles: list[ColumnProfile], chosen: dict[str, str], mapping_values: dict) -> list[LabelChoice]:
     """Every distinct label of the matched coded columns that the cleaning rules would not recognise."""
-    by_header = {p.header: p for p in profiles}
     out = []
     for header, column in chosen.items():
         if column not in CLASSIFIED_COLUMNS:
@@ -169,7 +168,6 @@ def _labels(raw, profiles: list[ColumnProfile], chosen: dict[str, str], mapping_
                 continue
             code, reason = classify_label(column, value)
             out.append(LabelChoice(column, str(value).strip(), code, reason, int(count)))
-        by_header[header].values = by_header[header].values  # profile keeps its own (capped) list
     out.sort(key=lambda item: (item.column, item.code is not None, -item.count))
     return out
 
@@ -224,9 +222,7 @@ def _situations(source, sheet, header_row, given_columns) -> dict:
     matched = match_columns(profiles, _SITUATION, given_columns)
     choices = [ColumnChoice(c, h, s, r, table="situations") for c, h, s, r in matched]
     taken = {c.header for c in choices if c.header}
-    for p in profiles:
-        if p.header in taken and dict((c.header, c.column) for c in choices)[p.header] == "id_stagiaire":
-            p.values = []
+    _identifier_values(profiles, {c.header: c.column for c in choices if c.header})
     return {
         "source": str(source) if not hasattr(source, "columns") else "<DataFrame>",
         "name": name,

@@ -27,9 +27,11 @@ __all__ = [
     "rate_card",
     "follow_up_card",
     "withheld",
+    "units_without_model",
     "withhold",
     "end_of_parcours",
     "model_skipped",
+    "model_skipped_text",
 ]
 
 
@@ -117,12 +119,32 @@ def withhold(hidden: pd.DataFrame, meta: dict, rows: dict) -> None:
             hidden.loc[row, columns] = True
 
 
+def units_without_model(frame: pd.DataFrame, unit: str) -> pd.DataFrame:
+    """The comparison table of ``unit`` (site or region) when no model could be fitted: counts, no ratio.
+
+    Same columns as :func:`toolkit.compare.compare_units`'s output that the reports read; the observed
+    and expected counts, the ratio and its limits are missing, the reading is empty.
+    """
+    exits = frame[frame["exit_date"].notna() & frame["positive_exit"].notna()]
+    keys = ["region", "site"] if unit == "site" else ["region"]
+    counts = exits.groupby([exits[k].astype("object") for k in keys]).size()
+    out = counts.rename("n").reset_index()
+    for column in ("observed", "expected", "oe_ratio", "lower95", "upper95"):
+        out[column] = float("nan")
+    out["flag95"] = ""
+    return out
+
+
 def end_of_parcours(label: str) -> str:
     """The label of the rate at the end of the parcours, when the rate after follow-up is shown beside it."""
     return _("{label} (fin de parcours)", label=label)
 
 
+def model_skipped_text(reason: str) -> str:
+    """The sentence saying why a model-based section is left out."""
+    return _("Section non produite : {reason}", reason=reason)
+
+
 def model_skipped(reason: str) -> str:
     """HTML paragraph saying why a model-based section is left out."""
-    text = _("Section non produite : {reason}", reason=reason)
-    return f'<p class="note">{_html.escape(text)}</p>'
+    return f'<p class="note">{_html.escape(model_skipped_text(reason))}</p>'

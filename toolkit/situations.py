@@ -286,12 +286,7 @@ def attach_situations(
     for position, mask in reversed(list(enumerate(rules))):
         reason[mask] = position
     used = reason < 0
-    if reference_date is None:
-        dates = [data[c].max() for c in ("entry_date", "exit_date", "outcome_start", "outcome_end", "follow_up_date")]
-        dates += [sit[c].max() for c in ("outcome_start", "outcome_end", "follow_up_date")]
-        reference = max(pd.Timestamp(x) for x in dates if pd.notna(x))
-    else:
-        reference = pd.Timestamp(reference_date)
+    reference = _reference(data, sit, reference_date)
     ref = np.datetime64(reference.date(), "D")
 
     u_row, u_start = row[used], start[used].astype("datetime64[D]")
@@ -308,21 +303,13 @@ def attach_situations(
         out.loc[~exited, column] = pd.NA
     _fill_exit_from_situations(out, sit[used], u_row, u_start, verdict, immediate_end)
 
-    labels = np.array([situation_reason_label(c) for c in SITUATION_REASONS] + [""], dtype=object)
-    accounting = pd.DataFrame(
-        {
-            "source_row": np.arange(1, n_sit + 1, dtype=np.int64),
-            "status": pd.Categorical(np.where(used, "used", "rejected"), categories=["used", "rejected"]),
-            "reason_code": pd.Categorical.from_codes(reason, categories=list(SITUATION_REASONS)),
-            "reason": labels[reason],
-        }
-    )
-    counts = np.bincount(reason[~used], minlength=len(SITUATION_REASONS))
     summary = {
         "source_name": source_name,
         "situations_received": int(n_sit),
         "situations_used": int(used.sum()),
-        "rejected_by_reason": {c: int(k) for c, k in zip(SITUATION_REASONS, counts)},
+        "rejected_by_reason": {
+            c: int(k) for c, k in zip(SITUATION_REASONS, np.bincount(reason[~used], minlength=len(SITUATION_REASONS)))
+        },
         "exits": int(exited.sum()),
         "exits_without_situation": int((exited & ~has_any).sum()),
         "not_elapsed": {
@@ -333,7 +320,30 @@ def attach_situations(
         "immediate_days": int(definition.immediate_days),
         "follow_up_months": int(definition.follow_up_months),
     }
-    return out, SituationResult(accounting=accounting, summary=summary)
+    return out, SituationResult(accounting=_accounting(reason), summary=summary)
+
+
+def _reference(data: pd.DataFrame, sit: pd.DataFrame, given) -> pd.Timestamp:
+    """The reference date: the one given, else the latest date in the two tables."""
+    if given is not None:
+        return pd.Timestamp(given)
+    dates = [data[c].max() for c in ("entry_date", "exit_date", "outcome_start", "outcome_end", "follow_up_date")]
+    dates += [sit[c].max() for c in ("outcome_start", "outcome_end", "follow_up_date")]
+    return max(pd.Timestamp(x) for x in dates if pd.notna(x))
+
+
+def _accounting(reason: np.ndarray) -> pd.DataFrame:
+    """One row per situation row: used, or rejected with its reason."""
+    labels = np.array([situation_reason_label(c) for c in SITUATION_REASONS] + [""], dtype=object)
+    used = reason < 0
+    return pd.DataFrame(
+        {
+            "source_row": np.arange(1, len(reason) + 1, dtype=np.int64),
+            "status": pd.Categorical(np.where(used, "used", "rejected"), categories=["used", "rejected"]),
+            "reason_code": pd.Categorical.from_codes(reason, categories=list(SITUATION_REASONS)),
+            "reason": labels[reason],
+        }
+    )
 
 
 def _fill_exit_from_situations(out, sit, row, start, verdict, window_end) -> None:

@@ -275,8 +275,10 @@ def prepare_national(
         regions_cmp = compare_units(frame, "region", expected)
         model_skipped = None
     except ModelError as exc:  # every known outcome the same, or none: the model sections say why they are absent
+        from ..report_alerts import units_without_model
+
         expected, model_skipped = None, str(exc)
-        sites = regions_cmp = pd.DataFrame(columns=["region", "site", "n", "observed", "expected", "oe_ratio"])
+        sites, regions_cmp = units_without_model(frame, "site"), units_without_model(frame, "region")
     summary = dict(cleaned.summary) if cleaned.summary is not None else {}
     national = {
         "flows": flow_counts(frame, definition=d).iloc[0].drop("definition").astype(int).to_dict(),
@@ -1525,7 +1527,7 @@ class RegionReport:
     def methods(self) -> Section:
         lang = self.lang
         d = self.definition
-        model = self.national.meta["model"]
+        model = {"covariates": [], "n": 0, **self.national.meta["model"]}  # "skipped": no model was fitted
         covs = ", ".join(self._var_label(c) for c in model["covariates"])
         date = fmt_date(pd.Timestamp(self.national.meta["generated_at"]).date(), lang)
         sha = self.national.input_info.get("sha256") or self._w(
@@ -1576,6 +1578,10 @@ class RegionReport:
             (self._w("Version de la boîte à outils", "Toolkit version"), __version__),
             (self._w("Date de génération", "Generation date"), date),
         ]
+        if model.get("skipped"):
+            from ..report_alerts import model_skipped_text
+
+            items[1] = (items[1][0], model_skipped_text(model["skipped"]))
         body = "".join(f"<dt>{esc(k)}</dt><dd{HASH_CLASS if k == 'SHA-256' else ''}>{esc(v)}</dd>" for k, v in items)
         return Section(_section_heading("methods", lang) + f'<dl class="methods">{body}</dl>')
 
@@ -1759,6 +1765,9 @@ def index_body(national: NationalWork, results, lang: str = "fr", figure: str | 
         f'<p class="meta">{esc(t("meta", lang, data=national.input_info.get("name", "—"), definition=get_definition(national.definition).label(lang), date=date, version=__version__))}</p></header>'
     )
     html += f'<h2 id="national">{esc(w("Synthèse nationale", "National summary"))}</h2>'
+    from ..report_alerts import alert_banner, rate_card  # national alerts; a national rate over 50 % unknown withheld
+
+    html += alert_banner(meta.get("national_alerts", []))
     cards = [
         (t("trainees", lang), fmt_int(flows["n_entries"], lang), ""),
         (
@@ -1776,6 +1785,7 @@ def index_body(national: NationalWork, results, lang: str = "fr", figure: str | 
             + fmt_rate_ci(rate["rate"], rate["ci_low"], rate["ci_high"], lang).split("[", 1)[1].rstrip("]"),
         ),
     ]
+    cards[2] = (cards[2][0], *rate_card(meta.get("national_alerts", []), cards[2][1], cards[2][2]))
     html += (
         '<div class="cards">'
         + "".join(
