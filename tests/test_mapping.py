@@ -246,3 +246,21 @@ def test_xlsx_header_row_from_the_mapping(tmp_path):
     assert result.summary["rows_received"] == 2
     with pytest.raises(SchemaError):  # the wrong header row: the required columns are not there
         clean_export(path, mapping={"ligne_entete": 4}, key=KEY)
+
+
+def test_e2c_map_exit_status_and_english(tmp_path, capsys):
+    from toolkit.cli import main
+
+    export = tmp_path / "export.csv"
+    pd.DataFrame(ROWS, columns=ISSUE_HEADERS).to_csv(export, sep=";", index=False)
+    assert main(["map", str(export), "--lang", "en"]) == 3  # no situation dates: the definition cannot be judged
+    out = capsys.readouterr().out
+    assert "Contract columns:" in out and "To fix before cleaning:" in out and "date_debut_situation" in out
+    written = tmp_path / "export.mapping.yml"
+    assert written.is_file() and "Situation à la sortie" in written.read_text(encoding="utf-8")
+    assert main(["map", str(export)]) == 3 and "--force" in capsys.readouterr().out  # never overwritten silently
+    dated = pd.DataFrame(ROWS, columns=ISSUE_HEADERS).assign(
+        **{"Début de la situation": "05/01/2024", "Fin de la situation": ["", "20/02/2024"]}
+    )
+    dated.to_csv(export, sep=";", index=False)
+    assert main(["map", str(export), "--force"]) == 0  # the situation dates are there: the definition can be judged
