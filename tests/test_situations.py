@@ -105,7 +105,8 @@ def test_every_situation_row_is_accounted_for(result):
 
 def test_exit_reason_comes_from_the_situation_at_exit(result):
     data = result.data.sort_values("source_row")
-    assert data["exit_reason"].astype("object").tolist()[:2] == ["cdi", "recherche_emploi"]
+    reasons = [None if pd.isna(r) else r for r in data["exit_reason"].astype("object")]
+    assert reasons == ["cdi", "recherche_emploi", "inconnu", "recherche_emploi", "cdd", None]
     assert data["exit_category"].astype("object").tolist()[0] == "job"
 
 
@@ -155,3 +156,14 @@ def test_two_sheets_of_one_workbook(tmp_path):
     result = clean_export(path, mapping=mapping, key=KEY, reference_date="2025-06-30")
     assert _by_source(result, "positive_exit_follow_up") == [True, True, None, None, False, None]
     assert result.situations.summary["situations_received"] == len(SITUATIONS)
+
+
+def test_followed_up_late_is_no_solution_at_exit():
+    late = _situations([("A", "CDI", "01/04/2024", "", "01/12/2024")])  # 3 months after exit
+    result = clean_export(PARCOURS, mapping=MAPPING, key=KEY, situations=late, reference_date="2025-06-30")
+    data = result.data.sort_values("source_row")
+    assert data["exit_reason"].astype("object").iloc[0] == "sans_solution"
+    assert _by_source(result, "positive_exit")[0] is False and _by_source(result, "positive_exit_follow_up")[0] is True
+    # The others have no situation at all: their outcome stays unknown, and the warning says their reason is missing.
+    assert _by_source(result, "positive_exit")[1:5] == [None, None, None, None]
+    assert result.summary["warnings_by_kind"]["exit_without_reason"] == 4

@@ -686,6 +686,10 @@ def _clean(
     data, extras = complete_clean(
         data, raw, definition, situations=situations, key=key, reference_date=reference_date, source=source
     )
+    if extras["situations"] is not None:  # exit reasons taken from the situations table are no longer missing
+        from .outcomes import drop_filled_reason_warnings
+
+        drop_filled_reason_warnings(warnings.parts, data)
     data = data[list(CANONICAL_DTYPES)]
     steps("sorties positives")
 

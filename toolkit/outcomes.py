@@ -14,7 +14,7 @@ import pandas as pd
 from .alerts import missing_data_alert, outcome_alerts, unknown_by_category
 from .definitions import Definition
 
-__all__ = ["complete_clean"]
+__all__ = ["complete_clean", "drop_filled_reason_warnings"]
 
 
 def _situation_table(situations, raw, source):
@@ -76,3 +76,18 @@ def complete_clean(data, raw, definition: Definition, *, situations=None, key=No
         "layout_notes": notes,
     }
     return data, extras
+
+
+def drop_filled_reason_warnings(parts: list, data: pd.DataFrame) -> None:
+    """Remove, in place, the "exit without a reason" row warnings of rows whose reason the situations gave.
+
+    ``parts`` are the cleaning's row-warning parts ``(rows (0-based), column, kind, messages)``.
+    """
+    import numpy as np
+
+    known = data["exit_reason"].notna().to_numpy() & (data["exit_reason"].astype("object") != "inconnu").to_numpy()
+    filled = data["source_row"].to_numpy()[known] - 1
+    for i, (rows, column, kind, messages) in enumerate(parts):
+        if kind == "exit_without_reason":
+            keep = ~np.isin(rows, filled)
+            parts[i] = (rows[keep], column, kind, messages[keep])

@@ -13,6 +13,11 @@ its rows, and computes on the canonical frame:
     a qualifying situation that starts within ``definition.follow_up_months``
     (12) months of exit.
 
+A parcours without an exit reason takes that of its situation at exit (the
+first qualifying one in the 28-day window, else the first one); a trainee
+followed up but with nothing started in that window, once elapsed, is
+``sans_solution`` at exit.
+
 For each timing, a parcours is True when one situation in the window
 qualifies under the definition (:func:`toolkit.definitions.positive_exit`
 judges each situation: type and duration); NA when one could still qualify
@@ -302,6 +307,13 @@ def attach_situations(
     for column in ("positive_exit", "positive_exit_follow_up"):
         out.loc[~exited, column] = pd.NA
     _fill_exit_from_situations(out, sit[used], u_row, u_start, verdict, immediate_end)
+    # Followed up, but nothing started within the window once it has elapsed: no solution at exit (known, negative).
+    at_exit = np.bincount(u_row[u_start <= immediate_end[u_row]], minlength=n) > 0
+    idle = exited & has_any & ~at_exit & (immediate_end <= ref)
+    reason_now = out["exit_reason"].astype("object").to_numpy()
+    idle &= pd.isna(reason_now) | (reason_now == "inconnu")
+    out.loc[out.index[idle], "exit_reason"] = "sans_solution"
+    out.loc[out.index[idle], "exit_category"] = EXIT_CATEGORY_OF["sans_solution"]
 
     summary = {
         "source_name": source_name,
