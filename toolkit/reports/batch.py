@@ -523,6 +523,10 @@ def build_reports(
         Fork each region's fresh kernel from a pre-imported zygote
         (:mod:`toolkit._kernel_zygote`) instead of starting Python and
         importing everything again; False starts ordinary ``python3`` kernels.
+    mapping, situations : path, optional
+        The school's mapping file and the situations table of a two-table
+        export (see :mod:`toolkit.mapping_file`); ``data`` may also be the
+        Parquet that ``e2c clean --out`` writes (:mod:`toolkit.cleaned_io`).
 
     Returns
     -------

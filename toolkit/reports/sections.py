@@ -238,7 +238,7 @@ def prepare_national(
         Raw export (default: ``config.resolve_data_path()``).
     work_root : path
         ``<work_root>/<period>/national/`` receives the files.
-    definition, lang, min_cell, period
+    definition, lang, min_cell, period, mapping, situations
         As in :func:`toolkit.reports.build_reports`.
 
     Returns
