@@ -1550,7 +1550,8 @@ class RegionReport:
         its balance and its caveats; otherwise an empty section."""
         if not self.comparison_path:
             return Section("")
-        from ..impact import impact_section, load_impact_frame
+        from ..impact import load_impact_frame
+        from .impact_section import impact_section
 
         lang = self.lang
         html = _section_heading("impact", lang)
