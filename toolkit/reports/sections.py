@@ -245,7 +245,8 @@ def prepare_national(
     """
     from ..cleaning import clean_export
     from ..compare import compare_units, fit_expected_model
-    from ..config import REPORTS_DIR, resolve_data_path
+    from ..config import REPORTS_DIR
+    from ..datasets import resolve_data_path
     from ..indicators import exit_mix, flow_counts, positive_exit_rates, profile
 
     d = get_definition(definition)
