@@ -25,9 +25,9 @@ import pandas as pd
 from scipy import stats
 from scipy.stats import mstats
 
-from .definitions import Definition
+from .definitions import Definition, resolve_outcome
 from .errors import ModelError, SchemaError
-from .models import ModelWarning, PositiveExitModel, _resolve_outcome, fit_positive_exit
+from .models import ModelWarning, PositiveExitModel, fit_positive_exit
 
 __all__ = ["DEFAULT_EXPECTED_COVARIATES", "ExpectedModel", "fit_expected_model", "compare_units", "funnel_limits"]
 
@@ -110,7 +110,7 @@ def fit_expected_model(
     model = fit_positive_exit(
         data, cluster=None, definition=definition, covariates=list(cols), missing="indicator", strict=strict
     )
-    y, d = _resolve_outcome(data, definition)
+    y, d = resolve_outcome(data, definition, what="compare_units")
     rate = float(y.dropna().astype(float).mean())
     return ExpectedModel(model, cols, include_region, rate, model.n, d)
 
@@ -218,7 +218,9 @@ def compare_units(
             "Comparer des régions avec un modèle attendu qui contient la région annulerait "
             "les écarts à comparer : ajustez le modèle sans la région."
         )
-    y, d = _resolve_outcome(data, definition if definition is not None else expected.definition)
+    y, d = resolve_outcome(
+        data, definition if definition is not None else expected.definition, what="compare_units"
+    )
     if d.name != expected.definition.name:
         raise ModelError(
             f"Le modèle attendu a été ajusté avec la définition « {expected.definition.name} » ; "

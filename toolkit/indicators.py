@@ -42,7 +42,7 @@ import pandas as pd
 from statsmodels.stats.proportion import proportion_confint
 
 from . import schema
-from .definitions import DEFINITIONS, Definition, get_definition, positive_exit
+from .definitions import Definition, resolve_outcome
 from .errors import E2CError, SchemaError
 
 __all__ = [
@@ -180,36 +180,6 @@ def _grouped_sums(groups: pd.DataFrame, counts: pd.DataFrame) -> pd.DataFrame:
     return summed
 
 
-def _recorded_definition(data: pd.DataFrame) -> str | None:
-    """Name of the definition recorded in ``data.attrs`` (a Definition or a preset name), else None."""
-    recorded = data.attrs.get("definition")
-    if isinstance(recorded, Definition):
-        return recorded.name
-    return recorded if isinstance(recorded, str) and recorded in DEFINITIONS else None
-
-
-def _outcome(data: pd.DataFrame, definition: str | Definition | None, what: str) -> tuple[pd.Series, Definition]:
-    """The positive-exit flag (nullable boolean) under ``definition`` and the Definition used.
-
-    Same rule as :mod:`toolkit.models`: None uses the frame's ``positive_exit``
-    column (computed at cleaning under ``data.attrs["definition"]``, the
-    project default when not recorded); an explicit definition other than the
-    recorded one is recomputed from the exit reason and dates.
-    """
-    recorded = _recorded_definition(data)
-    d = get_definition(recorded if definition is None else definition)
-    use_column = "positive_exit" in data.columns and (
-        definition is None or (recorded is not None and recorded == d.name)
-    )
-    if use_column:
-        return data["positive_exit"].astype("boolean"), d
-    _require(data, _OUTCOME_COLUMNS, what)
-    return positive_exit(data, d), d
-
-
-_OUTCOME_COLUMNS = ("exit_date", "exit_reason", "outcome_start", "outcome_end", "follow_up_date")
-
-
 def _outcome_flags(data: pd.DataFrame, positive: pd.Series, exclude_interruptions: bool) -> pd.DataFrame:
     """Integer flags per trainee: exit, known outcome, unknown outcome, positive, interruption."""
     exited = data["exit_date"].notna().to_numpy()
@@ -296,7 +266,7 @@ def positive_exit_rates(
     """
     what = "positive_exit_rates"
     _require(data, ["exit_date", "exit_reason"], what)
-    positive, d = _outcome(data, definition, what)
+    positive, d = resolve_outcome(data, definition, what=what)
     keys = _as_list(by)
     groups = _group_frame(data, keys, what)
     table = _grouped_sums(groups, _outcome_flags(data, positive, exclude_interruptions))
@@ -345,7 +315,7 @@ def flow_counts(
     """
     what = "flow_counts"
     _require(data, ["exit_date", "exit_reason"], what)
-    positive, d = _outcome(data, definition, what)
+    positive, d = resolve_outcome(data, definition, what=what)
     flags = _outcome_flags(data, positive, exclude_interruptions=False)
     exited = flags["n_exits"].to_numpy(dtype=bool)
     unknown_reason = exited & (data["exit_reason"].isna().to_numpy() | _is_in(data["exit_reason"], ["inconnu"]))

@@ -42,7 +42,7 @@ from statsmodels.tools.sm_exceptions import (
 )
 
 from . import schema
-from .definitions import Definition, get_definition, positive_exit
+from .definitions import Definition, resolve_outcome
 from .errors import ModelError, SchemaError
 
 __all__ = [
@@ -101,34 +101,6 @@ class ModelWarning(UserWarning):
 # --------------------------------------------------------------------------
 # Preparing model-ready data
 # --------------------------------------------------------------------------
-def _resolve_outcome(data: pd.DataFrame, definition) -> tuple[pd.Series, Definition]:
-    """The positive-exit flag under ``definition`` (nullable boolean) and the Definition used.
-
-    ``definition=None`` uses the frame's ``positive_exit`` column, computed by the
-    cleaning step under the definition recorded in ``data.attrs['definition']``
-    (the project default when not recorded). An explicit definition is
-    recomputed from the exit columns.
-    """
-    recorded = data.attrs.get("definition")
-    if definition is None:
-        d = get_definition(getattr(recorded, "name", recorded))
-        if OUTCOME in data.columns:
-            return data[OUTCOME].astype("boolean"), d
-        definition = d
-    d = get_definition(definition)
-    if OUTCOME in data.columns and recorded is not None and getattr(recorded, "name", recorded) == d.name:
-        return data[OUTCOME].astype("boolean"), d
-    needed = ["exit_date", "exit_reason", "outcome_start", "outcome_end", "follow_up_date"]
-    absent = [c for c in needed if c not in data.columns]
-    if absent:
-        if OUTCOME in data.columns and recorded is None and d.name == get_definition(None).name:
-            return data[OUTCOME].astype("boolean"), d
-        raise SchemaError(
-            f"Impossible d'appliquer la définition « {d.name} » : colonnes absentes du tableau ({', '.join(absent)})."
-        )
-    return positive_exit(data, d), d
-
-
 def _formula_variables(formula: str, columns) -> list[str]:
     """Data columns named in a formula's right-hand side (word match)."""
     rhs = formula.split("~", 1)[-1]
@@ -323,7 +295,7 @@ def _prepare(data, formula, covariates, cluster, definition, missing):
         raise SchemaError("Le modèle attend un tableau canonique (pandas DataFrame).")
     if missing not in ("complete_case", "indicator"):
         raise ModelError(f"Stratégie de données manquantes inconnue : {missing!r} (complete_case ou indicator).")
-    y_all, d = _resolve_outcome(data, definition)
+    y_all, d = resolve_outcome(data, definition, what="fit_positive_exit")
     known = y_all.notna().to_numpy()
     rows = data.loc[known]
     if formula is not None:
@@ -608,7 +580,7 @@ class PositiveExitModel:
 
     def evaluate(self, data: pd.DataFrame, definition=None) -> ModelPerformance:
         """AUC and calibration on other data (e.g. a later cohort or a hold-out sample)."""
-        y, _ = _resolve_outcome(data, definition if definition is not None else self.definition)
+        y, _ = resolve_outcome(data, definition if definition is not None else self.definition, what="predict")
         p = self.predict(data)
         yv = y.astype("Float64").to_numpy(dtype=float, na_value=np.nan)
         return _performance(yv, p.to_numpy())
