@@ -43,6 +43,7 @@ from statsmodels.tools.sm_exceptions import (
 
 from . import schema
 from .definitions import Definition, resolve_outcome
+from .design import formula_variables
 from .errors import ModelError, SchemaError
 
 __all__ = [
@@ -101,13 +102,6 @@ class ModelWarning(UserWarning):
 # --------------------------------------------------------------------------
 # Preparing model-ready data
 # --------------------------------------------------------------------------
-def _formula_variables(formula: str, columns) -> list[str]:
-    """Data columns named in a formula's right-hand side (word match)."""
-    rhs = formula.split("~", 1)[-1]
-    words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", rhs))
-    return [c for c in columns if c in words and c != OUTCOME]
-
-
 def _levels_present(column: str, values: pd.Series) -> list:
     present = pd.unique(values.dropna())
     if column == "cohort_year":
@@ -299,7 +293,7 @@ def _prepare(data, formula, covariates, cluster, definition, missing):
     known = y_all.notna().to_numpy()
     rows = data.loc[known]
     if formula is not None:
-        covariates = _formula_variables(formula, data.columns)
+        covariates = formula_variables(formula, data.columns, exclude=OUTCOME)
     covariates = list(covariates if covariates is not None else DEFAULT_COVARIATES)
     absent = [c for c in covariates if c not in data.columns]
     if cluster is not None and cluster not in data.columns:
@@ -802,7 +796,7 @@ def fit_positive_exit(
     y = frame[OUTCOME].to_numpy()
     if y.min() == y.max():
         raise ModelError("Toutes les sorties retenues ont la même issue : le modèle ne peut pas être estimé.")
-    used = _formula_variables(formula, frame.columns)
+    used = formula_variables(formula, frame.columns, exclude=OUTCOME)
     separated = _separated_levels(frame, y, design, used)
     if separated:
         problems.append("séparation quasi complète pour " + ", ".join(separated))

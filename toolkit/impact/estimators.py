@@ -12,11 +12,13 @@ from scipy import stats
 from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
 
 from ..config import DEFAULT_MIN_CELL
+from ..design import design_matrix, formula_rhs
 from ..errors import E2CError, InputError, ModelError, SchemaError
+from ..i18n import _
 from ..models import ModelWarning
 from .diagnostics import _balance, _kish, _overlap, _pooled_sd
 from .matching import _matching
-from .prepare import _balance_matrix, _default_rhs, _design, _prepare, _rhs
+from .prepare import _balance_matrix, _default_rhs, _prepare
 from .results import ATTResult
 
 __all__ = ["METHODS", "estimate_att", "estimate_att_by"]
@@ -125,7 +127,7 @@ def _point(
     Returns a dict with the estimate, its SE (influence function or
     Abadie–Imbens), the first-fit propensity, the retained mask and the row weights.
     """
-    x = _design(ps_rhs, work, "modèle de score de propension")
+    x = design_matrix(ps_rhs, work, _("modèle de score de propension"))
     p = np.clip(_expit(x @ _fit_logit(t, x, "Modèle de score de propension")), _EPS, 1 - _EPS)
     keep = np.ones(len(t), dtype=bool)
     trimmed = {"treated": 0, "control": 0}
@@ -148,7 +150,7 @@ def _point(
         for col in wk.columns:
             if isinstance(wk[col].dtype, pd.CategoricalDtype):
                 wk[col] = wk[col].cat.remove_unused_categories()
-        xk = _design(ps_rhs, wk, "modèle de score de propension")
+        xk = design_matrix(ps_rhs, wk, _("modèle de score de propension"))
         pk = np.clip(_expit(xk @ _fit_logit(tk, xk, "Modèle de score de propension")), _EPS, 1 - _EPS)
     else:
         wk = work
@@ -171,7 +173,7 @@ def _point(
         pairs["t_pos"], pairs["c_pos"] = pos[pairs["t_pos"].to_numpy()], pos[pairs["c_pos"].to_numpy()]
         out.update(pairs=pairs, unmatched=int(tk.sum()) - n1, caliper_abs=float(caliper_abs))
     else:
-        z = _design(out_rhs, wk, "modèle de résultat") if method == "aipw" else None
+        z = design_matrix(out_rhs, wk, _("modèle de résultat")) if method == "aipw" else None
         att, influence, wsub = _weighting(tk, yk, xk, pk, z, outcome_type, with_if=with_se)
         se = float(np.sqrt(np.sum(influence**2)) / len(tk)) if with_se else np.nan
         wsub = wsub.copy()
@@ -272,8 +274,8 @@ def estimate_att(
         raise InputError("n_neighbors doit valoir au moins 1.")
     covariates = [covariates] if isinstance(covariates, str) else list(covariates)
     work, t, y, outcome_type, missing, n_missing = _prepare(df, treatment, outcome, covariates, outcome_type)
-    ps_rhs = _rhs(ps_formula, _default_rhs(work, covariates))
-    out_rhs = _rhs(outcome_formula, ps_rhs)
+    ps_rhs = formula_rhs(ps_formula, _default_rhs(work, covariates))
+    out_rhs = formula_rhs(outcome_formula, ps_rhs)
     args = dict(
         ps_rhs=ps_rhs,
         out_rhs=out_rhs,

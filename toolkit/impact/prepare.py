@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..design import quote
 from ..errors import InputError, ModelError, SchemaError
 
 __all__ = ["DEFAULT_IMPACT_COVARIATES", "PROCESS_COLUMNS"]
@@ -119,31 +120,9 @@ def _prepare(df: pd.DataFrame, treatment: str, outcome: str, covariates, outcome
 def _default_rhs(work: pd.DataFrame, covariates: list[str]) -> str:
     terms = []
     for col in covariates:
-        name = col if col.isidentifier() else f"`{col}`"
+        name = quote(col)
         terms.append(f"C({name})" if isinstance(work[col].dtype, pd.CategoricalDtype) else name)
     return " + ".join(terms)
-
-
-def _rhs(formula: str | None, default: str) -> str:
-    if not formula:
-        return default
-    return formula.split("~", 1)[1].strip() if "~" in formula else formula.strip()
-
-
-def _design(rhs: str, work: pd.DataFrame, what: str) -> np.ndarray:
-    import formulaic
-
-    try:
-        matrix = formulaic.model_matrix(rhs, work, na_action="raise")
-    except Exception as exc:  # formulaic raises many kinds; all are user formula errors here
-        raise InputError(
-            f"Formule du {what} illisible ({rhs!r}) : {exc}. Les variables de la formule doivent figurer "
-            "parmi les covariables."
-        ) from None
-    x = np.asarray(matrix, dtype=float)
-    if "Intercept" not in matrix.columns:
-        x = np.column_stack([np.ones(len(x)), x])
-    return x
 
 
 def _balance_matrix(work: pd.DataFrame, covariates: list[str]) -> pd.DataFrame:
