@@ -23,6 +23,8 @@ from .. import schema
 from ..definitions import Definition, resolve_outcome
 from ..design import formula_variables
 from ..errors import ModelError
+from ..formatting import column_label
+from ..i18n import _, current_language, use_language
 from .performance import ModelPerformance, _performance
 from .prepare import (
     MISSING_LEVEL,
@@ -200,28 +202,28 @@ class PositiveExitModel:
             )
         return _performance(y, predicted)
 
-    def missing_table(self, lang: str = "fr") -> pd.DataFrame:
+    def missing_table(self, lang: str | None = None) -> pd.DataFrame:
+        """Missing values by column (see :func:`fit_positive_exit`), in the current language or ``lang``."""
         return _missing_table(self.missing, lang)
 
-    def summary_table(self, lang: str = "fr") -> pd.DataFrame:
+    def summary_table(self, lang: str | None = None) -> pd.DataFrame:
         """Odds ratios for display: a readable label per term, numbers unformatted.
 
-        Columns (fr / en): Variable, Rapport de cotes / Odds ratio, IC 95 % bas /
-        95% CI low, IC 95 % haut / 95% CI high, p.
+        Columns (in the current language, or ``lang``): Variable, Rapport de cotes, IC 95 % bas,
+        IC 95 % haut, p.
         """
-        fr = lang == "fr"
         table = self.odds_ratios.drop(index="Intercept", errors="ignore")
-        labels = [term_label(t, self._design, lang) for t in table.index]
-        return pd.DataFrame(
-            {
-                "Variable": labels,
-                "Rapport de cotes" if fr else "Odds ratio": table["odds_ratio"].to_numpy(),
-                "IC 95 % bas" if fr else "95% CI low": table["ci_low"].to_numpy(),
-                "IC 95 % haut" if fr else "95% CI high": table["ci_high"].to_numpy(),
-                "p": table["p_value"].to_numpy(),
-            },
-            index=table.index,
-        )
+        with use_language(lang or current_language()):
+            return pd.DataFrame(
+                {
+                    _("Variable"): [term_label(t, self._design) for t in table.index],
+                    _("Rapport de cotes"): table["odds_ratio"].to_numpy(),
+                    _("IC 95 % bas"): table["ci_low"].to_numpy(),
+                    _("IC 95 % haut"): table["ci_high"].to_numpy(),
+                    "p": table["p_value"].to_numpy(),
+                },
+                index=table.index,
+            )
 
 
 def average_marginal_effects(results, alpha: float = 0.05) -> pd.DataFrame:
@@ -273,27 +275,26 @@ def average_marginal_effects(results, alpha: float = 0.05) -> pd.DataFrame:
     )
 
 
-def term_label(term: str, design: _Design | None, lang: str = "fr") -> str:
-    """Readable label of a neutral term name, e.g. ``education_level[niveau_4]`` ->
-    "Niveau de formation : Niveau 4 (bac) (réf. Infra niveau 3 ...)"."""
-    fr = lang == "fr"
-    column_label = {c.name: (c.label_fr if fr else c.label_en) for c in schema.CANONICAL_COLUMNS}
-    m = re.fullmatch(r"([A-Za-z_][A-Za-z0-9_]*)\[(.*)\]", term)
-    if m:
-        col, level = m.groups()
-        name = column_label.get(col, col)
-        lvl = ("Non renseigné" if fr else "Not stated") if level == MISSING_LEVEL else schema.label(col, level, lang)
-        ref = ""
-        if design is not None and design.levels.get(col):
-            ref_code = design.levels[col][0]
-            ref = f" ({'réf.' if fr else 'ref.'} {schema.label(col, ref_code, lang)})"
-        return f"{name} : {lvl}{ref}" if fr else f"{name}: {lvl}{ref}"
-    if term.endswith("_missing"):
-        base = column_label.get(term[: -len("_missing")], term)
-        return f"{base} : non renseigné" if fr else f"{base}: not stated"
-    if term == "Intercept":
-        return "Constante" if fr else "Intercept"
-    return column_label.get(term, term)
+def term_label(term: str, design: _Design | None, lang: str | None = None) -> str:
+    """Readable label of a neutral term name, in the current language or ``lang``, e.g.
+    ``education_level[niveau_4]`` -> "Niveau de formation : Niveau 4 (bac) (réf. Infra niveau 3 ...)"."""
+    lang = lang or current_language()
+    with use_language(lang):
+        m = re.fullmatch(r"([A-Za-z_][A-Za-z0-9_]*)\[(.*)\]", term)
+        if m:
+            col, level = m.groups()
+            value = _("Non renseigné") if level == MISSING_LEVEL else schema.label(col, level, lang)
+            if design is not None and design.levels.get(col):
+                reference = schema.label(col, design.levels[col][0], lang)
+                return _(
+                    "{name} : {value} (réf. {reference})", name=column_label(col), value=value, reference=reference
+                )
+            return _("{name} : {value}", name=column_label(col), value=value)
+        if term.endswith("_missing"):
+            return _("{name} : non renseigné", name=column_label(term[: -len("_missing")]))
+        if term == "Intercept":
+            return _("Constante")
+        return column_label(term)
 
 
 def _fit_logit(frame, formula, groups, maxiter, problems):

@@ -19,6 +19,8 @@ from .. import schema
 from ..definitions import resolve_outcome
 from ..design import formula_variables
 from ..errors import ModelError, SchemaError
+from ..formatting import column_label
+from ..i18n import _, current_language, use_language
 
 OUTCOME = "positive_exit"
 
@@ -301,23 +303,22 @@ def _prepare(data, formula, covariates, cluster, definition, missing):
     return frame, design, d, formula, missing_info, notes
 
 
-def _missing_table(missing: dict, lang: str = "fr") -> pd.DataFrame:
+def _missing_table(missing: dict, lang: str | None = None) -> pd.DataFrame:
     """Missing values by column among the exits with a known outcome.
 
-    Columns (fr / en): Variable, Valeurs manquantes / Missing values, Part / Share
-    (of the exits with a known outcome); the strategy and the rows left out are
-    in ``.attrs``.
+    Columns (in the current language, or ``lang``): Variable, Valeurs manquantes, Part (of the
+    exits with a known outcome); the strategy and the rows left out are in ``.attrs``.
     """
-    fr = lang == "fr"
-    labels = {c.name: (c.label_fr if fr else c.label_en) for c in schema.CANONICAL_COLUMNS}
-    total = max(missing["rows_with_known_outcome"], 1)
-    table = pd.DataFrame(
-        {
-            "Variable": [labels.get(c, c) for c in missing["by_column"]],
-            "Valeurs manquantes" if fr else "Missing values": list(missing["by_column"].values()),
-        },
-        index=pd.Index(list(missing["by_column"]), name="column"),
-    )
-    table["Part" if fr else "Share"] = table.iloc[:, 1] / total
+    with use_language(lang or current_language()):
+        total = max(missing["rows_with_known_outcome"], 1)
+        counts = list(missing["by_column"].values())
+        table = pd.DataFrame(
+            {
+                _("Variable"): [column_label(c) for c in missing["by_column"]],
+                _("Valeurs manquantes"): counts,
+                _("Part"): [count / total for count in counts],
+            },
+            index=pd.Index(list(missing["by_column"]), name="column"),
+        )
     table.attrs.update({k: missing[k] for k in ("strategy", "rows_with_known_outcome", "rows_used", "rows_dropped")})
     return table
