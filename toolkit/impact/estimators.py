@@ -292,21 +292,7 @@ def estimate_att(
     notes = []
     boot = None
     if bootstrap:
-        rng = np.random.default_rng(seed)
-        pos_t, pos_c = np.flatnonzero(t == 1), np.flatnonzero(t == 0)
-        boot = np.full(bootstrap, np.nan)
-        for b in range(bootstrap):
-            rows = np.concatenate([rng.choice(pos_t, len(pos_t)), rng.choice(pos_c, len(pos_c))])
-            try:
-                boot[b] = _point(t[rows], y[rows], work.iloc[rows].reset_index(drop=True), with_se=False, **args)["att"]
-            except ModelError:
-                pass  # a replicate where the model cannot be fitted: counted below
-        failed = int(np.isnan(boot).sum())
-        if failed:
-            notes.append(f"{failed} réplication(s) bootstrap sur {bootstrap} n'ont pas pu être estimées.")
-        ok = boot[~np.isnan(boot)]
-        se = float(np.std(ok, ddof=1))
-        ci_low, ci_high = (float(v) for v in np.quantile(ok, [0.5 - level / 2, 0.5 + level / 2]))
+        boot, se, ci_low, ci_high = _bootstrap(t, y, work, args, bootstrap, seed, level, notes)
         ci_method = f"bootstrap (B={bootstrap}, percentile)"
         if method == "matching" and replace:
             notes.append("Le bootstrap n'est pas valide pour l'appariement avec remise (Abadie & Imbens 2008).")
@@ -315,43 +301,50 @@ def estimate_att(
         ci_low, ci_high = fit["att"] - z_crit * se, fit["att"] + z_crit * se
         ci_method = "Abadie-Imbens" if method == "matching" else "influence function"
 
-    weights = fit["weights"]
-    used_t = (t == 1) & (weights > 0)
-    used_c = (t == 0) & (weights > 0)
-    mean_treated = float(y[used_t].mean())
-    pairs = None
-    if fit["pairs"] is not None:
-        pr = fit["pairs"]
-        pairs = pd.DataFrame(
-            {
-                "treated_index": work.index[pr["t_pos"].to_numpy()],
-                "control_index": work.index[pr["c_pos"].to_numpy()],
-                "distance": pr["distance"].to_numpy(),
-                "rank": pr["rank"].to_numpy(dtype=int),
-                "y_treated": y[pr["t_pos"].to_numpy()],
-                "y_control": y[pr["c_pos"].to_numpy()],
-            }
-        )
-        if fit["unmatched"]:
-            notes.append(f"{fit['unmatched']} traité(s) sans témoin dans le caliper : exclus de l'estimation.")
-    balance = _balance(_balance_matrix(work, covariates), t, weights)
-    return ATTResult(
-        estimate=fit["att"],
+    return _result(
+        fit,
+        t,
+        y,
+        work,
+        covariates,
+        notes,
         se=se,
         ci_low=float(ci_low),
         ci_high=float(ci_high),
         ci_method=ci_method,
+        method=method,
+        outcome_type=outcome_type,
+        treatment=treatment,
+        outcome=outcome,
+        level=level,
+        missing=missing,
+        n_missing=n_missing,
+        ps_formula=ps_rhs,
+        replace=replace,
+        n_neighbors=n_neighbors,
+        bootstrap_estimates=boot,
+    )
+
+
+def _result(fit, t, y, work, covariates, notes, **fields) -> ATTResult:
+    """The :class:`ATTResult` of a point fit: counts, means, balance and overlap on the analysis sample."""
+    weights = fit["weights"]
+    used_t = (t == 1) & (weights > 0)
+    used_c = (t == 0) & (weights > 0)
+    mean_treated = float(y[used_t].mean())
+    pairs = _pairs_frame(fit["pairs"], work.index, y) if fit["pairs"] is not None else None
+    if fit["unmatched"]:
+        notes.append(f"{fit['unmatched']} traité(s) sans témoin dans le caliper : exclus de l'estimation.")
+    balance = _balance(_balance_matrix(work, covariates), t, weights)
+    return ATTResult(
+        **fields,
+        estimate=fit["att"],
         n_treated=int(used_t.sum()),
         n_control=int(used_c.sum()),
         ess_control=_kish(weights[t == 0]),
         balance=balance,
         overlap=_overlap(fit["p"], t),
-        method=method,
-        outcome_type=outcome_type,
-        treatment=treatment,
-        outcome=outcome,
         covariates=covariates,
-        level=level,
         mean_treated=mean_treated,
         mean_control_counterfactual=mean_treated - fit["att"],
         naive=float(y[t == 1].mean() - y[t == 0].mean()),
@@ -359,17 +352,47 @@ def estimate_att(
         trimmed=fit["trimmed"],
         outside_support=fit["outside"],
         unmatched_treated=fit["unmatched"],
-        missing=missing,
-        n_missing=n_missing,
         propensity=pd.Series(fit["p"], index=work.index, name="propensity"),
         weights=pd.Series(weights, index=work.index, name="weight"),
         pairs=pairs,
-        ps_formula=ps_rhs,
         caliper_logit=fit["caliper_abs"],
-        replace=replace,
-        n_neighbors=n_neighbors,
-        bootstrap_estimates=boot,
         notes=notes,
+    )
+
+
+def _bootstrap(t, y, work, args, bootstrap: int, seed, level: float, notes: list[str]):
+    """Percentile bootstrap within each group, the whole procedure re-run on each replicate.
+
+    Returns the estimates, their SD and the percentile interval; failed replicates are noted."""
+    rng = np.random.default_rng(seed)
+    pos_t, pos_c = np.flatnonzero(t == 1), np.flatnonzero(t == 0)
+    boot = np.full(bootstrap, np.nan)
+    for b in range(bootstrap):
+        rows = np.concatenate([rng.choice(pos_t, len(pos_t)), rng.choice(pos_c, len(pos_c))])
+        try:
+            boot[b] = _point(t[rows], y[rows], work.iloc[rows].reset_index(drop=True), with_se=False, **args)["att"]
+        except ModelError:
+            pass  # a replicate where the model cannot be fitted: counted below
+    failed = int(np.isnan(boot).sum())
+    if failed:
+        notes.append(f"{failed} réplication(s) bootstrap sur {bootstrap} n'ont pas pu être estimées.")
+    ok = boot[~np.isnan(boot)]
+    ci_low, ci_high = (float(v) for v in np.quantile(ok, [0.5 - level / 2, 0.5 + level / 2]))
+    return boot, float(np.std(ok, ddof=1)), ci_low, ci_high
+
+
+def _pairs_frame(pr: pd.DataFrame, index: pd.Index, y: np.ndarray) -> pd.DataFrame:
+    """Matched pairs by row label of the input, with both outcomes."""
+    t_pos, c_pos = pr["t_pos"].to_numpy(), pr["c_pos"].to_numpy()
+    return pd.DataFrame(
+        {
+            "treated_index": index[t_pos],
+            "control_index": index[c_pos],
+            "distance": pr["distance"].to_numpy(),
+            "rank": pr["rank"].to_numpy(dtype=int),
+            "y_treated": y[t_pos],
+            "y_control": y[c_pos],
+        }
     )
 
 
