@@ -13,11 +13,11 @@ __all__ = ["NATIONAL_BENCHMARKS", "national_rate", "with_national"]
 
 _SRC_RATES = (
     "Réseau E2C France, taux nationaux publiés (rapports d'activité et presse, rassemblés dans "
-    "le dossier du projet, domain.md)"
+    "le dossier du projet)"
 )
 _SRC_FOLLOWUP = "Réseau E2C France : taux en fin de parcours puis après un suivi jusqu'à 12 mois"
-_SRC_MIX = "Réseau E2C France, chiffres 2024 (dossier du projet, domain.md)"
-_SRC_PROFILE = "Réseau E2C France, profil national des stagiaires 2013–2023 (dossier du projet, domain.md)"
+_SRC_MIX = "Réseau E2C France, chiffres 2024 (dossier du projet)"
+_SRC_PROFILE = "Réseau E2C France, profil national des stagiaires 2013–2023 (dossier du projet)"
 
 
 def _benchmark_rates() -> pd.DataFrame:
@@ -82,7 +82,7 @@ NATIONAL_BENCHMARKS: dict[str, pd.DataFrame] = {
         ],
         columns=["column", "code", "label_fr", "low", "high"],
     ).assign(period="2013–2023", approximate=True, source=_SRC_PROFILE),
-    # Interruptions as a share of exits (domain.md: about 22 %, counted apart
+    # Interruptions as a share of exits (published figure: about 22 %, counted apart
     # by the network, unconfirmed as a formal rule).
     "interruptions": pd.DataFrame(
         {"indicator": ["interruption_share"], "share": [0.22], "confirmed": [False], "source": [_SRC_RATES]}

@@ -100,7 +100,7 @@ def _render(codes: np.ndarray, styles: np.ndarray, table, rng, noise: float = 0.
 
 
 # --------------------------------------------------------------------------
-# Profile, outcome model and exit mix (calibrated on domain.md)
+# Profile, outcome model and exit mix (calibrated on the published national figures)
 
 
 _SEX_STYLES = [  # (F label, M label), weights
