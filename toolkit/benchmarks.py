@@ -7,13 +7,13 @@ import numpy as np
 import pandas as pd
 
 from .errors import E2CError
+from .i18n import _
 
 __all__ = ["NATIONAL_BENCHMARKS", "national_rate", "with_national"]
 
 
 _SRC_RATES = (
-    "Réseau E2C France, taux nationaux publiés (rapports d'activité et presse, rassemblés dans "
-    "le dossier du projet)"
+    "Réseau E2C France, taux nationaux publiés (rapports d'activité et presse, rassemblés dans le dossier du projet)"
 )
 _SRC_FOLLOWUP = "Réseau E2C France : taux en fin de parcours puis après un suivi jusqu'à 12 mois"
 _SRC_MIX = "Réseau E2C France, chiffres 2024 (dossier du projet)"
@@ -111,7 +111,9 @@ def national_rate(year: int | None = None) -> pd.Series:
     match = headline[headline["year"] == int(year)]
     if match.empty:
         years = ", ".join(str(y) for y in headline["year"])
-        raise E2CError(f"Aucun taux national publié pour {year}. Années disponibles : {years}.")
+        raise E2CError(
+            _("Aucun taux national publié pour {year}. Années disponibles : {years}.", year=year, years=years)
+        )
     return match.iloc[0].copy()
 
 
@@ -147,7 +149,7 @@ def with_national(table: pd.DataFrame, *, year: int | None = None, year_column: 
         out["national_source"] = category.map(mix["source"])
         return out
     if "rate" not in out.columns:
-        raise E2CError("with_national : le tableau doit contenir une colonne 'rate' ou 'category' et 'share'.")
+        raise E2CError(_("with_national : le tableau doit contenir une colonne 'rate' ou 'category' et 'share'."))
     rates = NATIONAL_BENCHMARKS["rates"]
     headline = rates[rates["headline"]].set_index("year")
     if year_column is None and year is None:

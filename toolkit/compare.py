@@ -27,6 +27,7 @@ from scipy.stats import mstats
 
 from .definitions import Definition, resolve_outcome
 from .errors import ModelError, SchemaError
+from .i18n import _
 from .models import ModelWarning, PositiveExitModel, fit_positive_exit
 
 __all__ = ["DEFAULT_EXPECTED_COVARIATES", "ExpectedModel", "fit_expected_model", "compare_units", "funnel_limits"]
@@ -206,14 +207,20 @@ def compare_units(
         expected = fit_expected_model(data, definition=definition)
     if by == "region" and expected.include_region:
         raise ModelError(
-            "Comparer des régions avec un modèle attendu qui contient la région annulerait "
-            "les écarts à comparer : ajustez le modèle sans la région."
+            _(
+                "Comparer des régions avec un modèle attendu qui contient la région annulerait les "
+                "écarts à comparer : ajustez le modèle sans la région."
+            )
         )
     y, d = resolve_outcome(data, definition if definition is not None else expected.definition, what="compare_units")
     if d.name != expected.definition.name:
         raise ModelError(
-            f"Le modèle attendu a été ajusté avec la définition « {expected.definition.name} » ; "
-            f"la comparaison demande « {d.name} ». Ajustez le modèle attendu avec la même définition."
+            _(
+                "Le modèle attendu a été ajusté avec la définition « {name} » ; la comparaison demande « "
+                "{name1} ». Ajustez le modèle attendu avec la même définition.",
+                name=expected.definition.name,
+                name1=d.name,
+            )
         )
     known, codes, names, p = _expected_values(data, by, y, expected)
     table, no_outcome = _unit_counts(data, by, y, known, codes, names, p, expected.national_rate)
@@ -249,15 +256,18 @@ def compare_units(
 
 def _check_options(data: pd.DataFrame, by: str, overdispersion, winsor: float) -> None:
     if by not in UNITS:
-        raise SchemaError(f"Unité de comparaison inconnue : {by!r} (site, school ou region).")
+        raise SchemaError(_("Unité de comparaison inconnue : {by!r} (site, school ou region).", by=by))
     if by not in data.columns:
-        raise SchemaError(f"Colonne {by!r} absente du tableau : comparaison impossible.")
+        raise SchemaError(_("Colonne {by!r} absente du tableau : comparaison impossible.", by=by))
     if overdispersion not in ("additive", "multiplicative", None):
         raise ModelError(
-            f"Ajustement de surdispersion inconnu : {overdispersion!r} (additive, multiplicative ou None)."
+            _(
+                "Ajustement de surdispersion inconnu : {overdispersion!r} (additive, multiplicative ou None).",
+                overdispersion=overdispersion,
+            )
         )
     if not 0 <= winsor < 0.5:
-        raise ModelError(f"winsor doit être compris entre 0 et 0,5 (reçu {winsor!r}).")
+        raise ModelError(_("winsor doit être compris entre 0 et 0,5 (reçu {winsor!r}).", winsor=winsor))
 
 
 def _expected_values(data: pd.DataFrame, by: str, y: pd.Series, expected: ExpectedModel):
@@ -268,17 +278,24 @@ def _expected_values(data: pd.DataFrame, by: str, y: pd.Series, expected: Expect
     if (known & (codes < 0)).any():
         rows = np.flatnonzero(known & (codes < 0))
         raise SchemaError(
-            f"Colonne {by!r} non renseignée pour {len(rows)} sortie(s) "
-            f"(lignes {', '.join(map(str, data.index[rows[:5]]))}…)."
+            _(
+                "Colonne {by!r} non renseignée pour {v1} sortie(s) (lignes {v2}…).",
+                by=by,
+                v1=len(rows),
+                v2=", ".join(map(str, data.index[rows[:5]])),
+            )
         )
     rows = data.loc[known]
     p = expected.predict(rows).to_numpy()
     if np.isnan(p).any():
         bad = int(np.isnan(p).sum())
         raise ModelError(
-            f"{bad} sortie(s) sans valeur attendue : une modalité absente des données du modèle "
-            "national (par exemple une année ou une région nouvelle). Réajustez le modèle attendu "
-            "sur des données qui la contiennent."
+            _(
+                "{bad} sortie(s) sans valeur attendue : une modalité absente des données du modèle "
+                "national (par exemple une année ou une région nouvelle). Réajustez le modèle attendu "
+                "sur des données qui la contiennent.",
+                bad=bad,
+            )
         )
     return known, codes, names, p
 
@@ -320,8 +337,11 @@ def _unit_labels(table: pd.DataFrame, known_rows: pd.DataFrame, by: str) -> pd.D
         shared = _shared_names(known_rows, by, "school")
         if shared:
             warnings.warn(
-                f"Site(s) portant le même nom dans plusieurs écoles, comparés comme un seul site : "
-                f"{', '.join(shared[:10])}. Renommez-les (par ex. « école – site ») pour les distinguer.",
+                _(
+                    "Site(s) portant le même nom dans plusieurs écoles, comparés comme un seul site : {v0}. "
+                    "Renommez-les (par ex. « école – site ») pour les distinguer.",
+                    v0=", ".join(shared[:10]),
+                ),
                 ModelWarning,
                 stacklevel=3,
             )

@@ -220,10 +220,10 @@ _NEEDED = (
 
 def _check(data: pd.DataFrame) -> None:
     if not isinstance(data, pd.DataFrame):
-        raise E2CError(f"esf_indicators : attendu un DataFrame canonique, reçu {type(data).__name__}.")
+        raise E2CError(_("esf_indicators : attendu un DataFrame canonique, reçu {kind}.", kind=type(data).__name__))
     missing = [c for c in _NEEDED if c not in data.columns]
     if missing:
-        raise SchemaError(f"esf_indicators : colonnes canoniques absentes : {', '.join(missing)}.")
+        raise SchemaError(_("esf_indicators : colonnes canoniques absentes : {v0}.", v0=", ".join(missing)))
 
 
 def _flags(data: pd.DataFrame, within_days: int) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
@@ -357,11 +357,11 @@ def _participants(data: pd.DataFrame, scope: str) -> pd.DataFrame:
     if scope == "esf_cofunded":
         if "esf_cofunded" not in data.columns:
             raise SchemaError(
-                "esf_indicators : la colonne 'esf_cofunded' est absente, le périmètre 'esf_cofunded' est impossible."
+                _("esf_indicators : la colonne 'esf_cofunded' est absente, le périmètre 'esf_cofunded' est impossible.")
             )
         keep &= data["esf_cofunded"].astype("boolean").fillna(False).to_numpy(dtype=bool)
     elif scope != "all":
-        raise E2CError(f"esf_indicators : périmètre inconnu {scope!r} ('all' ou 'esf_cofunded').")
+        raise E2CError(_("esf_indicators : périmètre inconnu {scope!r} ('all' ou 'esf_cofunded').", scope=scope))
     return data.loc[keep]
 
 

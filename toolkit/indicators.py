@@ -45,6 +45,7 @@ from . import schema
 from .benchmarks import NATIONAL_BENCHMARKS, national_rate, with_national
 from .definitions import Definition, resolve_outcome
 from .errors import E2CError, SchemaError
+from .i18n import _
 
 __all__ = [
     "DERIVED_GROUPINGS",
@@ -97,10 +98,10 @@ def wilson_interval(k, n, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
     and rates near 0 or 1, unlike the normal (Wald) interval.
     """
     if not 0 < level < 1:
-        raise E2CError(f"Niveau de confiance invalide : {level!r} (attendu entre 0 et 1).")
+        raise E2CError(_("Niveau de confiance invalide : {level!r} (attendu entre 0 et 1).", level=level))
     k_arr, n_arr = np.broadcast_arrays(_to_float(k), _to_float(n))
     if np.any((k_arr < 0) | (k_arr > n_arr)):
-        raise E2CError("wilson_interval : chaque effectif k doit être compris entre 0 et n.")
+        raise E2CError(_("wilson_interval : chaque effectif k doit être compris entre 0 et n."))
     low = np.full(k_arr.shape, np.nan)
     high = np.full(k_arr.shape, np.nan)
     ok = np.isfinite(k_arr) & np.isfinite(n_arr) & (n_arr > 0)
@@ -137,12 +138,22 @@ def _as_list(by: str | Sequence[str] | None) -> list[str]:
 
 def _require(data: pd.DataFrame, columns: Sequence[str], what: str) -> None:
     if not isinstance(data, pd.DataFrame):
-        raise E2CError(f"{what} : attendu un DataFrame canonique (CleanResult.data), reçu {type(data).__name__}.")
+        raise E2CError(
+            _(
+                "{what} : attendu un DataFrame canonique (CleanResult.data), reçu {kind}.",
+                what=what,
+                kind=type(data).__name__,
+            )
+        )
     missing = [c for c in columns if c not in data.columns]
     if missing:
         raise SchemaError(
-            f"{what} : colonnes canoniques absentes : {', '.join(missing)}. "
-            "Passez le tableau nettoyé par toolkit.clean_export (CleanResult.data)."
+            _(
+                "{what} : colonnes canoniques absentes : {v1}. Passez le tableau nettoyé par "
+                "toolkit.clean_export (CleanResult.data).",
+                what=what,
+                v1=", ".join(missing),
+            )
         )
 
 
@@ -165,7 +176,14 @@ def _group_frame(data: pd.DataFrame, by: list[str], what: str) -> pd.DataFrame:
             out[name] = data[name]
         else:
             known = ", ".join([*(c for c in schema.CANONICAL_DTYPES if c in data.columns), *DERIVED_GROUPINGS])
-            raise E2CError(f"{what} : regroupement inconnu {name!r}. Regroupements possibles : {known}.")
+            raise E2CError(
+                _(
+                    "{what} : regroupement inconnu {name!r}. Regroupements possibles : {known}.",
+                    what=what,
+                    name=name,
+                    known=known,
+                )
+            )
     return pd.DataFrame(out, index=data.index)
 
 
@@ -434,7 +452,7 @@ def trend(
         ``national_source`` when ``national``.
     """
     if year not in ("cohort_year", "exit_year"):
-        raise E2CError(f"trend : année inconnue {year!r} ('cohort_year' ou 'exit_year').")
+        raise E2CError(_("trend : année inconnue {year!r} ('cohort_year' ou 'exit_year').", year=year))
     keys = [k for k in _as_list(by) if k != year] + [year]
     table = positive_exit_rates(data, keys, definition, level)
     return with_national(table, year_column=year) if national else table

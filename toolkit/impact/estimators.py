@@ -36,13 +36,17 @@ def _fit_logit(y: np.ndarray, x: np.ndarray, what: str) -> np.ndarray:
             res = sm.GLM(y, x, family=sm.families.Binomial()).fit(maxiter=100)
         except PerfectSeparationWarning:
             raise ModelError(
-                f"{what} : séparation parfaite (une combinaison de covariables prédit exactement le groupe). "
-                "Les groupes ne se recouvrent pas : simplifiez le modèle ou restreignez l'échantillon."
+                _(
+                    "{what} : séparation parfaite (une combinaison de covariables prédit exactement le "
+                    "groupe). Les groupes ne se recouvrent pas : simplifiez le modèle ou restreignez "
+                    "l'échantillon.",
+                    what=what,
+                )
             ) from None
         except (np.linalg.LinAlgError, ValueError) as exc:
-            raise ModelError(f"{what} : échec de l'estimation ({exc}).") from None
+            raise ModelError(_("{what} : échec de l'estimation ({exc}).", what=what, exc=exc)) from None
     if not res.converged:
-        raise ModelError(f"{what} : l'estimation n'a pas convergé.")
+        raise ModelError(_("{what} : l'estimation n'a pas convergé.", what=what))
     return np.asarray(res.params, dtype=float)
 
 
@@ -113,9 +117,14 @@ def _check_treated_levels(work: pd.DataFrame, t: np.ndarray) -> None:
         if alone:
             n = int(s[t == 1].isin(alone).sum())
             raise ModelError(
-                f"Covariable {col!r} : {', '.join(map(str, alone))} n'existe que chez les traités ({n} ligne(s)) ; "
-                "aucun témoin ne leur ressemble. Retirez ces lignes, regroupez ce niveau avec un autre, ou "
-                "utilisez common_support=True."
+                _(
+                    "Covariable {col!r} : {v1} n'existe que chez les traités ({n} ligne(s)) ; aucun témoin "
+                    "ne leur ressemble. Retirez ces lignes, regroupez ce niveau avec un autre, ou utilisez "
+                    "common_support=True.",
+                    col=col,
+                    v1=", ".join(map(str, alone)),
+                    n=n,
+                )
             )
 
 
@@ -142,7 +151,9 @@ def _point(
         outside = {"treated": int((cut & (t == 1)).sum()), "control": int((cut & (t == 0)).sum())}
         keep &= ~cut
     if t[keep].sum() < 2 or (1 - t[keep]).sum() < 2:
-        raise ModelError("Après restriction (troncature / support commun), il reste trop peu de traités ou de témoins.")
+        raise ModelError(
+            _("Après restriction (troncature / support commun), il reste trop peu de traités ou de témoins.")
+        )
     tk, yk = t[keep], y[keep]
     xk, pk = x, p
     if not keep.all():  # refit on the retained sample: the estimand is the ATT on that sample
@@ -267,11 +278,13 @@ def estimate_att(
         Too few complete rows, perfect separation, no match in the caliper.
     """
     if method not in METHODS:
-        raise InputError(f"Méthode inconnue : {method!r}. Méthodes disponibles : {', '.join(METHODS)}.")
+        raise InputError(
+            _("Méthode inconnue : {method!r}. Méthodes disponibles : {v1}.", method=method, v1=", ".join(METHODS))
+        )
     if trim is not None and not 0 < trim < 0.5:
-        raise InputError(f"trim doit être compris entre 0 et 0,5 (reçu {trim!r}).")
+        raise InputError(_("trim doit être compris entre 0 et 0,5 (reçu {trim!r}).", trim=trim))
     if n_neighbors < 1:
-        raise InputError("n_neighbors doit valoir au moins 1.")
+        raise InputError(_("n_neighbors doit valoir au moins 1."))
     covariates = [covariates] if isinstance(covariates, str) else list(covariates)
     work, t, y, outcome_type, missing, n_missing = _prepare(df, treatment, outcome, covariates, outcome_type)
     ps_rhs = formula_rhs(ps_formula, _default_rhs(work, covariates))
@@ -295,7 +308,7 @@ def estimate_att(
         boot, se, ci_low, ci_high = _bootstrap(t, y, work, args, bootstrap, seed, level, notes)
         ci_method = f"bootstrap (B={bootstrap}, percentile)"
         if method == "matching" and replace:
-            notes.append("Le bootstrap n'est pas valide pour l'appariement avec remise (Abadie & Imbens 2008).")
+            notes.append(_("Le bootstrap n'est pas valide pour l'appariement avec remise (Abadie & Imbens 2008)."))
     else:
         se = fit["se"]
         ci_low, ci_high = fit["att"] - z_crit * se, fit["att"] + z_crit * se
@@ -334,7 +347,7 @@ def _result(fit, t, y, work, covariates, notes, **fields) -> ATTResult:
     mean_treated = float(y[used_t].mean())
     pairs = _pairs_frame(fit["pairs"], work.index, y) if fit["pairs"] is not None else None
     if fit["unmatched"]:
-        notes.append(f"{fit['unmatched']} traité(s) sans témoin dans le caliper : exclus de l'estimation.")
+        notes.append(_("{v0} traité(s) sans témoin dans le caliper : exclus de l'estimation.", v0=fit["unmatched"]))
     balance = _balance(_balance_matrix(work, covariates), t, weights)
     return ATTResult(
         **fields,
@@ -375,7 +388,13 @@ def _bootstrap(t, y, work, args, bootstrap: int, seed, level: float, notes: list
             pass  # a replicate where the model cannot be fitted: counted below
     failed = int(np.isnan(boot).sum())
     if failed:
-        notes.append(f"{failed} réplication(s) bootstrap sur {bootstrap} n'ont pas pu être estimées.")
+        notes.append(
+            _(
+                "{failed} réplication(s) bootstrap sur {bootstrap} n'ont pas pu être estimées.",
+                failed=failed,
+                bootstrap=bootstrap,
+            )
+        )
     ok = boot[~np.isnan(boot)]
     ci_low, ci_high = (float(v) for v in np.quantile(ok, [0.5 - level / 2, 0.5 + level / 2]))
     return boot, float(np.std(ok, ddof=1)), ci_low, ci_high
@@ -417,7 +436,7 @@ def estimate_att_by(
         units whose ``by`` is missing, in no subgroup (a ModelWarning says so).
     """
     if by not in df.columns:
-        raise SchemaError(f"Colonne {by!r} absente des données.")
+        raise SchemaError(_("Colonne {by!r} absente des données.", by=by))
     covariates = [c for c in ([covariates] if isinstance(covariates, str) else covariates) if c != by]
     rows = []
     for level, sub in df.groupby(by, observed=True, sort=True):
@@ -456,8 +475,12 @@ def estimate_att_by(
     out.attrs["n_missing_by"] = n_missing = int(df[by].isna().sum())
     if n_missing:
         warnings.warn(
-            f"{n_missing} unité(s) sans valeur pour {by!r} : dans aucun sous-groupe (comptées dans "
-            "l'effet global seulement).",
+            _(
+                "{n_missing} unité(s) sans valeur pour {by!r} : dans aucun sous-groupe (comptées dans "
+                "l'effet global seulement).",
+                n_missing=n_missing,
+                by=by,
+            ),
             ModelWarning,
             stacklevel=2,
         )

@@ -11,6 +11,7 @@ import pandas as pd
 from ..cleaning import clean_export
 from ..definitions import get_definition
 from ..errors import InputError
+from ..i18n import _
 from .prepare import DEFAULT_IMPACT_COVARIATES
 
 __all__ = ["ImpactFrame", "load_impact_frame"]
@@ -109,16 +110,24 @@ def load_impact_frame(e2c_source, comparison_source=None, *, definition=None, ke
         if (first.data["group"] == "comparaison").any():
             row = first.data.loc[first.data["group"] == "comparaison", "source_row"].iloc[0]
             raise InputError(
-                f"{first.source_name} : la ligne {row} est marquée « comparaison » alors qu'un fichier de "
-                "comparaison distinct est fourni. Fournissez un seul fichier avec la colonne groupe, ou deux "
-                "fichiers séparés."
+                _(
+                    "{source_name} : la ligne {row} est marquée « comparaison » alors qu'un fichier de "
+                    "comparaison distinct est fourni. Fournissez un seul fichier avec la colonne groupe, ou "
+                    "deux fichiers séparés.",
+                    source_name=first.source_name,
+                    row=row,
+                )
             )
         second = _clean(comparison_source, d, key)
         group = second.data["group"]
         if (group == "comparaison").any() and (group == "e2c").any():
             row = second.data.loc[group == "e2c", "source_row"].iloc[0]
             raise InputError(
-                f"{second.source_name} : la ligne {row} est marquée « E2C » dans le fichier de comparaison."
+                _(
+                    "{source_name} : la ligne {row} est marquée « E2C » dans le fichier de comparaison.",
+                    source_name=second.source_name,
+                    row=row,
+                )
             )
         comp = second.data.assign(
             group=pd.Categorical(["comparaison"] * len(second.data), categories=first.data["group"].cat.categories)
@@ -128,12 +137,16 @@ def load_impact_frame(e2c_source, comparison_source=None, *, definition=None, ke
     data = pd.concat(frames, ignore_index=True)
     data["group"] = data["group"].astype(first.data["group"].dtype)
     if data["group"].isna().any():
-        raise InputError("Groupe manquant (ni E2C ni comparaison) pour certaines lignes : vérifiez la colonne groupe.")
+        raise InputError(
+            _("Groupe manquant (ni E2C ni comparaison) pour certaines lignes : vérifiez la colonne groupe.")
+        )
     data["treated"] = (data["group"] == "e2c").astype(int)
     if data["treated"].nunique() < 2:
         raise InputError(
-            "Les données ne contiennent qu'un groupe : il faut des stagiaires E2C et un groupe de comparaison "
-            "(colonne groupe, ou un second fichier)."
+            _(
+                "Les données ne contiennent qu'un groupe : il faut des stagiaires E2C et un groupe de "
+                "comparaison (colonne groupe, ou un second fichier)."
+            )
         )
     data["outcome"] = data["positive_exit"].astype("Float64").astype(float)
 

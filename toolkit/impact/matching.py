@@ -8,6 +8,7 @@ import pandas as pd
 from scipy.spatial import cKDTree
 
 from ..errors import ModelError
+from ..i18n import _
 
 _TIE_TOL = 1e-9  # logit-score differences below this are ties (identical covariate patterns)
 
@@ -41,7 +42,7 @@ def _match(lp: np.ndarray, t: np.ndarray, caliper_abs: float, k: int, replace: b
         order = np.argsort(lp[c_pos], kind="stable")
         c_sorted, lp_sorted = c_pos[order], lp[c_pos][order]
         kk = min(k, len(c_pos))
-        dist, _ = cKDTree(lp_sorted[:, None]).query(lp[t_pos, None], k=kk)
+        dist, _idx = cKDTree(lp_sorted[:, None]).query(lp[t_pos, None], k=kk)
         dist = dist.reshape(len(t_pos), kk)
         matched = dist[:, 0] <= bound + _TIE_TOL
         radius = np.minimum(dist[matched, -1], bound)
@@ -101,7 +102,7 @@ def _control_variance(lp: np.ndarray, y: np.ndarray, c_pos: np.ndarray, used: np
         return np.zeros(len(used))
     order = np.argsort(lp[c_pos], kind="stable")
     lp_sorted, y_sorted = lp[c_pos][order], y[c_pos][order]
-    dist, _ = cKDTree(lp_sorted[:, None]).query(lp[used, None], k=2)
+    dist, _idx = cKDTree(lp_sorted[:, None]).query(lp[used, None], k=2)
     lo, hi = _ranges(lp_sorted, lp[used], dist[:, 1])
     csum = np.concatenate([[0.0], np.cumsum(y_sorted)])
     j = (hi - lo - 1).astype(float)  # the range holds the unit itself
@@ -114,7 +115,7 @@ def _matching(t, y, lp, caliper_abs, k, replace, with_se=True):
     n = len(t)
     pairs = _match(lp, t, caliper_abs, k, replace)
     if pairs.empty:
-        raise ModelError("Appariement : aucun traité n'a de témoin dans le caliper. Élargissez le caliper.")
+        raise ModelError(_("Appariement : aucun traité n'a de témoin dans le caliper. Élargissez le caliper."))
     k_i = pairs.groupby("t_pos")["c_pos"].transform("size").to_numpy(dtype=float)
     a = 1.0 / k_i
     weights = np.zeros(n)

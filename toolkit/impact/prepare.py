@@ -8,6 +8,7 @@ import pandas as pd
 
 from ..design import quote
 from ..errors import InputError, ModelError, SchemaError
+from ..i18n import _
 
 __all__ = ["DEFAULT_IMPACT_COVARIATES", "PROCESS_COLUMNS"]
 
@@ -47,12 +48,25 @@ def _binary_codes(series: pd.Series, column: str) -> np.ndarray:
     if pd.api.types.is_bool_dtype(series):
         return series.astype(bool).to_numpy(dtype=float)
     if not pd.api.types.is_numeric_dtype(series):
-        raise InputError(f"Colonne {column!r} : valeurs 0/1 ou vrai/faux attendues, type {series.dtype} reçu.")
+        raise InputError(
+            _(
+                "Colonne {column!r} : valeurs 0/1 ou vrai/faux attendues, type {dtype} reçu.",
+                column=column,
+                dtype=series.dtype,
+            )
+        )
     values = series.to_numpy(dtype=float)
     bad = ~np.isin(values, (0.0, 1.0))
     if bad.any():
         row = series.index[np.argmax(bad)]
-        raise InputError(f"Colonne {column!r}, ligne {row} : valeur {series.iloc[np.argmax(bad)]!r} ; 0 ou 1 attendu.")
+        raise InputError(
+            _(
+                "Colonne {column!r}, ligne {row} : valeur {v2!r} ; 0 ou 1 attendu.",
+                column=column,
+                row=row,
+                v2=series.iloc[np.argmax(bad)],
+            )
+        )
     return values
 
 
@@ -64,18 +78,23 @@ def _prepare(df: pd.DataFrame, treatment: str, outcome: str, covariates, outcome
     per-column missing counts and the number of rows dropped.
     """
     if not isinstance(df, pd.DataFrame):
-        raise InputError("estimate_att : un DataFrame est attendu.")
+        raise InputError(_("estimate_att : un DataFrame est attendu."))
     covariates = [covariates] if isinstance(covariates, str) else list(covariates)
     if not covariates:
-        raise InputError("estimate_att : au moins une covariable est nécessaire.")
+        raise InputError(_("estimate_att : au moins une covariable est nécessaire."))
     for col in [treatment, outcome, *covariates]:
         if col not in df.columns:
-            raise SchemaError(f"Colonne {col!r} absente des données (colonnes : {', '.join(map(str, df.columns))}).")
+            raise SchemaError(
+                _("Colonne {col!r} absente des données (colonnes : {v1}).", col=col, v1=", ".join(map(str, df.columns)))
+            )
     bad = sorted(set(covariates) & set(PROCESS_COLUMNS))
     if bad:
         raise InputError(
-            f"Covariable(s) {', '.join(bad)} mesurée(s) pendant ou après le parcours : elles ne peuvent pas "
-            "servir d'ajustement (le groupe de comparaison n'a pas de parcours)."
+            _(
+                "Covariable(s) {v0} mesurée(s) pendant ou après le parcours : elles ne peuvent pas "
+                "servir d'ajustement (le groupe de comparaison n'a pas de parcours).",
+                v0=", ".join(bad),
+            )
         )
     used = [treatment, outcome, *covariates]
     na = df[used].isna()
@@ -83,7 +102,7 @@ def _prepare(df: pd.DataFrame, treatment: str, outcome: str, covariates, outcome
     keep = ~na.any(axis=1)
     data = df.loc[keep, used]
     if len(data) == 0:
-        raise InputError("estimate_att : aucune ligne complète (traitement, résultat et covariables).")
+        raise InputError(_("estimate_att : aucune ligne complète (traitement, résultat et covariables)."))
     t = _binary_codes(data[treatment], treatment)
     y_raw = data[outcome]
     binary_like = pd.api.types.is_bool_dtype(y_raw) or (
@@ -92,16 +111,24 @@ def _prepare(df: pd.DataFrame, treatment: str, outcome: str, covariates, outcome
     if outcome_type is None:
         outcome_type = "binary" if binary_like else "continuous"
     if outcome_type not in ("binary", "continuous"):
-        raise InputError(f"outcome_type inconnu : {outcome_type!r} ('binary' ou 'continuous').")
+        raise InputError(
+            _("outcome_type inconnu : {outcome_type!r} ('binary' ou 'continuous').", outcome_type=outcome_type)
+        )
     if outcome_type == "binary":
         y = _binary_codes(y_raw, outcome)
     else:
         if not pd.api.types.is_numeric_dtype(y_raw) and not pd.api.types.is_bool_dtype(y_raw):
-            raise InputError(f"Colonne {outcome!r} : résultat numérique attendu, type {y_raw.dtype} reçu.")
+            raise InputError(
+                _(
+                    "Colonne {outcome!r} : résultat numérique attendu, type {dtype} reçu.",
+                    outcome=outcome,
+                    dtype=y_raw.dtype,
+                )
+            )
         y = y_raw.to_numpy(dtype=float)
     n_t, n_c = int(t.sum()), int((1 - t).sum())
     if n_t < 2 or n_c < 2:
-        raise ModelError(f"Trop peu d'observations complètes : {n_t} traité(s), {n_c} témoin(s).")
+        raise ModelError(_("Trop peu d'observations complètes : {n_t} traité(s), {n_c} témoin(s).", n_t=n_t, n_c=n_c))
     work = pd.DataFrame(index=data.index)
     for col in covariates:
         s = data[col]
@@ -113,7 +140,7 @@ def _prepare(df: pd.DataFrame, treatment: str, outcome: str, covariates, outcome
         elif pd.api.types.is_numeric_dtype(s):
             work[col] = s.astype(float)
         else:
-            raise InputError(f"Covariable {col!r} : type {s.dtype} non pris en charge.")
+            raise InputError(_("Covariable {col!r} : type {dtype} non pris en charge.", col=col, dtype=s.dtype))
     return work, t, y, outcome_type, missing[missing > 0].astype(int), int((~keep).sum())
 
 

@@ -10,6 +10,7 @@ import pandas as pd
 from scipy import optimize, stats
 
 from ..errors import InputError, SchemaError
+from ..i18n import _
 from .prepare import _binary_codes
 
 _EPS = 1e-12
@@ -128,18 +129,23 @@ def e_value(
     elif scale == "RD":
         if baseline is None or not 0 < baseline < 1:
             raise InputError(
-                "e_value : pour une différence de risques, baseline (risque sans traitement, entre 0 et 1) est requis."
+                _(
+                    "e_value : pour une différence de risques, baseline (risque sans traitement, entre 0 et "
+                    "1) est requis."
+                )
             )
         to_rr = lambda v: max(baseline + v, _EPS) / baseline  # noqa: E731
     elif scale == "SMD":
         if sd is None or not sd > 0:
-            raise InputError("e_value : pour une différence de moyennes, sd (écart-type du résultat, > 0) est requis.")
+            raise InputError(
+                _("e_value : pour une différence de moyennes, sd (écart-type du résultat, > 0) est requis.")
+            )
         to_rr = lambda v: float(np.exp(0.91 * v / sd))  # noqa: E731
     else:
-        raise InputError(f"e_value : échelle inconnue {scale!r} (RR, OR, RD ou SMD).")
+        raise InputError(_("e_value : échelle inconnue {scale!r} (RR, OR, RD ou SMD).", scale=scale))
     values = [estimate] + [v for v in (ci_low, ci_high) if v is not None]
     if scale in ("RR", "OR") and any(v <= 0 for v in values):
-        raise InputError("e_value : un rapport de risques ou de cotes doit être strictement positif.")
+        raise InputError(_("e_value : un rapport de risques ou de cotes doit être strictement positif."))
     rr = float(to_rr(estimate))
     out = {"rr": rr, "rr_ci_low": np.nan, "rr_ci_high": np.nan, "e_value": _e_value_rr(rr), "e_value_ci": np.nan}
     if ci_low is not None and ci_high is not None:
@@ -181,11 +187,11 @@ def rosenbaum_bounds(pairs, gammas=None, alpha: float = 0.05, alternative: str =
     note = ""
     if not isinstance(pairs, pd.DataFrame):  # an ATTResult of matching
         if pairs.pairs is None:
-            raise InputError("rosenbaum_bounds : le résultat ne vient pas d'un appariement (method='matching').")
+            raise InputError(_("rosenbaum_bounds : le résultat ne vient pas d'un appariement (method='matching')."))
         if pairs.n_neighbors != 1:
-            raise InputError("rosenbaum_bounds : il faut un appariement 1:1 (n_neighbors=1).")
+            raise InputError(_("rosenbaum_bounds : il faut un appariement 1:1 (n_neighbors=1)."))
         if pairs.outcome_type != "binary":
-            raise InputError("rosenbaum_bounds : le résultat doit être binaire.")
+            raise InputError(_("rosenbaum_bounds : le résultat doit être binaire."))
         if pairs.replace and pairs.pairs["control_index"].duplicated().any():
             note = (
                 "Appariement avec remise : certains témoins servent plusieurs fois, les paires ne sont pas "
@@ -194,7 +200,7 @@ def rosenbaum_bounds(pairs, gammas=None, alpha: float = 0.05, alternative: str =
         pairs = pairs.pairs
     for col in ("y_treated", "y_control"):
         if col not in pairs.columns:
-            raise SchemaError(f"rosenbaum_bounds : colonne {col!r} absente.")
+            raise SchemaError(_("rosenbaum_bounds : colonne {col!r} absente.", col=col))
     yt = _binary_codes(pairs["y_treated"], "y_treated")
     yc = _binary_codes(pairs["y_control"], "y_control")
     n_plus = int(((yt == 1) & (yc == 0)).sum())
@@ -203,13 +209,13 @@ def rosenbaum_bounds(pairs, gammas=None, alpha: float = 0.05, alternative: str =
     if alternative == "auto":
         alternative = "greater" if n_plus >= n_minus else "less"
     if alternative not in ("greater", "less"):
-        raise InputError(f"rosenbaum_bounds : alternative inconnue {alternative!r}.")
+        raise InputError(_("rosenbaum_bounds : alternative inconnue {alternative!r}.", alternative=alternative))
     stat = n_plus if alternative == "greater" else n_minus
     gammas = np.asarray(
         gammas if gammas is not None else [1, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.7, 1.8, 1.9, 2, 2.5, 3], dtype=float
     )
     if (gammas < 1).any():
-        raise InputError("rosenbaum_bounds : Γ doit être ≥ 1.")
+        raise InputError(_("rosenbaum_bounds : Γ doit être ≥ 1."))
 
     def p_upper(g):
         return stats.binom.sf(stat - 1, d, g / (1 + g)) if d else 1.0

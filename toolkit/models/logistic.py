@@ -163,7 +163,9 @@ class PositiveExitModel:
 
     def evaluate(self, data: pd.DataFrame, definition=None) -> ModelPerformance:
         """AUC and calibration on other data (e.g. a later cohort or a hold-out sample)."""
-        y, _ = resolve_outcome(data, definition if definition is not None else self.definition, what="predict")
+        y, _definition = resolve_outcome(
+            data, definition if definition is not None else self.definition, what="predict"
+        )
         p = self.predict(data)
         yv = y.astype("Float64").to_numpy(dtype=float, na_value=np.nan)
         return _performance(yv, p.to_numpy())
@@ -308,20 +310,20 @@ def _fit_logit(frame, formula, groups, maxiter, problems):
                 fit_kw.update(cov_type="cluster", cov_kwds={"groups": groups})
             results = model.fit(**fit_kw)
         except PerfectSeparationError as exc:  # older statsmodels raise instead of warning
-            problems.append(f"séparation parfaite signalée par statsmodels ({exc})")
+            problems.append(_("séparation parfaite signalée par statsmodels ({exc})", exc=exc))
             return None
         except np.linalg.LinAlgError as exc:
-            problems.append(f"matrice singulière pendant l'estimation ({exc})")
+            problems.append(_("matrice singulière pendant l'estimation ({exc})", exc=exc))
             return None
     for w in caught:
         if issubclass(w.category, PerfectSeparationWarning):
-            problems.append("séparation parfaite ou quasi complète signalée par statsmodels")
+            problems.append(_("séparation parfaite ou quasi complète signalée par statsmodels"))
         elif issubclass(w.category, ConvergenceWarning):
-            problems.append(f"non-convergence signalée par statsmodels ({w.message})")
+            problems.append(_("non-convergence signalée par statsmodels ({message})", message=w.message))
         elif issubclass(w.category, HessianInversionWarning):
-            problems.append("matrice hessienne non inversible")
+            problems.append(_("matrice hessienne non inversible"))
         elif issubclass(w.category, RuntimeWarning) and "overflow" in str(w.message):
-            problems.append(f"dépassement numérique pendant l'estimation ({w.message})")
+            problems.append(_("dépassement numérique pendant l'estimation ({message})", message=w.message))
         else:
             warnings.warn(w.message, w.category, stacklevel=3)
     return results
@@ -380,10 +382,10 @@ def fit_positive_exit(
         warnings.warn("Modèle de sortie positive : " + " ; ".join(notes) + ".", ModelWarning, stacklevel=2)
     problems: list[str] = []
     if len(frame) == 0:
-        raise ModelError("Aucune sortie ne reste après retrait des covariables manquantes : modèle impossible.")
+        raise ModelError(_("Aucune sortie ne reste après retrait des covariables manquantes : modèle impossible."))
     y = frame[OUTCOME].to_numpy()
     if y.min() == y.max():
-        raise ModelError("Toutes les sorties retenues ont la même issue : le modèle ne peut pas être estimé.")
+        raise ModelError(_("Toutes les sorties retenues ont la même issue : le modèle ne peut pas être estimé."))
     used = formula_variables(formula, frame.columns, exclude=OUTCOME)
     separated = _separated_levels(frame, y, design, used)
     if separated:
@@ -397,11 +399,17 @@ def fit_positive_exit(
     if results is not None:
         if not results.mle_retvals.get("converged", True):
             if not any("non-convergence" in p for p in problems):
-                problems.append(f"non-convergence après {maxiter} itérations")
+                problems.append(_("non-convergence après {maxiter} itérations", maxiter=maxiter))
         exog = results.model.exog
         rank = np.linalg.matrix_rank(exog.T @ exog)
         if rank < exog.shape[1]:
-            problems.append(f"plan d'expérience singulier (rang {rank} pour {exog.shape[1]} termes : colinéarité)")
+            problems.append(
+                _(
+                    "plan d'expérience singulier (rang {rank} pour {v1} termes : colinéarité)",
+                    rank=rank,
+                    v1=exog.shape[1],
+                )
+            )
         names = pd.Index([neutral_name(t) for t in results.params.index])
         huge = _huge_terms(
             pd.Series(results.params.to_numpy(), index=names),
@@ -410,7 +418,7 @@ def fit_positive_exit(
         if huge:
             problems.append("coefficients ou erreurs-types démesurés (séparation probable) : " + ", ".join(huge))
     if results is None and not problems:
-        problems.append("estimation impossible")
+        problems.append(_("estimation impossible"))
     _handle_problems(problems, strict, "Le modèle de sortie positive")
     if results is None:
         raise ModelError("Le modèle de sortie positive n'a pas pu être estimé : " + "; ".join(problems) + ".")

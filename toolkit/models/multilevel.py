@@ -16,6 +16,7 @@ from statsmodels.tools.sm_exceptions import (
 
 from ..definitions import Definition
 from ..errors import ModelError
+from ..i18n import _
 from .prepare import OUTCOME, ModelWarning, _prepare, neutral_name
 
 
@@ -109,7 +110,7 @@ def fit_multilevel(
     if notes:
         warnings.warn("Modèle multiniveau : " + " ; ".join(notes) + ".", ModelWarning, stacklevel=2)
     if len(frame) == 0 or frame[OUTCOME].nunique() < 2:
-        raise ModelError("Modèle multiniveau impossible : pas assez de sorties d'issues différentes.")
+        raise ModelError(_("Modèle multiniveau impossible : pas assez de sorties d'issues différentes."))
     sites = pd.Categorical(frame[group]).remove_unused_categories()
     frame["_group"] = sites.codes
     counts = pd.Series(sites.codes).value_counts().sort_index()
@@ -139,7 +140,12 @@ def fit_multilevel(
     if bad and "precision loss" in str(getattr(retvals, "message", "")) and gradient < 10 * gtol:
         # BFGS stopped on floating-point precision with the gradient already near zero:
         # the optimum is reached; say so rather than fail.
-        notes.append(f"optimiseur arrêté par la précision numérique, gradient maximal {gradient:.2g} (accepté)")
+        notes.append(
+            _(
+                "optimiseur arrêté par la précision numérique, gradient maximal {gradient:.2g} (accepté)",
+                gradient=gradient,
+            )
+        )
         bad = [b for b in bad if "VB fitting did not converge" not in b]
     if bad:
         raise ModelError("Le modèle multiniveau (bayésien variationnel) n'a pas convergé : " + " ; ".join(bad) + ".")

@@ -235,19 +235,27 @@ def _handle_problems(problems: list[str], strict: bool, what: str) -> None:
     text = "; ".join(problems)
     if strict:
         raise ModelError(
-            f"{what} ne peut pas être estimé de façon fiable : {text}. Regroupez ou retirez les modalités "
-            "en cause, simplifiez la formule, ou relancez avec strict=False pour obtenir les estimations "
-            "avec ces problèmes signalés."
+            _(
+                "{what} ne peut pas être estimé de façon fiable : {text}. Regroupez ou retirez les "
+                "modalités en cause, simplifiez la formule, ou relancez avec strict=False pour obtenir "
+                "les estimations avec ces problèmes signalés.",
+                what=what,
+                text=text,
+            )
         )
-    warnings.warn(f"{what} : résultats à ne pas utiliser tels quels : {text}.", ModelWarning, stacklevel=3)
+    warnings.warn(
+        _("{what} : résultats à ne pas utiliser tels quels : {text}.", what=what, text=text), ModelWarning, stacklevel=3
+    )
 
 
 def _prepare(data, formula, covariates, cluster, definition, missing):
     """Rows with a known outcome, model-ready columns, missing-data accounting and formula."""
     if not isinstance(data, pd.DataFrame):
-        raise SchemaError("Le modèle attend un tableau canonique (pandas DataFrame).")
+        raise SchemaError(_("Le modèle attend un tableau canonique (pandas DataFrame)."))
     if missing not in ("complete_case", "indicator"):
-        raise ModelError(f"Stratégie de données manquantes inconnue : {missing!r} (complete_case ou indicator).")
+        raise ModelError(
+            _("Stratégie de données manquantes inconnue : {missing!r} (complete_case ou indicator).", missing=missing)
+        )
     y_all, d = resolve_outcome(data, definition, what="fit_positive_exit")
     known = y_all.notna().to_numpy()
     rows = data.loc[known]
@@ -258,7 +266,7 @@ def _prepare(data, formula, covariates, cluster, definition, missing):
     if cluster is not None and cluster not in data.columns:
         absent.append(cluster)
     if absent:
-        raise SchemaError(f"Colonnes absentes du tableau pour le modèle : {', '.join(absent)}.")
+        raise SchemaError(_("Colonnes absentes du tableau pour le modèle : {v0}.", v0=", ".join(absent)))
     notes = []
     if formula is None:
         # Drop terms that cannot be estimated at all, and say so.
@@ -266,14 +274,14 @@ def _prepare(data, formula, covariates, cluster, definition, missing):
         for col in covariates:
             values = rows[col]
             if values.notna().sum() == 0:
-                notes.append(f"{col} retirée du modèle : jamais renseignée")
+                notes.append(_("{col} retirée du modèle : jamais renseignée", col=col))
             elif values.dropna().nunique() < 2:
-                notes.append(f"{col} retirée du modèle : une seule valeur observée")
+                notes.append(_("{col} retirée du modèle : une seule valeur observée", col=col))
             else:
                 kept.append(col)
         covariates = kept
     if len(rows) == 0:
-        raise ModelError("Aucune sortie dont l'issue est connue : le modèle ne peut pas être estimé.")
+        raise ModelError(_("Aucune sortie dont l'issue est connue : le modèle ne peut pas être estimé."))
 
     design = _Design.learn(rows, covariates, missing)
     frame, usable = design.transform(rows)

@@ -51,7 +51,7 @@ def _balance_table(balance) -> pd.DataFrame:
     table = getattr(balance, "balance", balance)
     if not isinstance(table, pd.DataFrame) or not {"smd_before", "smd_after"} <= set(table.columns):
         raise E2CError(
-            "love_plot : un tableau d'équilibre (colonnes smd_before, smd_after) ou un ATTResult est attendu."
+            _("love_plot : un tableau d'équilibre (colonnes smd_before, smd_after) ou un ATTResult est attendu.")
         )
     return table
 
@@ -124,7 +124,7 @@ def overlap_plot(result, lang: str | None = None, source: str | None = None, tit
         overlap = getattr(result, "overlap", result)
         hist = getattr(overlap, "histogram", None)
         if hist is None:
-            raise E2CError("overlap_plot : un ATTResult ou un objet Overlap est attendu.")
+            raise E2CError(_("overlap_plot : un ATTResult ou un objet Overlap est attendu."))
         width = (hist["bin_right"] - hist["bin_left"]).to_numpy()
         left = hist["bin_left"].to_numpy()
         fig, ax = new_figure()
@@ -197,7 +197,7 @@ def effects_plot(
     with use_language(lang):
         for col in (label, "estimate", "ci_low", "ci_high"):
             if col not in effects.columns:
-                raise E2CError(f"effects_plot : colonne {col!r} absente du tableau des effets.")
+                raise E2CError(_("effects_plot : colonne {col!r} absente du tableau des effets.", col=col))
         table = effects.copy()
         names = table[label].astype("object")
         if label_column:

@@ -56,6 +56,7 @@ import pandas as pd
 from .. import schema
 from ..config import SYNTH_DATA_DIR
 from ..errors import E2CError
+from ..i18n import _
 from .comparison import COMPARISON_COVARIATES, generate_comparison
 from .core import DEFAULT_EXPORT_NAME, DEFAULT_SEED, DEFAULT_YEARS, GENERATOR_VERSION, SynthExport, _settings
 from .export import generate_export
@@ -123,7 +124,7 @@ def write_export(
         The export file.
     """
     if fmt not in _SUFFIX:
-        raise E2CError(f"Format inconnu : {fmt!r}. Formats possibles : {', '.join(_SUFFIX)}.")
+        raise E2CError(_("Format inconnu : {fmt!r}. Formats possibles : {v1}.", fmt=fmt, v1=", ".join(_SUFFIX)))
     export = generate_comparison(seed=seed, **kwargs) if comparison else generate_export(seed=seed, **kwargs)
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -134,7 +135,9 @@ def write_export(
             export.raw.to_csv(tmp, sep=sep, index=False, encoding=encoding)
         except UnicodeEncodeError as exc:  # pragma: no cover - every generated label is cp1252-safe
             tmp.unlink(missing_ok=True)
-            raise E2CError(f"{path} : encodage {encoding} impossible ({exc}).") from exc
+            raise E2CError(
+                _("{path} : encodage {encoding} impossible ({exc}).", path=path, encoding=encoding, exc=exc)
+            ) from exc
     elif fmt == "xlsx":
         _with_excel_dates(export.raw).to_excel(tmp, index=False, sheet_name="Export", engine="openpyxl")
     else:

@@ -10,6 +10,7 @@ from scipy.special import expit
 
 from .. import schema
 from ..errors import E2CError
+from ..i18n import _
 from .core import DEFAULT_SEED, GENERATOR_VERSION, SynthExport, _add_months, _draw, _json_safe, _settings
 from .mess import _messy_forms, _render, _render_columns, _school_habits, _string_frame
 from .network import _of_town, network_geography
@@ -140,14 +141,16 @@ def generate_comparison(
     """
     settings = _settings(generate_comparison, locals())
     if n_e2c < 1 or n_comparison < 1:
-        raise E2CError("generate_comparison : il faut au moins un jeune dans chaque groupe.")
+        raise E2CError(_("generate_comparison : il faut au moins un jeune dans chaque groupe."))
     rng = np.random.default_rng(seed)
     gamma = dict(_PROPENSITY_COEFFICIENTS) | {k: float(v) for k, v in (propensity or {}).items()}
     beta = dict(_COMPARISON_OUTCOME_COEFFICIENTS) | {k: float(v) for k, v in (outcome or {}).items()}
     for name, given in (("propensity", propensity), ("outcome", outcome)):
         wrong = set(given or ()) - set(_PROPENSITY_COEFFICIENTS)
         if wrong:
-            raise E2CError(f"generate_comparison : coefficients inconnus dans {name} : {sorted(wrong)}.")
+            raise E2CError(
+                _("generate_comparison : coefficients inconnus dans {name} : {v1}.", name=name, v1=sorted(wrong))
+            )
     sel = _select(rng, gamma, beta, n_e2c, n_comparison, pool_treated_share, control_positive_rate)
     x, treated = sel["x"], sel["treated"]
     p0 = expit(sel["b"] + sel["lin_y"])
@@ -215,7 +218,7 @@ def _select(rng, gamma, beta, n_e2c, n_comparison, pool_treated_share, control_p
     t_idx = np.flatnonzero(treated_pool)[:n_e2c]
     c_idx = np.flatnonzero(~treated_pool)[:n_comparison]
     if t_idx.size < n_e2c or c_idx.size < n_comparison:  # pragma: no cover - the pool is 30 % larger than needed
-        raise E2CError("generate_comparison : réservoir trop petit, augmentez pool_treated_share.")
+        raise E2CError(_("generate_comparison : réservoir trop petit, augmentez pool_treated_share."))
     keep = rng.permutation(np.concatenate([t_idx, c_idx]))
     # Sampling on T keeps gamma and shifts the intercept by the log ratio of sampling fractions.
     a_sample = a + np.log(n_e2c / treated_pool.sum()) - np.log(n_comparison / (~treated_pool).sum())
@@ -257,9 +260,9 @@ def _places_and_dates(rng, geo, treated, positive, x, years, horizon_months) -> 
     start = exit_day + rng.integers(0, 46, size=n)
     horizon = _add_months(entry, horizon_months)
     if np.any(_add_months(start, 2) + 1 > horizon):
-        raise E2CError("generate_comparison : horizon trop court pour observer une situation de plus de 2 mois.")
+        raise E2CError(_("generate_comparison : horizon trop court pour observer une situation de plus de 2 mois."))
     everyone, nobody = np.ones(n, dtype=bool), np.zeros(n, dtype=bool)
-    reason, s_date, e_date, _f, _ = _encode_outcomes(
+    reason, s_date, e_date, _end, _kind = _encode_outcomes(
         rng,
         exited=everyone,
         known=everyone,

@@ -8,6 +8,7 @@ import pandas as pd
 
 from .. import schema
 from ..errors import E2CError
+from ..i18n import _
 from .core import (
     _INVALID_KINDS,
     DEFAULT_SEED,
@@ -104,9 +105,14 @@ def generate_export(
     settings = _settings(generate_export, locals())
     years = tuple(sorted({int(y) for y in years}))
     if not years or trainees_per_year < 1:
-        raise E2CError("generate_export : il faut au moins une année et un stagiaire par an.")
+        raise E2CError(_("generate_export : il faut au moins une année et un stagiaire par an."))
     if birth_dates not in ("mixed", "year", "column"):
-        raise E2CError(f"generate_export : birth_dates={birth_dates!r} ; valeurs possibles : mixed, year, column.")
+        raise E2CError(
+            _(
+                "generate_export : birth_dates={birth_dates!r} ; valeurs possibles : mixed, year, column.",
+                birth_dates=birth_dates,
+            )
+        )
     rng = np.random.default_rng(seed)
     geo = network_geography()
     n_schools = int(geo["school_index"].max()) + 1

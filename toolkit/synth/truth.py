@@ -11,6 +11,7 @@ from scipy.special import expit
 
 from .. import schema
 from ..errors import E2CError
+from ..i18n import _
 from .core import _OUTCOME_STATUSES, _ROW_STATUSES, GENERATOR_VERSION, NAT, _add_months, _bernoulli, _draw, _json_safe
 
 # --------------------------------------------------------------------------
@@ -204,7 +205,7 @@ def _coefficients(rng, years, region_names, overrides) -> dict[str, float]:
     if overrides:
         unknown_names = set(overrides) - set(coef)
         if unknown_names:
-            raise E2CError(f"generate_export : coefficients inconnus : {sorted(unknown_names)}.")
+            raise E2CError(_("generate_export : coefficients inconnus : {v0}.", v0=sorted(unknown_names)))
         coef.update({k: float(v) for k, v in overrides.items()})
     return coef
 
