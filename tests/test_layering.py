@@ -9,7 +9,6 @@ import pytest
 
 import toolkit
 from toolkit import datasets
-from toolkit.config import RAW_DATA_DIR
 from toolkit.errors import InputError
 
 TOOLKIT = Path(toolkit.__file__).resolve().parent
@@ -44,4 +43,3 @@ def test_resolve_data_path_given_file_missing_file_and_several_exports(tmp_path,
     monkeypatch.setattr(datasets, "raw_exports", lambda: [])
     monkeypatch.setattr(datasets, "default_export_path", lambda: tmp_path / "synthetic.csv")
     assert datasets.resolve_data_path() == tmp_path / "synthetic.csv"
-    assert RAW_DATA_DIR.name == "raw"
