@@ -150,6 +150,22 @@ def load_impact_frame(e2c_source, comparison_source=None, *, definition=None, ke
         )
     data["outcome"] = data["positive_exit"].astype("Float64").astype(float)
 
+    report = _outcome_report(data)
+    covariates, excluded = _default_covariates(data)
+    rejected = {(r.source_name or f"fichier {i + 1}"): len(r.rejected) for i, r in enumerate(results)}
+    return ImpactFrame(
+        data=data,
+        covariates=covariates,
+        outcome_report=report,
+        excluded_covariates=excluded,
+        cleaning=results,
+        definition=d.name,
+        rejected=rejected,
+    )
+
+
+def _outcome_report(data: pd.DataFrame) -> pd.DataFrame:
+    """Outcome known and missing, and median follow-up, by group."""
     follow = (pd.to_datetime(data["follow_up_date"]) - pd.to_datetime(data["entry_date"])).dt.days / 30.4375
     report = pd.DataFrame(
         {
@@ -161,27 +177,23 @@ def load_impact_frame(e2c_source, comparison_source=None, *, definition=None, ke
     report["n_outcome_missing"] = report["n"] - report["n_outcome_known"]
     report["share_outcome_missing"] = report["n_outcome_missing"] / report["n"]
     report = report[["n", "n_outcome_known", "n_outcome_missing", "share_outcome_missing", "median_follow_up_months"]]
+    return report
 
+
+def _default_covariates(data: pd.DataFrame) -> tuple[list[str], dict[str, str]]:
+    """The default adjustment set observed in both groups, and the covariates left out with the reason;
+    ``cohort_year`` becomes text in ``data`` (a cohort effect, not a linear trend)."""
     covariates, excluded = [], {}
     candidates = list(DEFAULT_IMPACT_COVARIATES) + ["region", "cohort_year"]
     for col in candidates:
         observed = data[col].notna().groupby(data["treated"]).mean()
         if (observed < 0.5).any():
-            excluded[col] = "non renseignée pour la moitié au moins d'un groupe"
+            excluded[col] = _("non renseignée pour la moitié au moins d'un groupe")
         elif data[col].nunique(dropna=True) < 2:
             if col not in ("region", "cohort_year"):
-                excluded[col] = "une seule valeur"
+                excluded[col] = _("une seule valeur")
         else:
             covariates.append(col)
     if "cohort_year" in covariates:  # a cohort effect, not a linear trend
         data["cohort_year"] = data["cohort_year"].astype("string")
-    rejected = {(r.source_name or f"fichier {i + 1}"): len(r.rejected) for i, r in enumerate(results)}
-    return ImpactFrame(
-        data=data,
-        covariates=covariates,
-        outcome_report=report,
-        excluded_covariates=excluded,
-        cleaning=results,
-        definition=d.name,
-        rejected=rejected,
-    )
+    return covariates, excluded

@@ -197,8 +197,11 @@ class PositiveExitModel:
         )
         if trouble:
             warnings.warn(
-                "Validation croisée : estimation difficile dans au moins un pli, AUC et calibration hors "
-                "échantillon à lire avec prudence (" + " ; ".join(trouble[:3]) + ").",
+                _(
+                    "Validation croisée : estimation difficile dans au moins un pli, AUC et calibration hors "
+                    "échantillon à lire avec prudence ({problems}).",
+                    problems=" ; ".join(trouble[:3]),
+                ),
                 ModelWarning,
                 stacklevel=2,
             )
@@ -379,7 +382,7 @@ def fit_positive_exit(
     """
     frame, design, d, formula, missing_info, notes = _prepare(data, formula, covariates, cluster, definition, missing)
     if notes:
-        warnings.warn("Modèle de sortie positive : " + " ; ".join(notes) + ".", ModelWarning, stacklevel=2)
+        warnings.warn(_("Modèle de sortie positive : {notes}.", notes=" ; ".join(notes)), ModelWarning, stacklevel=2)
     problems: list[str] = []
     if len(frame) == 0:
         raise ModelError(_("Aucune sortie ne reste après retrait des covariables manquantes : modèle impossible."))
@@ -389,7 +392,7 @@ def fit_positive_exit(
     used = formula_variables(formula, frame.columns, exclude=OUTCOME)
     separated = _separated_levels(frame, y, design, used)
     if separated:
-        problems.append("séparation quasi complète pour " + ", ".join(separated))
+        problems.append(_("séparation quasi complète pour {terms}", terms=", ".join(separated)))
     groups = None
     if cluster is not None:
         groups = pd.factorize(frame[cluster].cat.codes.to_numpy())[0]
@@ -416,10 +419,14 @@ def fit_positive_exit(
             pd.Series(np.sqrt(np.abs(np.diag(results.normalized_cov_params))), index=names),
         )
         if huge:
-            problems.append("coefficients ou erreurs-types démesurés (séparation probable) : " + ", ".join(huge))
+            problems.append(
+                _("coefficients ou erreurs-types démesurés (séparation probable) : {terms}", terms=", ".join(huge))
+            )
     if results is None and not problems:
         problems.append(_("estimation impossible"))
     _handle_problems(problems, strict, "Le modèle de sortie positive")
     if results is None:
-        raise ModelError("Le modèle de sortie positive n'a pas pu être estimé : " + "; ".join(problems) + ".")
+        raise ModelError(
+            _("Le modèle de sortie positive n'a pas pu être estimé : {problems}.", problems="; ".join(problems))
+        )
     return PositiveExitModel(results, formula, design, d, missing_info, cluster, y, problems, notes)

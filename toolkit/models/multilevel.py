@@ -108,7 +108,7 @@ def fit_multilevel(
         data, formula, covariates, group, definition, "complete_case"
     )
     if notes:
-        warnings.warn("Modèle multiniveau : " + " ; ".join(notes) + ".", ModelWarning, stacklevel=2)
+        warnings.warn(_("Modèle multiniveau : {notes}.", notes=" ; ".join(notes)), ModelWarning, stacklevel=2)
     if len(frame) == 0 or frame[OUTCOME].nunique() < 2:
         raise ModelError(_("Modèle multiniveau impossible : pas assez de sorties d'issues différentes."))
     sites = pd.Categorical(frame[group]).remove_unused_categories()
@@ -148,14 +148,29 @@ def fit_multilevel(
         )
         bad = [b for b in bad if "VB fitting did not converge" not in b]
     if bad:
-        raise ModelError("Le modèle multiniveau (bayésien variationnel) n'a pas convergé : " + " ; ".join(bad) + ".")
-    names = list(model.exog_names)
-    if "Intercept" in names and centred:
-        i0 = names.index("Intercept")
-        shift = sum(results.fe_mean[names.index(c)] * m for c, m in centred.items() if c in names)
-        var = sum((results.fe_sd[names.index(c)] * m) ** 2 for c, m in centred.items() if c in names)
-        results.fe_mean[i0] -= shift
-        results.fe_sd[i0] = np.sqrt(results.fe_sd[i0] ** 2 + var)
+        raise ModelError(
+            _("Le modèle multiniveau (bayésien variationnel) n'a pas convergé : {problems}.", problems=" ; ".join(bad))
+        )
+    _uncentre_intercept(results, list(model.exog_names), centred)
+    effects = _site_effects(results, group, sites, counts)
+    model_out = MultilevelModel(results, formula, d, missing_info, group, effects)
+    model_out.notes = notes
+    return model_out
+
+
+def _uncentre_intercept(results, names: list[str], centred: dict[str, float]) -> None:
+    """Move the intercept back to uncentred covariates (mean and SD), in place."""
+    if "Intercept" not in names or not centred:
+        return
+    i0 = names.index("Intercept")
+    shift = sum(results.fe_mean[names.index(c)] * m for c, m in centred.items() if c in names)
+    var = sum((results.fe_sd[names.index(c)] * m) ** 2 for c, m in centred.items() if c in names)
+    results.fe_mean[i0] -= shift
+    results.fe_sd[i0] = np.sqrt(results.fe_sd[i0] ** 2 + var)
+
+
+def _site_effects(results, group: str, sites: pd.Categorical, counts: pd.Series) -> pd.DataFrame:
+    """Posterior mean and SD of each site's random intercept, with its 95 % interval and size."""
     re_frame = results.random_effects(group)
     codes = [int(re.search(r"\[(?:T\.)?(-?\d+)\]", name).group(1)) for name in re_frame.index]
     z = stats.norm.ppf(0.975)
@@ -169,6 +184,4 @@ def fit_multilevel(
     )
     effects["ci_low"] = effects["effect"] - z * effects["sd"]
     effects["ci_high"] = effects["effect"] + z * effects["sd"]
-    model_out = MultilevelModel(results, formula, d, missing_info, group, effects)
-    model_out.notes = notes
-    return model_out
+    return effects

@@ -160,24 +160,7 @@ def generate_comparison(
     geo = network_geography()
     x.update(_places_and_dates(rng, geo, treated, positive, x, years, horizon_months))
     raw, ids = _render_comparison(rng, geo, treated, x, messy, label_noise)
-    rows = pd.DataFrame(
-        {
-            "source_row": np.arange(1, treated.size + 1),
-            "id_stagiaire": ids,
-            "treated": treated,
-            "propensity": expit(sel["a_sample"] + sel["lin_t"]),
-            "p0": p0,
-            "p1": p1,
-            "positive_drawn": positive,
-            "positive_exit": pd.array(positive, dtype="boolean"),
-            "sex": pd.Categorical.from_codes(x["male"].astype(np.int8), categories=list(schema.SEX_CODES)),
-            "age_at_entry": x["age"],
-            "education_level": pd.Categorical.from_codes(x["education"], categories=list(schema.EDUCATION_LEVELS)),
-            "qpv": x["qpv"],
-            "disability": x["disability"],
-            "nationality": pd.Categorical.from_codes(x["nationality"], categories=list(schema.NATIONALITY_CODES)),
-        }
-    )
+    rows = _comparison_rows(x, treated, ids, expit(sel["a_sample"] + sel["lin_t"]), p0, p1, positive)
     truth = _json_safe(
         {
             "generator": "toolkit.synth.generate_comparison",
@@ -328,3 +311,26 @@ def _render_comparison(rng, geo, treated, x, messy: bool, label_noise: float):
     )
     raw = _string_frame({c.name: cols[c.name] for c in schema.RAW_COLUMNS if c.name in cols})
     return raw, cols["id_stagiaire"]
+
+
+def _comparison_rows(x, treated, ids, propensity, p0, p1, positive) -> pd.DataFrame:
+    """Per-row truth: group, true propensity, both potential-outcome probabilities, the draw, covariates."""
+    rows = pd.DataFrame(
+        {
+            "source_row": np.arange(1, treated.size + 1),
+            "id_stagiaire": ids,
+            "treated": treated,
+            "propensity": propensity,
+            "p0": p0,
+            "p1": p1,
+            "positive_drawn": positive,
+            "positive_exit": pd.array(positive, dtype="boolean"),
+            "sex": pd.Categorical.from_codes(x["male"].astype(np.int8), categories=list(schema.SEX_CODES)),
+            "age_at_entry": x["age"],
+            "education_level": pd.Categorical.from_codes(x["education"], categories=list(schema.EDUCATION_LEVELS)),
+            "qpv": x["qpv"],
+            "disability": x["disability"],
+            "nationality": pd.Categorical.from_codes(x["nationality"], categories=list(schema.NATIONALITY_CODES)),
+        }
+    )
+    return rows
