@@ -56,3 +56,14 @@ def test_import_toolkit_loads_no_heavy_library():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_moved_names_still_resolve_at_their_old_address():
+    from toolkit.impact import impact_section as old
+    from toolkit.indicators import NATIONAL_BENCHMARKS, national_rate, with_national  # now in benchmarks
+    from toolkit.models import ModelWarning, fit_positive_exit  # now a package
+    from toolkit.reports.impact_section import impact_section
+
+    assert old is impact_section is toolkit.impact_section
+    assert "rates" in NATIONAL_BENCHMARKS and callable(national_rate) and callable(with_national)
+    assert issubclass(ModelWarning, UserWarning) and callable(fit_positive_exit)
