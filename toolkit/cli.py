@@ -72,7 +72,7 @@ def _mapping_for(path: Path, given: str | None) -> str | Path | None:
 
 
 def _cmd_clean(args: argparse.Namespace) -> int:
-    from .config import resolve_data_path
+    from .datasets import resolve_data_path
     from .i18n import set_language
 
     set_language(args.lang)
@@ -128,7 +128,7 @@ def _cmd_synth(args: argparse.Namespace) -> int:
 
 
 def _cmd_reports(args: argparse.Namespace) -> int:
-    from .config import resolve_data_path
+    from .datasets import resolve_data_path
     from .reports import build_reports
 
     path = resolve_data_path(args.data)

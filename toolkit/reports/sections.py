@@ -246,7 +246,8 @@ def prepare_national(
     NationalWork
     """
     from ..compare import compare_units, fit_expected_model
-    from ..config import REPORTS_DIR, resolve_data_path
+    from ..config import REPORTS_DIR
+    from ..datasets import resolve_data_path
     from ..indicators import exit_mix, flow_counts, positive_exit_rates, profile
 
     d = get_definition(definition)
@@ -1591,7 +1592,8 @@ class RegionReport:
         its balance and its caveats; otherwise an empty section."""
         if not self.comparison_path:
             return Section("")
-        from ..impact import impact_section, load_impact_frame
+        from ..impact import load_impact_frame
+        from .impact_section import impact_section
 
         lang = self.lang
         html = _section_heading("impact", lang)
