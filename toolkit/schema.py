@@ -661,7 +661,8 @@ RAW_COLUMNS: tuple[RawColumn, ...] = (
         "Région de l'école : nom 2016, ancien nom (avant 2016) ou code INSEE.",
         "School's region: 2016 name, pre-2016 name or INSEE code.",
         ("nom_region", "code_region", "region_ecole"),
-        "Noms officiels 2016, anciens noms, codes INSEE (84, 27, 53, 24, 44, 32, 11, 28, 75, 76, 52, 93, 94, 01-04, 06)",
+        "Noms officiels 2016, anciens noms, codes INSEE "
+        "(84, 27, 53, 24, 44, 32, 11, 28, 75, 76, 52, 93, 94, 01-04, 06)",
     ),
     RawColumn(
         "ecole",
@@ -1043,3 +1044,33 @@ CANONICAL_BY_NAME: dict[str, CanonicalColumn] = {c.name: c for c in CANONICAL_CO
 def empty_canonical_frame() -> pd.DataFrame:
     """A zero-row frame with every canonical column and dtype."""
     return pd.DataFrame({name: pd.Series(dtype=dtype) for name, dtype in CANONICAL_DTYPES.items()})
+
+
+# --------------------------------------------------------------------------
+# Label tables of the coded raw columns (what the cleaning step recognises)
+# --------------------------------------------------------------------------
+# Coded raw columns: their canonical codes and label aliases ({normalised label: code}).
+_BOOLEAN_CODES = ("0", "1")
+_BOOLEAN_LABELS = {k: str(int(v)) for k, v in BOOLEAN_ALIASES.items()}
+CODED_COLUMNS: dict[str, tuple[tuple[str, ...], dict[str, str]]] = {
+    "region": (REGION_NAMES, REGION_ALIASES),
+    "sexe": (SEX_CODES, SEX_ALIASES),
+    "niveau_formation": (EDUCATION_LEVELS, EDUCATION_ALIASES),
+    "qpv": (_BOOLEAN_CODES, _BOOLEAN_LABELS),
+    "zone_rurale": (_BOOLEAN_CODES, _BOOLEAN_LABELS),
+    "rqth": (_BOOLEAN_CODES, _BOOLEAN_LABELS),
+    "cofinancement_fse": (_BOOLEAN_CODES, _BOOLEAN_LABELS),
+    "nationalite": (NATIONALITY_CODES, NATIONALITY_ALIASES),
+    "prescripteur": (REFERRER_CODES, REFERRER_ALIASES),
+    "motif_sortie": (EXIT_REASON_CODES, EXIT_ALIASES),
+    "groupe": (GROUP_CODES, GROUP_ALIASES),
+}
+
+
+def label_table(column: str) -> dict[str, int]:
+    """{normalised label: position in the column's codes}; each canonical code is its own label too."""
+    codes, aliases = CODED_COLUMNS[column]
+    position = {c: i for i, c in enumerate(codes)}
+    table = {normalise_key(c): position[c] for c in codes}
+    table.update({k: position[c] for k, c in aliases.items()})
+    return table
