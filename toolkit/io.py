@@ -343,7 +343,7 @@ def _read_xlsx(path: Path, mapping: ExportMapping) -> pd.DataFrame:
                 name=path.name,
             )
         )
-    header = ["" if v is None else str(v) for v in cells.iloc[0]]
+    header = ["" if pd.isna(v) else str(v) for v in cells.iloc[0]]
     frame = cells.iloc[1:]
     frame.columns = header
     return frame

@@ -361,13 +361,14 @@ def split_identifiers(frame: pd.DataFrame, contract_columns) -> IdentifierScan:
 # have bounded length.
 _EMAIL_IN_TEXT = r"(?<![^\s@;,<>()\[\]\"'])[^\s@;,<>()\[\]\"']++@[^\s@;,<>()\[\]\"']+\.[A-Za-z]{2,}"
 _PHONE_IN_TEXT = (
-    r"(?<![\d+])(?:(?:\+|00)\s?33[\s.\-]{0,2}(?:\(0\)[\s.\-]{0,2})?|\(?0)[1-9]\)?(?:[\s.\-]{0,2}\d{2}){4}(?!\d)"
+    # no digit boundary on purpose: a phone glued to other digits ("1907 81 22 43 19") is still masked
+    r"(?:(?:\+|00)\s?33[\s.\-]{0,2}(?:\(0\)[\s.\-]{0,2})?|\(?0)[1-9]\)?(?:[\s.\-]{0,2}\d{2}){4}"
 )
 _NIR_IN_TEXT = (
-    r"(?<![\dA-Za-z])[1-478][\s.\-]?\d{2}[\s.\-]?(?:0[1-9]|1[0-2]|[2-9]\d)[\s.\-]?(?:\d{2}|2[ABab])"
+    r"[1-478][\s.\-]?\d{2}[\s.\-]?(?:0[1-9]|1[0-2]|[2-9]\d)[\s.\-]?(?:\d{2}|2[ABab])"
     r"[\s.\-]?\d{3}[\s.\-]?\d{3}(?:[\s.\-]?\d{2})?(?!\d)"
 )
-_DIGIT_RUN_IN_TEXT = r"(?<!\d)\d{9,}+"
+_DIGIT_RUN_IN_TEXT = r"\d{9,}+"
 _CIVILITY = r"(?:M\.|Mr\.?|Mme\.?|Mlle\.?|Mmes|MM\.|Monsieur|Madame|Mademoiselle|Dr\.?|Docteur|Me\.?|Maître)"
 _NAME_WORD = r"[A-ZÀ-ÖØ-Þ][A-Za-zÀ-ÖØ-öø-ÿ'’\-]{0,40}"
 _CONTACT_WORD = r"(?:contact|chez|c/o|aupr[eè]s de|r[ée]f[ée]rent(?:e)?|correspondant(?:e)?|att(?:n|\.)?)"
