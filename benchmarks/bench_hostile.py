@@ -35,7 +35,8 @@ from toolkit.errors import E2CError
 t = time.perf_counter()
 try:
     r = clean_export(sys.argv[1], key="benchmark-key")
-    outcome = f"{r.summary['rows_received']} received, {r.summary['rows_kept']} kept, {r.summary['rows_rejected']} rejected"
+    s = r.summary
+    outcome = f"{s['rows_received']} received, {s['rows_kept']} kept, {s['rows_rejected']} rejected"
 except E2CError as exc:
     outcome = "toolkit error: " + str(exc)[:90]
 wall = time.perf_counter() - t
