@@ -52,6 +52,7 @@ values, never on rows.
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -334,6 +335,45 @@ def clean_export(source, mapping=None, definition=None, *, key=None, progress: b
         steps.close()
 
 
+@dataclass
+class ParsedRows:
+    """Per-row results of parsing an export's columns (arrays of length n_rows), before the rejection rules.
+
+    Code positions index the schema's codes (-1 unknown or missing); dates are
+    ``datetime64[ns]`` (NaT unknown); numbers are floats (NaN unknown).
+    """
+
+    masked: dict[str, np.ndarray] = field(default_factory=dict)  # raw column: rows whose value had an identifier
+    unrecognised: dict[str, np.ndarray] = field(default_factory=dict)  # raw column: label given but not recognised
+    unreadable: dict[str, np.ndarray] = field(default_factory=dict)  # raw column: date or number given but unreadable
+    region: np.ndarray | None = None
+    sex: np.ndarray | None = None
+    education_level: np.ndarray | None = None
+    nationality: np.ndarray | None = None
+    referrer: np.ndarray | None = None
+    exit_reason: np.ndarray | None = None
+    group: np.ndarray | None = None
+    qpv: np.ndarray | None = None
+    rural: np.ndarray | None = None
+    disability: np.ndarray | None = None
+    esf_cofunded: np.ndarray | None = None
+    school: np.ndarray | None = None  # codes into school_values (distinct stripped names after mapping renames)
+    school_values: np.ndarray | None = None
+    site: np.ndarray | None = None
+    site_values: np.ndarray | None = None
+    entry_date: np.ndarray | None = None
+    exit_date: np.ndarray | None = None
+    outcome_start: np.ndarray | None = None
+    outcome_end: np.ndarray | None = None
+    follow_up_date: np.ndarray | None = None
+    weeks_in_company: np.ndarray | None = None
+    n_internships: np.ndarray | None = None
+    birth_year: np.ndarray | None = None
+    birth_full_date: np.ndarray | None = None
+    cohort_year: np.ndarray | None = None
+    age_at_entry: np.ndarray | None = None
+
+
 def _screen(raw: RawExport) -> tuple[dict, list, list, dict]:
     """Privacy first: (kept columns, dropped identifier columns, ignored columns, masked rows by column).
 
@@ -365,10 +405,10 @@ def _mask_text(columns: dict) -> dict[str, np.ndarray]:
     return masked
 
 
-def _rules(rows: dict, raw: RawExport, missing_id: np.ndarray, first_copy: np.ndarray) -> np.ndarray:
+def _rules(rows: ParsedRows, raw: RawExport, missing_id: np.ndarray, first_copy: np.ndarray) -> np.ndarray:
     """Rejection reason position of each row (-1 kept); the first failing rule wins."""
     n = raw.n_rows
-    entry, exit_date, age = rows["entry_date"], rows["exit_date"], rows["age_at_entry"]
+    entry, exit_date, age = rows.entry_date, rows.exit_date, rows.age_at_entry
     empty = np.ones(n, dtype=bool)
     for col in raw.columns.values():
         empty &= col.codes < 0
@@ -376,7 +416,7 @@ def _rules(rows: dict, raw: RawExport, missing_id: np.ndarray, first_copy: np.nd
         "malformed_row": raw.layout.status == ROW_MALFORMED,
         "empty_row": empty | (raw.layout.status == ROW_BLANK),
         "missing_id": missing_id,
-        "unknown_region": rows["region"] < 0,
+        "unknown_region": rows.region < 0,
         "invalid_entry_date": np.isnat(entry),
         "exit_before_entry": ~np.isnat(exit_date) & ~np.isnat(entry) & (exit_date < entry),
         "age_out_of_range": ~np.isnan(age) & ((age < 15) | (age > 40)),
@@ -418,14 +458,14 @@ def _clean(source, mapping, definition: Definition, key, steps: _Steps) -> Clean
     hasher.shutdown(wait=False)
     steps("identifiant")
 
-    rows = _parse_labels(cols, n, raw.mapping)
-    rows["masked"] = masked
+    rows = ParsedRows(masked=masked)
+    _parse_labels(rows, cols, n, raw.mapping)
     steps("libellés")
-    rows.update(_parse_dates_and_numbers(cols, n))
-    rows["birth_year"], rows["birth_full_date"] = birth_year, birth_full_date
-    entry = rows["entry_date"]
-    rows["cohort_year"] = np.where(np.isnat(entry), np.nan, entry.astype("datetime64[Y]").astype("int64") + 1970)
-    rows["age_at_entry"] = rows["cohort_year"] - birth_year
+    _parse_dates_and_numbers(rows, cols, n)
+    rows.birth_year, rows.birth_full_date = birth_year, birth_full_date
+    entry = rows.entry_date
+    rows.cohort_year = np.where(np.isnat(entry), np.nan, entry.astype("datetime64[Y]").astype("int64") + 1970)
+    rows.age_at_entry = rows.cohort_year - birth_year
     steps("dates")
 
     reason = _rules(rows, raw, missing_id, first_copy)
@@ -445,7 +485,7 @@ def _clean(source, mapping, definition: Definition, key, steps: _Steps) -> Clean
     steps("sorties positives")
 
     rejected = _rejected_frame(
-        columns, raw_columns, ~keep, reason, pseudo_per_value, id_col, cols, rows["age_at_entry"], first_copy
+        columns, raw_columns, ~keep, reason, pseudo_per_value, id_col, cols, rows.age_at_entry, first_copy
     )
     rejected.insert(1, "source_line", raw.layout.first_line[rejected["source_row"].to_numpy() - 1])
     _malformed_details(rejected, raw.layout)
@@ -534,56 +574,54 @@ _LABEL_COLUMNS = (
 )
 
 
-def _parse_labels(cols: dict, n: int, mapping: ExportMapping) -> dict:
-    """Per-row code positions (-1 unknown) of every coded column, 'unrecognised' flags, school and site."""
-    rows: dict = {"unrecognised": {}}
+def _parse_labels(rows: ParsedRows, cols: dict, n: int, mapping: ExportMapping) -> None:
+    """Fill in the code positions (-1 unknown) of every coded column, 'unrecognised' flags, school and site."""
     for raw_name, canonical in _LABEL_COLUMNS:
-        rows[canonical], rows["unrecognised"][raw_name] = _categorise(cols[raw_name], n, mapping, raw_name)
+        positions, rows.unrecognised[raw_name] = _categorise(cols[raw_name], n, mapping, raw_name)
+        setattr(rows, canonical, positions)
     if cols["groupe"] is None:
-        rows["group"] = np.zeros(n, dtype=np.int64)  # no column: everyone is in the E2C group
-    rows["school"], rows["school_values"] = _text_values(cols["ecole"], n, mapping, "ecole")
-    rows["site"], rows["site_values"] = _text_values(cols["site"], n, mapping, "site")
-    return rows
+        rows.group = np.zeros(n, dtype=np.int64)  # no column: everyone is in the E2C group
+    rows.school, rows.school_values = _text_values(cols["ecole"], n, mapping, "ecole")
+    rows.site, rows.site_values = _text_values(cols["site"], n, mapping, "site")
 
 
-def _parse_dates_and_numbers(cols: dict, n: int) -> dict:
-    """Per-row dates (NaT unknown), numbers (NaN unknown) and 'unreadable' flags by raw column."""
-    rows: dict = {"unreadable": {}}
+def _parse_dates_and_numbers(rows: ParsedRows, cols: dict, n: int) -> None:
+    """Fill in the dates (NaT unknown), numbers (NaN unknown) and 'unreadable' flags by raw column."""
     for raw_name, canonical in (("date_entree", "entry_date"), *_DATE_COLUMNS):
         col = cols[raw_name]
         if col is None:
-            rows[canonical] = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
-            rows["unreadable"][raw_name] = np.zeros(n, dtype=bool)
+            setattr(rows, canonical, np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]"))
+            rows.unreadable[raw_name] = np.zeros(n, dtype=bool)
             continue
         parsed = parse_dates(col.values)
-        rows[canonical] = col.take(parsed, np.datetime64("NaT"))
-        rows["unreadable"][raw_name] = col.take(np.isnat(parsed) & present(as_texts(col.values)), False)
+        setattr(rows, canonical, col.take(parsed, np.datetime64("NaT")))
+        rows.unreadable[raw_name] = col.take(np.isnat(parsed) & present(as_texts(col.values)), False)
     for raw_name, canonical, integer in (
         ("semaines_entreprise", "weeks_in_company", False),
         ("nb_stages", "n_internships", True),
     ):
         col = cols[raw_name]
         if col is None:
-            rows[canonical], rows["unreadable"][raw_name] = np.full(n, np.nan), np.zeros(n, dtype=bool)
+            setattr(rows, canonical, np.full(n, np.nan))
+            rows.unreadable[raw_name] = np.zeros(n, dtype=bool)
             continue
         parsed = parse_numbers(col.values)
         if integer:
             parsed[parsed != np.floor(parsed)] = np.nan
-        rows[canonical] = col.take(parsed, np.nan)
-        rows["unreadable"][raw_name] = col.take(np.isnan(parsed) & present(as_texts(col.values)), False)
-    return rows
+        setattr(rows, canonical, col.take(parsed, np.nan))
+        rows.unreadable[raw_name] = col.take(np.isnan(parsed) & present(as_texts(col.values)), False)
 
 
 _UNKNOWN_EXIT = EXIT_REASON_CODES.index("inconnu")
 
 
-def _exit_codes(rows: dict) -> np.ndarray:
+def _exit_codes(rows: ParsedRows) -> np.ndarray:
     """Exit reason positions: a reason counts only with an exit date; an exit without a known reason is 'inconnu'."""
-    has_exit = ~np.isnat(rows["exit_date"])
-    return np.where(has_exit, np.where(rows["exit_reason"] >= 0, rows["exit_reason"], _UNKNOWN_EXIT), -1)
+    has_exit = ~np.isnat(rows.exit_date)
+    return np.where(has_exit, np.where(rows.exit_reason >= 0, rows.exit_reason, _UNKNOWN_EXIT), -1)
 
 
-def _collect_warnings(rows: dict, cols: dict, keep: np.ndarray, dropped, ignored) -> _Warnings:
+def _collect_warnings(rows: ParsedRows, cols: dict, keep: np.ndarray, dropped, ignored) -> _Warnings:
     warnings = _Warnings(keep)
     for column, kind in dropped:
         warnings.add_column(
@@ -593,13 +631,13 @@ def _collect_warnings(rows: dict, cols: dict, keep: np.ndarray, dropped, ignored
         )
     for column in ignored:
         warnings.add_column(column, "column_ignored", f"{warning_label('column_ignored')} : {quote_value(column)}")
-    bad = rows["unrecognised"]
-    warnings.add_rows(rows["birth_full_date"], "annee_naissance", "birth_date_reduced")
-    for column, masked in rows["masked"].items():  # never quote the value
+    bad = rows.unrecognised
+    warnings.add_rows(rows.birth_full_date, "annee_naissance", "birth_date_reduced")
+    for column, masked in rows.masked.items():  # never quote the value
         warnings.add_rows(masked, column, "identifier_value_masked")
-    warnings.add_rows(rows["school"] < 0, "ecole", "missing_school")
-    warnings.add_rows(rows["sex"] < 0, "sexe", "unknown_sex", cols["sexe"])
-    warnings.add_rows(np.isnan(rows["birth_year"]), "annee_naissance", "invalid_birth_year")  # never quote birth data
+    warnings.add_rows(rows.school < 0, "ecole", "missing_school")
+    warnings.add_rows(rows.sex < 0, "sexe", "unknown_sex", cols["sexe"])
+    warnings.add_rows(np.isnan(rows.birth_year), "annee_naissance", "invalid_birth_year")  # never quote birth data
     warnings.add_rows(bad["niveau_formation"], "niveau_formation", "unknown_education_level", cols["niveau_formation"])
     for raw_name, _canonical in _BOOL_COLUMNS:
         warnings.add_rows(bad[raw_name], raw_name, "unknown_boolean", cols[raw_name])
@@ -607,36 +645,36 @@ def _collect_warnings(rows: dict, cols: dict, keep: np.ndarray, dropped, ignored
     warnings.add_rows(bad["prescripteur"], "prescripteur", "unknown_referrer", cols["prescripteur"])
     warnings.add_rows(bad["groupe"], "groupe", "unknown_group", cols["groupe"])
     for raw_name, _canonical in _DATE_COLUMNS:
-        warnings.add_rows(rows["unreadable"][raw_name], raw_name, "invalid_date", cols[raw_name])
+        warnings.add_rows(rows.unreadable[raw_name], raw_name, "invalid_date", cols[raw_name])
     for raw_name in ("semaines_entreprise", "nb_stages"):
-        warnings.add_rows(rows["unreadable"][raw_name], raw_name, "invalid_number", cols[raw_name])
-    has_exit = ~np.isnat(rows["exit_date"])
-    given = (rows["exit_reason"] >= 0) | bad["motif_sortie"]
+        warnings.add_rows(rows.unreadable[raw_name], raw_name, "invalid_number", cols[raw_name])
+    has_exit = ~np.isnat(rows.exit_date)
+    given = (rows.exit_reason >= 0) | bad["motif_sortie"]
     warnings.add_rows(has_exit & bad["motif_sortie"], "motif_sortie", "unknown_exit_reason", cols["motif_sortie"])
     # An exit whose reason is missing or stated as unknown ("NR", "Non renseigné").
     warnings.add_rows(
-        has_exit & (~given | (rows["exit_reason"] == _UNKNOWN_EXIT)), "motif_sortie", "exit_without_reason"
+        has_exit & (~given | (rows.exit_reason == _UNKNOWN_EXIT)), "motif_sortie", "exit_without_reason"
     )
     warnings.add_rows(~has_exit & given, "motif_sortie", "reason_without_exit_date", cols["motif_sortie"])
-    start, end = rows["outcome_start"], rows["outcome_end"]
+    start, end = rows.outcome_start, rows.outcome_end
     warnings.add_rows(
         ~np.isnat(start) & ~np.isnat(end) & (end < start), "date_fin_situation", "outcome_end_before_start"
     )
     return warnings
 
 
-def _canonical_frame(rows: dict, keep: np.ndarray, trainee_id) -> pd.DataFrame:
+def _canonical_frame(rows: ParsedRows, keep: np.ndarray, trainee_id) -> pd.DataFrame:
     """The canonical frame of the kept rows, without positive_exit (computed from it afterwards)."""
     k = np.flatnonzero(keep)
 
     def categorical(name: str) -> pd.Categorical:
-        return pd.Categorical.from_codes(rows[name][k], dtype=CANONICAL_DTYPES[name])
+        return pd.Categorical.from_codes(getattr(rows, name)[k], dtype=CANONICAL_DTYPES[name])
 
     def integers(name: str) -> pd.api.extensions.ExtensionArray:
-        return pd.array(rows[name][k], dtype="Float64").astype("Int64")
+        return pd.array(getattr(rows, name)[k], dtype="Float64").astype("Int64")
 
     exit_code = _exit_codes(rows)[k]
-    site_codes, site_names = _site_codes(rows["site"][k], rows["site_values"], rows["school"][k], rows["school_values"])
+    site_codes, site_names = _site_codes(rows.site[k], rows.site_values, rows.school[k], rows.school_values)
     return pd.DataFrame(
         {
             "source_row": (k + 1).astype("int64"),
@@ -644,7 +682,7 @@ def _canonical_frame(rows: dict, keep: np.ndarray, trainee_id) -> pd.DataFrame:
             "region": categorical("region"),
             # Schools and sites seen only on rejected rows are not categories of the data.
             "school": pd.Categorical.from_codes(
-                rows["school"][k], categories=pd.Index(rows["school_values"], dtype="str")
+                rows.school[k], categories=pd.Index(rows.school_values, dtype="str")
             ).remove_unused_categories(),
             "site": pd.Categorical.from_codes(
                 site_codes, categories=pd.Index(site_names, dtype="str")
@@ -653,23 +691,23 @@ def _canonical_frame(rows: dict, keep: np.ndarray, trainee_id) -> pd.DataFrame:
             "birth_year": integers("birth_year"),
             "age_at_entry": integers("age_at_entry"),
             "education_level": categorical("education_level"),
-            "qpv": _boolean(rows["qpv"][k]),
-            "rural": _boolean(rows["rural"][k]),
-            "disability": _boolean(rows["disability"][k]),
+            "qpv": _boolean(rows.qpv[k]),
+            "rural": _boolean(rows.rural[k]),
+            "disability": _boolean(rows.disability[k]),
             "nationality": categorical("nationality"),
             "referrer": categorical("referrer"),
-            "entry_date": rows["entry_date"][k],
-            "exit_date": rows["exit_date"][k],
+            "entry_date": rows.entry_date[k],
+            "exit_date": rows.exit_date[k],
             "exit_reason": pd.Categorical.from_codes(exit_code, dtype=CANONICAL_DTYPES["exit_reason"]),
             "exit_category": pd.Categorical.from_codes(
                 _category_codes(exit_code), dtype=CANONICAL_DTYPES["exit_category"]
             ),
-            "outcome_start": rows["outcome_start"][k],
-            "outcome_end": rows["outcome_end"][k],
-            "follow_up_date": rows["follow_up_date"][k],
-            "weeks_in_company": pd.array(rows["weeks_in_company"][k], dtype="Float64"),
+            "outcome_start": rows.outcome_start[k],
+            "outcome_end": rows.outcome_end[k],
+            "follow_up_date": rows.follow_up_date[k],
+            "weeks_in_company": pd.array(rows.weeks_in_company[k], dtype="Float64"),
             "n_internships": integers("n_internships"),
-            "esf_cofunded": _boolean(rows["esf_cofunded"][k]),
+            "esf_cofunded": _boolean(rows.esf_cofunded[k]),
             "group": categorical("group"),
             "cohort_year": integers("cohort_year"),
         }
