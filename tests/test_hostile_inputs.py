@@ -201,3 +201,22 @@ def test_reading_a_dataframe_keeps_row_numbers():
     frame = pd.DataFrame([_row(i).split(";") for i in range(3)], columns=HEADER)
     result = clean_export(frame, key=KEY)
     assert result.data["source_row"].tolist() == [1, 2, 3] and result.layout.first_line.tolist() == [1, 2, 3]
+
+
+def test_console_text_strips_control_characters():
+    from toolkit.errors import console_text
+
+    assert console_text("site\x1b[31m rouge\x07\r\nfin\tok") == "site [31m rouge  \nfin\tok"
+
+
+def test_validate_canonical_names_column_and_rows(tmp_path):
+    from toolkit.errors import SchemaError
+    from toolkit.validation import validate_canonical
+
+    frame = pd.DataFrame([_row(i).split(";") for i in range(3)], columns=HEADER)
+    data = clean_export(frame, key=KEY).data
+    assert validate_canonical(data) is data
+    broken = data.copy()
+    broken.loc[1, "age_at_entry"] = 99
+    with pytest.raises(SchemaError, match=r"colonne « age_at_entry », lignes 2 : âge hors de 15 à 40 ans"):
+        validate_canonical(broken)

@@ -543,3 +543,26 @@ def test_mapping_can_force_separator_and_encoding(tmp_path):
     raw = read_export(path, mapping={"separateur": ",", "encodage": "latin-1"})
     assert raw.encoding == "latin-1" and raw.separator == ","
     assert raw.frame["region"].iloc[0] == "Auvergne-Rhône-Alpes"
+
+
+def test_errors_follow_the_language_chosen_at_the_entry_point(tmp_path):
+    from toolkit.i18n import use_language
+
+    path = tmp_path / "vide.csv"
+    path.write_text("")
+    with use_language("en"), pytest.raises(InputError, match=r"^vide\.csv: the file is empty\.$"):
+        read_export(path)
+    with pytest.raises(InputError, match=r"^vide\.csv : le fichier est vide\.$"):
+        read_export(path)
+
+
+def test_unreadable_file_names_the_path_and_the_fix(tmp_path):
+    import os
+
+    path = tmp_path / "ferme.csv"
+    path.write_text("id_stagiaire;region\nA;Bretagne\n")
+    path.chmod(0)
+    if os.access(path, os.R_OK):  # running as root: permissions are not enforced
+        pytest.skip("permissions are not enforced for this user")
+    with pytest.raises(InputError, match="Vérifiez les droits de lecture"):
+        read_export(path)

@@ -136,9 +136,9 @@ def rejected_frame(
 
     def quoted(col: TextColumn | None, where: np.ndarray) -> np.ndarray:
         if col is None:
-            return np.full(int(where.sum()), " (colonne absente)", dtype=object)
-        per_value = np.array([f" : « {v} »" for v in col.values], dtype=object)
-        return np.append(per_value, " (vide)")[col.codes[rows[where]]]
+            return np.full(int(where.sum()), _(" (colonne absente)"), dtype=object)
+        per_value = np.array([f" : {quote_value(v)}" for v in col.values], dtype=object)
+        return np.append(per_value, _(" (vide)"))[col.codes[rows[where]]]
 
     detail = np.full(len(rows), "", dtype=object)
     position = {code: i for i, code in enumerate(REJECTION_REASONS)}
@@ -149,19 +149,18 @@ def rejected_frame(
     where = codes == position["exit_before_entry"]
     if where.any():
         detail[where] = (
-            pd.Series(quoted(cols["date_entree"], where), dtype="str").str.replace(" : ", " : entrée ", n=1)
+            pd.Series(quoted(cols["date_entree"], where), dtype="str").str.replace(" : ", _(" : entrée "), n=1)
             + ","
-            + pd.Series(quoted(cols["date_sortie"], where), dtype="str").str.replace(" : ", " sortie ", n=1)
+            + pd.Series(quoted(cols["date_sortie"], where), dtype="str").str.replace(" : ", _(" sortie "), n=1)
         ).to_numpy(dtype=object)
     where = codes == position["age_out_of_range"]
     if where.any():
-        detail[where] = (" : " + pd.Series(age[rows[where]]).astype("int64").astype("str") + " ans").to_numpy(
-            dtype=object
-        )
+        ages = age[rows[where]].astype("int64")
+        detail[where] = np.array([_(" : {age} ans", age=a) for a in ages], dtype=object)
     where = codes == position["duplicate"]
     if where.any():
-        detail[where] = (" : identique à la ligne " + pd.Series(first_copy[rows[where]] + 1).astype("str")).to_numpy(
-            dtype=object
+        detail[where] = np.array(
+            [_(" : identique à la ligne {row}", row=r) for r in first_copy[rows[where]] + 1], dtype=object
         )
 
     out = pd.DataFrame(

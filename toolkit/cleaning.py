@@ -69,6 +69,7 @@ from .cleanframes import (
 )
 from .cleanresult import REJECTION_REASONS, WARNING_KINDS, CleanResult, reason_label, warning_label
 from .definitions import Definition, get_definition, positive_exit
+from .i18n import _
 from .io import ExportMapping, RawExport, read_export
 from .privacy import (
     find_identifier_columns,
@@ -185,7 +186,7 @@ class _Steps:
         if enabled:
             from tqdm.auto import tqdm
 
-            self.bar = tqdm(total=total, desc="Nettoyage", unit="étape")
+            self.bar = tqdm(total=total, desc=_("Nettoyage"), unit=_("étape"))
 
     def __call__(self, text: str) -> None:
         now, now_cpu = self.clock(), self.cpu_clock()

@@ -236,7 +236,14 @@ def _contract_name(name: object, where: str) -> str:
     if by_key is not None:
         return by_key
     known = ", ".join(RAW_BY_NAME)
-    raise SchemaError(f"{where} : colonne du contrat inconnue « {text} ». Colonnes possibles : {known}.")
+    raise SchemaError(
+        _(
+            "{where} : colonne du contrat inconnue « {text} ». Colonnes possibles : {known}.",
+            where=where,
+            text=text,
+            known=known,
+        )
+    )
 
 
 def load_mapping(mapping: str | os.PathLike | dict | ExportMapping | None) -> ExportMapping:
@@ -257,19 +264,23 @@ def load_mapping(mapping: str | os.PathLike | dict | ExportMapping | None) -> Ex
         path = Path(mapping)
         name = path.name
         if not path.is_file():
-            raise InputError(f"Fichier de correspondance introuvable : {path}.")
+            raise InputError(_("Fichier de correspondance introuvable : {path}.", path=path))
         import yaml  # local import: only needed with a mapping file
 
         try:
             content = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
         except UnicodeDecodeError:
-            raise InputError(f"{name} : le fichier de correspondance doit être enregistré en UTF-8.") from None
+            raise InputError(
+                _("{name} : le fichier de correspondance doit être enregistré en UTF-8.", name=name)
+            ) from None
         except yaml.YAMLError as exc:
-            raise InputError(f"{name} : fichier de correspondance YAML illisible ({exc}).") from None
+            raise InputError(
+                _("{name} : fichier de correspondance YAML illisible ({error}).", name=name, error=exc)
+            ) from None
         mapping = content or {}
     if not isinstance(mapping, dict):
         raise InputError(
-            f"{name} : le fichier de correspondance doit contenir des clés « colonnes » et/ou « valeurs »."
+            _("{name} : le fichier de correspondance doit contenir des clés « colonnes » et/ou « valeurs ».", name=name)
         )
 
     out = ExportMapping(source_name=name)
@@ -277,28 +288,49 @@ def load_mapping(mapping: str | os.PathLike | dict | ExportMapping | None) -> Ex
         key = _MAPPING_KEYS.get(normalise_key(raw_key)) if raw_key is not None else None
         if key is None:
             allowed = "colonnes, valeurs, separateur, encodage, feuille, description"
-            raise InputError(f"{name} : clé inconnue « {raw_key} » (clés possibles : {allowed}).")
+            raise InputError(
+                _(
+                    "{name} : clé inconnue « {key} » (clés possibles : {allowed}).",
+                    name=name,
+                    key=raw_key,
+                    allowed=allowed,
+                )
+            )
         if key == "columns":
             if not isinstance(content, dict):
                 raise InputError(
-                    f"{name} : « colonnes » doit associer chaque en-tête du fichier à une colonne du contrat."
+                    _(
+                        "{name} : « colonnes » doit associer chaque en-tête du fichier à une colonne du contrat.",
+                        name=name,
+                    )
                 )
             for header, target in content.items():
-                out.columns[normalise_key(header)] = _contract_name(target, f"{name}, colonnes, « {header} »")
+                out.columns[normalise_key(header)] = _contract_name(
+                    target, _("{name}, colonnes, « {header} »", name=name, header=header)
+                )
         elif key == "values":
             if not isinstance(content, dict):
-                raise InputError(f"{name} : « valeurs » doit associer chaque colonne à ses libellés.")
+                raise InputError(_("{name} : « valeurs » doit associer chaque colonne à ses libellés.", name=name))
             for column, labels in content.items():
-                contract = _contract_name(column, f"{name}, valeurs")
+                contract = _contract_name(column, _("{name}, valeurs", name=name))
                 if not isinstance(labels, dict):
                     raise InputError(
-                        f"{name} : valeurs de « {column} » : il faut des paires « libellé: valeur du contrat »."
+                        _(
+                            "{name} : valeurs de « {column} » : il faut des paires « libellé: valeur du contrat ».",
+                            name=name,
+                            column=column,
+                        )
                     )
                 if contract not in CODED_COLUMNS and contract not in _RENAMED_COLUMNS:
                     allowed = ", ".join([*CODED_COLUMNS, *_RENAMED_COLUMNS])
                     raise SchemaError(
-                        f"{name} : valeurs de « {contract} » : correspondance de libellés non prise en "
-                        f"charge pour cette colonne (colonnes possibles : {allowed})."
+                        _(
+                            "{name} : valeurs de « {column} » : correspondance de libellés non prise en charge pour "
+                            "cette colonne (colonnes possibles : {allowed}).",
+                            name=name,
+                            column=contract,
+                            allowed=allowed,
+                        )
                     )
                 pairs = {_yaml_text(label): _yaml_text(target) for label, target in labels.items()}
                 if contract in CODED_COLUMNS:
@@ -306,14 +338,26 @@ def load_mapping(mapping: str | os.PathLike | dict | ExportMapping | None) -> Ex
                     for label_text, target in pairs.items():
                         if normalise_key(target) not in table:
                             raise SchemaError(
-                                f"{name} : valeurs de « {contract} » : « {target} » (pour « {label_text} ») n'est ni "
-                                "un libellé reconnu ni un code du contrat."
+                                _(
+                                    "{name} : valeurs de « {column} » : « {target} » (pour « {label} ») n'est ni un "
+                                    "libellé reconnu ni un code du contrat.",
+                                    name=name,
+                                    column=contract,
+                                    target=target,
+                                    label=label_text,
+                                )
                             )
                 out.values.setdefault(contract, {}).update(pairs)
         elif key == "separator":
             sep = "\t" if str(content) in {"\\t", "tab", "tabulation"} else str(content)
             if sep not in SEPARATORS:
-                raise InputError(f"{name} : séparateur « {content} » non pris en charge (; , ou tabulation).")
+                raise InputError(
+                    _(
+                        "{name} : séparateur « {separator} » non pris en charge (; , ou tabulation).",
+                        name=name,
+                        separator=content,
+                    )
+                )
             out.separator = sep
         elif key == "encoding":
             out.encoding = str(content)
@@ -376,8 +420,14 @@ def _match_headers(headers: list[str], mapping: ExportMapping, name: str) -> tup
             continue
         if target in claimed:
             raise SchemaError(
-                f"{name} : deux colonnes correspondent à « {target} » : « {claimed[target]} » et « {header} ». "
-                "Renommez ou supprimez l'une d'elles, ou précisez-le dans un fichier de correspondance."
+                _(
+                    "{name} : deux colonnes correspondent à « {target} » : « {first} » et « {second} ». Renommez ou "
+                    "supprimez l'une d'elles, ou précisez-le dans un fichier de correspondance.",
+                    name=name,
+                    target=target,
+                    first=claimed[target],
+                    second=header,
+                )
             )
         claimed[target] = header
         column_map[header] = target
@@ -403,11 +453,15 @@ def _check_required(column_map: dict[str, str], extras: list[str], headers: list
         present.add("annee_naissance")  # derived from the exact birth date, reduced to the year
     missing = [c for c in REQUIRED_RAW_COLUMNS if c not in present]
     if missing:
-        found = ", ".join(f"« {h} »" for h in headers) or "aucune"
+        found = ", ".join(f"« {h} »" for h in headers) or _("aucune")
         raise SchemaError(
-            f"{name} : colonne(s) obligatoire(s) manquante(s) : {', '.join(missing)}. "
-            f"Colonnes trouvées : {found}. Si l'école nomme ces colonnes autrement, décrivez-le dans un "
-            "fichier de correspondance (mapping)."
+            _(
+                "{name} : colonne(s) obligatoire(s) manquante(s) : {missing}. Colonnes trouvées : {found}. Si "
+                "l'école nomme ces colonnes autrement, décrivez-le dans un fichier de correspondance (mapping).",
+                name=name,
+                missing=", ".join(missing),
+                found=found,
+            )
         )
 
 

@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from .i18n import _, current_language, use_language
+
 __all__ = [
     "normalise_key",
     "RawColumn",
@@ -106,19 +108,22 @@ def _register_labels(column: str, labels: dict[str, tuple[str, str]]) -> None:
     _LABELS[column] = labels
 
 
-def label(column: str, code: object, lang: str = "fr") -> str:
-    """Human label of a canonical code, in French (default) or English.
+def label(column: str, code: object, lang: str | None = None) -> str:
+    """Human label of a canonical code in the current language (:func:`toolkit.i18n.current_language`), or ``lang``.
 
-    Unknown or missing codes give "Non renseigné" / "Not stated".
+    The (French, English) pairs registered beside each code are the one
+    source of truth for codes and labels; unknown or missing codes give
+    "Non renseigné" ("Not stated").
     """
-    if code is None or code is pd.NA or (isinstance(code, float) and code != code):
-        return "Non renseigné" if lang == "fr" else "Not stated"
-    if isinstance(code, bool) or column in {"qpv", "rural", "disability", "esf_cofunded", "positive_exit"}:
-        return ("Oui" if code else "Non") if lang == "fr" else ("Yes" if code else "No")
+    with use_language(lang or current_language()) as chosen:
+        if code is None or code is pd.NA or (isinstance(code, float) and code != code):
+            return _("Non renseigné")
+        if isinstance(code, bool) or column in {"qpv", "rural", "disability", "esf_cofunded", "positive_exit"}:
+            return _("Oui") if code else _("Non")
     pair = _LABELS.get(column, {}).get(str(code))
     if pair is None:
         return str(code)
-    return pair[0] if lang == "fr" else pair[1]
+    return pair[0] if chosen == "fr" else pair[1]
 
 
 # --------------------------------------------------------------------------
