@@ -3,19 +3,29 @@
 ``clean_export(source)`` reads an export (:mod:`toolkit.io`), drops direct
 identifiers and pseudonymises trainee ids (:mod:`toolkit.privacy`), recognises
 every label through the alias tables of :mod:`toolkit.schema`, applies the
-rejection rules and returns a :class:`CleanResult`. Every input row lands in
-exactly one of ``.data`` (kept) or ``.rejected``; nothing is dropped silently.
+rejection rules, checks the result (:func:`toolkit.validation.validate_canonical`)
+and returns a :class:`CleanResult`. Every input row lands in exactly one of
+``.data`` (kept) or ``.rejected``, and every line of a CSV file belongs to
+exactly one row (``CleanResult.layout``); nothing is dropped silently.
+
+Privacy comes first: direct-identifier columns are dropped, then every kept
+text value (the trainee id aside, which becomes a keyed pseudonym) has the
+e-mails, phones, NIR, long digit runs and names after a title found inside it
+masked (:func:`toolkit.privacy.mask_identifiers_in_text`), before any label is
+read or any message quotes a value.
 
 Rejection rules, in this order (a row gets the reason of the first rule it
 fails, so each rejected row has exactly one reason):
 
-1. ``missing_id``: the trainee id is missing (empty or blank);
-2. ``unknown_region``: the region is missing or not recognised;
-3. ``invalid_entry_date``: the entry date is missing or is not a real date;
-4. ``exit_before_entry``: the exit date is before the entry date;
-5. ``age_out_of_range``: the age at entry (entry year minus birth year) is
+1. ``malformed_row``: a CSV line with more fields than the header (not read);
+2. ``empty_row``: a blank line, or a row with every cell empty;
+3. ``missing_id``: the trainee id is missing (empty or blank);
+4. ``unknown_region``: the region is missing or not recognised;
+5. ``invalid_entry_date``: the entry date is missing or is not a real date;
+6. ``exit_before_entry``: the exit date is before the entry date;
+7. ``age_out_of_range``: the age at entry (entry year minus birth year) is
    outside 15 to 40;
-6. ``duplicate``: the row exactly duplicates an earlier row (the first copy is
+8. ``duplicate``: the row exactly duplicates an earlier row (the first copy is
    kept). Rows are compared on their raw values, after direct-identifier
    columns are dropped.
 

@@ -3,11 +3,12 @@ coercing anything, and matching their headers to the raw-export contract.
 
 Every column is read as text, nothing is coerced: ``"0"``, ``"NA"``,
 ``"0012"`` or ``"01/02/2023"`` stay the strings they were; only empty cells
-are missing. Each column is held as a :class:`TextColumn`: its distinct raw
-strings plus, for each row, the position of its value among them. Each
-distinct value is stored once, and the cleaning rules work on the distinct
-values only. ``RawExport.frame`` gives the same as a DataFrame of Categorical
-strings (``.astype("string")`` for plain strings).
+are missing. Each column is held as a :class:`~toolkit.textcolumn.TextColumn`:
+its distinct raw strings plus, for each row, the position of its value among
+them (the same layout as a pandas Categorical or an Arrow dictionary array;
+``RawExport.frame`` gives the export as Categorical columns). Each row knows
+the lines of the file it came from (``RawExport.layout``): CSV files are read
+line by line when records and lines disagree (see :mod:`toolkit.csvfile`).
 
 Formats
 -------
@@ -18,8 +19,9 @@ Formats
   first, then Windows-1252; a file that is neither is refused with
   "encodage inconnu").
 * XLSX (``.xlsx``, ``.xlsm``): the first sheet; dates may be real Excel dates
-  (read as ``yyyy-mm-dd``) or text.
-* Parquet (``.parquet``, ``.pq``).
+  (read as ``yyyy-mm-dd``) or text. Read in read-only mode whatever the
+  sheet's declared dimensions (:mod:`toolkit.sheets`).
+* Parquet (``.parquet``, ``.pq``); nested columns are read as JSON text.
 
 Headers match the contract (:data:`toolkit.schema.RAW_COLUMNS` and their
 variants) regardless of case, accents, spaces, hyphens and underscores
