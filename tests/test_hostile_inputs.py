@@ -220,3 +220,11 @@ def test_validate_canonical_names_column_and_rows(tmp_path):
     broken.loc[1, "age_at_entry"] = 99
     with pytest.raises(SchemaError, match=r"colonne « age_at_entry », lignes 2 : âge hors de 15 à 40 ans"):
         validate_canonical(broken)
+
+
+def test_identifier_in_a_header_is_never_quoted(tmp_path):
+    path = tmp_path / "export.csv"
+    path.write_text(";".join([*HEADER, "rappeler 06 12 34 56 78"]) + "\n" + _row(1) + ";oui\n")
+    result = clean_export(path, key=KEY)
+    assert "06 12 34 56 78" not in _all_output(result) + str(result.raw_info)
+    assert result.summary["ignored_columns"] == ["rappeler [masqué]"]

@@ -82,6 +82,7 @@ from .definitions import Definition, get_definition, positive_exit
 from .i18n import _
 from .io import ExportMapping, RawExport, read_export
 from .privacy import (
+    MASK,
     find_identifier_columns,
     identifier_label,
     load_key,
@@ -331,8 +332,8 @@ def _screen(raw: RawExport) -> tuple[dict, list, list, dict]:
     found, ignored = find_identifier_columns({c: col.values for c, col in raw.columns.items()}, contract)
     by_column = {**raw.identifiers_not_read, **dict(found)}  # not read (named by header) or found now
     safe = dict(zip(raw.headers, mask_identifiers_in_text(raw.headers)[0]))
-    dropped = [(safe[h] or "[masqué]", by_column[h]) for h in raw.headers if h in by_column]
-    ignored = [safe.get(h) or "[masqué]" for h in ignored]
+    dropped = [(safe[h] or MASK, by_column[h]) for h in raw.headers if h in by_column]
+    ignored = [safe.get(h) or MASK for h in ignored]
     columns = {c: col for c, col in raw.columns.items() if c not in by_column}
     return columns, dropped, ignored, by_column
 
@@ -447,7 +448,10 @@ def _clean(source, mapping, definition: Definition, key, steps: _Steps) -> Clean
         definition=definition,
         source_name=raw.source_name,
         sha256=raw.sha256,
-        raw_info={"headers": raw.headers, "birth_year_from_birth_date": birth_from_date},
+        raw_info={
+            "headers": [h or MASK for h in mask_identifiers_in_text(raw.headers)[0]],
+            "birth_year_from_birth_date": birth_from_date,
+        },
         timings={"wall": dict(steps.timings), "cpu": dict(steps.cpu_timings)},
         layout=raw.layout,
     )
@@ -456,8 +460,9 @@ def _clean(source, mapping, definition: Definition, key, steps: _Steps) -> Clean
 def _layout_warnings(warnings: Warnings, raw: RawExport) -> None:
     """Short rows and stray quotes, named by row (the warnings frame adds the line)."""
     layout = raw.layout
-    warnings.add_rows(layout.status == ROW_SHORT, raw.headers[-1], "short_row")
-    warnings.add_rows(layout.status == ROW_STRAY_QUOTE, raw.headers[0], "stray_quote")
+    first, last = (h or MASK for h in mask_identifiers_in_text([raw.headers[0], raw.headers[-1]])[0])
+    warnings.add_rows(layout.status == ROW_SHORT, last, "short_row")
+    warnings.add_rows(layout.status == ROW_STRAY_QUOTE, first, "stray_quote")
 
 
 def _summary(raw, definition, keep, reason, warnings, dropped, ignored) -> dict:
