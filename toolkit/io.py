@@ -279,6 +279,15 @@ def load_mapping(mapping: str | os.PathLike | dict | ExportMapping | None) -> Ex
             raise InputError(
                 _("{name} : fichier de correspondance YAML illisible ({error}).", name=name, error=exc)
             ) from None
+        except OSError as exc:
+            raise InputError(
+                _(
+                    "{name} : fichier illisible ({reason}). Vérifiez les droits de lecture du fichier {path}.",
+                    name=name,
+                    reason=exc.strerror or exc,
+                    path=path,
+                )
+            ) from None
         mapping = content or {}
     if not isinstance(mapping, dict):
         raise InputError(
