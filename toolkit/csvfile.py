@@ -121,22 +121,8 @@ def _split_header(raw, name: str) -> tuple[bytes, memoryview]:
     return head[: found.start()], memoryview(raw)[found.end() :]
 
 
-def read_csv_columns(raw, name: str, forced_separator: str | None, encoding: str | None, skip: Callable):
-    """Read a CSV file's bytes.
-
-    Parameters
-    ----------
-    raw : bytes-like
-        The whole file.
-    forced_separator, encoding : str or None
-        Overrides from the school's mapping.
-    skip : callable
-        ``skip(headers) -> {header: kind}`` of the columns not to read (direct identifiers).
-
-    Returns
-    -------
-    (columns, encoding, separator, headers, not_read, layout)
-    """
+def _as_utf8(raw, name: str, encoding: str | None):
+    """(bytes, encoding to report, 'known to be UTF-8'): a BOM, UTF-16 or a forced encoding turns into UTF-8."""
     reported, forced = encoding, False  # forced: bytes already known to be UTF-8
     if bytes(raw[:3]) == b"\xef\xbb\xbf":
         raw, reported, forced = memoryview(raw)[3:], "utf-8-sig", True
@@ -157,6 +143,26 @@ def read_csv_columns(raw, name: str, forced_separator: str | None, encoding: str
                     error=exc,
                 )
             ) from None
+    return raw, reported, forced
+
+
+def read_csv_columns(raw, name: str, forced_separator: str | None, encoding: str | None, skip: Callable):
+    """Read a CSV file's bytes.
+
+    Parameters
+    ----------
+    raw : bytes-like
+        The whole file.
+    forced_separator, encoding : str or None
+        Overrides from the school's mapping.
+    skip : callable
+        ``skip(headers) -> {header: kind}`` of the columns not to read (direct identifiers).
+
+    Returns
+    -------
+    (columns, encoding, separator, headers, not_read, layout)
+    """
+    raw, reported, forced = _as_utf8(raw, name, encoding)
     if is_blank(raw):
         raise InputError(_("{name} : le fichier est vide.", name=name))
     if b"\x00" in bytes(raw[:65536]):

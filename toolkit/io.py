@@ -322,43 +322,7 @@ def load_mapping(mapping: str | os.PathLike | dict | ExportMapping | None) -> Ex
         elif key == "values":
             if not isinstance(content, dict):
                 raise InputError(_("{name} : « valeurs » doit associer chaque colonne à ses libellés.", name=name))
-            for column, labels in content.items():
-                contract = _contract_name(column, _("{name}, valeurs", name=name))
-                if not isinstance(labels, dict):
-                    raise InputError(
-                        _(
-                            "{name} : valeurs de « {column} » : il faut des paires « libellé: valeur du contrat ».",
-                            name=name,
-                            column=column,
-                        )
-                    )
-                if contract not in CODED_COLUMNS and contract not in _RENAMED_COLUMNS:
-                    allowed = ", ".join([*CODED_COLUMNS, *_RENAMED_COLUMNS])
-                    raise SchemaError(
-                        _(
-                            "{name} : valeurs de « {column} » : correspondance de libellés non prise en charge pour "
-                            "cette colonne (colonnes possibles : {allowed}).",
-                            name=name,
-                            column=contract,
-                            allowed=allowed,
-                        )
-                    )
-                pairs = {_yaml_text(label): _yaml_text(target) for label, target in labels.items()}
-                if contract in CODED_COLUMNS:
-                    table = label_table(contract)
-                    for label_text, target in pairs.items():
-                        if normalise_key(target) not in table:
-                            raise SchemaError(
-                                _(
-                                    "{name} : valeurs de « {column} » : « {target} » (pour « {label} ») n'est ni un "
-                                    "libellé reconnu ni un code du contrat.",
-                                    name=name,
-                                    column=contract,
-                                    target=target,
-                                    label=label_text,
-                                )
-                            )
-                out.values.setdefault(contract, {}).update(pairs)
+            _add_values(out, content, name)
         elif key == "separator":
             sep = "\t" if str(content) in {"\\t", "tab", "tabulation"} else str(content)
             if sep not in SEPARATORS:
@@ -375,6 +339,47 @@ def load_mapping(mapping: str | os.PathLike | dict | ExportMapping | None) -> Ex
         elif key == "sheet":
             out.sheet = content
     return out
+
+
+def _add_values(out: ExportMapping, content: dict, name: str) -> None:
+    """Check the ``valeurs`` of a mapping and add them to ``out``."""
+    for column, labels in content.items():
+        contract = _contract_name(column, _("{name}, valeurs", name=name))
+        if not isinstance(labels, dict):
+            raise InputError(
+                _(
+                    "{name} : valeurs de « {column} » : il faut des paires « libellé: valeur du contrat ».",
+                    name=name,
+                    column=column,
+                )
+            )
+        if contract not in CODED_COLUMNS and contract not in _RENAMED_COLUMNS:
+            allowed = ", ".join([*CODED_COLUMNS, *_RENAMED_COLUMNS])
+            raise SchemaError(
+                _(
+                    "{name} : valeurs de « {column} » : correspondance de libellés non prise en charge pour "
+                    "cette colonne (colonnes possibles : {allowed}).",
+                    name=name,
+                    column=contract,
+                    allowed=allowed,
+                )
+            )
+        pairs = {_yaml_text(label): _yaml_text(target) for label, target in labels.items()}
+        if contract in CODED_COLUMNS:
+            table = label_table(contract)
+            for label_text, target in pairs.items():
+                if normalise_key(target) not in table:
+                    raise SchemaError(
+                        _(
+                            "{name} : valeurs de « {column} » : « {target} » (pour « {label} ») n'est ni un "
+                            "libellé reconnu ni un code du contrat.",
+                            name=name,
+                            column=contract,
+                            target=target,
+                            label=label_text,
+                        )
+                    )
+        out.values.setdefault(contract, {}).update(pairs)
 
 
 def _yaml_text(value: object) -> str:
