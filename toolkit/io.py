@@ -248,6 +248,33 @@ def _contract_name(name: object, where: str) -> str:
     )
 
 
+def _read_mapping_file(path: Path):
+    """The content of a YAML mapping file (an empty dict for an empty file)."""
+    name = path.name
+    if not path.is_file():
+        raise InputError(_("Fichier de correspondance introuvable : {path}.", path=path))
+    import yaml  # local import: only needed with a mapping file
+
+    try:
+        content = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
+    except UnicodeDecodeError:
+        raise InputError(_("{name} : le fichier de correspondance doit être enregistré en UTF-8.", name=name)) from None
+    except yaml.YAMLError as exc:
+        raise InputError(
+            _("{name} : fichier de correspondance YAML illisible ({error}).", name=name, error=exc)
+        ) from None
+    except OSError as exc:
+        raise InputError(
+            _(
+                "{name} : fichier illisible ({reason}). Vérifiez les droits de lecture du fichier {path}.",
+                name=name,
+                reason=exc.strerror or exc,
+                path=path,
+            )
+        ) from None
+    return content or {}
+
+
 def load_mapping(mapping: str | os.PathLike | dict | ExportMapping | None) -> ExportMapping:
     """Read and check a mapping (YAML path or dict; see the module docstring).
 
@@ -263,32 +290,7 @@ def load_mapping(mapping: str | os.PathLike | dict | ExportMapping | None) -> Ex
         return mapping
     name = "mapping"
     if isinstance(mapping, (str, os.PathLike)):
-        path = Path(mapping)
-        name = path.name
-        if not path.is_file():
-            raise InputError(_("Fichier de correspondance introuvable : {path}.", path=path))
-        import yaml  # local import: only needed with a mapping file
-
-        try:
-            content = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
-        except UnicodeDecodeError:
-            raise InputError(
-                _("{name} : le fichier de correspondance doit être enregistré en UTF-8.", name=name)
-            ) from None
-        except yaml.YAMLError as exc:
-            raise InputError(
-                _("{name} : fichier de correspondance YAML illisible ({error}).", name=name, error=exc)
-            ) from None
-        except OSError as exc:
-            raise InputError(
-                _(
-                    "{name} : fichier illisible ({reason}). Vérifiez les droits de lecture du fichier {path}.",
-                    name=name,
-                    reason=exc.strerror or exc,
-                    path=path,
-                )
-            ) from None
-        mapping = content or {}
+        name, mapping = Path(mapping).name, _read_mapping_file(Path(mapping))
     if not isinstance(mapping, dict):
         raise InputError(
             _("{name} : le fichier de correspondance doit contenir des clés « colonnes » et/ou « valeurs ».", name=name)
