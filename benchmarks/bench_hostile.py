@@ -62,7 +62,7 @@ def make_cases() -> dict[str, Path]:
 
     rows = 150_000  # about 10 MB
     text("ordinary_10mb.csv", ";".join(HEADER) + "\n" + "\n".join(_row(i) for i in range(rows)) + "\n")
-    huge = ("jean.dupont" * 10 + "@" + "1 2 " * 50 + "a.") * 8_000  # ~10 MB in one cell
+    huge = ("jean.dupont" * 10 + "@" + "1 2 " * 50 + "a.") * 32_000  # 10 MB in one cell
     text("huge_cell_10mb.csv", ";".join(HEADER) + "\n" + _row(0, huge) + "\n" + _row(1) + "\n")
     wide = HEADER + [f"extra_{i}" for i in range(8_000)]
     text("wide_8000_columns.csv", ";".join(wide) + "\n" + "\n".join(_row(i) for i in range(2_000)) + "\n")
