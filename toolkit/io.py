@@ -69,11 +69,10 @@ needed. Example (``data/raw/mapping_example.yml``)::
 
 Errors
 ------
-:class:`~toolkit.errors.InputError` (missing, unreadable or empty file,
-unknown encoding, XLSX without data, invalid mapping file) and
-:class:`~toolkit.errors.SchemaError` (required column missing, two headers for
-one column, mapping naming an unknown column); messages are in French and name
-the file and what is wrong.
+:class:`~toolkit.errors.InputError` (file missing, unreadable, empty, binary or
+badly encoded; invalid mapping file) and :class:`~toolkit.errors.SchemaError`
+(required column missing, two headers for one column), in the current
+language (:mod:`toolkit.i18n`), naming the file and what is wrong.
 """
 
 from __future__ import annotations
