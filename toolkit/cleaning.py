@@ -79,7 +79,7 @@ from .cleanframes import (
 )
 from .cleanresult import REJECTION_REASONS, WARNING_KINDS, CleanResult, reason_label, warning_label
 from .definitions import Definition, get_definition, positive_exit
-from .i18n import _
+from .i18n import N_, _
 from .io import ExportMapping, RawExport, read_export
 from .privacy import (
     MASK,
@@ -183,6 +183,21 @@ def _first_copy(columns: list[TextColumn], n: int) -> np.ndarray:
 # --------------------------------------------------------------------------
 # Progress
 # --------------------------------------------------------------------------
+# Step names: keys of CleanResult.timings, and shown (translated) beside the progress bar.
+_STEP_NAMES = (
+    N_("lecture"),
+    N_("identifiants et doublons"),
+    N_("identifiant"),
+    N_("libellés"),
+    N_("dates"),
+    N_("règles"),
+    N_("pseudonymes"),
+    N_("tableau canonique"),
+    N_("sorties positives"),
+    N_("rejets et bilan"),
+)
+
+
 class _Steps:
     """Progress bar (optional) and the wall time of each step (always, for benchmarks)."""
 
@@ -205,7 +220,7 @@ class _Steps:
         self.cpu_timings[text] = now_cpu - self.last_cpu  # all threads of the process
         self.last, self.last_cpu = now, now_cpu
         if self.bar is not None:
-            self.bar.set_postfix_str(text)
+            self.bar.set_postfix_str(_(text))
             self.bar.update(1)
 
     def close(self) -> None:
