@@ -105,7 +105,7 @@ def trim_sheet(frame: pd.DataFrame, header_row: int | None = None, name: str = "
     body, body_filled = frame.iloc[start + 1 :], filled[start + 1 :]
     counts = body_filled.sum(axis=1)
     width = max(int(filled[start].sum()), 1)
-    first = body.iloc[:, 0].astype(str).str.strip().to_numpy() if len(body) else np.empty(0, dtype=object)
+    first = ["" if v is None or (isinstance(v, float) and v != v) else str(v).strip() for v in body.iloc[:, 0]]
     footer_like = (counts <= min(3, max(1, width // 3))) | np.array(
         [bool(_FOOTER_START.match(t)) for t in first], dtype=bool
     )
@@ -118,7 +118,7 @@ def trim_sheet(frame: pd.DataFrame, header_row: int | None = None, name: str = "
     data = body.iloc[:end].copy()
     data.columns = headers
     keep = [not h.startswith("Unnamed:") or body_filled[:end, j].any() for j, h in enumerate(headers)]
-    return data.loc[:, keep].reset_index(drop=True), notes
+    return data.loc[:, keep], notes  # the index stays the sheet's row numbers
 
 
 def _read_csv_text(path: Path) -> pd.DataFrame:
@@ -161,7 +161,7 @@ def read_table(
         except (ValueError, KeyError):
             raise InputError(_("{name} : feuille « {sheet} » introuvable.", name=path.name, sheet=sheet)) from None
         frame, notes = trim_sheet(sheet_frame, header_row, path.name)
-        texts = frame.apply(lambda col: col.map(_cell_text))
+        texts = frame.reset_index(drop=True).apply(lambda col: col.map(_cell_text))
         return texts, f"{path.name} [{sheet}]" if sheet is not None else path.name, notes
     if suffix in (".parquet", ".pq"):
         frame = pd.read_parquet(path)
@@ -170,7 +170,7 @@ def read_table(
 
 
 def _cell_text(value: object) -> str:
-    from .io import _cell_text as cell_text  # the same rendering of Excel cells as the main table
+    from .textcolumn import _cell_text as cell_text  # the same rendering of Excel cells as the main table
 
     text = cell_text(value)
     return "" if text is None else text
