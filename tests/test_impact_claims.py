@@ -13,7 +13,6 @@ import pytest
 from scipy.special import expit
 
 from toolkit.i18n import use_language
-from toolkit.impact import estimate_att
 from toolkit.impact.claims import assess, claim_sentences, group_accounting
 from toolkit.reports.impact_section import impact_section
 
