@@ -193,22 +193,20 @@ def _suppress_year(year_table: pd.DataFrame, min_cell: int) -> pd.DataFrame:
     cannot be recovered from EECO01 either. Cells hidden in one block are unknown to the others, and the
     blocks run again until nothing changes.
     """
-    table = year_table.set_index("code")[[*_COUNTS, "unknown"]].astype(float)
+    table = year_table.set_index("code")[_COUNTS].astype(float)
     hidden = pd.DataFrame(False, index=table.index, columns=_COUNTS)
     eeco01 = table.loc["EECO01", _COUNTS] if "EECO01" in table.index else None
     blocks = [(_AGE_BLOCK, True), (_ISCED_BLOCK, True)]
-    blocks += [((code,), False) for code in table.index if code not in (*_AGE_BLOCK, *_ISCED_BLOCK, "EECO01")]
+    blocks += [((code,), False) for code in table.index if code not in (*_AGE_BLOCK, *_ISCED_BLOCK)]
     while True:
         before = hidden.to_numpy().copy()
         for codes, partition in blocks:
             codes = [c for c in codes if c in table.index]
             block = table.loc[codes, _COUNTS].copy()
             total_row = None
-            if partition and eeco01 is not None:
-                # outside the bands (unknown characteristic included): not published, so unknown to a
-                # reader, unless it is 0 (then the bands add up to EECO01 and a reader may know it)
-                rest = eeco01 - block.sum()
-                block.loc["_rest"] = rest.where(rest == 0)
+            # the bands add up to EECO01 when nobody falls outside them (unknown characteristic included):
+            # then EECO01 joins the block as its total row
+            if partition and eeco01 is not None and ((eeco01 - block.sum()) == 0).all():
                 block.loc["EECO01"] = eeco01
                 total_row = "EECO01"
             known = hidden.reindex(block.index, fill_value=False)
@@ -222,7 +220,7 @@ def _suppress_year(year_table: pd.DataFrame, min_cell: int) -> pd.DataFrame:
                 total_row=total_row,
                 total_col="total",
             )
-            mask = result.suppressed[_COUNTS].drop(index="_rest", errors="ignore")
+            mask = result.suppressed[_COUNTS]
             hidden.loc[mask.index] |= mask.to_numpy()
         if (hidden.to_numpy() == before).all():
             return hidden
