@@ -354,8 +354,10 @@ def fit_positive_exit(
     ----------
     data : canonical frame (``CleanResult.data``).
     formula : patsy formula, optional. Default: ``positive_exit ~`` the
-        :data:`DEFAULT_COVARIATES` (sex, age at entry, education level, QPV,
-        disability, nationality, weeks in company, cohort year, region).
+        :data:`DEFAULT_COVARIATES`: characteristics known at entry (sex, age at entry,
+        education level, QPV, disability, nationality), cohort year and region. Variables
+        measured during the parcours (:data:`PARCOURS_COVARIATES`, weeks in company) are
+        never in the default: pass them in ``covariates`` for a separate analysis.
         Covariates with a single observed value (e.g. region in a one-region
         file) are dropped and listed in ``.notes``. The columns named in a custom
         formula are converted the same way (categoricals reference-first,
