@@ -207,6 +207,33 @@ class PositiveExitModel:
             )
         return _performance(y, predicted)
 
+    def display_table(self, raw_names: bool = False) -> pd.DataFrame:
+        """Odds ratios and average marginal effects (points) as text, as in the reports; the toolkit's
+        term names only with ``raw_names=True``."""
+        from ..display import model_table
+
+        return model_table(self, raw_names)
+
+    def _repr_html_(self) -> str:
+        from ..display import html_table
+        from ..formatting import fmt_int, fmt_number
+
+        caption = _(
+            "Modèle logistique des sorties positives : {n} sorties à l'issue connue",
+            n=fmt_int(self.n),
+        )
+        notes = [
+            _(
+                "Rapports de cotes et effets marginaux moyens (en points de probabilité) : des associations "
+                "« toutes choses égales par ailleurs », pas des effets causaux. AUC apparente : {auc}.",
+                auc=fmt_number(self.auc, decimals=3),
+            )
+        ]
+        dropped = int(self.missing.get("rows_dropped", 0) or 0)
+        if dropped:
+            notes.append(_("{n} sorties écartées pour une caractéristique manquante.", n=fmt_int(dropped)))
+        return html_table(self.display_table(), caption, notes)
+
     def missing_table(self, lang: str | None = None) -> pd.DataFrame:
         """Missing values by column (see :func:`fit_positive_exit`), in the current language or ``lang``."""
         return _missing_table(self.missing, lang)
