@@ -24,7 +24,7 @@ from ..definitions import Definition, resolve_outcome
 from ..design import formula_variables
 from ..errors import ModelError
 from ..formatting import column_label
-from ..i18n import _, current_language, use_language
+from ..i18n import _, current_language, ngettext, use_language
 from .performance import ModelPerformance, _performance
 from .prepare import (
     MISSING_LEVEL,
@@ -231,7 +231,14 @@ class PositiveExitModel:
         ]
         dropped = int(self.missing.get("rows_dropped", 0) or 0)
         if dropped:
-            notes.append(_("{n} sorties écartées pour une caractéristique manquante.", n=fmt_int(dropped)))
+            notes.append(
+                ngettext(
+                    "{k} sortie écartée pour une caractéristique manquante.",
+                    "{k} sorties écartées pour une caractéristique manquante.",
+                    dropped,
+                    k=fmt_int(dropped),
+                )
+            )
         return html_table(self.display_table(), caption, notes)
 
     def missing_table(self, lang: str | None = None) -> pd.DataFrame:
