@@ -14,7 +14,7 @@ import pandas as pd
 from .formatting import column_label, fmt_int, fmt_number, fmt_pct, fmt_points, fmt_pvalue
 from .i18n import N_, _
 
-__all__ = ["html_table", "model_table", "comparison_table", "comparison_caption", "impact_table"]
+__all__ = ["html_table", "model_table", "comparison_table", "comparison_caption", "impact_table", "figure"]
 
 _STYLE = (
     "<style>.e2c-display table{border-collapse:collapse}.e2c-display td,.e2c-display th{padding:2px 8px;"
@@ -167,3 +167,38 @@ def impact_table(res, raw_names: bool = False) -> pd.DataFrame:
     if raw_names:
         frame.insert(0, _("Nom"), [r[0] for r in rows])
     return frame
+
+
+class FigureDisplay:
+    """A figure with its alternative text, for notebooks: JupyterLab and nbconvert show an ``<img>`` with
+    ``alt`` (the PNG is in the same output for other front ends)."""
+
+    def __init__(self, fig, alt: str | None = None):
+        self.figure = fig
+        self.alt = alt or getattr(fig, "alt_text", None) or _figure_title(fig)
+
+    def _png(self) -> str:
+        import base64
+        import io
+
+        buffer = io.BytesIO()
+        self.figure.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
+        return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        png = self._png()
+        img = f'<img src="data:image/png;base64,{png}" alt="{html.escape(self.alt, quote=True)}">'
+        return {"text/html": img, "image/png": png, "text/plain": self.alt}
+
+
+def _figure_title(fig) -> str:
+    titles = [ax.get_title() for ax in fig.get_axes() if ax.get_title()]
+    suptitle = fig._suptitle.get_text() if getattr(fig, "_suptitle", None) is not None else ""
+    text = suptitle or (titles[0] if titles else "")
+    return _("Graphique : {title}", title=text) if text else _("Graphique sans titre")
+
+
+def figure(fig, alt: str | None = None) -> FigureDisplay:
+    """Display a figure in a notebook with alternative text (``alt``, else the figure's ``alt_text``
+    attribute, else its title): ``display(figure(plot_rates(table)))``."""
+    return FigureDisplay(fig, alt)
