@@ -143,3 +143,26 @@ def test_analysed_groups_are_accounted_for_against_independent_count():
     verb = "est laissé" if n_out < 2 else "sont laissés"
     assert f"Sur {int(t.sum())} stagiaires E2C, {n_out} {verb} de côté" in sentence
     assert f"{(t & unknown).sum()} sans issue connue" in sentence
+
+
+def test_impact_result_shows_a_french_table_with_its_reading(null_effect, clear_effect):
+    res = null_effect["result"]
+    html = res._repr_html_()
+    assert "Effet estimé sur les stagiaires (ATT)" in html
+    assert "Lecture : indistinguable de zéro (l&#x27;intervalle contient 0)" in html
+    table = dict(res.display_table().to_numpy())
+    assert table["Effet estimé (points)"] == f"{res.estimate * 100:+.1f}".replace(".", ",")
+    assert "effet positif, distinct de zéro" in clear_effect["result"]._repr_html_()
+    assert "estimate" in res.display_table(raw_names=True).iloc[:, 0].tolist()
+
+
+def test_impact_figures_have_alt_text(clear_effect):
+    from toolkit.display import figure
+    from toolkit.plots.impact import love_plot, overlap_plot
+
+    res = clear_effect["result"]
+    love = love_plot(res)
+    assert "caractéristiques" in love.alt_text and "0,1" in love.alt_text
+    bundle = figure(love)._repr_mimebundle_()
+    assert bundle["image/png"] and 'alt="Écarts standardisés' in bundle["text/html"]
+    assert "propension" in figure(overlap_plot(res))._repr_mimebundle_()["text/html"]

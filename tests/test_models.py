@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 
 import numpy as np
 import pandas as pd
@@ -303,3 +304,21 @@ def test_cross_validation_announces_folds_that_fail():
         m = fit_positive_exit(data, "positive_exit ~ weeks_in_company + flag", cluster=None, strict=False)
     with pytest.warns(ModelWarning, match="Validation croisée"):
         m.cross_validate(folds=5)
+
+
+def test_model_shows_a_french_table_as_in_the_reports(model):
+    html = model._repr_html_()
+    assert "Rapport de cotes" in html and "Effet marginal moyen (points)" in html
+    table = model.display_table()
+    odds = model.odds_ratios.drop(index="Intercept")
+    ame = model.marginal_effects.reindex(odds.index)
+    row = table.iloc[list(odds.index).index("qpv")]
+    assert row["Variable"] == "Résident QPV"
+    assert row["Rapport de cotes"] == f"{odds.loc['qpv', 'odds_ratio']:.2f}".replace(".", ",")
+    points = ame.loc["qpv", "ame"] * 100
+    assert row["Effet marginal moyen (points)"] == f"{points:+.1f}".replace(".", ",")
+    small = odds["p_value"] < 0.001
+    assert small.any() and (table.loc[small.to_numpy(), "p"] == "<\u00a00,001").all()
+    assert not re.search(r"\d[.,]?\d*e-\d", html) and "&lt;\u00a00,001" in html and "qpv" not in table.to_string()
+    raw = model.display_table(raw_names=True)
+    assert raw.iloc[:, 0].tolist() == list(odds.index)  # English names only on request
