@@ -14,7 +14,16 @@ import pandas as pd
 from .formatting import column_label, fmt_int, fmt_number, fmt_pct, fmt_points, fmt_pvalue
 from .i18n import N_, _
 
-__all__ = ["html_table", "model_table", "comparison_table", "comparison_caption", "impact_table", "figure"]
+__all__ = [
+    "html_table",
+    "model_table",
+    "comparison_table",
+    "comparison_caption",
+    "impact_table",
+    "figure",
+    "rosenbaum_table",
+    "effects_by_table",
+]
 
 _STYLE = (
     "<style>.e2c-display table{border-collapse:collapse}.e2c-display td,.e2c-display th{padding:2px 8px;"
@@ -202,3 +211,41 @@ def figure(fig, alt: str | None = None) -> FigureDisplay:
     """Display a figure in a notebook with alternative text (``alt``, else the figure's ``alt_text``
     attribute, else its title): ``display(figure(plot_rates(table)))``."""
     return FigureDisplay(fig, alt)
+
+
+def rosenbaum_table(bounds) -> pd.DataFrame:
+    """Rosenbaum bounds (:class:`toolkit.impact.RosenbaumBounds` or its ``table``) as text."""
+    table = getattr(bounds, "table", bounds)
+    return pd.DataFrame(
+        {
+            "Γ": fmt_number(table["gamma"], decimals=2).to_numpy(),
+            _("p maximale (unilatérale)"): fmt_pvalue(table["p_upper"]).to_numpy(),
+            _("Significatif à 5 %"): [_("Oui") if s else _("Non") for s in table["significant"]],
+        }
+    )
+
+
+def effects_by_table(by_table: pd.DataFrame, column: str | None = None, percent: bool = True) -> pd.DataFrame:
+    """Effects by subgroup (:func:`toolkit.impact.estimate_att_by`) as text, in points for a proportion;
+    ``column`` names the canonical column of the subgroups (their codes are then shown as labels)."""
+    from .schema import label as code_label
+
+    def effect(value):
+        return fmt_points(value) if percent else fmt_number(value, decimals=2)
+
+    names = [code_label(column, v) if column else str(v) for v in by_table["by"]]
+    ok = (by_table["status"] == "ok").to_numpy()
+    return pd.DataFrame(
+        {
+            _("Sous-groupe"): names,
+            _("Stagiaires E2C analysés"): fmt_int(by_table["n_treated"]).to_numpy(),
+            _("Jeunes du groupe de comparaison analysés"): fmt_int(by_table["n_control"]).to_numpy(),
+            _("Effet estimé (points)") if percent else _("Effet estimé"): [
+                effect(v) if good else _("non estimé") for v, good in zip(by_table["estimate"], ok)
+            ],
+            _("IC 95 %"): [
+                f"[{effect(lo)}\u00a0; {effect(hi)}]" if good else ""
+                for lo, hi, good in zip(by_table["ci_low"], by_table["ci_high"], ok)
+            ],
+        }
+    )
