@@ -39,12 +39,15 @@ def _dates(national) -> tuple[str, ...]:
 
 
 def region_page(national, region: str, lang: str) -> tuple[str, list]:
-    """The region's page body (every section) and its figures' data."""
+    """The region's page body (every section) and its figures' data, rendered as a kernel does."""
+    from toolkit.i18n import use_language
     from toolkit.reports.sections import RegionReport
 
-    report = RegionReport.load(national.work_dir, region, lang=lang, min_cell=MIN_CELL)
-    sections = report.all_sections()
-    return "".join(s.html for s in sections), [f for s in sections for f in s.figures]
+    with use_language(lang):
+        report = RegionReport.load(national.work_dir, region)
+        sections = report.all_sections()
+    figures = [{"alt": f.alt, "points": f.points} for s in sections for f in s.figures]
+    return "".join(s.html for s in sections), figures
 
 
 def index_page(national, lang: str) -> str:

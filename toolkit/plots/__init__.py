@@ -43,6 +43,7 @@ __all__ = [
     "percent_formatter",
     "number_formatter",
     "add_source",
+    "literal",
     "new_figure",
     "plot_rates",
     "plot_exit_mix",
@@ -135,6 +136,13 @@ def number_formatter(lang: str | None = None, decimals: int = 0) -> FuncFormatte
     return FuncFormatter(lambda value, _pos=None: fmt_number(value, lang, decimals))
 
 
+def literal(text: object) -> str:
+    """Text shown as it is in a figure: matplotlib reads a pair of ``$`` as mathtext (a site
+    named "$x$" would be typeset, or fail), so every ``$`` is escaped. Plot functions call
+    this on every text from the data (titles, labels, legend entries, the source line)."""
+    return str(text).replace("$", r"\$")
+
+
 def add_source(fig: Figure, text: str, lang: str | None = None) -> None:
     """Write a source line at the bottom left of the figure ("Source : ..." in French).
 
@@ -145,7 +153,7 @@ def add_source(fig: Figure, text: str, lang: str | None = None) -> None:
     line = text if text.lower().startswith("source") else prefix + text
     if lang == "fr":  # French typography: no-break space before ":" and ";"
         line = line.replace(" :", NBSP + ":").replace(" ;", NBSP + ";")
-    fig.text(0.01, 0.01, line, ha="left", va="bottom", fontsize=8.5, color="#404040", gid="source", wrap=True)
+    fig.text(0.01, 0.01, literal(line), ha="left", va="bottom", fontsize=8.5, color="#404040", gid="source", wrap=True)
     # Make room for the line: about 0.35 inch below the existing bottom margin.
     height = fig.get_figheight()
     fig.subplots_adjust(bottom=min(fig.subplotpars.bottom + 0.35 / height, 0.5))
@@ -287,7 +295,7 @@ def _lang(lang: str | None) -> str:
 def _code_label(column: str, code: object, lang: str) -> str:
     from ..schema import label  # noqa: PLC0415
 
-    return label(column, code, lang)
+    return literal(label(column, code, lang))
 
 
 def _require_columns(table: pd.DataFrame, columns: Sequence[str], what: str) -> None:
@@ -337,9 +345,9 @@ def _finish(
             title=legend_title,
             alignment="left",
         )
-    ax.set_title(title, pad=(48 if legend_title else 30) if handles else 8)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
+    ax.set_title(literal(title), pad=(48 if legend_title else 30) if handles else 8)
+    ax.set_xlabel(literal(xlabel))
+    ax.set_ylabel(literal(ylabel))
     parts = [source or _DEFAULT_SOURCE[lang]]
     if national:
         parts.append(_NATIONAL_SOURCE[lang])
@@ -499,6 +507,8 @@ def plot_exit_mix(
     national: bool = True,
     source: str | None = None,
     min_n: int | None = None,
+    reference: dict | pd.Series | None = None,
+    reference_label: str | None = None,
 ) -> Figure:
     """The exit mix: where trainees went (job, work-study, training, other).
 
@@ -511,6 +521,10 @@ def plot_exit_mix(
         per group).
     min_n : int, optional
         Groups with fewer exits of known type are not drawn.
+    reference : mapping or Series, optional
+        National shares by category to draw as diamonds instead of the
+        network's published 2024 shares (a report compares a region with the
+        country in the same data), labelled ``reference_label``.
 
     Returns
     -------
@@ -532,7 +546,12 @@ def plot_exit_mix(
     unknown = table[category == "unknown"]
     known = table[category != "unknown"]
     n_unknown = int(unknown["n"].sum())
-    n_exits = int(unknown["n_exits"].sum()) if len(unknown) else int(known.drop_duplicates(groups)["n_exits"].sum())
+    if len(unknown):
+        n_exits = int(unknown["n_exits"].sum())
+    elif groups:
+        n_exits = int(known.drop_duplicates(groups)["n_exits"].sum())
+    else:
+        n_exits = int(known["n_exits"].iloc[0]) if len(known) else 0
     notes = []
     if n_unknown:
         notes.append(text["unknown_mix"].format(_int(n_unknown, lang), _pct(n_unknown / n_exits, lang, 1)))
@@ -557,13 +576,12 @@ def plot_exit_mix(
         if national:
             from ..indicators import NATIONAL_BENCHMARKS  # noqa: PLC0415
 
-            ref = NATIONAL_BENCHMARKS["exit_mix"].set_index("category")["share"]
-            values = known["category"].astype("object").map(ref).to_numpy(dtype=float)
+            ref = NATIONAL_BENCHMARKS["exit_mix"].set_index("category")["share"] if reference is None else reference
+            values = known["category"].astype("object").map(pd.Series(ref)).to_numpy(dtype=float)
             if np.isfinite(values).any():
-                ax.plot(
-                    positions, values, "D", color=REFERENCE, markersize=7, linestyle="none", label=text["mix_national"]
-                )
-                drew_national = True
+                label = text["mix_national"] if reference is None else literal(reference_label or text["national"])
+                ax.plot(positions, values, "D", color=REFERENCE, markersize=7, linestyle="none", label=label)
+                drew_national = reference is None  # the network's figures: named in the source line
         ax.set_xticks(positions, [_code_label("exit_category", c, lang) for c in known["category"]])
         ax.set_ylim(0, 1)
         ax.yaxis.set_major_formatter(percent_formatter(lang))
@@ -632,6 +650,8 @@ def plot_trend(
     national: bool = True,
     source: str | None = None,
     min_n: int | None = None,
+    label: str | None = None,
+    reference_label: str | None = None,
 ) -> Figure:
     """Positive-exit rate by year, with 95 % intervals and the national rate.
 
@@ -645,6 +665,11 @@ def plot_trend(
         as a black dashed line with diamonds, for the years that have one.
     min_n : int, optional
         Points resting on fewer exits of known outcome are not drawn.
+    label, reference_label : str, optional
+        Legend entries of the single line (default "Taux de sorties
+        positives") and of the ``national`` column when it is not the
+        network's published rate but, for instance, the country in the same
+        data (the source line then does not cite the network).
 
     Returns
     -------
@@ -686,7 +711,7 @@ def plot_trend(
             color=colour,
             capsize=3,
             markersize=5,
-            label=text["rate"] if group is None else _code_label(by, group, lang),
+            label=literal(label or text["rate"]) if group is None else _code_label(by, group, lang),
         )
     drew_national = False
     if national and "national" in table.columns:
@@ -700,9 +725,9 @@ def plot_trend(
                 color=REFERENCE,
                 markersize=5,
                 linewidth=1.2,
-                label=text["national"],
+                label=literal(reference_label or text["national"]),
             )
-            drew_national = True
+            drew_national = reference_label is None
     years = sorted(int(v) for v in table[year].dropna().unique())
     if years:
         ax.set_xticks(years, [str(v) for v in years])

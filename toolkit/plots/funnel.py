@@ -33,6 +33,7 @@ from . import (
     OKABE_ITO,
     REFERENCE,
     add_source,
+    literal,
     new_figure,
     number_formatter,
     percent_formatter,
@@ -222,9 +223,9 @@ def funnel_plot(
         names = unit_names[labelled].to_numpy()
         xs, ys = plot_frame.loc[labelled, "expected"].to_numpy(), plot_frame.loc[labelled, "y"].to_numpy()
         for name, x, y in zip(names, xs, ys):
-            ax.annotate(name, (x, y), xytext=(5, 4), textcoords="offset points", fontsize=8.5, color="#202020")
+            ax.annotate(literal(name), (x, y), xytext=(5, 4), textcoords="offset points", fontsize=8.5, color="#202020")
     if highlight_region is not None:
-        target_label = text["region"].format(text["plural"].get(by, by), highlight_region)
+        target_label = text["region"].format(text["plural"].get(by, by), literal(highlight_region))
     else:
         target_label = text["highlight"]
     handles, _ = ax.get_legend_handles_labels()
@@ -238,7 +239,9 @@ def funnel_plot(
     handles += [Line2D([], [], marker=m, linestyle="", color=c, label=lab) for shown_, m, c, lab in drawn if shown_]
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=8.5)
     unit_word = text["units"].get(by, by)
-    ax.set_title(title or (text["title_rate"] if scale == "rate" else text["title"]).format(unit_word))
+    ax.set_title(
+        literal(title) if title else (text["title_rate"] if scale == "rate" else text["title"]).format(unit_word)
+    )
     ax.set_xlabel(text["x"])
     ax.set_ylabel(text["y_rate"] if scale == "rate" else text["y"])
     ax.set_xlim(0, x_max)
