@@ -229,13 +229,17 @@ def _headline_reading(table) -> list[Msg]:
         "rate_n": Num(n["rate"], "pct", ratio=table.ratios["rate"][1]),
     }
     first = (
-        "Dans la région, {rate_r} des sorties à l'issue connue sont positives, contre {rate_n} au niveau national. "
-        "L'intervalle de confiance de la région recoupe celui du pays : l'écart peut relever du hasard."
+        N_(
+            "Dans la région, {rate_r} des sorties à l'issue connue sont positives, contre {rate_n} au niveau "
+            "national. L'intervalle de confiance de la région recoupe celui du pays : l'écart peut relever du hasard."
+        )
         if overlap
-        else "Dans la région, {rate_r} des sorties à l'issue connue sont positives, contre {rate_n} au niveau "
-        "national. L'écart dépasse ce que le hasard expliquerait."
+        else N_(
+            "Dans la région, {rate_r} des sorties à l'issue connue sont positives, contre {rate_n} au niveau "
+            "national. L'écart dépasse ce que le hasard expliquerait."
+        )
     )
-    second = (
+    second = N_(
         "Un taux brut ne tient pas compte du profil des jeunes accueillis : la comparaison équitable plus bas "
         "le prend en compte."
     )
