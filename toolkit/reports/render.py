@@ -83,9 +83,7 @@ def render_blocks(blocks, words: Words, *, links: Mapping | None = None, skip_an
                 views.append({"type": "para", "role": block.role, "text": text})
         elif isinstance(block, Table):
             view = _table_view(block, words, links or {})
-            tables[block.id] = pd.DataFrame(
-                {h["text"]: [row[i]["text"] for row in view["rows"]] for i, h in enumerate(view["headers"])}
-            )
+            tables[block.id] = _published(block, view)
             views.append(view)
         elif isinstance(block, FigureData):
             drawn = draw_figure(block, words)
@@ -95,6 +93,16 @@ def render_blocks(blocks, words: Words, *, links: Mapping | None = None, skip_an
             views.append(_simple_view(block, words, skip_anchors))
     html = _env().get_template("section.html.j2").render(blocks=views)
     return Rendered(html, figures, tables)
+
+
+def _published(table: Table, view: dict) -> pd.DataFrame:
+    """The cell texts of a rendered table, with what a disclosure check needs in ``attrs``."""
+    frame = pd.DataFrame({h["text"]: [row[i]["text"] for row in view["rows"]] for i, h in enumerate(view["headers"])})
+    rule = table.protection
+    frame.attrs["count_cols"] = [h["text"] for h, c in zip(view["headers"], table.columns) if c.kind == "int"]
+    frame.attrs["rows_additive"] = bool(rule.get("rows_additive", True)) if rule.get("counts") else False
+    frame.attrs["cols_additive"] = bool(rule.get("cols_additive", False))
+    return frame
 
 
 def _simple_view(block, words: Words, skip_anchors) -> dict:
@@ -152,13 +160,11 @@ def _table_view(table: Table, words: Words, links: Mapping) -> dict:
 
 
 def _hidden_column(table: Table, name: str, words: Words) -> list[bool]:
-    n = len(table.data)
     if name in table.keys:
         return [words.hidden(k) for k in table.keys[name]]
-    source = "rate" if name not in table.ratios and "rate" in table.ratios and name == "rate" else name
-    if source in table.ratios:
-        return [words.hidden(r) for r in table.ratios[source]]
-    return [False] * n
+    if name in table.ratios:
+        return [words.hidden(r) for r in table.ratios[name]]
+    return [False] * len(table.data)
 
 
 def _cell(table: Table, column, i: int, first: bool, hidden: bool, words: Words, links: Mapping) -> dict:

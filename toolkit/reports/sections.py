@@ -179,7 +179,8 @@ class RegionReport:
                 role="reading",
             )
             return Rendered(heading + render_blocks([text], words).html)
-        return Rendered(heading + _impact_html(out, words))
+        body = _impact_rendered(out, words)
+        return Rendered(heading + body.html, body.figures, body.tables)
 
     def all_sections(self) -> list[Rendered]:
         """Every section in page order (the plain-Python path and tests use it)."""
@@ -187,7 +188,7 @@ class RegionReport:
         return [*(getattr(self, n)() for n in names), self.impact(), self.quality(), self.methods()]
 
 
-def _impact_html(out: dict, words: Words) -> str:
+def _impact_rendered(out: dict, words: Words) -> Rendered:
     """The impact estimate's sentences, table and balance figure (text made by the impact section)."""
     import base64
     import io
@@ -203,7 +204,8 @@ def _impact_html(out: dict, words: Words) -> str:
         for i, c in enumerate(summary.columns)
     ]
     blocks.append(Table("impact", Msg(N_("Estimation de l’effet")), columns, pd.DataFrame(summary)))
-    html = render_blocks(blocks, words).html
+    rendered = render_blocks(blocks, words)
+    html = rendered.html
     love = out["figures"].get("love")
     if love is not None:
         buffer = io.BytesIO()
@@ -221,4 +223,4 @@ def _impact_html(out: dict, words: Words) -> str:
         from .render import _env
 
         html += _env().from_string('{% import "blocks.html.j2" as r %}{{ r.figure(b) }}').render(b=view)
-    return html
+    return Rendered(html, rendered.figures, rendered.tables)
