@@ -55,7 +55,8 @@ def fair_section(ctx: RegionContext) -> Section:
             N_(
                 "Chaque site est comparé à ce qu’on attendrait au niveau national de jeunes ayant le même profil à "
                 "l’entrée (sexe, âge, niveau de formation, QPV, handicap, nationalité, année). Un rapport observé / "
-                "attendu (O/A) de 1 signifie « comme le pays à public égal ». Les limites en entonnoir montrent jusqu’où "
+                "attendu (O/A) de 1 signifie « comme le pays à public égal ». Les limites en entonnoir montrent "
+                "jusqu’où "
                 "le hasard et la variation habituelle entre sites peuvent écarter un site de 1."
             )
         ),
@@ -191,7 +192,8 @@ def _fair_reading(ctx: RegionContext, row, big: pd.DataFrame, figure: FigureData
         words = Code("__lower__", _flag(row["flag95"]))
         hidden = Msg(
             N_(
-                "À profil de stagiaires égal, la région est « {words} » par rapport à l’ensemble des régions ; le détail "
+                "À profil de stagiaires égal, la région est « {words} » par rapport à l’ensemble des régions ; le "
+                "détail "
                 "n’est pas publié (moins de {min_cell} sorties dans une des deux issues)."
             ),
             {"words": words, "min_cell": ctx.min_cell},
@@ -200,8 +202,10 @@ def _fair_reading(ctx: RegionContext, row, big: pd.DataFrame, figure: FigureData
         parts.append(
             Msg(
                 N_(
-                    "À profil de stagiaires égal, la région compte {observed} sorties positives pour {expected} attendues "
-                    "(rapport O/A {oe}, limites à 95 % : {low} – {high}) : {words} par rapport à l’ensemble des régions."
+                    "À profil de stagiaires égal, la région compte {observed} sorties positives pour {expected} "
+                    "attendues "
+                    "(rapport O/A {oe}, limites à 95 % : {low} – {high}) : {words} par rapport à l’ensemble des "
+                    "régions."
                 ),
                 {
                     "observed": Num(int(row["observed"]), "int"),
@@ -229,8 +233,10 @@ def _fair_reading(ctx: RegionContext, row, big: pd.DataFrame, figure: FigureData
     parts.append(
         Msg(
             N_(
-                "Cet ajustement ne tient compte que du profil enregistré à l’entrée : un écart peut aussi venir de ce qui "
-                "n’est pas mesuré (marché du travail local, motivation, offre de formation). C’est un signal pour dialoguer, "
+                "Cet ajustement ne tient compte que du profil enregistré à l’entrée : un écart peut aussi venir de ce "
+                "qui "
+                "n’est pas mesuré (marché du travail local, motivation, offre de formation). C’est un signal pour "
+                "dialoguer, "
                 "pas un classement ni une preuve d’efficacité."
             ),
             role="reading",
@@ -269,8 +275,10 @@ def esf_section(ctx: RegionContext) -> Section:
         Heading(SECTION_TITLES["esf"], "esf"),
         Msg(
             N_(
-                "Indicateurs communs du règlement (UE) 2021/1057, annexe I, que les exports permettent de calculer, pour "
-                "tous les stagiaires de la région sur la période. Les codes marqués comme non confirmés sont à vérifier "
+                "Indicateurs communs du règlement (UE) 2021/1057, annexe I, que les exports permettent de calculer, "
+                "pour "
+                "tous les stagiaires de la région sur la période. Les codes marqués comme non confirmés sont à "
+                "vérifier "
                 "auprès de l’autorité de gestion."
             )
         ),
@@ -353,9 +361,12 @@ def methods_section(ctx: RegionContext) -> Section:
             Msg(N_("Modèle de comparaison")),
             Msg(
                 N_(
-                    "Régression logistique nationale de la sortie positive sur le profil à l’entrée ({covariates}), ajustée "
-                    "une fois sur {n} sorties à l’issue connue. Sorties attendues d’un site ou d’une région : somme des "
-                    "probabilités prédites de ses jeunes (standardisation indirecte). Limites en entonnoir de Spiegelhalter "
+                    "Régression logistique nationale de la sortie positive sur le profil à l’entrée ({covariates}), "
+                    "ajustée "
+                    "une fois sur {n} sorties à l’issue connue. Sorties attendues d’un site ou d’une région : somme "
+                    "des "
+                    "probabilités prédites de ses jeunes (standardisation indirecte). Limites en entonnoir de "
+                    "Spiegelhalter "
                     "(2005) avec une variation additive entre unités estimée sur les données."
                 ),
                 {"covariates": Code("__columns__", tuple(model["covariates"])), "n": Num(model["n"], "int")},
@@ -365,9 +376,12 @@ def methods_section(ctx: RegionContext) -> Section:
             Msg(N_("Confidentialité")),
             Msg(
                 N_(
-                    "Aucune donnée individuelle ni identifiant. Toute cellule de moins de {min_cell} stagiaires est masquée "
-                    "(« {marker} »), avec masquage secondaire (« {secondary} ») pour qu’aucune cellule ne se déduise des "
-                    "totaux ; les taux sur moins de ce seuil ne sont pas publiés ; les petits sites sont regroupés et absents "
+                    "Aucune donnée individuelle ni identifiant. Toute cellule de moins de {min_cell} stagiaires est "
+                    "masquée "
+                    "(« {marker} »), avec masquage secondaire (« {secondary} ») pour qu’aucune cellule ne se déduise "
+                    "des "
+                    "totaux ; les taux sur moins de ce seuil ne sont pas publiés ; les petits sites sont regroupés et "
+                    "absents "
                     "des graphiques ; les autres régions n’apparaissent qu’agrégées."
                 ),
                 _marker_args(ctx.min_cell),

@@ -41,7 +41,8 @@ def index_content(national: NationalWork, builder: PageBuilder) -> Page:
             N_(
                 "Chaque région est comparée à ce qu’on attendrait au niveau national de jeunes ayant le même profil à "
                 "l’entrée. Un rapport observé / attendu de 1 signifie « comme le pays à public égal » ; les barres "
-                "montrent la marge due au hasard et à la variation habituelle entre régions. Ce n’est pas un classement."
+                "montrent la marge due au hasard et à la variation habituelle entre régions. Ce n’est pas un "
+                "classement."
             )
         ),
         figure,

@@ -194,8 +194,6 @@ def compute_national(
     from ..cleaning import clean_export
     from ..compare import compare_units, fit_expected_model
     from ..config import REPORTS_DIR, resolve_data_path
-    from ..indicators import exit_mix, flow_counts, positive_exit_rates, profile
-
     d = get_definition(definition)
     if isinstance(data, pd.DataFrame):
         source, input_info = data, {"name": "DataFrame", "sha256": None}
@@ -216,26 +214,13 @@ def compute_national(
     sites = compare_units(frame, "site", expected)
     regions_cmp = compare_units(frame, "region", expected)
     summary = dict(cleaned.summary) if cleaned.summary is not None else {}
-    national = {
-        "flows": flow_counts(frame, definition=d).iloc[0].drop("definition").astype(int).to_dict(),
-        "rate": positive_exit_rates(frame, definition=d).iloc[0].drop("definition").to_dict(),
-        "mix": exit_mix(frame).to_dict(orient="records"),
-        "profile": profile(frame, PROFILE_VARIABLES, national=False).to_dict(orient="records"),
-        "trend": positive_exit_rates(frame, "cohort_year", definition=d)
-        .drop(columns="definition")
-        .to_dict(orient="records"),
-    }
+    national = _national_figures(frame, d)
     present = [r for r in schema.REGION_NAMES if r in set(frame["region"].astype("object").dropna())]
     input_info |= {
         "rows_received": int(summary.get("rows_received", len(cleaned.data) + len(cleaned.rejected))),
         "rows_kept": int(summary.get("rows_kept", len(cleaned.data))),
         "rows_rejected": int(summary.get("rows_rejected", len(cleaned.rejected))),
     }
-    # Counts by reason code only: the cleaning log's reason texts quote row values.
-    reasons = {}
-    if len(cleaned.rejected):
-        counts = cleaned.rejected["reason_code"].astype("object").value_counts()
-        reasons = {str(code): int(n) for code, n in counts.items() if n}
     meta = {
         "period": label,
         "years": years,
@@ -246,11 +231,7 @@ def compute_national(
         "toolkit_version": __version__,
         "min_cell": int(min_cell),
         "national": national,
-        "quality": {
-            "rejected_by_reason": reasons,
-            "rejected_by_region": _rejected_by_region(cleaned.rejected),
-            "summary": {k: (v if isinstance(v, (int, float, str)) else str(v)) for k, v in summary.items()},
-        },
+        "quality": _quality(cleaned, summary),
         "model": {
             "covariates": list(expected.covariates),
             "n": int(expected.n),
@@ -266,6 +247,33 @@ def compute_national(
     )
     work.save()
     return work
+
+
+def _national_figures(frame: pd.DataFrame, d) -> dict:
+    """The national flows, rate, exit mix, profile and trend (the pages' national reference)."""
+    from ..indicators import exit_mix, flow_counts, positive_exit_rates, profile
+
+    trend = positive_exit_rates(frame, "cohort_year", definition=d).drop(columns="definition")
+    return {
+        "flows": flow_counts(frame, definition=d).iloc[0].drop("definition").astype(int).to_dict(),
+        "rate": positive_exit_rates(frame, definition=d).iloc[0].drop("definition").to_dict(),
+        "mix": exit_mix(frame).to_dict(orient="records"),
+        "profile": profile(frame, PROFILE_VARIABLES, national=False).to_dict(orient="records"),
+        "trend": trend.to_dict(orient="records"),
+    }
+
+
+def _quality(cleaned, summary: dict) -> dict:
+    """Rejected rows by reason code only: the cleaning log's reason texts quote row values."""
+    reasons = {}
+    if len(cleaned.rejected):
+        counts = cleaned.rejected["reason_code"].astype("object").value_counts()
+        reasons = {str(code): int(n) for code, n in counts.items() if n}
+    return {
+        "rejected_by_reason": reasons,
+        "rejected_by_region": _rejected_by_region(cleaned.rejected),
+        "summary": {k: (v if isinstance(v, (int, float, str)) else str(v)) for k, v in summary.items()},
+    }
 
 
 def prepare_impact(comparison, work_dir: str | Path, definition=None) -> Path:
@@ -314,7 +322,8 @@ def regional_tables(frame: pd.DataFrame, definition, min_cell: int) -> dict:
         ``n_sites`` says how many), columns ``region``, ``site``, ``n_sites``,
         ``n_exits``, ``n_known``, ``n_positive``, the exit-mix counts
         (``job``, ``work_study``, ``training``, ``other``, ``unknown``),
-        ``rate``, ``ci_low``, ``ci_high``, ``members`` (the site codes of the row, joined by ``|``); ``esf``: every region's ESF+ table (indicator names in French,
+        ``rate``, ``ci_low``, ``ci_high``, ``members`` (the site codes of the row, joined
+        by ``|``); ``esf``: every region's ESF+ table (indicator names in French,
         the renderer shows them in the page's language from their codes).
     """
     from ..esf import esf_indicators

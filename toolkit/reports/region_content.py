@@ -254,7 +254,8 @@ def profile_section(ctx: RegionContext) -> Section:
         Heading(SECTION_TITLES["profile"], "profile"),
         Msg(
             N_(
-                "Caractéristiques à l’entrée des stagiaires de la région, et part nationale pour repère. Les parts sont "
+                "Caractéristiques à l’entrée des stagiaires de la région, et part nationale pour repère. Les parts "
+                "sont "
                 "calculées sur les stagiaires dont la caractéristique est connue."
             )
         ),
