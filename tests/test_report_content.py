@@ -307,3 +307,22 @@ def test_cards_and_tables_agree_on_hidden_cells():
     words = Words(publication, MIN_CELL)
     assert render_blocks([table], words).tables["t"]["n"].tolist() == ["< 11"]
     assert words.arg(Num(5, "int", key=CellKey.of("exits", region="Corse"))) == "< 11"
+
+
+def test_the_fast_path_of_protection_never_skips_a_table_that_needs_hiding():
+    """protect_publication skips suppress_counts only when it would hide nothing: checked on random tables."""
+    from toolkit.disclosure import suppress_counts
+    from toolkit.reports.protect import _nothing_to_hide
+
+    rng = np.random.default_rng(0)
+    skipped = 0
+    for _ in range(300):
+        rows = int(rng.integers(1, 6))
+        known = rng.integers(0, 60, rows)
+        positive = np.minimum(known, rng.integers(0, 60, rows))
+        data = pd.DataFrame({"n_known": known, "n_positive": positive, "rate": positive / np.maximum(known, 1)})
+        rule = {"rates": {"rate": ("n_positive", "n_known")}, "rows_additive": bool(rng.integers(0, 2))}
+        if _nothing_to_hide(data, ["n_known", "n_positive"], rule, MIN_CELL):
+            skipped += 1
+            assert not suppress_counts(data, ["n_known", "n_positive"], MIN_CELL, **rule).suppressed.any().any()
+    assert skipped > 20

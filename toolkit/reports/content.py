@@ -266,8 +266,9 @@ def _encode(value: Any) -> Any:
         fields = {f.name: _encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
         return {"__type__": type(value).__name__, **fields}
     if isinstance(value, pd.DataFrame):
-        frame = value.astype(object).where(value.notna(), None)
-        return {"__frame__": {"columns": [str(c) for c in frame.columns], "data": _encode(frame.to_numpy().tolist())}}
+        columns = [[_encode(v) for v in value.iloc[:, j].to_numpy(dtype=object)] for j in range(value.shape[1])]
+        rows = [list(row) for row in zip(*columns)] if columns else [[] for _ in range(len(value))]
+        return {"__frame__": {"columns": [str(c) for c in value.columns], "data": rows}}
     if isinstance(value, dict):
         return {str(k): _encode(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

@@ -99,6 +99,8 @@ def _protect_block(publication: ReportPublication, block: Table | FigureData, mi
         return
     table = block  # per-table suppression of counts, rates and shares
     counts = rule.pop("counts")
+    if _nothing_to_hide(table.data, counts, rule, min_cell):
+        return
     result = suppress_counts(table.data, counts, min_cell, **rule)
     mask = result.suppressed.reset_index(drop=True)
     for column, keys in table.keys.items():
@@ -109,6 +111,27 @@ def _protect_block(publication: ReportPublication, block: Table | FigureData, mi
             for ratio, hide in zip(ratios, mask[column]):
                 if hide and ratio is not None:
                     publication.hide_ratio(ratio)
+
+
+def _nothing_to_hide(data: pd.DataFrame, counts: list[str], rule: dict, min_cell: int) -> bool:
+    """True when :func:`suppress_counts` would hide nothing: no count from 1 to ``min_cell`` - 1, no
+    rate on fewer than ``min_cell`` and none whose complement (denominator - numerator) is from 1 to
+    ``min_cell`` - 1 (the common case of a large region, checked first because suppression is slow)."""
+    if rule.get("suppress_zeros"):
+        return False
+    values = data[counts].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+    if ((values > 0) & (values < min_cell)).any() or np.isnan(values).any():
+        return False
+    for numerator, denominator in (rule.get("rates") or {}).values():
+        if denominator is None:
+            continue
+        total = pd.to_numeric(data[denominator], errors="coerce").fillna(0)
+        if (total < min_cell).any():  # a rate on fewer than min_cell (zero included) is not shown
+            return False
+        rest = total - pd.to_numeric(data[numerator], errors="coerce")
+        if rule.get("complement", True) and ((rest > 0) & (rest < min_cell)).any():
+            return False
+    return True
 
 
 def _protect_oe(publication, block, min_cell: int, n: str, observed: str, ratio: str, key: str | None = None):
