@@ -193,7 +193,8 @@ def compute_national(
     """
     from ..cleaning import clean_export
     from ..compare import compare_units, fit_expected_model
-    from ..config import REPORTS_DIR, resolve_data_path
+    from ..config import REPORTS_DIR
+    from ..datasets import resolve_data_path
 
     d = get_definition(definition)
     if isinstance(data, pd.DataFrame):

@@ -157,7 +157,8 @@ class RegionReport:
         if not self.comparison_path:
             return Rendered("")
         from ..i18n import current_language
-        from ..impact import impact_section, load_impact_frame
+        from ..impact import load_impact_frame
+        from .impact_section import impact_section
 
         words = Words(self.publication, self.min_cell)
         heading = render_blocks([Heading(SECTION_TITLES["impact"], "impact")], words).html

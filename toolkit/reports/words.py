@@ -134,16 +134,16 @@ class Words:
         if column == "__lower__":
             return self.text(value).lower()
         if column == "__reason__":
-            from ..cleaning import REJECTION_REASONS
+            from ..cleaning import REJECTION_REASONS, reason_label
 
-            return REJECTION_REASONS[value][0 if lang == "fr" else 1] if value in REJECTION_REASONS else str(value)
+            return reason_label(value, lang) if value in REJECTION_REASONS else str(value)
         if column in ("__esf__", "__esf_note__"):
             from ..esf import ESF_INDICATORS, NON_BINARY_NOTE
 
             if column == "__esf_note__":
                 return NON_BINARY_NOTE[lang]
-            found = {i.code: (i.label_fr, i.label_en) for i in ESF_INDICATORS}.get(str(value))
-            return (found[0] if lang == "fr" else found[1]) if found else str(value)
+            found = {i.code: i.label for i in ESF_INDICATORS}.get(str(value))
+            return _(found) if found else str(value)
         from ..schema import label
 
         return label(column, value, lang)
