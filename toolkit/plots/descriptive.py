@@ -13,6 +13,7 @@ from matplotlib.figure import Figure
 
 from ..errors import E2CError
 from ..formatting import check_lang, column_label
+from ..i18n import N_, _, use_language
 from . import (
     EXIT_COLOURS,
     FIGSIZE,
@@ -62,54 +63,42 @@ _DEFAULT_SOURCE = {
     "en": "E2C school exports, E2C toolkit calculations",
 }
 _NATIONAL_SOURCE = {"fr": "référence nationale : Réseau E2C France", "en": "national benchmark: Réseau E2C France"}
+# French messages (translated by toolkit.i18n: English in locale/en/LC_MESSAGES/plots.po)
 _TEXT = {
-    "fr": {
-        "rate": "Taux de sorties positives",
-        "rate_by": "Taux de sorties positives par {}",
-        "rate_axis": "Taux de sorties positives (IC à 95 %)",
-        "national": "Référence nationale",
-        "national_year": "Référence nationale {}\u00a0: {}",
-        "mix": "Situation à la sortie",
-        "mix_by": "Situation à la sortie par {}",
-        "mix_axis": "Part des sorties au type connu",
-        "mix_national": "Référence nationale 2024",
-        "trend": "Évolution du taux de sorties positives",
-        "profile": "Profil des stagiaires",
-        "profile_axis": "Part des stagiaires (IC à 95 %)",
-        "profile_national": "Fourchette nationale 2013–2023",
-        "cohort_year": "Année d'entrée",
-        "exit_year": "Année de sortie",
-        "hidden": "{} groupe(s) de moins de {} non affiché(s)",
-        "no_data": "{} groupe(s) sans sortie à l'issue connue non affiché(s)",
-        "unknown_mix": "sorties au type non renseigné, hors dénominateur : {} ({})",
-        "n": "n\u00a0=\u00a0{}",
-        "yes": "Oui",
-        "range": "de {} à {}",
-    },
-    "en": {
-        "rate": "Positive-exit rate",
-        "rate_by": "Positive-exit rate by {}",
-        "rate_axis": "Positive-exit rate (95% CI)",
-        "national": "National benchmark",
-        "national_year": "National benchmark {}: {}",
-        "mix": "Situation at exit",
-        "mix_by": "Situation at exit by {}",
-        "mix_axis": "Share of exits with a known type",
-        "mix_national": "National benchmark 2024",
-        "trend": "Positive-exit rate over time",
-        "profile": "Trainee profile",
-        "profile_axis": "Share of trainees (95% CI)",
-        "profile_national": "National range 2013–2023",
-        "cohort_year": "Entry year",
-        "exit_year": "Exit year",
-        "hidden": "{} group(s) under {} not shown",
-        "no_data": "{} group(s) with no exit of known outcome not shown",
-        "unknown_mix": "exits of unknown type, outside the denominator: {} ({})",
-        "n": "n\u00a0=\u00a0{}",
-        "yes": "Yes",
-        "range": "from {} to {}",
-    },
+    "rate": N_("Taux de sorties positives"),
+    "rate_by": N_("Taux de sorties positives par {}"),
+    "rate_axis": N_("Taux de sorties positives (IC à 95 %)"),
+    "national": N_("Référence nationale"),
+    "national_year": N_("Référence nationale {}\xa0: {}"),
+    "mix": N_("Situation à la sortie"),
+    "mix_by": N_("Situation à la sortie par {}"),
+    "mix_axis": N_("Part des sorties au type connu"),
+    "mix_national": N_("Référence nationale 2024"),
+    "trend": N_("Évolution du taux de sorties positives"),
+    "profile": N_("Profil des stagiaires"),
+    "profile_axis": N_("Part des stagiaires (IC à 95 %)"),
+    "profile_national": N_("Fourchette nationale 2013–2023"),
+    "cohort_year": N_("Année d'entrée"),
+    "exit_year": N_("Année de sortie"),
+    "hidden": N_("{} groupe(s) de moins de {} non affiché(s)"),
+    "no_data": N_("{} groupe(s) sans sortie à l'issue connue non affiché(s)"),
+    "unknown_mix": N_("sorties au type non renseigné, hors dénominateur : {} ({})"),
+    "n": N_("n\xa0=\xa0{}"),
+    "yes": N_("Oui"),
+    "range": N_("de {} à {}"),
 }
+
+
+def _words(lang: str) -> dict:
+    """The plot's words in ``lang``."""
+    with use_language(lang):
+        return _translated(_TEXT)
+
+
+def _translated(words):
+    if isinstance(words, dict):
+        return {k: _translated(v) for k, v in words.items()}
+    return _(words)
 
 
 def _lang(lang: str | None) -> str:
@@ -246,7 +235,7 @@ def plot_rates(
     _require_columns(table, [y], what)
     if table[y].duplicated().any():
         raise E2CError(f"{what} : plusieurs lignes pour une même valeur de {y!r} ; filtrez le tableau d'abord.")
-    text = _TEXT[lang]
+    text = _words(lang)
     notes = []
     shown = table[table["rate"].notna()]
     if len(shown) < len(table):
@@ -360,7 +349,7 @@ def plot_exit_mix(
     lang = _lang(lang)
     what = "plot_exit_mix"
     _require_columns(table, ["category", "n", "n_known", "n_exits", "share", "ci_low", "ci_high"], what)
-    text = _TEXT[lang]
+    text = _words(lang)
     groups = _group_columns(table)
     if by is None and groups:
         if len(groups) > 1:
@@ -504,7 +493,7 @@ def plot_trend(
     lang = _lang(lang)
     what = "plot_trend"
     _require_columns(table, ["rate", "ci_low", "ci_high", "n_known"], what)
-    text = _TEXT[lang]
+    text = _words(lang)
     year = next((c for c in ("cohort_year", "exit_year") if c in table.columns), None)
     if year is None:
         raise E2CError(f"{what} : le tableau doit contenir 'cohort_year' ou 'exit_year' (voir indicators.trend).")

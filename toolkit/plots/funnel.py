@@ -26,6 +26,7 @@ from scipy import stats
 
 from ..errors import E2CError
 from ..formatting import column_label, fmt_int, fmt_number
+from ..i18n import LANGUAGES, N_, _, use_language
 from . import (
     FIGSIZE,
     HIGHLIGHT,
@@ -44,58 +45,54 @@ __all__ = ["funnel_plot"]
 LIMIT_COLOUR = OKABE_ITO["blue"]
 _MARKERS = {"within": "o", "above": "^", "below": "v"}
 
+# French messages (translated by toolkit.i18n: English in locale/en/LC_MESSAGES/plots.po)
 _TEXT = {
-    "fr": {
-        "title": "Sorties positives observées / attendues, par {}",
-        "title_rate": "Taux de sorties positives ajusté sur le profil, par {}",
-        "x": "Sorties positives attendues compte tenu du profil des stagiaires",
-        "y": "Rapport observé / attendu",
-        "y_rate": "Taux ajusté sur le profil",
-        "l95": "Limites à 95 %",
-        "l998": "Limites à 99,8 %",
-        "target": "Comme attendu au niveau national",
-        "others": "Autres unités",
-        "highlight": "Unité(s) mise(s) en évidence",
-        "region": "{} de la région {}",
-        "above": "Au-dessus de la limite à 99,8 %",
-        "below": "En dessous de la limite à 99,8 %",
-        "source": "exports des écoles E2C, calculs du toolkit E2C",
-        "method": {
-            "additive": "limites élargies pour la dispersion entre unités (effet aléatoire additif, τ² = {})",
-            "multiplicative": "limites élargies pour la dispersion entre unités (facteur φ = {})",
-            None: "limites sans ajustement de surdispersion",
-        },
-        "model": "attendu : modèle national du profil à l'entrée",
-        "hidden": "{} unité(s) de moins de {} sorties non affichée(s)",
-        "units": {"site": "site", "school": "école", "region": "région"},
-        "plural": {"site": "Sites", "school": "Écoles", "region": "Régions"},
+    "title": N_("Sorties positives observées / attendues, par {}"),
+    "title_rate": N_("Taux de sorties positives ajusté sur le profil, par {}"),
+    "x": N_("Sorties positives attendues compte tenu du profil des stagiaires"),
+    "y": N_("Rapport observé / attendu"),
+    "y_rate": N_("Taux ajusté sur le profil"),
+    "l95": N_("Limites à 95 %"),
+    "l998": N_("Limites à 99,8 %"),
+    "target": N_("Comme attendu au niveau national"),
+    "others": N_("Autres unités"),
+    "highlight": N_("Unité(s) mise(s) en évidence"),
+    "region": N_("{} de la région {}"),
+    "above": N_("Au-dessus de la limite à 99,8 %"),
+    "below": N_("En dessous de la limite à 99,8 %"),
+    "source": N_("exports des écoles E2C, calculs du toolkit E2C"),
+    "method": {
+        "additive": N_("limites élargies pour la dispersion entre unités (effet aléatoire additif, τ² = {})"),
+        "multiplicative": N_("limites élargies pour la dispersion entre unités (facteur φ = {})"),
+        None: N_("limites sans ajustement de surdispersion"),
     },
-    "en": {
-        "title": "Positive exits: observed against expected, by {}",
-        "title_rate": "Positive-exit rate adjusted for intake, by {}",
-        "x": "Expected positive exits given the trainees' profile",
-        "y": "Observed / expected ratio",
-        "y_rate": "Rate adjusted for intake",
-        "l95": "95% limits",
-        "l998": "99.8% limits",
-        "target": "As expected nationally",
-        "others": "Other units",
-        "highlight": "Highlighted unit(s)",
-        "region": "{} in {}",
-        "above": "Above the 99.8% limit",
-        "below": "Below the 99.8% limit",
-        "source": "E2C school exports, E2C toolkit calculations",
-        "method": {
-            "additive": "limits widened for between-unit spread (additive random effect, τ² = {})",
-            "multiplicative": "limits widened for between-unit spread (factor φ = {})",
-            None: "limits without overdispersion adjustment",
-        },
-        "model": "expected: national model of intake",
-        "hidden": "{} unit(s) with fewer than {} exits not shown",
-        "units": {"site": "site", "school": "school", "region": "region"},
-        "plural": {"site": "Sites", "school": "Schools", "region": "Regions"},
+    "model": N_("attendu : modèle national du profil à l'entrée"),
+    "hidden": N_("{} unité(s) de moins de {} sorties non affichée(s)"),
+    "units": {
+        "site": N_("site"),
+        "school": N_("école"),
+        "region": N_("région"),
+    },
+    "plural": {
+        "site": N_("Sites"),
+        "school": N_("Écoles"),
+        "region": N_("Régions"),
     },
 }
+
+
+def _words(lang: str) -> dict:
+    """The plot's words in ``lang``."""
+    with use_language(lang):
+        return _translated(_TEXT)
+
+
+def _translated(words):
+    if isinstance(words, dict):
+        return {k: _translated(v) for k, v in words.items()}
+    return _(words)
+
+
 _REQUIRED = ["n", "observed", "expected", "oe_ratio", "adjusted_rate", "se", "flag998"]
 
 
@@ -133,7 +130,7 @@ def funnel_plot(
         at 1 (or the national rate), grey points for other units and vermillion
         points for highlighted ones (shape = 99.8 % flag). ``alt_text`` attribute set.
     """
-    if lang not in _TEXT:
+    if lang not in LANGUAGES:
         raise E2CError(f"Langue inconnue : {lang!r}. Langues disponibles : 'fr', 'en'.")
     if scale not in ("ratio", "rate"):
         raise E2CError(f"funnel_plot : échelle inconnue {scale!r} (ratio ou rate).")
@@ -150,7 +147,7 @@ def funnel_plot(
         raise E2CError(
             "funnel_plot : highlight_region demande une colonne « region » (comparaison de sites ou d'écoles)."
         )
-    text = _TEXT[lang]
+    text = _words(lang)
     attrs = comparison.attrs
     phi = float(attrs.get("phi_used", 1.0))
     tau2 = float(attrs.get("tau2_used", 0.0))

@@ -14,7 +14,7 @@ from matplotlib.figure import Figure
 from ..errors import E2CError
 from ..formatting import NBSP, column_label
 from . import FIGSIZE, PALETTE, REFERENCE, new_figure, percent_formatter
-from .descriptive import _TEXT, _code_label, _finish, _group_columns, _height, _int, _lang, _pct, _require_columns
+from .descriptive import _code_label, _finish, _group_columns, _height, _int, _lang, _pct, _require_columns, _words
 
 
 def plot_profile(
@@ -59,7 +59,7 @@ def plot_profile(
             f"{what} : le tableau est ventilé par {', '.join(_group_columns(table))} ; "
             "filtrez un seul groupe puis retirez la colonne."
         )
-    text = _TEXT[lang]
+    text = _words(lang)
     rows = table[table["code"].notna()]
     if variable is not None:
         wanted = [variable] if isinstance(variable, str) else list(variable)
