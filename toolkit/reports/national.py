@@ -63,6 +63,7 @@ class NationalWork:
     sites: pd.DataFrame | None = None
     region_comparison: pd.DataFrame | None = None
     content: object = None  # the pages' content once built (:class:`toolkit.reports.build.BatchContent`)
+    _by_region: dict = field(default_factory=dict, repr=False)
 
     def save(self) -> None:
         """Write the tables as Parquet and the national figures as JSON."""
@@ -98,10 +99,15 @@ class NationalWork:
         )
 
     def region_table(self, name: str, region: str) -> pd.DataFrame:
-        """One of the regional tables, restricted to ``region`` (region column dropped)."""
-        table = self.tables[name]
-        rows = table[table["region"].astype("object") == region]
-        return rows.drop(columns="region").reset_index(drop=True)
+        """One of the regional tables, restricted to ``region`` (region column dropped; a copy)."""
+        if name not in self._by_region:  # split once per table, not once per region
+            table = self.tables[name]
+            self._by_region[name] = {
+                str(key): part.drop(columns="region").reset_index(drop=True)
+                for key, part in table.groupby(table["region"].astype("object"), sort=False)
+            }
+        part = self._by_region[name].get(region)
+        return part.copy() if part is not None else self.tables[name].drop(columns="region").iloc[0:0]
 
 
 _BOOL_TEXT = {"True": True, "False": False}

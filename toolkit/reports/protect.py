@@ -113,22 +113,26 @@ def _protect_block(publication: ReportPublication, block: Table | FigureData, mi
                     publication.hide_ratio(ratio)
 
 
+def _numbers(column: pd.Series) -> np.ndarray:
+    return pd.to_numeric(column, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+
 def _nothing_to_hide(data: pd.DataFrame, counts: list[str], rule: dict, min_cell: int) -> bool:
     """True when :func:`suppress_counts` would hide nothing: no count from 1 to ``min_cell`` - 1, no
     rate on fewer than ``min_cell`` and none whose complement (denominator - numerator) is from 1 to
     ``min_cell`` - 1 (the common case of a large region, checked first because suppression is slow)."""
     if rule.get("suppress_zeros"):
         return False
-    values = data[counts].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+    values = np.column_stack([_numbers(data[c]) for c in counts]) if counts else np.zeros((len(data), 0))
     if ((values > 0) & (values < min_cell)).any() or np.isnan(values).any():
         return False
     for numerator, denominator in (rule.get("rates") or {}).values():
         if denominator is None:
             continue
-        total = pd.to_numeric(data[denominator], errors="coerce").fillna(0)
+        total = np.nan_to_num(_numbers(data[denominator]), nan=0.0)
         if (total < min_cell).any():  # a rate on fewer than min_cell (zero included) is not shown
             return False
-        rest = total - pd.to_numeric(data[numerator], errors="coerce")
+        rest = total - _numbers(data[numerator])
         if rule.get("complement", True) and ((rest > 0) & (rest < min_cell)).any():
             return False
     return True
