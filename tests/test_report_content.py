@@ -326,3 +326,13 @@ def test_the_fast_path_of_protection_never_skips_a_table_that_needs_hiding():
             skipped += 1
             assert not suppress_counts(data, ["n_known", "n_positive"], MIN_CELL, **rule).suppressed.any().any()
     assert skipped > 20
+
+
+def test_page_title_from_the_data_is_escaped():
+    from toolkit.reports import html_page
+    from toolkit.reports.sections import report_title
+
+    title = report_title("<script>x</script> {{ y }} $z$", "2024")
+    page = html_page("<p>corps</p>", lang="fr", title=title)
+    head = page.split("</title>", 1)[0]
+    assert "<script>x" not in head and "&lt;script&gt;x&lt;/script&gt; {{ y }} $z$" in head
