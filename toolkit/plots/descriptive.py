@@ -86,6 +86,8 @@ _TEXT = {
     "n": N_("n\xa0=\xa0{}"),
     "yes": N_("Oui"),
     "range": N_("de {} à {}"),
+    "groups": N_("{} groupes"),
+    "years": N_("{} années"),
 }
 
 
@@ -303,8 +305,7 @@ def plot_rates(
     )
     span = text["range"].format(_pct(np.nanmin(rate), lang), _pct(np.nanmax(rate), lang)) if len(rate) else ""
     fig.alt_text = (
-        f"{title or text['rate_by'].format(_lower_first(name))} : {len(shown)} "
-        f"{'groupes' if lang == 'fr' else 'groups'}, {span}"
+        f"{title or text['rate_by'].format(_lower_first(name))} : {text['groups'].format(len(shown))}, {span}"
         + (f" ; {text['national'].lower()} {_pct(national, lang)}" if national is not None else "")
         + "."
     )
@@ -447,10 +448,7 @@ def plot_exit_mix(
     _finish(
         fig, ax, title or text["mix_by"].format(_lower_first(name)), text["mix_axis"], name, source, notes, lang, False
     )
-    fig.alt_text = (
-        f"{title or text['mix_by'].format(_lower_first(name))} : {len(order)} "
-        f"{'groupes' if lang == 'fr' else 'groups'}."
-    )
+    fig.alt_text = f"{title or text['mix_by'].format(_lower_first(name))} : {text['groups'].format(len(order))}."
     return fig
 
 
@@ -558,9 +556,7 @@ def plot_trend(
         drew_national,
         legend_title=None if by is None else column_label(by, lang),
     )
-    fig.alt_text = (
-        f"{title or text['trend']} : {len(years)} "
-        + ("années" if lang == "fr" else "years")
-        + (f", {text['range'].format(years[0], years[-1])}." if years else ".")
+    fig.alt_text = f"{title or text['trend']} : {text['years'].format(len(years))}" + (
+        f", {text['range'].format(years[0], years[-1])}." if years else "."
     )
     return fig

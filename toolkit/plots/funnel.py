@@ -267,22 +267,15 @@ def funnel_plot(
     add_source(fig, (" ; " if lang == "fr" else "; ").join(parts) + ".", lang)
     above = int((plot_frame["flag"] == "above").sum())
     below = int((plot_frame["flag"] == "below").sum())
-    if lang == "fr":
-        fig.alt_text = (
-            f"Graphique en entonnoir de {len(plot_frame)} unités ({column_label(by, lang).lower()}) : "
-            f"{above} au-dessus et {below} en dessous des limites à 99,8 %"
-            + (
-                f" ; unités mises en évidence : {', '.join(sorted(targets & set(unit_names)))}"
-                if is_target.any()
-                else ""
-            )
-            + "."
+    with use_language(lang):
+        highlighted = ", ".join(sorted(targets & set(unit_names))) if is_target.any() else ""
+        fig.alt_text = _(
+            "Graphique en entonnoir de {n} unités ({units}) : {above} au-dessus et {below} en dessous des limites "
+            "à 99,8 %",
+            n=len(plot_frame),
+            units=column_label(by, lang).lower(),
+            above=above,
+            below=below,
         )
-    else:
-        fig.alt_text = (
-            f"Funnel plot of {len(plot_frame)} units ({column_label(by, lang).lower()}): {above} above "
-            f"and {below} below the 99.8% limits"
-            + (f"; highlighted: {', '.join(sorted(targets & set(unit_names)))}" if is_target.any() else "")
-            + "."
-        )
+        fig.alt_text += (_(" ; unités mises en évidence : {names}", names=highlighted) if highlighted else "") + "."
     return fig
