@@ -200,14 +200,9 @@ def compute_national(
     from ..cleaning import clean_export
     from ..compare import compare_units, fit_expected_model
     from ..config import REPORTS_DIR
-    from ..datasets import resolve_data_path
 
     d = get_definition(definition)
-    if isinstance(data, pd.DataFrame):
-        source, input_info = data, {"name": "DataFrame", "sha256": None}
-    else:
-        path = resolve_data_path(data)
-        source, input_info = path, {"name": path.name, "path": str(path), "sha256": _sha256(path)}
+    source, input_info = _source(data)
     cleaned = clean_export(source, definition=d, progress=progress)
     frame = cleaned.data
     if "group" in frame.columns:  # a comparison group is not E2C activity
@@ -255,6 +250,16 @@ def compute_national(
     )
     work.save()
     return work
+
+
+def _source(data) -> tuple[object, dict]:
+    """What to clean, and its provenance (file name and SHA-256, or an in-memory frame)."""
+    from ..datasets import resolve_data_path
+
+    if isinstance(data, pd.DataFrame):
+        return data, {"name": "DataFrame", "sha256": None}
+    path = resolve_data_path(data)
+    return path, {"name": path.name, "path": str(path), "sha256": _sha256(path)}
 
 
 def _national_figures(frame: pd.DataFrame, d) -> dict:
