@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from .i18n import _, current_language, use_language
+
 __all__ = [
     "normalise_key",
     "RawColumn",
@@ -106,19 +108,22 @@ def _register_labels(column: str, labels: dict[str, tuple[str, str]]) -> None:
     _LABELS[column] = labels
 
 
-def label(column: str, code: object, lang: str = "fr") -> str:
-    """Human label of a canonical code, in French (default) or English.
+def label(column: str, code: object, lang: str | None = None) -> str:
+    """Human label of a canonical code in the current language (:func:`toolkit.i18n.current_language`), or ``lang``.
 
-    Unknown or missing codes give "Non renseigné" / "Not stated".
+    The (French, English) pairs registered beside each code are the one
+    source of truth for codes and labels; unknown or missing codes give
+    "Non renseigné" ("Not stated").
     """
-    if code is None or code is pd.NA or (isinstance(code, float) and code != code):
-        return "Non renseigné" if lang == "fr" else "Not stated"
-    if isinstance(code, bool) or column in {"qpv", "rural", "disability", "esf_cofunded", "positive_exit"}:
-        return ("Oui" if code else "Non") if lang == "fr" else ("Yes" if code else "No")
+    with use_language(lang or current_language()) as chosen:
+        if code is None or code is pd.NA or (isinstance(code, float) and code != code):
+            return _("Non renseigné")
+        if isinstance(code, bool) or column in {"qpv", "rural", "disability", "esf_cofunded", "positive_exit"}:
+            return _("Oui") if code else _("Non")
     pair = _LABELS.get(column, {}).get(str(code))
     if pair is None:
         return str(code)
-    return pair[0] if lang == "fr" else pair[1]
+    return pair[0] if chosen == "fr" else pair[1]
 
 
 # --------------------------------------------------------------------------
@@ -661,7 +666,8 @@ RAW_COLUMNS: tuple[RawColumn, ...] = (
         "Région de l'école : nom 2016, ancien nom (avant 2016) ou code INSEE.",
         "School's region: 2016 name, pre-2016 name or INSEE code.",
         ("nom_region", "code_region", "region_ecole"),
-        "Noms officiels 2016, anciens noms, codes INSEE (84, 27, 53, 24, 44, 32, 11, 28, 75, 76, 52, 93, 94, 01-04, 06)",
+        "Noms officiels 2016, anciens noms, codes INSEE "
+        "(84, 27, 53, 24, 44, 32, 11, 28, 75, 76, 52, 93, 94, 01-04, 06)",
     ),
     RawColumn(
         "ecole",
@@ -1043,3 +1049,33 @@ CANONICAL_BY_NAME: dict[str, CanonicalColumn] = {c.name: c for c in CANONICAL_CO
 def empty_canonical_frame() -> pd.DataFrame:
     """A zero-row frame with every canonical column and dtype."""
     return pd.DataFrame({name: pd.Series(dtype=dtype) for name, dtype in CANONICAL_DTYPES.items()})
+
+
+# --------------------------------------------------------------------------
+# Label tables of the coded raw columns (what the cleaning step recognises)
+# --------------------------------------------------------------------------
+# Coded raw columns: their canonical codes and label aliases ({normalised label: code}).
+_BOOLEAN_CODES = ("0", "1")
+_BOOLEAN_LABELS = {k: str(int(v)) for k, v in BOOLEAN_ALIASES.items()}
+CODED_COLUMNS: dict[str, tuple[tuple[str, ...], dict[str, str]]] = {
+    "region": (REGION_NAMES, REGION_ALIASES),
+    "sexe": (SEX_CODES, SEX_ALIASES),
+    "niveau_formation": (EDUCATION_LEVELS, EDUCATION_ALIASES),
+    "qpv": (_BOOLEAN_CODES, _BOOLEAN_LABELS),
+    "zone_rurale": (_BOOLEAN_CODES, _BOOLEAN_LABELS),
+    "rqth": (_BOOLEAN_CODES, _BOOLEAN_LABELS),
+    "cofinancement_fse": (_BOOLEAN_CODES, _BOOLEAN_LABELS),
+    "nationalite": (NATIONALITY_CODES, NATIONALITY_ALIASES),
+    "prescripteur": (REFERRER_CODES, REFERRER_ALIASES),
+    "motif_sortie": (EXIT_REASON_CODES, EXIT_ALIASES),
+    "groupe": (GROUP_CODES, GROUP_ALIASES),
+}
+
+
+def label_table(column: str) -> dict[str, int]:
+    """{normalised label: position in the column's codes}; each canonical code is its own label too."""
+    codes, aliases = CODED_COLUMNS[column]
+    position = {c: i for i, c in enumerate(codes)}
+    table = {normalise_key(c): position[c] for c in codes}
+    table.update({k: position[c] for k, c in aliases.items()})
+    return table
