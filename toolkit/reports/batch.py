@@ -426,6 +426,8 @@ def build_reports(
     comparison: str | os.PathLike | None = None,
     engine: str | None = None,
     fast_kernels: bool | None = None,
+    mapping=None,
+    situations=None,
 ) -> BatchResult:
     """Make every region's funder report, the index page and the manifest.
 
@@ -443,10 +445,8 @@ def build_reports(
     definition, lang, min_cell, period
         Positive-exit definition (``projet``), ``fr``/``en``, smallest published
         count (11), report period (default: the span of cohort years).
-    progress : bool
-        Show a progress bar.
-    template, timeout, kernel_name
-        The notebook template, the per-cell timeout in seconds, a Jupyter
+    progress, template, timeout, kernel_name
+        A progress bar; the notebook template, the per-cell timeout in seconds, a Jupyter
         kernel to use instead of the engine's.
     engine : {"portable", "fast"}, optional
         How fresh kernels start (:mod:`toolkit.reports.engine`): ``portable``
@@ -458,6 +458,8 @@ def build_reports(
     comparison : path, optional
         An impact design (raw contract with a ``groupe`` column): each report
         then has an impact section.
+    mapping, situations : path, optional
+        The school's mapping file and the situations table of a two-table export.
 
     Returns
     -------
@@ -481,6 +483,7 @@ def build_reports(
         if fast_kernels is not None and engine is None:
             engine = "fast" if fast_kernels else "portable"
         opts = {"engine": check_engine(engine), "timeout": timeout, "comparison": comparison}
+        opts["sources"] = {k: v for k, v in (("mapping", mapping), ("situations", situations)) if v is not None}
         opts["template"] = Path(template or REPORT_TEMPLATE).resolve()
         opts["declared"] = check_parameters_tag(opts["template"])
         out_root = prepare_out(out if out is not None else REPORTS_DIR)
@@ -512,7 +515,7 @@ def _build(data, out_root, workspace, regions, jobs, definition, lang, min_cell,
     t0 = time.perf_counter()
     try:
         national = _content_national(
-            data, workspace.path, definition=definition, lang=lang, min_cell=min_cell, period=period
+            data, workspace.path, definition=definition, lang=lang, min_cell=min_cell, period=period, **opts["sources"]
         )
     except OSError as exc:  # the private work folder: full or unwritable temporary folder
         raise path_error(exc, workspace.path) from exc
@@ -541,6 +544,7 @@ def _build(data, out_root, workspace, regions, jobs, definition, lang, min_cell,
         "kernel": opts["kernel_name"],
         "cell_timeout_s": opts["timeout"],
         "comparison": str(comparison) if comparison else None,
+        **{k: str(v) for k, v in opts["sources"].items()},
     }
     t1 = time.perf_counter()
     figure: list[str] = []
@@ -564,8 +568,10 @@ def _finish(national, results, out_dir, workspace, recorded, timings, figure, t0
     zygote = opts["zygote"]
     if zygote is not None and zygote.error:  # the fast engine fell back: said in the manifest
         recorded["engine_fallback"] = zygote.error
-    if not workspace.keep:  # the executed notebooks go with the private work folder
-        for result in results:
+    alerts = national.meta.get("alerts", {})
+    for result in results:  # each region's alerts go in manifest.json
+        result.alerts = [{"code": a["code"], "message": a["message"]} for a in alerts.get(result.region, [])]
+        if not workspace.keep:  # the executed notebooks go with the private work folder
             result.notebook = ""
     lang, period = recorded["lang"], national.period
     index = out_dir / "index.html"

@@ -35,7 +35,7 @@ import time
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import ReportError
@@ -198,6 +198,7 @@ class RegionResult:
     seconds: float = 0.0
     error: str | None = None
     kernel: str | None = None
+    alerts: list = field(default_factory=list)  # unknown-outcome alerts of the region ({"code", "message"})
 
     @property
     def ok(self) -> bool:
