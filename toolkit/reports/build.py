@@ -20,6 +20,7 @@ from pathlib import Path
 from ..config import DEFAULT_MIN_CELL
 from ..errors import ReportError
 from ..i18n import N_
+from .alert_content import withhold_rates
 from .builder import PageBuilder
 from .content import Page, dumps, loads
 from .fair_content import esf_section, fair_section, methods_section, quality_section
@@ -107,6 +108,7 @@ def build_content(
         )
     index = index_content(national, PageBuilder(publication, "index", int(min_cell)))
     protect_publication(publication, [*pages.values(), index], int(min_cell))
+    withhold_rates(publication, national.meta, national.regions)  # over 50 % unknown: no rate published
     return BatchContent(pages, index, publication, skipped, time.perf_counter() - t0)
 
 
@@ -157,16 +159,27 @@ def prepare_national(
     period=None,
     progress: bool = False,
     comparison: bool = False,
+    mapping=None,
+    situations=None,
 ) -> NationalWork:
     """The national work and every page's content, before any kernel runs.
 
     ``lang`` is accepted for the batch's call and not used: content is the
     same in every language, words are chosen when a page is rendered.
+    ``data`` is a raw export (cleaned with ``mapping`` and ``situations``
+    when given) or the Parquet that ``e2c clean --out`` writes.
     Returns the :class:`NationalWork`, its ``content`` (:class:`BatchContent`)
     set and written under ``work_dir``.
     """
     national = compute_national(
-        data, work_root, definition=definition, min_cell=min_cell, period=period, progress=progress
+        data,
+        work_root,
+        definition=definition,
+        min_cell=min_cell,
+        period=period,
+        progress=progress,
+        mapping=mapping,
+        situations=situations,
     )
     national.content = build_content(national, min_cell, comparison=comparison)
     save_content(national.content, national.work_dir)

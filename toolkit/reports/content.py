@@ -12,7 +12,8 @@ A page is a list of :class:`Section`; a section is a list of blocks:
 * :class:`FigureData` — what a figure plots (only published units), drawn
   by :mod:`toolkit.plots` when the page is rendered;
 * :class:`Cards` and :class:`Definitions` — key-figure cards and a
-  definition list, made of messages.
+  definition list, made of messages;
+* :class:`Alert` — a box for the first screen (unknown-outcome alerts).
 
 Everything here can be written to JSON and read back (:func:`dumps`,
 :func:`loads`): the batch computes every page's content in the parent
@@ -44,6 +45,7 @@ __all__ = [
     "Header",
     "Contents",
     "Definitions",
+    "Alert",
     "Heading",
     "Section",
     "Page",
@@ -205,6 +207,14 @@ class Definitions:
 
 
 @dataclass
+class Alert:
+    """A box on the first screen of a page: a title and one message per alert."""
+
+    title: Msg
+    items: list[Msg]
+
+
+@dataclass
 class Section:
     """One section of a page: its name (the notebook calls one section per cell) and its blocks."""
 
@@ -252,6 +262,7 @@ _TYPES = {
         Card,
         Cards,
         Definitions,
+        Alert,
         Section,
         Page,
         Ratio,

@@ -12,6 +12,7 @@ import pandas as pd
 from .. import schema
 from ..disclosure import CellKey
 from ..i18n import N_
+from .alert_content import model_skipped, skipped_reason
 from .builder import PageBuilder
 from .content import Code, Column, Definitions, FigureData, Heading, Msg, Num, Section
 from .region_content import SECTION_TITLES, RegionContext, _marker_args, short_site
@@ -44,6 +45,9 @@ def _flag(flag: object) -> Msg | str:
 
 
 def fair_section(ctx: RegionContext) -> Section:
+    skipped = skipped_reason(ctx.national.meta)
+    if skipped:  # no expected model: the section says why it is absent
+        return Section("fair_comparison", [Heading(SECTION_TITLES["fair"], "fair"), model_skipped(skipped)])
     sites = ctx.national.sites
     mine = sites[sites["region"].astype("object") == ctx.region].reset_index(drop=True)
     small = (mine["n"] < ctx.min_cell).to_numpy()
@@ -345,6 +349,7 @@ def methods_section(ctx: RegionContext) -> Section:
 
     national = ctx.national
     model = national.meta["model"]
+    skipped = skipped_reason(national.meta)
     sha = national.input_info.get("sha256") or Msg(N_("sans objet (données en mémoire)"))
     items = [
         (
@@ -359,7 +364,9 @@ def methods_section(ctx: RegionContext) -> Section:
         ),
         (
             Msg(N_("Modèle de comparaison")),
-            Msg(
+            model_skipped(skipped, "p")
+            if skipped
+            else Msg(
                 N_(
                     "Régression logistique nationale de la sortie positive sur le profil à l’entrée ({covariates}), "
                     "ajustée "
@@ -369,7 +376,10 @@ def methods_section(ctx: RegionContext) -> Section:
                     "Spiegelhalter "
                     "(2005) avec une variation additive entre unités estimée sur les données."
                 ),
-                {"covariates": Code("__columns__", tuple(model["covariates"])), "n": Num(model["n"], "int")},
+                {
+                    "covariates": Code("__columns__", tuple(model.get("covariates", ()))),
+                    "n": Num(model.get("n"), "int"),
+                },
             ),
         ),
         (

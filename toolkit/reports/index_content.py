@@ -12,6 +12,7 @@ import pandas as pd
 from .. import schema
 from ..disclosure import CellKey
 from ..i18n import N_
+from .alert_content import alert_banner, alerts_of, key_figure_cards, model_skipped, skipped_reason
 from .builder import PageBuilder
 from .content import Card, Cards, Column, FigureData, Header, Heading, Msg, Num, Page, Section
 from .fair_content import FLAG_WORDS, regions_figure_data
@@ -33,8 +34,11 @@ def index_content(national: NationalWork, builder: PageBuilder) -> Page:
         Msg(N_("Synthèse nationale et rapports de chaque région")),
         _meta(national, data_name),
     )
-    summary = [Heading(Msg(N_("Synthèse nationale")), "national"), _national_cards(national, builder)]
+    cards = key_figure_cards(_national_cards(national, builder), national.meta, None, builder)
+    banner = alert_banner(alerts_of(national.meta, None))
+    summary = [Heading(Msg(N_("Synthèse nationale")), "national"), *banner, cards]
     figure = regions_figure_data(builder, national.region_comparison, None, source)
+    skipped = skipped_reason(national.meta)
     regions = [
         Heading(Msg(N_("Les régions comparées à public égal")), "regions"),
         Msg(
@@ -45,7 +49,7 @@ def index_content(national: NationalWork, builder: PageBuilder) -> Page:
                 "classement."
             )
         ),
-        figure,
+        model_skipped(skipped) if skipped else figure,  # no model: the regions listed with their counts
         _regions_table(national, builder, figure),
         Msg(
             N_(

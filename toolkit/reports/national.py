@@ -180,6 +180,8 @@ def compute_national(
     min_cell: int = DEFAULT_MIN_CELL,
     period=None,
     progress: bool = False,
+    mapping=None,
+    situations=None,
 ) -> NationalWork:
     """Clean the data, fit the national expected model, compare sites and
     regions, compute the national aggregates, once; save them for the regions.
@@ -187,7 +189,10 @@ def compute_national(
     Parameters
     ----------
     data : path or DataFrame, optional
-        Raw export (default: ``config.resolve_data_path()``).
+        Raw export (default: ``config.resolve_data_path()``), or the Parquet
+        that ``e2c clean --out`` writes.
+    mapping, situations : path, optional
+        The school's mapping file and the situations table of a two-table export.
     work_root : path
         ``<work_root>/<period>/national/`` receives the files.
     definition, min_cell, period
@@ -197,13 +202,13 @@ def compute_national(
     -------
     NationalWork
     """
-    from ..cleaning import clean_export
-    from ..compare import compare_units, fit_expected_model
+    from ..cleaned_io import clean_or_load
     from ..config import REPORTS_DIR
+    from ..report_alerts import national_extras
 
     d = get_definition(definition)
     source, input_info = _source(data)
-    cleaned = clean_export(source, definition=d, progress=progress)
+    cleaned = clean_or_load(source, definition=d, progress=progress, mapping=mapping, situations=situations)
     frame = cleaned.data
     if "group" in frame.columns:  # a comparison group is not E2C activity
         frame = frame[frame["group"].astype("object").fillna("e2c") != "comparaison"]
@@ -213,9 +218,7 @@ def compute_national(
     work_dir = Path(work_root if work_root is not None else REPORTS_DIR / "_work") / label / "national"
     work_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
 
-    expected = fit_expected_model(frame, definition=d)
-    sites = compare_units(frame, "site", expected)
-    regions_cmp = compare_units(frame, "region", expected)
+    sites, regions_cmp, model = _comparisons(frame, d)
     summary = dict(cleaned.summary) if cleaned.summary is not None else {}
     national = _national_figures(frame, d)
     present = [r for r in schema.REGION_NAMES if r in set(frame["region"].astype("object").dropna())]
@@ -235,7 +238,36 @@ def compute_national(
         "min_cell": int(min_cell),
         "national": national,
         "quality": _quality(cleaned, summary),
-        "model": {
+        "model": model,
+    }
+    meta |= national_extras(frame, d) | {"follow_up_months": d.follow_up_months}  # unknown-outcome alerts
+    work = NationalWork(
+        work_dir, label, d.name, present, input_info, meta, regional_tables(frame, d, min_cell), sites, regions_cmp
+    )
+    work.save()
+    return work
+
+
+def _comparisons(frame: pd.DataFrame, d) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """Sites and regions compared with the national expected model, and the model's description.
+
+    When no model can be fitted (every known outcome the same, or none), the comparisons keep their
+    counts without ratios and the model is ``{"skipped": reason}``: the pages say why they leave it out.
+    """
+    from ..compare import compare_units, fit_expected_model
+    from ..errors import ModelError
+    from ..report_alerts import units_without_model
+
+    try:
+        expected = fit_expected_model(frame, definition=d)
+    except ModelError as exc:
+        return units_without_model(frame, "site"), units_without_model(frame, "region"), {"skipped": str(exc)}
+    sites = compare_units(frame, "site", expected)
+    regions_cmp = compare_units(frame, "region", expected)
+    return (
+        sites,
+        regions_cmp,
+        {
             "covariates": list(expected.covariates),
             "n": int(expected.n),
             "national_rate": float(expected.national_rate),
@@ -244,12 +276,7 @@ def compute_national(
             "n_sites": int(len(sites)),
             "n_regions": int(len(regions_cmp)),
         },
-    }
-    work = NationalWork(
-        work_dir, label, d.name, present, input_info, meta, regional_tables(frame, d, min_cell), sites, regions_cmp
     )
-    work.save()
-    return work
 
 
 def _source(data) -> tuple[object, dict]:

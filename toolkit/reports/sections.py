@@ -67,12 +67,14 @@ def _index(national) -> tuple[Page, ReportPublication]:
 
 
 def index_figure(national, lang: str | None = None) -> str:
-    """The index page's figure (the regions compared at equal intake) as HTML."""
+    """The index page's figure (the regions compared at equal intake) as HTML ("" when there is none:
+    no expected model could be fitted, and the page says why)."""
     page, publication = _index(national)
+    figure = next((b for s in page.sections for b in s.blocks if isinstance(b, FigureData)), None)
+    if figure is None:
+        return ""
     with use_language(lang) if lang else _same():
-        words = Words(publication, publication.min_cell)
-        figure = next(b for s in page.sections for b in s.blocks if isinstance(b, FigureData))
-        return render_blocks([figure], words).html
+        return render_blocks([figure], Words(publication, publication.min_cell)).html
 
 
 def index_body(national, results, lang: str | None = None, figure: str | None = None) -> str:
