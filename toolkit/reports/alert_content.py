@@ -23,7 +23,15 @@ from ..report_alerts import withheld
 from .builder import PageBuilder
 from .content import Alert, Card, Cards, Msg, Num
 
-__all__ = ["alerts_of", "alert_banner", "key_figure_cards", "withhold_rates", "skipped_reason", "model_skipped"]
+__all__ = [
+    "alerts_of",
+    "alert_banner",
+    "key_figure_cards",
+    "withheld_note",
+    "withhold_rates",
+    "skipped_reason",
+    "model_skipped",
+]
 
 ALERT_TITLE = N_("Attention : données incomplètes sur l’issue des sorties")
 FOLLOW_UP = "positive_exit_follow_up"
@@ -104,6 +112,17 @@ def _follow_up_value(row: dict, region: str | None, builder: PageBuilder) -> Num
     known = builder.count(CellKey.of("known_follow_up", region=region), n, f"{where}/known")
     positive = builder.count(CellKey.of("positive_follow_up", region=region), k, f"{where}/positive")
     return Num(row["rate"], "pct", ratio=builder.ratio(positive, known, 1, f"{where}/rate"))
+
+
+def withheld_note(meta: dict, region: str) -> list[Msg]:
+    """Under the key figures of a region whose rate is withheld: why its positive exits and rates are hidden."""
+    if not withheld(meta, region):
+        return []
+    text = N_(
+        "Les sorties positives et les taux de la région ne sont publiés dans aucun tableau de ce rapport : plus de "
+        "la moitié des sorties ont une issue inconnue."
+    )
+    return [Msg(text, role="note")]
 
 
 def withhold_rates(publication, meta: dict, regions) -> None:

@@ -50,7 +50,7 @@ def index_content(national: NationalWork, builder: PageBuilder) -> Page:
             )
         ),
         model_skipped(skipped) if skipped else figure,  # no model: the regions listed with their counts
-        _regions_table(national, builder, figure),
+        _regions_table(national, builder, figure, with_ratio=not skipped),
         Msg(
             N_(
                 "Comparaison ajustée du profil à l’entrée seulement : un écart peut venir de ce qui n’est pas mesuré. "
@@ -104,7 +104,7 @@ def _national_cards(national: NationalWork, builder: PageBuilder) -> Cards:
     )
 
 
-def _regions_table(national: NationalWork, builder: PageBuilder, figure: FigureData):
+def _regions_table(national: NationalWork, builder: PageBuilder, figure: FigureData, with_ratio: bool = True):
     points = figure.points
     order = [r for r in schema.REGION_NAMES if r in set(points["region"])]
     rows = points.set_index("region").loc[order].reset_index()
@@ -138,4 +138,6 @@ def _regions_table(national: NationalWork, builder: PageBuilder, figure: FigureD
         protection={"rule": "oe", "n": "n", "observed": "observed", "ratio": "oe_ratio", "key": "n"},
     )
     table.ratios["oe_ratio"] = [ratios[r] for r in order]
+    if not with_ratio:  # no expected model: the regions, their exits and their reports only
+        table.columns = [c for c in table.columns if c.name in ("label", "n", "region")]
     return table

@@ -180,13 +180,13 @@ def headline_section(ctx: RegionContext) -> Section:
         ratios={"rate": ("n_positive", "n_known", 1, 100.0)},
         protection={**RATE_PROTECTION, "counts": list(populations), "rows_additive": False},
     )
-    from .alert_content import alert_banner, alerts_of, key_figure_cards
+    from .alert_content import alert_banner, alerts_of, key_figure_cards, withheld_note
 
     meta = ctx.national.meta
     cards = key_figure_cards(_cards(table), meta, ctx.region, ctx.builder)
     banner = alert_banner(alerts_of(meta, ctx.region))  # unknown outcomes: on the first screen
     blocks = [Heading(SECTION_TITLES["headline"], "headline"), *banner, cards, *_headline_reading(table)]
-    return Section("headline", [*blocks, table])
+    return Section("headline", [*blocks, table, *withheld_note(meta, ctx.region)])
 
 
 def _cards(table) -> Cards:
