@@ -101,6 +101,21 @@ def _families(parents: list[int], families: list[list[int]], support: sparse.csr
     return valid, complete
 
 
+def _split_family(keys, parent: int, column: str, children: list[int]) -> list[tuple[int, list[int]]]:
+    """A breakdown by one column as disjoint families: single codes together; a merged category (a tuple of
+    codes) with the single codes outside it; and a merged category as the sum of its own codes."""
+    value = {c: dict(keys[c].where)[column] for c in children}
+    single = [c for c in children if not isinstance(value[c], tuple)]
+    merged = [c for c in children if isinstance(value[c], tuple)]
+    out = [(parent, single)] if single else []
+    for m in merged:
+        out.append((parent, [m] + [c for c in single if value[c] not in value[m]]))
+        inside = [c for c in single if value[c] in value[m]]
+        if inside:
+            out.append((m, inside))
+    return out
+
+
 def _to_matrix(rows: list[dict], n: int) -> sparse.csr_matrix:
     r = [i for i, row in enumerate(rows) for _ in row]
     c = [k for row in rows for k in row]
@@ -148,7 +163,9 @@ def find_relations(
     by_where = defaultdict(dict)
     for i, key in enumerate(keys):
         by_where[key.where][key.population] = i
-    fam = [(p, cs) for (p, _), cs in families.items()]
+    fam = []
+    for (parent, column), children in families.items():
+        fam += _split_family(keys, parent, column, children)
     for pops in by_where.values():
         for parent, parts in PARTITIONS:
             children = [pops[q] for q in parts if q in pops]
@@ -340,7 +357,7 @@ def apply_hidden(
         U,
         targets,
         np.asarray(targets @ values).ravel(),
-        np.concatenate([lower[h_rows], np.zeros(relations.D.shape[0])]),
+        np.concatenate([lower[h_rows], np.ones(relations.D.shape[0])]),  # a small difference is >= 1
         [("cell", int(i)) for i in h_rows] + list(relations.d_names),
     )
     system.components, system.pinned = _components(system, u_const)
