@@ -7,6 +7,7 @@ import pytest
 
 from toolkit import schema
 from toolkit.definitions import DEFINITIONS, E2CError, get_definition, positive_exit
+from toolkit.errors import SchemaError
 
 
 def _frame(rows):
@@ -121,3 +122,78 @@ def test_vectorised_matches_rowwise_reference():
             end = start[i] + length[i]
             exp = True if end > limit else (False if ended[i] else None)
         assert (got.iloc[i] is pd.NA) if exp is None else (got.iloc[i] == exp), (i, reason)
+
+
+# --------------------------------------------------------------------------
+# resolve_outcome: the one rule models, comparison and indicators share
+# --------------------------------------------------------------------------
+def _cleaned(recorded="projet", with_exit_columns=True, column=True):
+    """A cleaned-like frame: a 6-month CDD (positive under every preset but 'reseau_2017', which wants
+    more than 6 months), and a 'positive_exit' column deliberately set to the opposite, so that the test
+    sees whether the column or a recomputation was used."""
+    df = _frame([(EXIT, "cdd", "2023-02-01", "2023-08-01", None), (EXIT, "abandon", None, None, None)])
+    if column:
+        df["positive_exit"] = pd.array([False, True], dtype="boolean")
+    if not with_exit_columns:
+        df = df[["positive_exit"]] if column else df.iloc[:, :0]
+    if recorded is not None:
+        df.attrs["definition"] = recorded
+    return df
+
+
+def test_resolve_outcome_uses_the_column_of_the_recorded_definition():
+    from toolkit.definitions import resolve_outcome
+
+    y, d = resolve_outcome(_cleaned("reseau_2017"))
+    assert d.name == "reseau_2017" and y.tolist() == [False, True]
+    y, d = resolve_outcome(_cleaned("reseau_2017"), "reseau_2017")
+    assert d.name == "reseau_2017" and y.tolist() == [False, True]
+    y, d = resolve_outcome(_cleaned(DEFINITIONS["reseau_2023"]))  # a Definition recorded, not a name
+    assert d.name == "reseau_2023" and y.tolist() == [False, True]
+
+
+def test_resolve_outcome_recomputes_another_definition():
+    from toolkit.definitions import resolve_outcome
+
+    y, d = resolve_outcome(_cleaned("projet"), "reseau_2023")
+    assert d.name == "reseau_2023" and y.tolist() == [True, False]
+    y, d = resolve_outcome(_cleaned("projet", column=False))  # no column: computed under the recorded one
+    assert d.name == "projet" and y.tolist() == [True, False]
+    y, d = resolve_outcome(_cleaned(None, column=False))  # nothing recorded: the project default
+    assert d.name == "projet" and y.tolist() == [True, False]
+
+
+def test_resolve_outcome_unrecorded_column_is_the_project_default():
+    """Nothing recorded: the column is taken as computed under the project default, whether the default is
+    asked for implicitly or by name (models did, indicators refused the second without exit columns)."""
+    from toolkit.definitions import resolve_outcome
+
+    frame = _cleaned(None, with_exit_columns=False)
+    for definition in (None, "projet"):
+        y, d = resolve_outcome(frame, definition)
+        assert d.name == "projet" and y.tolist() == [False, True]
+    with pytest.raises(SchemaError, match="exit_date"):
+        resolve_outcome(frame, "reseau_2017")
+
+
+def test_resolve_outcome_custom_definition_recorded_by_name():
+    """A frame cleaned under a custom definition records its name only: without the Definition the
+    outcome cannot be labelled (models raised 'unknown definition', indicators silently called it
+    'projet'); handing the Definition back uses the column."""
+    from dataclasses import replace
+
+    from toolkit.definitions import resolve_outcome
+
+    custom = replace(DEFINITIONS["projet"], name="maison")
+    frame = _cleaned("maison")
+    with pytest.raises(E2CError, match="maison"):
+        resolve_outcome(frame)
+    y, d = resolve_outcome(frame, custom)
+    assert d is custom and y.tolist() == [False, True]
+
+
+def test_resolve_outcome_needs_a_frame():
+    from toolkit.definitions import resolve_outcome
+
+    with pytest.raises(E2CError, match="DataFrame"):
+        resolve_outcome([1, 2], what="positive_exit_rates")

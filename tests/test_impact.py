@@ -582,7 +582,8 @@ def test_load_impact_frame_two_files(comparison_export, tmp_path):
 
 
 def test_impact_section_tables_and_text(comparison_export):
-    from toolkit.impact import impact_section, load_impact_frame
+    from toolkit.impact import load_impact_frame
+    from toolkit.reports.impact_section import impact_section
 
     design = load_impact_frame(comparison_export.raw, key=KEY)
     out = impact_section(design, by="sex", figures=True)

@@ -308,7 +308,7 @@ def test_coefficient_overrides_and_bad_names():
 
 
 # --------------------------------------------------------------------------
-# Calibration on the national figures (domain.md)
+# Calibration on the published national figures
 # --------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def national():
@@ -598,7 +598,7 @@ def test_comparison_is_deterministic_and_messy_option(comparison):
 
 
 # --------------------------------------------------------------------------
-# Integration with the cleaning layer (helper A's clean_export)
+# Integration with the cleaning layer (clean_export)
 # --------------------------------------------------------------------------
 def test_clean_export_keeps_rejects_and_recovers_the_truth(messy):
     import toolkit.cleaning as cleaning

@@ -58,7 +58,7 @@ def _describe_input(path: Path, lang: str) -> None:
 # Sub-commands
 # --------------------------------------------------------------------------
 def _cmd_clean(args: argparse.Namespace) -> int:
-    from .config import resolve_data_path
+    from .datasets import resolve_data_path
 
     path = resolve_data_path(args.data)
     _describe_input(path, args.lang)
@@ -87,7 +87,7 @@ def _cmd_synth(args: argparse.Namespace) -> int:
 
 
 def _cmd_reports(args: argparse.Namespace) -> int:
-    from .config import resolve_data_path
+    from .datasets import resolve_data_path
     from .reports import build_reports
 
     path = resolve_data_path(args.data)

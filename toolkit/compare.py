@@ -25,9 +25,10 @@ import pandas as pd
 from scipy import stats
 from scipy.stats import mstats
 
-from .definitions import Definition
+from .definitions import Definition, resolve_outcome
 from .errors import ModelError, SchemaError
-from .models import ModelWarning, PositiveExitModel, _resolve_outcome, fit_positive_exit
+from .i18n import _
+from .models import ModelWarning, PositiveExitModel, fit_positive_exit
 
 __all__ = ["DEFAULT_EXPECTED_COVARIATES", "ExpectedModel", "fit_expected_model", "compare_units", "funnel_limits"]
 
@@ -110,7 +111,7 @@ def fit_expected_model(
     model = fit_positive_exit(
         data, cluster=None, definition=definition, covariates=list(cols), missing="indicator", strict=strict
     )
-    y, d = _resolve_outcome(data, definition)
+    y, d = resolve_outcome(data, definition, what="compare_units")
     rate = float(y.dropna().astype(float).mean())
     return ExpectedModel(model, cols, include_region, rate, model.n, d)
 
@@ -201,47 +202,106 @@ def compare_units(
         ``covariates`` (of the expected model), ``units_without_known_outcome``
         (units left out because none of their exits has a known outcome).
     """
-    if by not in UNITS:
-        raise SchemaError(f"Unité de comparaison inconnue : {by!r} (site, school ou region).")
-    if by not in data.columns:
-        raise SchemaError(f"Colonne {by!r} absente du tableau : comparaison impossible.")
-    if overdispersion not in ("additive", "multiplicative", None):
-        raise ModelError(
-            f"Ajustement de surdispersion inconnu : {overdispersion!r} (additive, multiplicative ou None)."
-        )
-    if not 0 <= winsor < 0.5:
-        raise ModelError(f"winsor doit être compris entre 0 et 0,5 (reçu {winsor!r}).")
+    _check_options(data, by, overdispersion, winsor)
     if expected is None:
         expected = fit_expected_model(data, definition=definition)
     if by == "region" and expected.include_region:
         raise ModelError(
-            "Comparer des régions avec un modèle attendu qui contient la région annulerait "
-            "les écarts à comparer : ajustez le modèle sans la région."
+            _(
+                "Comparer des régions avec un modèle attendu qui contient la région annulerait les "
+                "écarts à comparer : ajustez le modèle sans la région."
+            )
         )
-    y, d = _resolve_outcome(data, definition if definition is not None else expected.definition)
+    y, d = resolve_outcome(data, definition if definition is not None else expected.definition, what="compare_units")
     if d.name != expected.definition.name:
         raise ModelError(
-            f"Le modèle attendu a été ajusté avec la définition « {expected.definition.name} » ; "
-            f"la comparaison demande « {d.name} ». Ajustez le modèle attendu avec la même définition."
+            _(
+                "Le modèle attendu a été ajusté avec la définition « {name} » ; la comparaison demande « "
+                "{name1} ». Ajustez le modèle attendu avec la même définition.",
+                name=expected.definition.name,
+                name1=d.name,
+            )
         )
+    known, codes, names, p = _expected_values(data, by, y, expected)
+    table, no_outcome = _unit_counts(data, by, y, known, codes, names, p, expected.national_rate)
+    phi, tau2 = overdispersion_estimates(table["z"].to_numpy(), table["se"].to_numpy(), winsor)
+    phi_used = max(phi, 1.0) if overdispersion == "multiplicative" else 1.0
+    tau2_used = tau2 if overdispersion == "additive" else 0.0
+    table["z_adjusted"] = (table["oe_ratio"] - 1) / np.sqrt(phi_used * table["se"] ** 2 + tau2_used)
+    for suffix, level in LEVELS.items():
+        low, high = funnel_limits(table["expected"], table["variance"], phi=phi_used, tau2=tau2_used, level=level)
+        table[f"lower{suffix}"], table[f"upper{suffix}"] = low, high
+        table[f"flag{suffix}"] = np.where(
+            table["oe_ratio"] > high, "above", np.where(table["oe_ratio"] < low, "below", "within")
+        )
+    table = _unit_labels(table.drop(columns="variance").reset_index(), data.loc[known], by)
+    table.attrs.update(
+        {
+            "by": by,
+            "method": overdispersion,
+            "phi": float(phi),
+            "tau2": float(tau2),
+            "phi_used": float(phi_used),
+            "tau2_used": float(tau2_used),
+            "winsor": winsor,
+            "n_units": int(len(table)),
+            "national_rate": expected.national_rate,
+            "definition": d.name,
+            "covariates": list(expected.covariates),
+            "units_without_known_outcome": no_outcome,
+        }
+    )
+    return table
+
+
+def _check_options(data: pd.DataFrame, by: str, overdispersion, winsor: float) -> None:
+    if by not in UNITS:
+        raise SchemaError(_("Unité de comparaison inconnue : {by!r} (site, school ou region).", by=by))
+    if by not in data.columns:
+        raise SchemaError(_("Colonne {by!r} absente du tableau : comparaison impossible.", by=by))
+    if overdispersion not in ("additive", "multiplicative", None):
+        raise ModelError(
+            _(
+                "Ajustement de surdispersion inconnu : {overdispersion!r} (additive, multiplicative ou None).",
+                overdispersion=overdispersion,
+            )
+        )
+    if not 0 <= winsor < 0.5:
+        raise ModelError(_("winsor doit être compris entre 0 et 0,5 (reçu {winsor!r}).", winsor=winsor))
+
+
+def _expected_values(data: pd.DataFrame, by: str, y: pd.Series, expected: ExpectedModel):
+    """Rows with a known outcome, unit codes and names, and the expected probability of each known exit."""
     known = y.notna().to_numpy()
     codes, names = pd.factorize(data[by], use_na_sentinel=True)
     names = pd.Index([str(v) for v in names], dtype=object)
     if (known & (codes < 0)).any():
         rows = np.flatnonzero(known & (codes < 0))
         raise SchemaError(
-            f"Colonne {by!r} non renseignée pour {len(rows)} sortie(s) "
-            f"(lignes {', '.join(map(str, data.index[rows[:5]]))}…)."
+            _(
+                "Colonne {by!r} non renseignée pour {v1} sortie(s) (lignes {v2}…).",
+                by=by,
+                v1=len(rows),
+                v2=", ".join(map(str, data.index[rows[:5]])),
+            )
         )
     rows = data.loc[known]
     p = expected.predict(rows).to_numpy()
     if np.isnan(p).any():
         bad = int(np.isnan(p).sum())
         raise ModelError(
-            f"{bad} sortie(s) sans valeur attendue : une modalité absente des données du modèle "
-            "national (par exemple une année ou une région nouvelle). Réajustez le modèle attendu "
-            "sur des données qui la contiennent."
+            _(
+                "{bad} sortie(s) sans valeur attendue : une modalité absente des données du modèle "
+                "national (par exemple une année ou une région nouvelle). Réajustez le modèle attendu "
+                "sur des données qui la contiennent.",
+                bad=bad,
+            )
         )
+    return known, codes, names, p
+
+
+def _unit_counts(data, by, y, known, codes, names, p, national_rate: float):
+    """Observed, expected and null variance by unit, O/E and its z; units with no known outcome apart."""
     unit_codes = codes[known]
     size = len(names)
     table = pd.DataFrame(
@@ -262,49 +322,29 @@ def compare_units(
     table["observed"] = table["observed"].astype(int)
     table["oe_ratio"] = table["observed"] / table["expected"]
     table["observed_rate"] = table["observed"] / table["n"]
-    table["adjusted_rate"] = table["oe_ratio"] * expected.national_rate
+    table["adjusted_rate"] = table["oe_ratio"] * national_rate
     table["se"] = np.sqrt(table["variance"]) / table["expected"]
     table["z"] = (table["oe_ratio"] - 1) / table["se"]
+    return table, no_outcome
 
-    phi, tau2 = overdispersion_estimates(table["z"].to_numpy(), table["se"].to_numpy(), winsor)
-    phi_used = max(phi, 1.0) if overdispersion == "multiplicative" else 1.0
-    tau2_used = tau2 if overdispersion == "additive" else 0.0
-    table["z_adjusted"] = (table["oe_ratio"] - 1) / np.sqrt(phi_used * table["se"] ** 2 + tau2_used)
-    for suffix, level in LEVELS.items():
-        low, high = funnel_limits(table["expected"], table["variance"], phi=phi_used, tau2=tau2_used, level=level)
-        table[f"lower{suffix}"], table[f"upper{suffix}"] = low, high
-        table[f"flag{suffix}"] = np.where(
-            table["oe_ratio"] > high, "above", np.where(table["oe_ratio"] < low, "below", "within")
-        )
-    table = table.drop(columns="variance").reset_index()
+
+def _unit_labels(table: pd.DataFrame, known_rows: pd.DataFrame, by: str) -> pd.DataFrame:
+    """The region (and school) of each site or school; a warning for site names shared by several schools."""
     if by in ("site", "school"):
-        table.insert(1, "region", _main_value(data.loc[known], by, "region").reindex(table[by]).to_numpy())
-    if by == "site" and "school" in data.columns:
-        table.insert(2, "school", _main_value(data.loc[known], by, "school").reindex(table[by]).to_numpy())
-        shared = _shared_names(data.loc[known], by, "school")
+        table.insert(1, "region", _main_value(known_rows, by, "region").reindex(table[by]).to_numpy())
+    if by == "site" and "school" in known_rows.columns:
+        table.insert(2, "school", _main_value(known_rows, by, "school").reindex(table[by]).to_numpy())
+        shared = _shared_names(known_rows, by, "school")
         if shared:
             warnings.warn(
-                f"Site(s) portant le même nom dans plusieurs écoles, comparés comme un seul site : "
-                f"{', '.join(shared[:10])}. Renommez-les (par ex. « école – site ») pour les distinguer.",
+                _(
+                    "Site(s) portant le même nom dans plusieurs écoles, comparés comme un seul site : {v0}. "
+                    "Renommez-les (par ex. « école – site ») pour les distinguer.",
+                    v0=", ".join(shared[:10]),
+                ),
                 ModelWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
-    table.attrs.update(
-        {
-            "by": by,
-            "method": overdispersion,
-            "phi": float(phi),
-            "tau2": float(tau2),
-            "phi_used": float(phi_used),
-            "tau2_used": float(tau2_used),
-            "winsor": winsor,
-            "n_units": int(len(table)),
-            "national_rate": expected.national_rate,
-            "definition": d.name,
-            "covariates": list(expected.covariates),
-            "units_without_known_outcome": no_outcome,
-        }
-    )
     return table
 
 

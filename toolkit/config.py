@@ -1,4 +1,5 @@
-"""Paths, defined once. Every module imports them from here."""
+"""Paths and settings, defined once. Every module imports them from here; this module imports
+nothing from the toolkit (which data a job runs on is :mod:`toolkit.datasets`)."""
 
 from __future__ import annotations
 
@@ -28,24 +29,3 @@ def raw_exports(directory: Path = RAW_DATA_DIR) -> list[Path]:
     if not directory.is_dir():
         return []
     return sorted(p for p in directory.iterdir() if p.is_file() and p.suffix.lower() in EXPORT_SUFFIXES)
-
-
-def resolve_data_path(data: str | os.PathLike | None = None) -> Path:
-    """The input the main job runs on: ``data`` if given, else the one export in
-    ``data/raw/``, else the embedded synthetic national default (generated on first use)."""
-    from .errors import InputError
-
-    if data is not None:
-        path = Path(data)
-        if not path.exists():
-            raise InputError(f"{path} : fichier introuvable.")
-        return path
-    found = raw_exports()
-    if len(found) == 1:
-        return found[0]
-    if len(found) > 1:
-        names = ", ".join(p.name for p in found)
-        raise InputError(f"{RAW_DATA_DIR} contient plusieurs exports ({names}) : choisissez-en un avec --data.")
-    from .synth import default_export_path
-
-    return default_export_path()

@@ -30,30 +30,47 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .errors import E2CError
+from .errors import E2CError, SchemaError
+from .i18n import N_, _, current_language, use_language
 from .schema import EXIT_REASONS
 
-__all__ = ["Definition", "DEFINITIONS", "DEFAULT_DEFINITION", "get_definition", "positive_exit"]
+__all__ = [
+    "Definition",
+    "DEFINITIONS",
+    "DEFAULT_DEFINITION",
+    "OUTCOME_COLUMNS",
+    "get_definition",
+    "positive_exit",
+    "resolve_outcome",
+]
+
+# The canonical columns a positive exit is computed from.
+OUTCOME_COLUMNS = ("exit_date", "exit_reason", "outcome_start", "outcome_end", "follow_up_date")
 
 
 @dataclass(frozen=True)
 class Definition:
+    """A positive-exit definition: its name, its label and description (French, translated by
+    :mod:`toolkit.i18n`), and the minimum duration of each exit reason that can be positive."""
+
     name: str
-    label_fr: str
-    label_en: str
-    text_fr: str
-    text_en: str
+    title: str  # short label, French source text
+    description: str  # the rule in full, French source text
     min_months: tuple[tuple[str, int], ...]  # (exit_reason code, strict minimum months); absent = never positive
 
     @property
     def qualifying(self) -> dict[str, int]:
         return dict(self.min_months)
 
-    def label(self, lang: str = "fr") -> str:
-        return self.label_fr if lang == "fr" else self.label_en
+    def label(self, lang: str | None = None) -> str:
+        """The short label in ``lang`` (default: the current language)."""
+        with use_language(lang or current_language()):
+            return _(self.title)
 
-    def text(self, lang: str = "fr") -> str:
-        return self.text_fr if lang == "fr" else self.text_en
+    def text(self, lang: str | None = None) -> str:
+        """The rule in full in ``lang`` (default: the current language)."""
+        with use_language(lang or current_language()):
+            return _(self.description)
 
 
 _JOBS = [r.code for r in EXIT_REASONS if r.category == "job"]
@@ -62,38 +79,24 @@ _TRAINING = [r.code for r in EXIT_REASONS if r.category == "training"]
 
 PROJET = Definition(
     name="projet",
-    label_fr="Définition du projet (emploi ou formation de plus de 2 mois)",
-    label_en="Project definition (job or training lasting more than 2 months)",
-    text_fr=(
+    title=N_("Définition du projet (emploi ou formation de plus de 2 mois)"),
+    description=N_(
         "Une sortie est positive lorsque le jeune occupe un emploi (tout contrat de travail, contrat aidé "
         "ou création d'entreprise), un contrat en alternance ou une formation (qualifiante ou non) qui a duré "
         "plus de 2 mois : la fin de la situation (ou, si elle est en cours, sa dernière confirmation) est "
         "postérieure de plus de 2 mois calendaires à son début. Exactement 2 mois ne suffit pas. Le taux est "
         "calculé sur les sorties dont l'issue est connue."
     ),
-    text_en=(
-        "An exit is positive when the young person holds a job (any employment contract, subsidised contract "
-        "or business creation), a work-study contract or a training (qualifying or not) that lasted more than "
-        "2 months: the end of the situation (or, when it is ongoing, its last confirmation) is more than 2 "
-        "calendar months after its start. Exactly 2 months is not enough. The rate is computed over exits "
-        "with a known outcome."
-    ),
     min_months=tuple((code, 2) for code in _JOBS + _WORK_STUDY + _TRAINING),
 )
 
 RESEAU_2017 = Definition(
     name="reseau_2017",
-    label_fr="Définition du Réseau E2C (2017)",
-    label_en="E2C network definition (2017)",
-    text_fr=(
+    title=N_("Définition du Réseau E2C (2017)"),
+    description=N_(
         "Définition du Réseau en 2017 : formation qualifiante ou diplômante (en alternance ou non), emploi de "
         "plus de 6 mois ou contrat aidé. Les CDD courts, le service civique et les formations pré-qualifiantes "
         "ne comptent pas."
-    ),
-    text_en=(
-        "The network's 2017 definition: qualifying or diploma training (with or without work-study), a job of "
-        "more than 6 months, or a subsidised contract. Short fixed-term contracts, civic service and "
-        "pre-qualifying training do not count."
     ),
     min_months=(
         ("formation_qualifiante", 0),
@@ -112,17 +115,11 @@ RESEAU_2017 = Definition(
 
 RESEAU_2023 = Definition(
     name="reseau_2023",
-    label_fr="Définition du Réseau E2C (2023)",
-    label_en="E2C network definition (2023)",
-    text_fr=(
+    title=N_("Définition du Réseau E2C (2023)"),
+    description=N_(
         "Définition du Réseau en 2023 : emploi à partir d'un CDD de plus de 3 mois, alternance (apprentissage "
         "ou contrat de professionnalisation), formation qualifiante. Les contrats courts et le service civique "
         "ne comptent pas."
-    ),
-    text_en=(
-        "The network's 2023 definition: employment from a fixed-term contract of more than 3 months, "
-        "work-study (apprenticeship or professionalisation contract), qualifying training. Short contracts "
-        "and civic service do not count."
     ),
     min_months=(
         ("formation_qualifiante", 0),
@@ -154,7 +151,11 @@ def get_definition(definition: str | Definition | None = None) -> Definition:
     except KeyError:
         known = ", ".join(DEFINITIONS)
         raise E2CError(
-            f"Définition de sortie positive inconnue : {definition!r}. Définitions disponibles : {known}."
+            _(
+                "Définition de sortie positive inconnue : {definition!r}. Définitions disponibles : {known}.",
+                definition=definition,
+                known=known,
+            )
         ) from None
 
 
@@ -220,3 +221,83 @@ def positive_exit(frame: pd.DataFrame, definition: str | Definition | None = Non
     result[needs_duration & ~lasted & ~known_short] = pd.NA  # no start, or running and not yet long enough
     result[unknown_reason | ~left] = pd.NA
     return pd.Series(result, index=frame.index, name="positive_exit")
+
+
+def _recorded(data: pd.DataFrame) -> tuple[object, Definition | None]:
+    """What ``data.attrs["definition"]`` holds (a Definition, a name or None) and the Definition it names
+    (None when nothing is recorded or the name is not a preset)."""
+    recorded = data.attrs.get("definition")
+    if isinstance(recorded, Definition):
+        return recorded, recorded
+    return recorded, DEFINITIONS.get(str(recorded)) if recorded is not None else None
+
+
+def _column_is(recorded: object, known: Definition | None, d: Definition) -> bool:
+    """Whether the frame's ``positive_exit`` column was computed under ``d``."""
+    if recorded is None:  # not recorded: taken as the project default, as when no definition is asked for
+        return d == DEFAULT_DEFINITION
+    if known is not None:
+        return known == d
+    return str(recorded) == d.name  # a custom definition recorded by name, handed back by the caller
+
+
+def resolve_outcome(
+    data: pd.DataFrame, definition: str | Definition | None = None, *, what: str = "positive_exit"
+) -> tuple[pd.Series, Definition]:
+    """The positive-exit flag (nullable boolean) under ``definition``, and the Definition used.
+
+    The one rule of every analysis (indicators, models, comparison):
+
+    * ``definition=None``: the frame's ``positive_exit`` column, computed at cleaning under the
+      definition recorded in ``data.attrs["definition"]`` (a preset name or a Definition; the project
+      default when nothing is recorded). Without the column, it is computed under that definition.
+    * An explicit definition: the column when it was computed under that same definition (an
+      unrecorded column counts as the project default's), else recomputed from the exit reason and
+      dates (:data:`OUTCOME_COLUMNS`).
+
+    Raises
+    ------
+    E2CError
+        ``data`` is not a DataFrame; or the frame was cleaned under a custom definition recorded by
+        name only and none is given (pass the Definition itself).
+    SchemaError
+        A recomputation is needed and exit columns are missing.
+    """
+    if not isinstance(data, pd.DataFrame):
+        raise E2CError(
+            _(
+                "{what} : attendu un DataFrame canonique (CleanResult.data), reçu {kind}.",
+                what=what,
+                kind=type(data).__name__,
+            )
+        )
+    recorded, known = _recorded(data)
+    if definition is None:
+        if recorded is not None and known is None:
+            raise E2CError(
+                _(
+                    "{what} : le tableau a été nettoyé avec la définition « {name} », qui n'est pas une "
+                    "définition prédéfinie. Passez-la à la fonction (definition=...).",
+                    what=what,
+                    name=recorded,
+                )
+            )
+        d = known or DEFAULT_DEFINITION
+        if "positive_exit" in data.columns:
+            return data["positive_exit"].astype("boolean"), d
+    else:
+        d = get_definition(definition)
+        if "positive_exit" in data.columns and _column_is(recorded, known, d):
+            return data["positive_exit"].astype("boolean"), d
+    absent = [c for c in OUTCOME_COLUMNS if c not in data.columns]
+    if absent:
+        raise SchemaError(
+            _(
+                "{what} : impossible d'appliquer la définition « {name} », colonnes absentes du tableau : "
+                "{columns}. Passez le tableau nettoyé par toolkit.clean_export (CleanResult.data).",
+                what=what,
+                name=d.name,
+                columns=", ".join(absent),
+            )
+        )
+    return positive_exit(data, d), d

@@ -9,48 +9,28 @@ from __future__ import annotations
 
 from . import schema
 from .definitions import DEFINITIONS
+from .i18n import N_, _, current_language, use_language
 
 __all__ = ["data_dictionary_markdown"]
 
-_TEXT = {
-    "fr": {
-        "title": "# Dictionnaire des données",
-        "intro": (
-            "Généré depuis `toolkit/schema.py`, seule source de vérité du contrat : ne pas modifier à la main "
-            "(`e2c dictionary --out docs/data_dictionary.md`).\n\n"
-            "Les en-têtes sont reconnus sans tenir compte de la casse, des accents, des espaces, des tirets ni "
-            "des soulignés. Formats acceptés : CSV (séparateur `;`, `,` ou tabulation ; UTF-8 avec ou sans BOM, "
-            "ou Windows-1252/Latin-1), XLSX (première feuille), Parquet. `*` = obligatoire."
-        ),
-        "raw": "## Colonnes de l'export (contrat brut)",
-        "raw_head": "| Colonne | Obligatoire | Type | Description | Autres en-têtes reconnus | Valeurs acceptées |",
-        "canon": "## Table canonique (`CleanResult.data`)",
-        "canon_head": "| Colonne | Type | Libellé | Description | Colonnes sources |",
-        "codes": "## Codes",
-        "definitions": "## Définitions de la sortie positive",
-        "yes": "oui",
-        "months": "mois",
-        "no": "non",
-    },
-    "en": {
-        "title": "# Data dictionary",
-        "intro": (
-            "Generated from `toolkit/schema.py`, the contract's single source of truth: do not edit by hand "
-            "(`e2c dictionary --lang en`).\n\n"
-            "Headers match regardless of case, accents, spaces, hyphens and underscores. Accepted formats: CSV "
-            "(`;`, `,` or tab separator; UTF-8 with or without BOM, or Windows-1252/Latin-1), XLSX (first sheet), "
-            "Parquet. `*` = required."
-        ),
-        "raw": "## Export columns (raw contract)",
-        "raw_head": "| Column | Required | Type | Description | Other recognised headers | Accepted values |",
-        "canon": "## Canonical frame (`CleanResult.data`)",
-        "canon_head": "| Column | Type | Label | Description | Source columns |",
-        "codes": "## Codes",
-        "definitions": "## Positive-exit definitions",
-        "yes": "yes",
-        "months": "months",
-        "no": "no",
-    },
+_TEXT = {  # French source text, translated by toolkit.i18n
+    "title": N_("# Dictionnaire des données"),
+    "intro": N_(
+        "Généré depuis `toolkit/schema.py`, seule source de vérité du contrat : ne pas modifier à la "
+        "main (`e2c dictionary --out docs/data_dictionary.md`).\n\nLes en-têtes sont reconnus sans tenir "
+        "compte de la casse, des accents, des espaces, des tirets ni des soulignés. Formats acceptés : "
+        "CSV (séparateur `;`, `,` ou tabulation ; UTF-8 avec ou sans BOM, ou Windows-1252/Latin-1), "
+        "XLSX (première feuille), Parquet. `*` = obligatoire."
+    ),
+    "raw": N_("## Colonnes de l'export (contrat brut)"),
+    "raw_head": N_("| Colonne | Obligatoire | Type | Description | Autres en-têtes reconnus | Valeurs acceptées |"),
+    "canon": N_("## Table canonique (`CleanResult.data`)"),
+    "canon_head": N_("| Colonne | Type | Libellé | Description | Colonnes sources |"),
+    "codes": N_("## Codes"),
+    "definitions": N_("## Définitions de la sortie positive"),
+    "yes": N_("oui"),
+    "months": N_("mois"),
+    "no": N_("non"),
 }
 
 _CODED = {
@@ -69,21 +49,25 @@ def _cell(text: str) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
-def data_dictionary_markdown(lang: str = "fr") -> str:
-    """The data dictionary as Markdown, in French (default) or English."""
-    t = _TEXT["en" if lang == "en" else "fr"]
+def data_dictionary_markdown(lang: str | None = None) -> str:
+    """The data dictionary as Markdown, in ``lang`` (default: the current language)."""
+    lang = lang or current_language()
+    with use_language(lang):
+        t = {key: _(message) for key, message in _TEXT.items()}
+    fr = lang == "fr"  # the schema holds its descriptions and labels in both languages
     lines = [t["title"], "", t["intro"], "", t["raw"], "", t["raw_head"], "|---|---|---|---|---|---|"]
     for c in schema.RAW_COLUMNS:
         name = f"`{c.name}`" + ("*" if c.required else "")
-        desc = c.description_fr if lang != "en" else c.description_en
+        desc = c.description_fr if fr else c.description_en
         variants = ", ".join(f"`{v}`" for v in c.variants)
         lines.append(
-            f"| {name} | {t['yes'] if c.required else t['no']} | {c.kind} | {_cell(desc)} | {variants} | {_cell(c.allowed)} |"
+            f"| {name} | {t['yes'] if c.required else t['no']} | {c.kind} | {_cell(desc)} | {variants} "
+            f"| {_cell(c.allowed)} |"
         )
     lines += ["", t["canon"], "", t["canon_head"], "|---|---|---|---|---|"]
     for c in schema.CANONICAL_COLUMNS:
         dtype = "category" if str(c.dtype) == "category" else str(c.dtype)
-        lab = c.label_fr if lang != "en" else c.label_en
+        lab = c.label_fr if fr else c.label_en
         sources = ", ".join(f"`{s}`" for s in c.source)
         lines.append(f"| `{c.name}` | {dtype} | {_cell(lab)} | {_cell(c.description_en)} | {sources} |")
     lines += ["", t["codes"], ""]

@@ -43,6 +43,7 @@ The three results are mutually exclusive, each leaver in at most one:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -50,16 +51,35 @@ import pandas as pd
 
 from . import schema
 from .errors import E2CError, SchemaError
+from .i18n import LANGUAGES, N_, _, current_language, use_language
 from .indicators import _is_in
 
 __all__ = ["EsfIndicator", "ESF_INDICATORS", "esf_indicators", "esf_unsupported", "NON_BINARY_NOTE"]
 
-NON_BINARY_NOTE: dict[str, str] = {
-    "fr": "Le sexe est enregistré F/M dans les exports des écoles : les participants non binaires ne sont "
-    "pas collectés (colonne « non binaire » non renseignée).",
-    "en": "Exports record sex as F/M: non-binary participants are not collected (the non-binary column is "
-    "not available).",
-}
+
+class _ByLanguage(Mapping):
+    """One message, looked up by language code (``NOTE["en"]``) for callers that index by language."""
+
+    def __init__(self, message: str):
+        self.message = message
+
+    def __getitem__(self, lang: str) -> str:
+        with use_language(lang):
+            return _(self.message)
+
+    def __iter__(self):
+        return iter(LANGUAGES)
+
+    def __len__(self) -> int:
+        return len(LANGUAGES)
+
+
+NON_BINARY_NOTE = _ByLanguage(
+    N_(
+        "Le sexe est enregistré F/M dans les exports des écoles : les participants non binaires ne sont "
+        "pas collectés (colonne « non binaire » non renseignée)."
+    )
+)
 
 
 @dataclass(frozen=True)
@@ -67,10 +87,8 @@ class EsfIndicator:
     code: str
     kind: str  # "output" (at entry) or "immediate_result" (at exit)
     code_confirmed: bool
-    label_fr: str
-    label_en: str
-    definition_fr: str
-    definition_en: str
+    label: str  # French source text, translated by toolkit.i18n
+    definition: str  # French source text
     source_columns: tuple[str, ...]
 
 
@@ -79,126 +97,108 @@ ESF_INDICATORS: tuple[EsfIndicator, ...] = (
         "EECO01",
         "output",
         True,
-        "Nombre total de participants",
-        "Total number of participants",
-        "Tous les stagiaires E2C du périmètre.",
-        "Every E2C trainee in scope.",
+        N_("Nombre total de participants"),
+        N_("Tous les stagiaires E2C du périmètre."),
         ("trainee_id",),
     ),
     EsfIndicator(
         "EECO06",
         "output",
         True,
-        "Participants de moins de 18 ans",
-        "Participants below 18 years of age",
-        "Âge à l'entrée inférieur à 18 ans (âge = année d'entrée − année de naissance : peut dépasser "
-        "l'âge exact d'un an).",
-        "Age at entry below 18 (age = entry year − birth year: may exceed the exact age by one year).",
+        N_("Participants de moins de 18 ans"),
+        N_(
+            "Âge à l'entrée inférieur à 18 ans (âge = année d'entrée − année de naissance : peut dépasser "
+            "l'âge exact d'un an)."
+        ),
         ("age_at_entry",),
     ),
     EsfIndicator(
         "EECO07",
         "output",
         True,
-        "Participants âgés de 18 à 29 ans",
-        "Participants aged 18 to 29",
-        "Âge à l'entrée de 18 à 29 ans inclus (même approximation de l'âge).",
-        "Age at entry from 18 to 29 inclusive (same age approximation).",
+        N_("Participants âgés de 18 à 29 ans"),
+        N_("Âge à l'entrée de 18 à 29 ans inclus (même approximation de l'âge)."),
         ("age_at_entry",),
     ),
     EsfIndicator(
         "EECO09",
         "output",
         False,
-        "Participants de niveau CITE 0 à 2",
-        "Participants with lower secondary education or less (ISCED 0-2)",
-        "Niveau de formation infra 3 (sans CAP/BEP : anciens niveaux VI, V bis).",
-        "Education level below 3 (no CAP/BEP: old levels VI, V bis).",
+        N_("Participants de niveau CITE 0 à 2"),
+        N_("Niveau de formation infra 3 (sans CAP/BEP : anciens niveaux VI, V bis)."),
         ("education_level",),
     ),
     EsfIndicator(
         "EECO10",
         "output",
         False,
-        "Participants de niveau CITE 3 ou 4",
-        "Participants with upper secondary (ISCED 3) or post-secondary (ISCED 4) education",
-        "Niveaux 3 (CAP/BEP) et 4 (bac). L'ancien niveau IV compte aussi les élèves sortis de terminale "
-        "sans le bac : le niveau atteint peut être surestimé.",
-        "Levels 3 (CAP/BEP) and 4 (baccalauréat). The old level IV also includes pupils who left the "
-        "final year without the bac: attainment may be overstated.",
+        N_("Participants de niveau CITE 3 ou 4"),
+        N_(
+            "Niveaux 3 (CAP/BEP) et 4 (bac). L'ancien niveau IV compte aussi les élèves sortis de terminale "
+            "sans le bac : le niveau atteint peut être surestimé."
+        ),
         ("education_level",),
     ),
     EsfIndicator(
         "EECO11",
         "output",
         False,
-        "Participants de niveau CITE 5 à 8",
-        "Participants with tertiary education (ISCED 5-8)",
-        "Niveau 5 et plus (bac+2 et au-delà) : rare dans le public des E2C, à vérifier.",
-        "Level 5 and above (two years after the bac or more): rare among E2C trainees, worth checking.",
+        N_("Participants de niveau CITE 5 à 8"),
+        N_("Niveau 5 et plus (bac+2 et au-delà) : rare dans le public des E2C, à vérifier."),
         ("education_level",),
     ),
     EsfIndicator(
         "EECO12",
         "output",
         True,
-        "Participants handicapés",
-        "Participants with disabilities",
-        "Reconnaissance de la qualité de travailleur handicapé (RQTH) : définition nationale, plus "
-        "étroite que toute situation de handicap.",
-        "Recognised disabled worker status (RQTH): a national definition, narrower than any disability.",
+        N_("Participants handicapés"),
+        N_(
+            "Reconnaissance de la qualité de travailleur handicapé (RQTH) : définition nationale, plus "
+            "étroite que toute situation de handicap."
+        ),
         ("disability",),
     ),
     EsfIndicator(
         "EECO13",
         "output",
         False,
-        "Ressortissants de pays tiers",
-        "Third-country nationals",
-        "Nationalité hors Union européenne.",
-        "Nationality outside the European Union.",
+        N_("Ressortissants de pays tiers"),
+        N_("Nationalité hors Union européenne."),
         ("nationality",),
     ),
     EsfIndicator(
         "EECO17",
         "output",
         False,
-        "Participants issus de zones rurales",
-        "Participants from rural areas",
-        "Réside en zone rurale selon l'export de l'école.",
-        "Lives in a rural area according to the school's export.",
+        N_("Participants issus de zones rurales"),
+        N_("Réside en zone rurale selon l'export de l'école."),
         ("rural",),
     ),
     EsfIndicator(
         "EECR02",
         "immediate_result",
         False,
-        "Participants suivant un enseignement ou une formation à la sortie",
-        "Participants in education or training upon leaving",
-        "Sortie vers une formation (qualifiante ou pré-qualifiante) commencée au plus 28 jours après la sortie.",
-        "Left for a training (qualifying or pre-qualifying) starting within 28 days.",
+        N_("Participants suivant un enseignement ou une formation à la sortie"),
+        N_("Sortie vers une formation (qualifiante ou pré-qualifiante) commencée au plus 28 jours après la sortie."),
         ("exit_date", "exit_reason", "exit_category", "outcome_start"),
     ),
     EsfIndicator(
         "EECR04",
         "immediate_result",
         True,
-        "Participants exerçant un emploi, y compris à titre indépendant, à la sortie",
-        "Participants in employment, including self-employment, upon leaving",
-        "Sortie vers un emploi (CDI, CDD, intérim, contrat aidé, création d'entreprise) ou un contrat en "
-        "alternance, commencé au plus 28 jours après la sortie.",
-        "Left for a job (permanent, fixed-term, agency, subsidised, business creation) or a work-study "
-        "contract starting within 28 days.",
+        N_("Participants exerçant un emploi, y compris à titre indépendant, à la sortie"),
+        N_(
+            "Sortie vers un emploi (CDI, CDD, intérim, contrat aidé, création d'entreprise) ou un contrat "
+            "en alternance, commencé au plus 28 jours après la sortie."
+        ),
         ("exit_date", "exit_reason", "exit_category", "outcome_start"),
     ),
     EsfIndicator(
         "EECR01",
         "immediate_result",
         True,
-        "Participants à la recherche d'un emploi à la sortie",
-        "Participants engaged in job searching upon leaving",
-        "Motif de sortie « recherche d'emploi ». Exclusif de EECR04.",
-        "Exit reason 'job searching'. Mutually exclusive with EECR04.",
+        N_("Participants à la recherche d'un emploi à la sortie"),
+        N_("Motif de sortie « recherche d'emploi ». Exclusif de EECR04."),
         ("exit_date", "exit_reason"),
     ),
 )
@@ -220,10 +220,10 @@ _NEEDED = (
 
 def _check(data: pd.DataFrame) -> None:
     if not isinstance(data, pd.DataFrame):
-        raise E2CError(f"esf_indicators : attendu un DataFrame canonique, reçu {type(data).__name__}.")
+        raise E2CError(_("esf_indicators : attendu un DataFrame canonique, reçu {kind}.", kind=type(data).__name__))
     missing = [c for c in _NEEDED if c not in data.columns]
     if missing:
-        raise SchemaError(f"esf_indicators : colonnes canoniques absentes : {', '.join(missing)}.")
+        raise SchemaError(_("esf_indicators : colonnes canoniques absentes : {v0}.", v0=", ".join(missing)))
 
 
 def _flags(data: pd.DataFrame, within_days: int) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
@@ -271,15 +271,17 @@ def _flags(data: pd.DataFrame, within_days: int) -> dict[str, tuple[np.ndarray, 
     }
 
 
-def esf_indicators(data: pd.DataFrame, lang: str = "fr", *, scope: str = "all", within_days: int = 28) -> pd.DataFrame:
+def esf_indicators(
+    data: pd.DataFrame, lang: str | None = None, *, scope: str = "all", within_days: int = 28
+) -> pd.DataFrame:
     """The ESF+ common participant indicators the data support, by sex.
 
     Parameters
     ----------
     data : DataFrame
         Canonical frame, already restricted to the period to report.
-    lang : {"fr", "en"}
-        Language of ``indicator``, ``definition`` and ``base``.
+    lang : {"fr", "en"}, optional
+        Language of ``indicator``, ``definition`` and ``base`` (default: the current language).
     scope : {"all", "esf_cofunded"}
         All E2C participants, or only those whose parcours is flagged as
         ESF/ESF+ co-funded (``esf_cofunded`` True; unknown flags left out).
@@ -308,8 +310,11 @@ def esf_indicators(data: pd.DataFrame, lang: str = "fr", *, scope: str = "all", 
 
         ``df.attrs`` holds ``scope``, ``n_participants`` and ``note``.
     """
-    if lang not in ("fr", "en"):
-        raise E2CError(f"Langue inconnue : {lang!r}. Langues disponibles : 'fr', 'en'.")
+    with use_language(lang or current_language()):
+        return _esf_indicators(data, scope, within_days)
+
+
+def _esf_indicators(data: pd.DataFrame, scope: str, within_days: int) -> pd.DataFrame:
     _check(data)
     participants = _participants(data, scope)
     women = _is_in(participants["sex"], ["F"])
@@ -324,16 +329,16 @@ def esf_indicators(data: pd.DataFrame, lang: str = "fr", *, scope: str = "all", 
                 "code": indicator.code,
                 "code_confirmed": indicator.code_confirmed,
                 "kind": indicator.kind,
-                "indicator": indicator.label_fr if lang == "fr" else indicator.label_en,
+                "indicator": _(indicator.label),
                 "women": int((counted & women).sum()),
                 "men": int((counted & men).sum()),
                 "sex_unknown": int((counted & ~women & ~men).sum()),
                 "non_binary": pd.NA,
                 "total": int(counted.sum()),
                 "unknown": int((unknown & base).sum()),
-                "base": _base_label(indicator.kind, lang),
+                "base": _base_label(indicator.kind),
                 "n_base": int(base.sum()),
-                "definition": indicator.definition_fr if lang == "fr" else indicator.definition_en,
+                "definition": _(indicator.definition),
                 "source_columns": ", ".join(("sex", *indicator.source_columns)),
             }
         )
@@ -341,7 +346,7 @@ def esf_indicators(data: pd.DataFrame, lang: str = "fr", *, scope: str = "all", 
     for column in ("women", "men", "sex_unknown", "total", "unknown", "n_base"):
         table[column] = table[column].astype("int64")
     table["non_binary"] = table["non_binary"].astype("Int64")
-    table.attrs.update(scope=scope, n_participants=len(participants), note=NON_BINARY_NOTE[lang])
+    table.attrs.update(scope=scope, n_participants=len(participants), note=_(NON_BINARY_NOTE.message))
     return table
 
 
@@ -352,118 +357,85 @@ def _participants(data: pd.DataFrame, scope: str) -> pd.DataFrame:
     if scope == "esf_cofunded":
         if "esf_cofunded" not in data.columns:
             raise SchemaError(
-                "esf_indicators : la colonne 'esf_cofunded' est absente, le périmètre 'esf_cofunded' est impossible."
+                _("esf_indicators : la colonne 'esf_cofunded' est absente, le périmètre 'esf_cofunded' est impossible.")
             )
         keep &= data["esf_cofunded"].astype("boolean").fillna(False).to_numpy(dtype=bool)
     elif scope != "all":
-        raise E2CError(f"esf_indicators : périmètre inconnu {scope!r} ('all' ou 'esf_cofunded').")
+        raise E2CError(_("esf_indicators : périmètre inconnu {scope!r} ('all' ou 'esf_cofunded').", scope=scope))
     return data.loc[keep]
 
 
-def _base_label(kind: str, lang: str) -> str:
-    if kind == "output":
-        return "Participants"  # same word in both languages
-    return "Participants sortis" if lang == "fr" else "Participants who left"
+def _base_label(kind: str) -> str:
+    return _("Participants") if kind == "output" else _("Participants sortis")
 
 
-_UNSUPPORTED: tuple[tuple[str, bool, str, str, str, str], ...] = (
-    # code, code confirmed, label fr, label en, reason fr, reason en
+_UNSUPPORTED: tuple[tuple[str, bool, str, str], ...] = (  # code, code confirmed, label, reason
     (
         "EECO02",
         True,
-        "Chômeurs, y compris de longue durée",
-        "Unemployed, including long-term unemployed",
-        "La situation vis-à-vis de l'emploi à l'entrée n'est pas dans l'export ; être orienté par France Travail ne "
-        "prouve pas l'inscription comme demandeur d'emploi.",
-        "Employment status at entry is not exported; a referral by France Travail does not prove registration as "
-        "unemployed.",
+        N_("Chômeurs, y compris de longue durée"),
+        N_(
+            "La situation vis-à-vis de l'emploi à l'entrée n'est pas dans l'export ; être orienté par "
+            "France Travail ne prouve pas l'inscription comme demandeur d'emploi."
+        ),
     ),
     (
         "EECO03",
         False,
-        "Chômeurs de longue durée",
-        "Long-term unemployed",
-        "Ni la situation ni la durée de chômage à l'entrée ne sont exportées.",
-        "Neither employment status nor unemployment duration at entry is exported.",
+        N_("Chômeurs de longue durée"),
+        N_("Ni la situation ni la durée de chômage à l'entrée ne sont exportées."),
     ),
-    (
-        "EECO04",
-        False,
-        "Personnes inactives",
-        "Inactive",
-        "Situation vis-à-vis de l'emploi à l'entrée non exportée.",
-        "Employment status at entry is not exported.",
-    ),
+    ("EECO04", False, N_("Personnes inactives"), N_("Situation vis-à-vis de l'emploi à l'entrée non exportée.")),
     (
         "EECO05",
         False,
-        "Personnes exerçant un emploi, y compris indépendants",
-        "Employed, including self-employed",
-        "Situation vis-à-vis de l'emploi à l'entrée non exportée.",
-        "Employment status at entry is not exported.",
+        N_("Personnes exerçant un emploi, y compris indépendants"),
+        N_("Situation vis-à-vis de l'emploi à l'entrée non exportée."),
     ),
     (
         "EECO08",
         False,
-        "Participants de 55 ans et plus",
-        "Participants aged 55 and above",
-        "Sans objet : le nettoyage ne garde que les âges de 15 à 40 ans, le compte serait nul par construction.",
-        "Not applicable: cleaning keeps ages 15 to 40, so the count would be zero by construction.",
+        N_("Participants de 55 ans et plus"),
+        N_("Sans objet : le nettoyage ne garde que les âges de 15 à 40 ans, le compte serait nul par construction."),
     ),
     (
         "EECO14",
         False,
-        "Participants d'origine étrangère",
-        "Participants with a foreign background",
-        "Non collecté (donnée sensible) ; la nationalité ne renseigne pas l'origine.",
-        "Not collected (sensitive data); nationality does not tell background.",
+        N_("Participants d'origine étrangère"),
+        N_("Non collecté (donnée sensible) ; la nationalité ne renseigne pas l'origine."),
     ),
     (
         "EECO15",
         False,
-        "Participants issus de minorités",
-        "Participants from minorities",
-        "Non collecté : donnée sensible au sens du RGPD (art. 9).",
-        "Not collected: special-category data (GDPR art. 9).",
+        N_("Participants issus de minorités"),
+        N_("Non collecté : donnée sensible au sens du RGPD (art. 9)."),
     ),
     (
         "EECO16",
         False,
-        "Personnes sans domicile ou exclues du logement",
-        "Homeless or affected by housing exclusion",
-        "La situation de logement n'est pas exportée.",
-        "Housing situation is not exported.",
+        N_("Personnes sans domicile ou exclues du logement"),
+        N_("La situation de logement n'est pas exportée."),
     ),
     (
         "EECR03",
         True,
-        "Participants obtenant une qualification à la sortie",
-        "Participants gaining a qualification upon leaving",
-        "Les certifications obtenues pendant le parcours ne sont pas exportées.",
-        "Qualifications gained during the parcours are not exported.",
+        N_("Participants obtenant une qualification à la sortie"),
+        N_("Les certifications obtenues pendant le parcours ne sont pas exportées."),
     ),
     (
         "—",
         False,
-        "Résultats à plus long terme (6 mois après la sortie) : emploi, situation améliorée",
-        "Longer-term results (6 months after leaving): employment, better labour-market situation",
-        "Pas d'enquête systématique à 6 mois : la date de suivi et la fin de situation ne couvrent pas tous les "
-        "sortants (codes non confirmés).",
-        "No systematic survey at 6 months: follow-up and situation end dates do not cover every leaver (codes "
-        "unconfirmed).",
+        N_("Résultats à plus long terme (6 mois après la sortie) : emploi, situation améliorée"),
+        N_(
+            "Pas d'enquête systématique à 6 mois : la date de suivi et la fin de situation ne couvrent pas "
+            "tous les sortants (codes non confirmés)."
+        ),
     ),
-    (
-        "—",
-        False,
-        "Ventilation « non binaire »",
-        "Non-binary breakdown",
-        "Le sexe est enregistré F/M dans les exports.",
-        "Exports record sex as F/M only.",
-    ),
+    ("—", False, N_("Ventilation « non binaire »"), N_("Le sexe est enregistré F/M dans les exports.")),
 )
 
 
-def esf_unsupported(lang: str = "fr") -> pd.DataFrame:
+def esf_unsupported(lang: str | None = None) -> pd.DataFrame:
     """ESF+ participant indicators the data cannot support, with the reason.
 
     Returns
@@ -472,17 +444,10 @@ def esf_unsupported(lang: str = "fr") -> pd.DataFrame:
         ``code`` ("—" when none applies), ``code_confirmed``, ``indicator``
         and ``reason`` (both in ``lang``).
     """
-    if lang not in ("fr", "en"):
-        raise E2CError(f"Langue inconnue : {lang!r}. Langues disponibles : 'fr', 'en'.")
-    fr = lang == "fr"
-    return pd.DataFrame(
-        [
-            {
-                "code": code,
-                "code_confirmed": confirmed,
-                "indicator": lab_fr if fr else lab_en,
-                "reason": why_fr if fr else why_en,
-            }
-            for code, confirmed, lab_fr, lab_en, why_fr, why_en in _UNSUPPORTED
-        ]
-    )
+    with use_language(lang or current_language()):
+        return pd.DataFrame(
+            [
+                {"code": code, "code_confirmed": confirmed, "indicator": _(label), "reason": _(reason)}
+                for code, confirmed, label, reason in _UNSUPPORTED
+            ]
+        )

@@ -6,7 +6,12 @@ typography stay consistent.
 
 Typography
 ----------
-French (``lang="fr"``, the default):
+The language is the current one (:func:`toolkit.i18n.current_language`, French unless an entry
+point chose English); every function still accepts ``lang="fr"`` or ``lang="en"`` to force one.
+Number, percentage and date formats are typography, so they depend on the language here; words
+(column labels, headers) go through :func:`toolkit.i18n._` like every other message.
+
+French:
 
 * thousands are separated by a **no-break space U+00A0** (``NBSP``): "1 234".
   U+00A0 rather than the narrow U+202F because every font (browsers,
@@ -17,7 +22,7 @@ French (``lang="fr"``, the default):
 * a confidence interval reads "56,3 % [52,1 – 60,4]" (en dash between
   no-break spaces).
 
-English (``lang="en"``): "1,234", "56.3%", "56.3% [52.1–60.4]".
+English: "1,234", "56.3%", "56.3% [52.1–60.4]".
 
 Missing values (None, NaN, NA, NaT) become ``NA_TEXT[lang]`` ("n.d." /
 "n/a") unless ``na=`` says otherwise.
@@ -38,9 +43,11 @@ import numpy as np
 import pandas as pd
 
 from .errors import E2CError
+from .i18n import N_, _, check_lang, current_language, use_language
+from .schema import CANONICAL_BY_NAME
+from .schema import label as code_label
 
 __all__ = [
-    "check_lang",
     "NBSP",
     "NA_TEXT",
     "fmt_int",
@@ -88,11 +95,9 @@ _MONTHS_EN = (
 )
 
 
-def check_lang(lang: str) -> str:
-    """Refuse a language other than 'fr' or 'en' with a clear message."""
-    if lang not in ("fr", "en"):
-        raise E2CError(f"Langue inconnue : {lang!r}. Langues disponibles : 'fr', 'en'.")
-    return lang
+def _lang(lang: str | None) -> str:
+    """``lang`` checked, or the current language (:mod:`toolkit.i18n`) when it is None."""
+    return current_language() if lang is None else check_lang(lang)
 
 
 def _is_na(value: object) -> bool:
@@ -120,7 +125,7 @@ def _group_and_decimal(text: str, lang: str) -> str:
     return text.replace(",", NBSP).replace(".", ",")
 
 
-def fmt_number(value: object, lang: str = "fr", decimals: int = 1, *, na: str | None = None) -> str | pd.Series:
+def fmt_number(value: object, lang: str | None = None, decimals: int = 1, *, na: str | None = None) -> str | pd.Series:
     """A number with thousands separators and a fixed number of decimals.
 
     >>> fmt_number(1234.56) == "1\u00a0234,6"
@@ -128,7 +133,7 @@ def fmt_number(value: object, lang: str = "fr", decimals: int = 1, *, na: str | 
     >>> fmt_number(1234.56, "en")
     '1,234.6'
     """
-    check_lang(lang)
+    lang = _lang(lang)
     if _is_vector(value):
         return _vectorise(fmt_number, value, lang=lang, decimals=decimals, na=na)
     if _is_na(value):
@@ -142,7 +147,7 @@ def fmt_number(value: object, lang: str = "fr", decimals: int = 1, *, na: str | 
     return _group_and_decimal(text, lang)
 
 
-def fmt_int(value: object, lang: str = "fr", *, na: str | None = None) -> str | pd.Series:
+def fmt_int(value: object, lang: str | None = None, *, na: str | None = None) -> str | pd.Series:
     """A count: rounded to the nearest integer, with thousands separators.
 
     >>> fmt_int(1234) == "1\u00a0234"
@@ -153,7 +158,7 @@ def fmt_int(value: object, lang: str = "fr", *, na: str | None = None) -> str | 
     return fmt_number(value, lang, decimals=0, na=na)
 
 
-def fmt_pct(value: object, lang: str = "fr", decimals: int = 1, *, na: str | None = None) -> str | pd.Series:
+def fmt_pct(value: object, lang: str | None = None, decimals: int = 1, *, na: str | None = None) -> str | pd.Series:
     """A proportion (0–1) as a percentage.
 
     >>> fmt_pct(0.563) == "56,3\u00a0%"
@@ -161,7 +166,7 @@ def fmt_pct(value: object, lang: str = "fr", decimals: int = 1, *, na: str | Non
     >>> fmt_pct(0.563, "en")
     '56.3%'
     """
-    check_lang(lang)
+    lang = _lang(lang)
     if _is_vector(value):
         return _vectorise(fmt_pct, value, lang=lang, decimals=decimals, na=na)
     if _is_na(value):
@@ -171,7 +176,7 @@ def fmt_pct(value: object, lang: str = "fr", decimals: int = 1, *, na: str | Non
 
 
 def fmt_rate_ci(
-    rate: object, low: object, high: object, lang: str = "fr", decimals: int = 1, *, na: str | None = None
+    rate: object, low: object, high: object, lang: str | None = None, decimals: int = 1, *, na: str | None = None
 ) -> str | pd.Series:
     """A rate with its confidence interval, the interval in percentage points.
 
@@ -184,7 +189,7 @@ def fmt_rate_ci(
     with it). A missing rate gives the NA text; a missing bound gives the
     rate alone.
     """
-    check_lang(lang)
+    lang = _lang(lang)
     if _is_vector(rate):
         index = rate.index if isinstance(rate, pd.Series) else None
         triples = zip(list(rate), list(low), list(high), strict=True)
@@ -202,16 +207,16 @@ def fmt_rate_ci(
     return f"{text} [{lo}{_DASH}{hi}]"
 
 
-def fmt_date(value: object, lang: str = "fr", style: str = "long", *, na: str | None = None) -> str | pd.Series:
+def fmt_date(value: object, lang: str | None = None, style: str = "long", *, na: str | None = None) -> str | pd.Series:
     """A date for people.
 
     ``style="long"``: "1er avril 2024", "5 avril 2024" / "5 April 2024".
     ``style="short"``: "05/04/2024" / "2024-04-05" (ISO in English: no
     day/month ambiguity).
     """
-    check_lang(lang)
+    lang = _lang(lang)
     if style not in ("long", "short"):
-        raise E2CError(f"Style de date inconnu : {style!r} ('long' ou 'short').")
+        raise E2CError(_("Style de date inconnu : {style!r} ('long' ou 'short').", style=style))
     if _is_vector(value):
         return _vectorise(fmt_date, value, lang=lang, style=style, na=na)
     if _is_na(value):
@@ -231,61 +236,59 @@ def fmt_date(value: object, lang: str = "fr", style: str = "long", *, na: str | 
 # --------------------------------------------------------------------------
 # Labels of the columns the statistical modules return. Canonical columns get
 # their labels from schema.CANONICAL_COLUMNS; this adds the derived ones.
-COLUMN_LABELS: dict[str, tuple[str, str]] = {
-    "age_band": ("Tranche d'âge", "Age band"),
-    "isced": ("Niveau CITE (ISCED)", "ISCED level"),
-    "n": ("Effectif", "Count"),
-    "n_trainees": ("Stagiaires", "Trainees"),
-    "n_entries": ("Entrées", "Entries"),
-    "n_exits": ("Sorties", "Exits"),
-    "n_known": ("Sorties à l'issue connue", "Exits with a known outcome"),
-    "n_unknown": ("Sorties à l'issue inconnue", "Exits with an unknown outcome"),
-    "n_positive": ("Sorties positives", "Positive exits"),
-    "n_interruptions": ("Interruptions", "Interruptions"),
-    "n_still_in": ("Encore en parcours", "Still in the programme"),
-    "n_completed": ("Parcours terminés", "Completed parcours"),
-    "rate": ("Taux de sorties positives", "Positive-exit rate"),
-    "share": ("Part", "Share"),
-    "ci_low": ("Borne basse IC 95 %", "95% CI lower bound"),
-    "ci_high": ("Borne haute IC 95 %", "95% CI upper bound"),
-    "national": ("Référence nationale", "National benchmark"),
-    "national_source": ("Source nationale", "National source"),
-    "definition": ("Définition", "Definition"),
-    "category": ("Type de sortie", "Exit type"),
-    "code": ("Code", "Code"),
-    "indicator": ("Indicateur", "Indicator"),
-    "women": ("Femmes", "Women"),
-    "men": ("Hommes", "Men"),
-    "sex_unknown": ("Sexe non renseigné", "Sex not stated"),
-    "total": ("Total", "Total"),
-    "unknown": ("Non renseigné", "Not stated"),
-    "status": ("Statut", "Status"),
-    "reason": ("Raison", "Reason"),
-    "source_columns": ("Colonnes sources", "Source columns"),
-    "n_unknown_reason": ("Sorties sans motif reconnu", "Exits with no recognised reason"),
-    "share_of_exits": ("Part de toutes les sorties", "Share of all exits"),
-    "share_of_total": ("Part de tous les stagiaires", "Share of all trainees"),
-    "n_total": ("Stagiaires", "Trainees"),
-    "variable": ("Caractéristique", "Characteristic"),
-    "value": ("Valeur", "Value"),
-    "national_low": ("Fourchette nationale, bas", "National range, low"),
-    "national_high": ("Fourchette nationale, haut", "National range, high"),
-    "national_range": ("Fourchette nationale", "National range"),
-    "non_binary": ("Non binaires", "Non-binary"),
-    "n_base": ("Base", "Base"),
-    "base": ("Population de référence", "Base population"),
-    "exit_year": ("Année de sortie", "Exit year"),
+COLUMN_LABELS: dict[str, str] = {  # French source text, translated by toolkit.i18n
+    "age_band": N_("Tranche d'âge"),
+    "isced": N_("Niveau CITE (ISCED)"),
+    "n": N_("Effectif"),
+    "n_trainees": N_("Stagiaires"),
+    "n_entries": N_("Entrées"),
+    "n_exits": N_("Sorties"),
+    "n_known": N_("Sorties à l'issue connue"),
+    "n_unknown": N_("Sorties à l'issue inconnue"),
+    "n_positive": N_("Sorties positives"),
+    "n_interruptions": N_("Interruptions"),
+    "n_still_in": N_("Encore en parcours"),
+    "n_completed": N_("Parcours terminés"),
+    "rate": N_("Taux de sorties positives"),
+    "share": N_("Part"),
+    "ci_low": N_("Borne basse IC 95 %"),
+    "ci_high": N_("Borne haute IC 95 %"),
+    "national": N_("Référence nationale"),
+    "national_source": N_("Source nationale"),
+    "definition": N_("Définition"),
+    "category": N_("Type de sortie"),
+    "code": N_("Code"),
+    "indicator": N_("Indicateur"),
+    "women": N_("Femmes"),
+    "men": N_("Hommes"),
+    "sex_unknown": N_("Sexe non renseigné"),
+    "total": N_("Total"),
+    "unknown": N_("Non renseigné"),
+    "status": N_("Statut"),
+    "reason": N_("Raison"),
+    "source_columns": N_("Colonnes sources"),
+    "n_unknown_reason": N_("Sorties sans motif reconnu"),
+    "share_of_exits": N_("Part de toutes les sorties"),
+    "share_of_total": N_("Part de tous les stagiaires"),
+    "n_total": N_("Stagiaires"),
+    "variable": N_("Caractéristique"),
+    "value": N_("Valeur"),
+    "national_low": N_("Fourchette nationale, bas"),
+    "national_high": N_("Fourchette nationale, haut"),
+    "national_range": N_("Fourchette nationale"),
+    "non_binary": N_("Non binaires"),
+    "n_base": N_("Base"),
+    "base": N_("Population de référence"),
+    "exit_year": N_("Année de sortie"),
 }
 
 
-def column_label(column: str, lang: str = "fr") -> str:
+def column_label(column: str, lang: str | None = None) -> str:
     """Label for people of a column name (derived columns, then canonical ones, else the name)."""
-    check_lang(lang)
+    lang = _lang(lang)
     if column in COLUMN_LABELS:
-        fr, en = COLUMN_LABELS[column]
-        return fr if lang == "fr" else en
-    from .schema import CANONICAL_BY_NAME  # noqa: PLC0415 (schema imports pandas only; keep import cheap)
-
+        with use_language(lang):
+            return _(COLUMN_LABELS[column])
     canonical = CANONICAL_BY_NAME.get(column)
     if canonical is not None:
         return canonical.label_fr if lang == "fr" else canonical.label_en
@@ -298,7 +301,7 @@ _KINDS = ("int", "number", "pct", "rate_ci", "date", "code", "text")
 def format_table(
     df: pd.DataFrame,
     spec: Mapping[str, object],
-    lang: str = "fr",
+    lang: str | None = None,
     *,
     labels: Mapping[str, str] | None = None,
     na: str | None = None,
@@ -335,19 +338,22 @@ def format_table(
         One column per ``spec`` entry, every cell a ``str``, headers in
         ``lang``; the index is reset to 0..n-1.
     """
-    check_lang(lang)
-    from .schema import label as code_label  # noqa: PLC0415
-
+    lang = _lang(lang)
     missing = [c for c in spec if c not in df.columns]
     if missing:
-        raise E2CError(f"format_table : colonnes absentes du tableau : {', '.join(missing)}.")
+        raise E2CError(_("format_table : colonnes absentes du tableau : {columns}.", columns=", ".join(missing)))
     out: dict[str, pd.Series] = {}
     labels = dict(labels or {})
     for column, entry in spec.items():
         kind, options = (entry, {}) if isinstance(entry, str) else (entry[0], dict(entry[1]))
         if kind not in _KINDS:
             raise E2CError(
-                f"format_table : type de colonne inconnu {kind!r} pour {column!r} (types : {', '.join(_KINDS)})."
+                _(
+                    "format_table : type de colonne inconnu {kind!r} pour {column!r} (types : {kinds}).",
+                    kind=kind,
+                    column=column,
+                    kinds=", ".join(_KINDS),
+                )
             )
         values = df[column].reset_index(drop=True)
         if kind == "int":
@@ -405,7 +411,7 @@ _HIDDEN_COLUMNS = (
 
 
 def display_table(
-    table: pd.DataFrame, lang: str = "fr", *, decimals: int = 1, columns: list[str] | None = None
+    table: pd.DataFrame, lang: str | None = None, *, decimals: int = 1, columns: list[str] | None = None
 ) -> pd.DataFrame:
     """A readable version of any result table of :mod:`toolkit.indicators` or
     :mod:`toolkit.esf`, for notebooks and reports.
@@ -429,41 +435,55 @@ def display_table(
     DataFrame
         Text cells, headers in ``lang``.
     """
-    check_lang(lang)
-    from .schema import label as code_label  # noqa: PLC0415
+    with use_language(_lang(lang)):
+        return _display_table(table, decimals, columns)
 
+
+_KINDS_OF_INDICATOR = {"output": N_("Réalisation"), "immediate_result": N_("Résultat immédiat")}
+
+
+def _display_table(table: pd.DataFrame, decimals: int, columns: list[str] | None) -> pd.DataFrame:
+    lang = current_language()
     frame = table.reset_index(drop=True).copy()
     if columns is not None:
         keep = list(columns) + [c for c in ("ci_low", "ci_high") if c in frame.columns and c not in columns]
         frame = frame[keep]
-    spec: dict[str, object] = {}
     labels: dict[str, str] = {}
-    has_ci = {"ci_low", "ci_high"} <= set(frame.columns)
-    fr = lang == "fr"
     if "code" in frame.columns and "variable" in frame.columns:  # a profile: codes of several columns
         position = list(frame.columns).index("variable")
         frame.insert(position + 1, "value", [code_label(v, c, lang) for v, c in zip(frame["variable"], frame["code"])])
         frame["variable"] = frame["variable"].map(lambda v: column_label(v, lang))
         frame = frame.drop(columns="code")
-        labels["n_known"] = "Stagiaires à la valeur renseignée" if fr else "Trainees with a known value"
+        labels["n_known"] = _("Stagiaires à la valeur renseignée")
     if "category" in frame.columns:  # an exit mix
-        labels["n_known"] = "Sorties au type connu" if fr else "Exits of known type"
+        labels["n_known"] = _("Sorties au type connu")
     if "code" in frame.columns and "code_confirmed" in frame.columns:  # ESF+: flag unconfirmed codes
         frame["code"] = [c if ok else f"{c}*" for c, ok in zip(frame["code"], frame["code_confirmed"])]
         if "kind" in frame.columns:
-            kinds = {"output": ("Réalisation", "Output"), "immediate_result": ("Résultat immédiat", "Immediate result")}
-            frame["kind"] = frame["kind"].map(lambda k: kinds.get(k, (k, k))[0 if fr else 1])
-            labels["kind"] = "Type d'indicateur" if fr else "Indicator type"
+            frame["kind"] = frame["kind"].map(lambda k: _(_KINDS_OF_INDICATOR[k]) if k in _KINDS_OF_INDICATOR else k)
+            labels["kind"] = _("Type d'indicateur")
     if "national_low" in frame.columns and "national_high" in frame.columns:
         low, high = frame["national_low"], frame["national_high"]
         same = low.eq(high).fillna(False)
-        span = [
+        frame["national_range"] = [
             NA_TEXT[lang]
             if pd.isna(lo)
             else (fmt_pct(lo, lang, 0) if eq else f"{fmt_number(lo * 100, lang, 0)}{_DASH}{fmt_pct(hi, lang, 0)}")
             for lo, hi, eq in zip(low, high, same)
         ]
-        frame["national_range"] = span
+    spec = _display_spec(frame, decimals, labels)
+    if "non_binary" in spec:
+        frame["non_binary"] = _("non collecté")
+        spec["non_binary"] = "text"
+    if "definition" in table.columns and "indicator" in table.columns:  # ESF+: the definition is text
+        spec["definition"] = "text"
+    return format_table(frame, spec, lang, labels=labels)
+
+
+def _display_spec(frame: pd.DataFrame, decimals: int, labels: dict[str, str]) -> dict[str, object]:
+    """How :func:`display_table` shows each column (``labels`` gets the interval headers)."""
+    spec: dict[str, object] = {}
+    has_ci = {"ci_low", "ci_high"} <= set(frame.columns)
     for column in frame.columns:
         if column in _HIDDEN_COLUMNS:
             continue
@@ -472,9 +492,9 @@ def display_table(
         elif column in ("rate", "share"):
             spec[column] = ("rate_ci", {"decimals": decimals}) if has_ci else ("pct", {"decimals": decimals})
             if column == "share" and has_ci:
-                labels[column] = "Part (IC 95 %)" if lang == "fr" else "Share (95% CI)"
+                labels[column] = _("Part (IC 95 %)")
             elif column == "rate" and has_ci:
-                labels[column] = column_label("rate", lang) + (" (IC 95 %)" if lang == "fr" else " (95% CI)")
+                labels[column] = _("{label} (IC 95 %)", label=column_label("rate"))
         elif column in ("share_of_exits", "share_of_total", "national"):
             spec[column] = ("pct", {"decimals": 0 if column == "national" else decimals})
         elif column == "category":
@@ -488,12 +508,7 @@ def display_table(
             spec[column] = "text"
         else:
             spec[column] = "code"
-    if "non_binary" in spec:
-        frame["non_binary"] = "non collecté" if lang == "fr" else "not collected"
-        spec["non_binary"] = "text"
-    if "definition" in table.columns and "indicator" in table.columns:  # ESF+: the definition is text
-        spec["definition"] = "text"
-    return format_table(frame, spec, lang, labels=labels)
+    return spec
 
 
 _LABELLED = frozenset(

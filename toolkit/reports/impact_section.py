@@ -1,0 +1,244 @@
+"""The impact section of a report or notebook: the estimate, balance and sensitivity tables, figures
+and sentences, ready to display, in the current language (:mod:`toolkit.i18n`)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ..config import DEFAULT_MIN_CELL
+from ..errors import InputError, ModelError
+from ..formatting import column_label, fmt_int, fmt_number, fmt_pct
+from ..i18n import N_, _, use_language
+from ..impact import ATTResult, ImpactFrame, estimate_att, estimate_att_by
+from ..plots.impact import covariate_label, effects_plot, love_plot, overlap_plot
+
+__all__ = ["impact_section"]
+
+_METHODS = {
+    "aipw": N_("Doublement robuste (AIPW)"),
+    "ipw": N_("Pondération par le score de propension"),
+    "matching": N_("Appariement sur le score de propension"),
+}
+
+
+def _ci_method_label(ci_method: str) -> str:
+    """The interval method of an :class:`ATTResult` (stored in English) in the current language."""
+    if ci_method == "influence function":
+        return _("fonction d'influence")
+    if ci_method.startswith("bootstrap (B="):
+        b = ci_method.removeprefix("bootstrap (B=").split(",", 1)[0]
+        return _("bootstrap (B\u00a0=\u00a0{b}, percentiles)", b=b)
+    return ci_method
+
+
+def _signed(value: float, scale: float) -> str:
+    text = fmt_number(value * scale, decimals=1)
+    return ("+" + text) if value > 0 else text
+
+
+def _summary_table(res: ATTResult, scale: float) -> pd.DataFrame:
+    binary = res.outcome_type == "binary"
+    rows = [
+        (
+            _("Effet estimé sur les stagiaires (points de sorties positives)")
+            if binary
+            else _("Effet estimé sur les stagiaires"),
+            _signed(res.estimate, scale),
+        ),
+        (
+            _("Intervalle de confiance à {level} %", level=fmt_int(res.level * 100)),
+            _("{low} à {high}", low=_signed(res.ci_low, scale), high=_signed(res.ci_high, scale)),
+        ),
+        (_("Calcul de l'intervalle"), _ci_method_label(res.ci_method)),
+    ]
+    if binary:
+        rows += [
+            (_("Taux de sorties positives des stagiaires E2C"), fmt_pct(res.mean_treated)),
+            (_("Taux estimé pour les mêmes jeunes sans E2C"), fmt_pct(res.mean_control_counterfactual)),
+        ]
+    smd_before = fmt_number(res.balance["smd_before"].abs().max(), decimals=2)
+    smd_after = fmt_number(res.balance["smd_after"].abs().max(), decimals=2)
+    rows += [
+        (_("Différence brute (sans ajustement)"), _signed(res.naive, scale)),
+        (_("Stagiaires E2C analysés"), fmt_int(res.n_treated)),
+        (_("Jeunes du groupe de comparaison analysés"), fmt_int(res.n_control)),
+        (_("Taille effective du groupe de comparaison pondéré"), fmt_int(res.ess_control)),
+        (_("Méthode"), _(_METHODS[res.method])),
+        (_("Écart standardisé maximal (avant → après ajustement)"), f"{smd_before} → {smd_after}"),
+    ]
+    return pd.DataFrame(rows, columns=[_("Indicateur"), _("Valeur")])
+
+
+def _balance_table(res: ATTResult) -> pd.DataFrame:
+    bal = res.balance
+    return pd.DataFrame(
+        {
+            _("Caractéristique"): [covariate_label(str(c)) for c in bal.index],
+            _("E2C"): fmt_number(bal["mean_treated"], decimals=2).to_numpy(),
+            _("Comparaison (brut)"): fmt_number(bal["mean_control"], decimals=2).to_numpy(),
+            _("Comparaison (ajusté)"): fmt_number(bal["mean_control_weighted"], decimals=2).to_numpy(),
+            _("Écart standardisé avant"): fmt_number(bal["smd_before"], decimals=2).to_numpy(),
+            _("Écart standardisé après"): fmt_number(bal["smd_after"], decimals=2).to_numpy(),
+        }
+    )
+
+
+def _sensitivity_table(sens) -> pd.DataFrame:
+    rows = [
+        (_("E-value de l'estimation"), fmt_number(sens.e_value["e_value"], decimals=2)),
+        (_("E-value de la borne de l'IC la plus proche de 0"), fmt_number(sens.e_value["e_value_ci"], decimals=2)),
+    ]
+    if sens.rosenbaum is not None:
+        rows.append(
+            (
+                _("Γ de Rosenbaum à partir duquel l'effet n'est plus significatif"),
+                fmt_number(sens.rosenbaum.gamma_critical, decimals=2),
+            )
+        )
+    return pd.DataFrame(rows, columns=[_("Mesure"), _("Valeur")])
+
+
+def _figures(res: ATTResult, by: str | None, by_table: pd.DataFrame | None) -> dict:
+    figs = {"love": love_plot(res), "overlap": overlap_plot(res)}
+    if by_table is not None:
+        figs["effects"] = effects_plot(
+            by_table,
+            overall=res,
+            percent=res.outcome_type == "binary",
+            title=_("Effet estimé sur les stagiaires, par {group}", group=column_label(by).lower()),
+            label_column=by if by in ("region", "sex", "education_level") else None,
+        )
+    return figs
+
+
+def _sentences(res: ATTResult, sens, covariates: list[str], scale: float) -> list[str]:
+    if res.outcome_type == "binary":
+        rate_t, rate_c = fmt_pct(res.mean_treated), fmt_pct(res.mean_control_counterfactual)
+    else:
+        rate_t = fmt_number(res.mean_treated, decimals=1)
+        rate_c = fmt_number(res.mean_control_counterfactual, decimals=1)
+    paragraph = _(
+        "Les stagiaires E2C analysés ont un taux de sorties positives de {rate_t}. Des jeunes du groupe "
+        "de comparaison au profil comparable (mêmes caractéristiques à l'entrée) ont un taux ajusté de "
+        "{rate_c}. L'effet estimé de l'E2C sur ses stagiaires est de {effect} points [{low} à {high}].",
+        rate_t=rate_t,
+        rate_c=rate_c,
+        effect=_signed(res.estimate, scale),
+        low=_signed(res.ci_low, scale),
+        high=_signed(res.ci_high, scale),
+    )
+    names = [column_label(c) for c in covariates]
+    names = [n[0].lower() + n[1:] if len(n) > 1 and n[1].islower() else n for n in names]  # keep QPV, RQTH
+    caveat = _(
+        "Cette estimation suppose que les deux groupes ne diffèrent que par les caractéristiques prises en "
+        "compte ({covariates}). Un facteur non observé (motivation, soutien familial…) pourrait la "
+        "biaiser : il faudrait qu'il soit associé à l'entrée en E2C et aux sorties positives par un "
+        "rapport de risques d'au moins {ev} pour annuler l'effet estimé.",
+        covariates=", ".join(names),
+        ev=fmt_number(sens.e_value["e_value"], decimals=2),
+    )
+    return [paragraph, caveat]
+
+
+def _check_sizes(frame: pd.DataFrame, treatment: str, outcome: str, min_cell: int) -> None:
+    """Cheap check before any model fit: no estimate for a group far too small."""
+    if treatment not in frame.columns:
+        return
+    known = frame[outcome].notna() if outcome in frame.columns else pd.Series(False, index=frame.index)
+    counts = frame.loc[known, treatment].astype(float).value_counts()
+    if min(counts.get(1.0, 0), counts.get(0.0, 0)) < min_cell:
+        raise ModelError(
+            _("Moins de {n} stagiaires ou jeunes de comparaison : pas d'estimation publiable.", n=min_cell)
+        )
+
+
+def impact_section(
+    data,
+    covariates=None,
+    *,
+    treatment: str = "treated",
+    outcome: str = "outcome",
+    method: str = "aipw",
+    by: str | None = None,
+    lang: str | None = None,
+    min_cell: int = DEFAULT_MIN_CELL,
+    figures: bool = True,
+    **kwargs,
+) -> dict:
+    """Everything the impact section of a report or notebook shows, ready to display.
+
+    Parameters
+    ----------
+    data : ImpactFrame or DataFrame
+        A :func:`toolkit.impact.load_impact_frame` result, or an analysis frame with the
+        ``treatment`` and ``outcome`` columns.
+    covariates : list of str, optional
+        Defaults to ``data.covariates`` for an ImpactFrame.
+    method : str
+        Estimator (see :func:`toolkit.impact.estimate_att`); other keyword arguments go to it.
+    by : str, optional
+        Also estimate the effect within each level of this column (e.g. ``"region"``).
+    lang : {"fr", "en"}, optional
+        Language of the tables and sentences; default the current language (:mod:`toolkit.i18n`).
+    min_cell : int
+        Below this many treated units or controls, no estimate is produced.
+    figures : bool
+        Draw the figures (love plot, overlap, effects by subgroup when ``by``).
+
+    Returns
+    -------
+    dict
+        ``result`` (ATTResult), ``summary`` (display table: indicator, value),
+        ``balance`` (display table, one row per covariate level),
+        ``sensitivity`` (display table), ``by`` (tidy table of
+        :func:`toolkit.impact.estimate_att_by`, or None), ``figures`` (dict of
+        ``love``, ``overlap``, ``effects`` figures), ``text`` (a summary
+        sentence and the caveat).
+
+    Raises
+    ------
+    ModelError
+        Fewer than ``min_cell`` treated units or controls, or models that cannot be fitted.
+    """
+    if lang is not None:
+        with use_language(lang):
+            return impact_section(
+                data,
+                covariates,
+                treatment=treatment,
+                outcome=outcome,
+                method=method,
+                by=by,
+                min_cell=min_cell,
+                figures=figures,
+                **kwargs,
+            )
+    if isinstance(data, ImpactFrame):
+        covariates = covariates or data.covariates
+        frame = data.analysis_data()
+    else:
+        frame = data
+        if covariates is None:
+            raise InputError(_("impact_section : indiquez les covariables (ou passez un ImpactFrame)."))
+    _check_sizes(frame, treatment, outcome, min_cell)
+    res = estimate_att(frame, treatment, outcome, covariates, method=method, **kwargs)
+    if min(res.n_treated, res.n_control) < min_cell:
+        raise ModelError(
+            _("Moins de {n} stagiaires ou jeunes de comparaison : pas d'estimation publiable.", n=min_cell)
+        )
+    scale = 100.0 if res.outcome_type == "binary" else 1.0
+    sens = res.sensitivity()
+    by_table = (
+        estimate_att_by(frame, by, treatment, outcome, covariates, method=method, min_cell=min_cell, **kwargs)
+        if by
+        else None
+    )
+    return {
+        "result": res,
+        "summary": _summary_table(res, scale),
+        "balance": _balance_table(res),
+        "sensitivity": _sensitivity_table(sens),
+        "by": by_table,
+        "figures": _figures(res, by, by_table) if figures else {},
+        "text": _sentences(res, sens, covariates, scale),
+    }
