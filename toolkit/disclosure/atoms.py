@@ -44,7 +44,8 @@ def population_flags(
     participants an ESF+ indicator counts), ``flag:<column>`` (a boolean
     column is True). ``extra`` gives any other population as a mask.
     """
-    from ..indicators import _is_in, _outcome, _outcome_flags
+    from ..definitions import resolve_outcome
+    from ..indicators import _is_in, _outcome_flags
 
     extra = dict(extra or {})
     out: dict[str, np.ndarray] = {}
@@ -56,7 +57,7 @@ def population_flags(
             continue
         if name in _BASE_POPULATIONS or name in ("interruptions", "completed", "unknown_reason"):
             if flags is None:
-                positive, _ = _outcome(frame, definition, "disclosure")
+                positive, _ = resolve_outcome(frame, definition, what="disclosure")
                 flags = _outcome_flags(frame, positive, exclude_interruptions)
                 exited = frame["exit_date"].notna().to_numpy()
                 flags = {
@@ -88,8 +89,8 @@ def population_flags(
             mask = np.zeros(len(frame), dtype=bool)
             mask[esf["_keep"]] = np.asarray(counted & base, dtype=bool)
             out[name] = mask
-        else:
-            raise KeyError(f"unknown population {name!r}")
+        else:  # not a count of trainees of the frame (input rows, rejected rows): no relation to them
+            out[name] = None
     return out
 
 
@@ -111,6 +112,7 @@ def _atoms(frame: pd.DataFrame, keys: list[CellKey], populations: dict[str, np.n
     columns = sorted({c for k in keys for c, _ in k.where})
     codes = {c: column_codes(frame, c) for c in columns}
     parts = [pd.factorize(codes[c])[0] for c in columns]
+    populations = {p: m for p, m in populations.items() if m is not None}
     parts += [populations[p].astype(np.int64) for p in sorted(populations)]
     if not parts:
         return columns, {}, {}, np.zeros(len(frame), dtype=np.int64), np.array([len(frame)])
@@ -143,6 +145,8 @@ def _membership(keys: list[CellKey], atom_codes, atom_pops, n_atoms: int) -> spa
             )
             region_rows[region] = order[lo:hi]
     for i, key in enumerate(keys):
+        if key.population not in atom_pops:  # not a count of trainees: linked to no atom
+            continue
         where = dict(key.where)
         region = where.get("region")
         if isinstance(region, str) and region_rows:

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 __all__ = ["CellKey", "Ratio", "Publication", "MISSING"]
 
 # The filter value that selects trainees with no value in a column ("Non renseigné").
-MISSING = "<NA>"
+MISSING = "NA"
 
 
 def _code(value: object) -> str | tuple[str, ...]:

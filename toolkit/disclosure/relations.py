@@ -138,6 +138,11 @@ def find_relations(
     support, size = key_supports(keys, frame, definition=definition, populations=populations)
     support = support.tocsr()
     values = np.asarray(support @ size).ravel().round().astype(np.int64)
+    external = np.array(
+        [len(support.indices[support.indptr[i] : support.indptr[i + 1]]) == 0 for i in range(len(keys))]
+    )
+    shown = np.array([publication.counts[k] for k in keys], dtype=np.int64)
+    values = np.where(external, shown, values)  # counts of something else than trainees: as published
     if check_values:
         _check_values(publication, keys, values)
     n = len(keys)
