@@ -29,24 +29,22 @@ from toolkit.disclosure.relations import apply_hidden, find_relations
 M = 11
 
 
+DEFAULTS = {
+    "region": "Bretagne",
+    "site": "s1",
+    "sex": "F",
+    "age_at_entry": 20,
+    "disability": False,
+    "exit_date": pd.Timestamp("2023-06-01"),
+    "exit_reason": "emploi_cdi",
+    "exit_category": "job",
+    "positive_exit": True,
+}
+
+
 def frame_of(rows: list[dict]) -> pd.DataFrame:
-    """A canonical-like frame: one row per trainee (exit columns filled where given)."""
-    data = pd.DataFrame(rows)
-    n = len(data)
-    defaults = {
-        "region": "Bretagne",
-        "site": "s1",
-        "sex": "F",
-        "age_at_entry": 20,
-        "disability": False,
-        "exit_date": pd.Timestamp("2023-06-01"),
-        "exit_reason": "emploi_cdi",
-        "exit_category": "job",
-        "positive_exit": True,
-    }
-    for column, value in defaults.items():
-        if column not in data:
-            data[column] = [value] * n
+    """A canonical-like frame: one row per trainee, the defaults where a row says nothing."""
+    data = pd.DataFrame([{**DEFAULTS, **row} for row in rows])
     data["exit_date"] = pd.to_datetime(data["exit_date"])
     data["positive_exit"] = data["positive_exit"].astype("boolean")
     data["disability"] = data["disability"].astype("boolean")
@@ -90,11 +88,11 @@ def interval_of(result, publication, key):
 
 
 def test_required_interval_small_cells_reach_the_threshold():
-    assert required_interval(3, M) == (1, 11)  # "it is small" is not revealed
-    assert required_interval(10, M) == (5, 15)
+    assert required_interval(3, M) == (3, 11)  # "it is small" is not revealed
+    assert required_interval(10, M) == (10, 15)
+    assert required_interval(11, M) == (6, 16)
     assert required_interval(300, M) == (295, 305)  # at least min_cell values around it
-    low, high = required_interval(2, M, lower=0)
-    assert low == 0 and high >= M
+    assert required_interval(12, M, lower=10) == (10, 20)
 
 
 # -- the issue's examples ----------------------------------------------------------
@@ -254,7 +252,7 @@ def audit_exact(pub, frame):
     return system, audit_system(system, M, exact=True)
 
 
-@pytest.mark.parametrize("n,seed", [(150, 0), (400, 1)])
+@pytest.mark.parametrize("n,seed", [(120, 0), (250, 1)])
 def test_protected_example_publication_passes_the_exact_audit(n, seed):
     frame = random_frame(n, seed)
     pub = example_publication(frame, breakdowns=("sex", "age_band", "disability"), esf=False)
@@ -292,7 +290,7 @@ def test_a_cell_repeated_in_two_tables_is_one_cell():
 # -- property-based: random tables and linked tables ----------------------------------------
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     sizes=st.lists(st.integers(0, 25), min_size=2, max_size=5),
     women=st.lists(st.integers(0, 15), min_size=2, max_size=5),

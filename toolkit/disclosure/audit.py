@@ -41,20 +41,20 @@ def required_interval(value: float, min_cell: int, lower: float = 1.0, share: fl
 
     With the half-width ``h = max(ceil((min_cell - 1) / 2), ceil(share * value))``:
 
-    * ``L = max(lower, value - h)``: the attacker's minimum must reach it (``lower`` is what the reader knows
-      a priori: 1 for a hidden count, since zeros are published; 0 for a difference);
-    * ``U = max(value + h, L + min_cell - 1)``, and at least ``min_cell`` for a small quantity (1 to
-      ``min_cell - 1``): the interval holds at least ``min_cell`` values, and a reader cannot tell that a
-      small cell is small.
+    * a quantity of at least ``min_cell``: the attacker's minimum must reach ``L = max(lower, value - h)``
+      (``lower``: what the reader knows a priori, 1 for a hidden count since zeros are published) and its
+      maximum ``U = max(value + h, L + min_cell - 1)``: the interval holds at least ``min_cell`` values;
+    * a small quantity (1 to ``min_cell - 1``): the maximum must reach ``max(value + h, min_cell)``, so
+      that a reader cannot tell that it is small (its lower side is not asked for: a sum of several
+      hidden non-empty cells is known to be at least their number).
 
     A small quantity whose interval includes 0 passes (it may be empty: nothing is revealed).
     """
     h = max(math.ceil((min_cell - 1) / 2), math.ceil(share * value - 1e-9))
+    if 1 <= value < min_cell:  # small: it must look possibly not small (its lower side is not asked for)
+        return value, max(value + h, min_cell)
     low = max(lower, value - h)
-    upper = max(value + h, low + min_cell - 1)
-    if 1 <= value < min_cell:
-        upper = max(upper, min_cell)
-    return low, upper
+    return low, max(value + h, low + min_cell - 1)
 
 
 @dataclass
