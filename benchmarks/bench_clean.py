@@ -124,9 +124,8 @@ def main() -> int:
             f"\n{last['rows']:,} rows ({results[rows]['size_mb']:.0f} MB; kept {last['kept']:,}, "
             f"rejected {last['rejected']:,})"
         )
-        print(
-            f"  bare read_csv   wall {b_wall:6.2f} s   cpu {b_cpu:6.2f} s   peak {median(bare, 'peak_bytes') / 1e9:.2f} GB"
-        )
+        bare_peak = median(bare, "peak_bytes") / 1e9
+        print(f"  bare read_csv   wall {b_wall:6.2f} s   cpu {b_cpu:6.2f} s   peak {bare_peak:.2f} GB")
         print(f"  clean_export    wall {c_wall:6.2f} s   cpu {c_cpu:6.2f} s   peak {peak / 1e9:.2f} GB")
         print(f"  ratio clean/bare: wall {c_wall / b_wall:.2f}x, cpu {c_cpu / b_cpu:.2f}x  (target <= 3x)")
         print(

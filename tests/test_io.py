@@ -116,15 +116,18 @@ def test_short_rows_are_reported_not_silently_padded(tmp_path):
     path.write_text(
         header + "\n"
         "A1;Bretagne;E2C Rennes;F;2004;05/01/2023;;\n"
-        "\n"  # a blank line: skipped, does not shift the row numbers of the report
+        "\n"  # a blank line: a row of its own, rejected as empty (every line is accounted for)
         "A2;Bretagne;E2C Rennes;F;2004;05/01/2023;30/06/2023\n"  # motif_sortie field missing
         "A3;Bretagne;E2C Rennes;M;2003;05/01/2023;30/06/2023;CDI\n",
         encoding="utf-8",
     )
-    assert read_export(path).short_rows.tolist() == [1]
+    raw = read_export(path)
+    assert raw.short_rows.tolist() == [2] and raw.layout.first_line.tolist() == [2, 3, 4, 5]
     result = clean_export(path, key="test-key")
     short = result.warnings[result.warnings["kind"] == "short_row"]
-    assert short["source_row"].tolist() == [2] and result.summary["warnings_by_kind"]["short_row"] == 1
+    assert short["source_row"].tolist() == [3] and short["source_line"].tolist() == [4]
+    assert result.summary["warnings_by_kind"]["short_row"] == 1
+    assert result.rejected[["source_row", "source_line", "reason_code"]].values.tolist() == [[2, 3, "empty_row"]]
     assert (
         read_export(
             write_csv(
@@ -137,7 +140,7 @@ def test_short_rows_are_reported_not_silently_padded(tmp_path):
     )
 
 
-def test_short_first_row_is_named_in_the_error(tmp_path):
+def test_short_first_row_is_read_and_reported(tmp_path):
     path = tmp_path / "premiere.csv"
     path.write_text(
         "id_stagiaire;region;ecole;sexe;annee_naissance;date_entree\n"
@@ -145,8 +148,9 @@ def test_short_first_row_is_named_in_the_error(tmp_path):
         "A2;Bretagne;E2C;F;2004;05/01/2023\n",
         encoding="utf-8",
     )
-    with pytest.raises(InputError, match="la ligne 2 du fichier a 4 champs au lieu de 6"):
-        read_export(path)
+    raw = read_export(path)
+    assert raw.short_rows.tolist() == [0] and raw.frame["id_stagiaire"].astype(str).tolist() == ["A1", "A2"]
+    assert pd.isna(raw.frame["date_entree"].iloc[0])
 
 
 # --------------------------------------------------------------------------
@@ -244,15 +248,20 @@ def test_binary_file(tmp_path):
         read_export(path)
 
 
-def test_ragged_csv_is_reported(tmp_path):
+def test_row_with_too_many_fields_is_rejected_with_its_line(tmp_path):
     path = tmp_path / "decale.csv"
     path.write_text(
         "id_stagiaire;region;ecole;sexe;annee_naissance;date_entree\n"
-        "A1;Bretagne;E2C;F;2004;05/01/2023;en trop;encore\n",
+        "A1;Bretagne;E2C;F;2004;05/01/2023;en trop;encore\n"
+        "A2;Bretagne;E2C;F;2004;05/01/2023\n",
         encoding="utf-8",
     )
-    with pytest.raises(InputError, match=r"decale\.csv : fichier CSV illisible"):
-        read_export(path)
+    result = clean_export(path, key=KEY)
+    assert result.data["source_row"].tolist() == [2]
+    rejected = result.rejected.iloc[0]
+    assert (rejected["source_row"], rejected["source_line"], rejected["reason_code"]) == (1, 2, "malformed_row")
+    assert "8 champs au lieu de 6" in rejected["reason"]
+    assert pd.isna(rejected["id_stagiaire"])  # a row whose fields cannot be placed is not read at all
 
 
 def test_missing_required_columns_are_named_with_the_headers_found(tmp_path):
@@ -534,3 +543,26 @@ def test_mapping_can_force_separator_and_encoding(tmp_path):
     raw = read_export(path, mapping={"separateur": ",", "encodage": "latin-1"})
     assert raw.encoding == "latin-1" and raw.separator == ","
     assert raw.frame["region"].iloc[0] == "Auvergne-Rhône-Alpes"
+
+
+def test_errors_follow_the_language_chosen_at_the_entry_point(tmp_path):
+    from toolkit.i18n import use_language
+
+    path = tmp_path / "vide.csv"
+    path.write_text("")
+    with use_language("en"), pytest.raises(InputError, match=r"^vide\.csv: the file is empty\.$"):
+        read_export(path)
+    with pytest.raises(InputError, match=r"^vide\.csv : le fichier est vide\.$"):
+        read_export(path)
+
+
+def test_unreadable_file_names_the_path_and_the_fix(tmp_path):
+    import os
+
+    path = tmp_path / "ferme.csv"
+    path.write_text("id_stagiaire;region\nA;Bretagne\n")
+    path.chmod(0)
+    if os.access(path, os.R_OK):  # running as root: permissions are not enforced
+        pytest.skip("permissions are not enforced for this user")
+    with pytest.raises(InputError, match="Vérifiez les droits de lecture"):
+        read_export(path)

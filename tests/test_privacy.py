@@ -355,3 +355,13 @@ def test_identifier_like_values_in_school_or_site_are_masked_not_published():
     text = data.astype(str).to_csv() + result.warnings.astype(str).to_csv()
     assert "dupont" not in text and "06 12 34" not in text
     assert result.summary["warnings_by_kind"]["identifier_value_masked"] == 2
+
+
+def test_unusable_key_location_is_a_toolkit_error_naming_the_path(tmp_path, monkeypatch):
+    from toolkit.errors import E2CError
+
+    monkeypatch.delenv(privacy.config.KEY_ENV_VAR, raising=False)
+    blocker = tmp_path / "not_a_folder"
+    blocker.write_text("x")
+    with pytest.raises(E2CError, match=r"inutilisable : .*not_a_folder/key .*E2C|inutilisable : .*not_a_folder/key"):
+        privacy.load_key(key_file=blocker / "key")

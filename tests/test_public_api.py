@@ -17,6 +17,7 @@ PUBLIC_API = [
     # data in
     *("DEFAULT_MIN_CELL", "resolve_data_path", "Definition", "get_definition", "positive_exit", "resolve_outcome"),
     *("read_export", "load_mapping", "clean_export", "CleanResult", "find_identifier_columns", "pseudonymise"),
+    *("propose_mapping", "MappingProposal"),
     *("suppress_counts", "assert_publishable"),
     *("generate_export", "generate_comparison", "write_export", "default_export_path"),
     # analysis

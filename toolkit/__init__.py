@@ -23,6 +23,7 @@ _API: dict[str, str] = {
     **dict.fromkeys(("Definition", "get_definition", "positive_exit", "resolve_outcome"), "definitions"),
     **dict.fromkeys(("read_export", "load_mapping"), "io"),
     **dict.fromkeys(("clean_export", "CleanResult"), "cleaning"),
+    **dict.fromkeys(("propose_mapping", "MappingProposal"), "mapping"),
     **dict.fromkeys(("find_identifier_columns", "pseudonymise"), "privacy"),
     **dict.fromkeys(("suppress_counts", "assert_publishable"), "disclosure"),
     **dict.fromkeys(("generate_export", "generate_comparison", "write_export", "default_export_path"), "synth"),

@@ -57,21 +57,62 @@ def _describe_input(path: Path, lang: str) -> None:
 # --------------------------------------------------------------------------
 # Sub-commands
 # --------------------------------------------------------------------------
+def _mapping_for(path: Path, given: str | None) -> str | Path | None:
+    """The mapping given, else ``<export>.mapping.yml`` beside the export (said on the screen)."""
+    from .cleaned_io import is_cleaned_parquet
+    from .i18n import _
+    from .mapping_file import mapping_beside
+
+    if given is not None or is_cleaned_parquet(path):
+        return given
+    found = mapping_beside(path)
+    if found is not None:
+        print(_("Fichier de correspondance trouvé à côté de l'export : {path}", path=found))
+    return found
+
+
 def _cmd_clean(args: argparse.Namespace) -> int:
     from .datasets import resolve_data_path
+    from .i18n import set_language
 
+    set_language(args.lang)
     path = resolve_data_path(args.data)
     _describe_input(path, args.lang)
+    from .cleaned_io import write_cleaned
     from .cleaning import clean_export
 
-    result = clean_export(path, mapping=args.mapping, definition=args.definition, progress=not args.quiet)
+    mapping = _mapping_for(path, args.mapping)
+    result = clean_export(
+        path, mapping=mapping, definition=args.definition, progress=not args.quiet, situations=args.situations
+    )
     print(result.summary_text(lang=args.lang))
     if args.out:
-        out = Path(args.out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        result.data.to_parquet(out, index=False)
+        out = write_cleaned(result, args.out)  # the canonical frame with its definition, accounting and alerts
         print(_say(args.lang, "kept", out))
     return 0
+
+
+def _cmd_map(args: argparse.Namespace) -> int:
+    from .i18n import _, set_language
+    from .mapping import default_output, propose_mapping
+
+    set_language(args.lang)
+    proposal = propose_mapping(
+        args.export,
+        situations=args.situations,
+        sheet=args.sheet,
+        situations_sheet=args.situations_sheet,
+        definition=args.definition,
+    )
+    print(proposal.table_text())
+    out = Path(args.out) if args.out else default_output(args.export)
+    if out.exists() and not args.force and not args.out:
+        print(_("{path} existe déjà : ajoutez --force pour le remplacer, ou --out pour écrire ailleurs.", path=out))
+        return 3
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(proposal.to_yaml(out_dir=out.parent), encoding="utf-8")
+    print(_("Correspondance proposée écrite dans {path} (à relire).", path=out))
+    return 0 if proposal.ok else 3
 
 
 def _cmd_synth(args: argparse.Namespace) -> int:
@@ -92,8 +133,13 @@ def _cmd_reports(args: argparse.Namespace) -> int:
 
     path = resolve_data_path(args.data)
     _describe_input(path, args.lang)
+    from .i18n import set_language
+
+    set_language(args.lang)
     result = build_reports(
         data=path,
+        mapping=_mapping_for(path, args.mapping),
+        situations=args.situations,
         out=args.out,
         regions=args.regions,
         jobs=args.jobs,
@@ -160,8 +206,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", help="export (CSV, XLSX, Parquet) ; défaut : data/raw/ ou données synthétiques")
     p.add_argument("--mapping", help="fichier YAML de correspondance des colonnes et libellés")
     p.add_argument("--definition", choices=sorted(DEFINITIONS), default=None, help="définition de la sortie positive")
-    p.add_argument("--out", help="écrire les lignes gardées en Parquet")
+    p.add_argument("--situations", help="tableau des situations après la sortie (export en deux tableaux)")
+    p.add_argument("--out", help="écrire les lignes gardées en Parquet (relu par « e2c reports --data »)")
     p.set_defaults(func=_cmd_clean)
+
+    p = sub.add_parser("map", parents=[common], help="proposer un fichier de correspondance pour l'export d'une école")
+    p.add_argument("export", help="export de l'école (CSV, XLSX, Parquet)")
+    p.add_argument("--situations", help="tableau des situations après la sortie (fichier)")
+    p.add_argument("--situations-sheet", help="feuille XLSX du tableau des situations (dans l'export)")
+    p.add_argument("--sheet", help="feuille XLSX des parcours (défaut : la première)")
+    p.add_argument("--out", help="fichier YAML à écrire (défaut : <export>.mapping.yml à côté de l'export)")
+    p.add_argument("--force", action="store_true", help="remplacer un fichier de correspondance existant")
+    p.add_argument("--definition", choices=sorted(DEFINITIONS), default=None, help="définition de la sortie positive")
+    p.set_defaults(func=_cmd_map)
 
     p = sub.add_parser("synth", parents=[common], help="écrire l'export national synthétique")
     p.add_argument("--out", help="dossier de sortie (défaut : data/synthetic/)")
@@ -176,7 +233,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_synth)
 
     p = sub.add_parser("reports", parents=[common], help="produire les rapports HTML par région")
-    p.add_argument("--data", help="export (défaut : data/raw/ ou données synthétiques)")
+    p.add_argument("--data", help="export ou Parquet de « e2c clean --out » (défaut : data/raw/ ou synthétique)")
+    p.add_argument("--mapping", help="fichier YAML de correspondance (défaut : <export>.mapping.yml s'il existe)")
+    p.add_argument("--situations", help="tableau des situations après la sortie (export en deux tableaux)")
     p.add_argument("--out", default=None, help="dossier des rapports (défaut : reports/)")
     p.add_argument("--regions", nargs="+", default=None, help="régions à produire (défaut : toutes)")
     p.add_argument("--jobs", type=int, default=2, help="exécutions en parallèle")

@@ -57,6 +57,8 @@ class Definition:
     title: str  # short label, French source text
     description: str  # the rule in full, French source text
     min_months: tuple[tuple[str, int], ...]  # (exit_reason code, strict minimum months); absent = never positive
+    immediate_days: int = 28  # situations table: the situation at exit starts within this many days of it
+    follow_up_months: int = 12  # situations table: positive_exit_follow_up looks this many months after exit
 
     @property
     def qualifying(self) -> dict[str, int]:

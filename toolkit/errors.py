@@ -4,7 +4,7 @@ prints the message and exits non-zero, with no traceback."""
 
 from __future__ import annotations
 
-__all__ = ["E2CError", "InputError", "SchemaError", "ModelError", "ReportError"]
+__all__ = ["E2CError", "InputError", "SchemaError", "ModelError", "ReportError", "console_text"]
 
 
 class E2CError(Exception):
@@ -25,3 +25,12 @@ class ModelError(E2CError):
 
 class ReportError(E2CError):
     """A report could not be produced."""
+
+
+def console_text(text: object) -> str:
+    """``text`` safe for a terminal: control characters (escape sequences included) become spaces.
+
+    Line breaks and tabs are kept. The CLI passes every error message through
+    this before printing it, since messages can quote data or file names.
+    """
+    return "".join(c if c in "\n\t" or not (ord(c) < 32 or 127 <= ord(c) < 160) else " " for c in str(text))

@@ -3,22 +3,25 @@ coercing anything, and matching their headers to the raw-export contract.
 
 Every column is read as text, nothing is coerced: ``"0"``, ``"NA"``,
 ``"0012"`` or ``"01/02/2023"`` stay the strings they were; only empty cells
-are missing. Each column is held as a :class:`TextColumn`: its distinct raw
-strings plus, for each row, the position of its value among them. Each
-distinct value is stored once, and the cleaning rules work on the distinct
-values only. ``RawExport.frame`` gives the same as a DataFrame of Categorical
-strings (``.astype("string")`` for plain strings).
+are missing. Each column is held as a :class:`~toolkit.textcolumn.TextColumn`:
+its distinct raw strings plus, for each row, the position of its value among
+them (the same layout as a pandas Categorical or an Arrow dictionary array;
+``RawExport.frame`` gives the export as Categorical columns). Each row knows
+the lines of the file it came from (``RawExport.layout``): CSV files are read
+line by line when records and lines disagree (see :mod:`toolkit.csvfile`).
 
 Formats
 -------
 * CSV (``.csv``, ``.txt``, ``.tsv``): separator ``;``, ``,`` or tab, detected
-  from the header line (or taken from Excel's ``sep=;`` first line); encoding UTF-8 (with or without BOM), UTF-16 with BOM,
+  from the header line (or taken from Excel's ``sep=;`` first line); encoding UTF-8 (with or
+  without BOM), UTF-16 with BOM,
   or Windows-1252 / Latin-1, detected automatically (strict UTF-8 is tried
   first, then Windows-1252; a file that is neither is refused with
   "encodage inconnu").
 * XLSX (``.xlsx``, ``.xlsm``): the first sheet; dates may be real Excel dates
-  (read as ``yyyy-mm-dd``) or text.
-* Parquet (``.parquet``, ``.pq``).
+  (read as ``yyyy-mm-dd``) or text. Read in read-only mode whatever the
+  sheet's declared dimensions (:mod:`toolkit.sheets`).
+* Parquet (``.parquet``, ``.pq``); nested columns are read as JSON text.
 
 Headers match the contract (:data:`toolkit.schema.RAW_COLUMNS` and their
 variants) regardless of case, accents, spaces, hyphens and underscores
@@ -66,20 +69,16 @@ needed. Example (``data/raw/mapping_example.yml``)::
 
 Errors
 ------
-:class:`~toolkit.errors.InputError` (missing, unreadable or empty file,
-unknown encoding, XLSX without data, invalid mapping file) and
-:class:`~toolkit.errors.SchemaError` (required column missing, two headers for
-one column, mapping naming an unknown column); messages are in French and name
-the file and what is wrong.
+:class:`~toolkit.errors.InputError` (file missing, unreadable, empty, binary or
+badly encoded; invalid mapping file) and :class:`~toolkit.errors.SchemaError`
+(required column missing, two headers for one column), in the current
+language (:mod:`toolkit.i18n`), naming the file and what is wrong.
 """
 
 from __future__ import annotations
 
-import csv
-import datetime as dt
 import hashlib
 import os
-import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -87,30 +86,21 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .csvfile import SEPARATORS, is_blank, read_csv_columns, unique_headers
 from .errors import InputError, SchemaError
+from .i18n import _
 from .privacy import identifier_kind_of_header, is_birth_date_header
 from .schema import (
-    BOOLEAN_ALIASES,
-    EDUCATION_ALIASES,
-    EDUCATION_LEVELS,
-    EXIT_ALIASES,
-    EXIT_REASON_CODES,
-    GROUP_ALIASES,
-    GROUP_CODES,
-    NATIONALITY_ALIASES,
-    NATIONALITY_CODES,
+    CODED_COLUMNS,
     RAW_BY_NAME,
     RAW_COLUMNS,
     RAW_HEADER_ALIASES,
-    REFERRER_ALIASES,
-    REFERRER_CODES,
-    REGION_ALIASES,
-    REGION_NAMES,
     REQUIRED_RAW_COLUMNS,
-    SEX_ALIASES,
-    SEX_CODES,
+    label_table,
     normalise_key,
 )
+from .sheets import read_parquet_frame, read_sheet_cells
+from .textcolumn import ROW_SHORT, RowLayout, TextColumn, as_string_categorical, as_text_column, text_column
 
 __all__ = [
     "RawExport",
@@ -123,12 +113,12 @@ __all__ = [
     "text_column",
     "as_text_column",
     "as_string_categorical",
+    "RowLayout",
 ]
 
 _CSV_SUFFIXES = {".csv", ".txt", ".tsv"}
 _XLSX_SUFFIXES = {".xlsx", ".xlsm"}
 _PARQUET_SUFFIXES = {".parquet", ".pq"}
-_SEPARATORS = (";", ",", "\t")
 _SEPARATOR_NAMES = {";": "point-virgule", ",": "virgule", "\t": "tabulation"}
 _CANONICAL_TO_RAW = {c.canonical: c.name for c in RAW_COLUMNS if c.canonical}
 
@@ -144,35 +134,13 @@ _MAPPING_KEYS = {
     "feuille": "sheet",
     "sheet": "sheet",
     "description": "description",
+    "ligneentete": "header_row",
+    "headerrow": "header_row",
+    "situations": "situations",
 }
 
 
-# Coded raw columns: their canonical codes and label aliases ({normalised label: code}).
-_BOOLEAN_CODES = ("0", "1")
-_BOOLEAN_LABELS = {k: str(int(v)) for k, v in BOOLEAN_ALIASES.items()}
-CODED_COLUMNS: dict[str, tuple[tuple[str, ...], dict[str, str]]] = {
-    "region": (REGION_NAMES, REGION_ALIASES),
-    "sexe": (SEX_CODES, SEX_ALIASES),
-    "niveau_formation": (EDUCATION_LEVELS, EDUCATION_ALIASES),
-    "qpv": (_BOOLEAN_CODES, _BOOLEAN_LABELS),
-    "zone_rurale": (_BOOLEAN_CODES, _BOOLEAN_LABELS),
-    "rqth": (_BOOLEAN_CODES, _BOOLEAN_LABELS),
-    "cofinancement_fse": (_BOOLEAN_CODES, _BOOLEAN_LABELS),
-    "nationalite": (NATIONALITY_CODES, NATIONALITY_ALIASES),
-    "prescripteur": (REFERRER_CODES, REFERRER_ALIASES),
-    "motif_sortie": (EXIT_REASON_CODES, EXIT_ALIASES),
-    "groupe": (GROUP_CODES, GROUP_ALIASES),
-}
 _RENAMED_COLUMNS = ("ecole", "site")  # free text: the mapping renames values
-
-
-def label_table(column: str) -> dict[str, int]:
-    """{normalised label: position in the column's codes}; each canonical code is its own label too."""
-    codes, aliases = CODED_COLUMNS[column]
-    position = {c: i for i, c in enumerate(codes)}
-    table = {normalise_key(c): position[c] for c in codes}
-    table.update({k: position[c] for k, c in aliases.items()})
-    return table
 
 
 # --------------------------------------------------------------------------
@@ -193,34 +161,8 @@ class ExportMapping:
     encoding: str | None = None
     sheet: str | int | None = None
     source_name: str = "mapping"
-
-
-@dataclass
-class TextColumn:
-    """One column as text: per-row codes into its distinct raw strings.
-
-    ``codes[i]`` is the position of row ``i``'s value in ``values``, or -1 for
-    an empty cell. Rules that work on ``values`` (the distinct strings) and
-    are then spread with ``codes`` cost little even on millions of rows.
-    """
-
-    codes: np.ndarray  # int32 or int64, -1 = missing
-    values: np.ndarray  # object array of distinct str
-
-    def take(self, per_value: np.ndarray, fill) -> np.ndarray:
-        """Per-row array from an array aligned with ``values``; ``fill`` for empty cells."""
-        per_value = np.asarray(per_value)
-        extended = np.empty(len(per_value) + 1, dtype=per_value.dtype)
-        extended[:-1] = per_value
-        extended[-1] = fill
-        return extended[self.codes]
-
-    def categorical(self) -> pd.Categorical:
-        """The column as a pandas Categorical of raw strings."""
-        return pd.Categorical.from_codes(self.codes, categories=pd.Index(self.values, dtype="str"), validate=False)
-
-    def __len__(self) -> int:
-        return len(self.codes)
+    header_row: int | None = None  # XLSX: 1-based header row (``ligne_entete``); detected when None
+    situations: dict | None = None  # the situations table of a two-table export (see toolkit.situations)
 
 
 @dataclass
@@ -256,9 +198,10 @@ class RawExport:
         identifier (name, e-mail, phone, address, postcode, NIR; see
         :mod:`toolkit.privacy`): they are not even read, and are absent from
         ``columns``. Exact birth dates are read, to be reduced to the year.
-    short_rows : ndarray of int
-        0-based positions of CSV rows with fewer fields than the header (the
-        missing fields are read as missing values; the cleaning warns).
+    layout : RowLayout
+        Where each row came from (lines of the file, rows of the sheet) and
+        what was wrong with its layout (short, blank, stray quote, too many
+        fields); see :class:`toolkit.textcolumn.RowLayout`.
     """
 
     columns: dict[str, TextColumn]
@@ -273,7 +216,13 @@ class RawExport:
     extra_columns: list[str]
     mapping: ExportMapping
     identifiers_not_read: dict[str, str] = field(default_factory=dict)
-    short_rows: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    layout: RowLayout | None = None
+    layout_notes: list[str] = field(default_factory=list)  # XLSX title or footer rows skipped
+
+    @property
+    def short_rows(self) -> np.ndarray:
+        """0-based positions of rows with fewer fields than the header (read as empty; the cleaning warns)."""
+        return self.layout.rows_with(ROW_SHORT) if self.layout is not None else np.empty(0, dtype=np.int64)
 
     @property
     def frame(self) -> pd.DataFrame:
@@ -294,7 +243,41 @@ def _contract_name(name: object, where: str) -> str:
     if by_key is not None:
         return by_key
     known = ", ".join(RAW_BY_NAME)
-    raise SchemaError(f"{where} : colonne du contrat inconnue « {text} ». Colonnes possibles : {known}.")
+    raise SchemaError(
+        _(
+            "{where} : colonne du contrat inconnue « {text} ». Colonnes possibles : {known}.",
+            where=where,
+            text=text,
+            known=known,
+        )
+    )
+
+
+def _read_mapping_file(path: Path):
+    """The content of a YAML mapping file (an empty dict for an empty file)."""
+    name = path.name
+    if not path.is_file():
+        raise InputError(_("Fichier de correspondance introuvable : {path}.", path=path))
+    import yaml  # local import: only needed with a mapping file
+
+    try:
+        content = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
+    except UnicodeDecodeError:
+        raise InputError(_("{name} : le fichier de correspondance doit être enregistré en UTF-8.", name=name)) from None
+    except yaml.YAMLError as exc:
+        raise InputError(
+            _("{name} : fichier de correspondance YAML illisible ({error}).", name=name, error=exc)
+        ) from None
+    except OSError as exc:
+        raise InputError(
+            _(
+                "{name} : fichier illisible ({reason}). Vérifiez les droits de lecture du fichier {path}.",
+                name=name,
+                reason=exc.strerror or exc,
+                path=path,
+            )
+        ) from None
+    return content or {}
 
 
 def load_mapping(mapping: str | os.PathLike | dict | ExportMapping | None) -> ExportMapping:
@@ -310,24 +293,13 @@ def load_mapping(mapping: str | os.PathLike | dict | ExportMapping | None) -> Ex
         return ExportMapping()
     if isinstance(mapping, ExportMapping):
         return mapping
-    name = "mapping"
+    name, base = "mapping", None
     if isinstance(mapping, (str, os.PathLike)):
-        path = Path(mapping)
-        name = path.name
-        if not path.is_file():
-            raise InputError(f"Fichier de correspondance introuvable : {path}.")
-        import yaml  # local import: only needed with a mapping file
-
-        try:
-            content = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
-        except UnicodeDecodeError:
-            raise InputError(f"{name} : le fichier de correspondance doit être enregistré en UTF-8.") from None
-        except yaml.YAMLError as exc:
-            raise InputError(f"{name} : fichier de correspondance YAML illisible ({exc}).") from None
-        mapping = content or {}
+        base = Path(mapping).parent
+        name, mapping = Path(mapping).name, _read_mapping_file(Path(mapping))
     if not isinstance(mapping, dict):
         raise InputError(
-            f"{name} : le fichier de correspondance doit contenir des clés « colonnes » et/ou « valeurs »."
+            _("{name} : le fichier de correspondance doit contenir des clés « colonnes » et/ou « valeurs ».", name=name)
         )
 
     out = ExportMapping(source_name=name)
@@ -335,49 +307,91 @@ def load_mapping(mapping: str | os.PathLike | dict | ExportMapping | None) -> Ex
         key = _MAPPING_KEYS.get(normalise_key(raw_key)) if raw_key is not None else None
         if key is None:
             allowed = "colonnes, valeurs, separateur, encodage, feuille, description"
-            raise InputError(f"{name} : clé inconnue « {raw_key} » (clés possibles : {allowed}).")
+            raise InputError(
+                _(
+                    "{name} : clé inconnue « {key} » (clés possibles : {allowed}).",
+                    name=name,
+                    key=raw_key,
+                    allowed=allowed,
+                )
+            )
         if key == "columns":
             if not isinstance(content, dict):
                 raise InputError(
-                    f"{name} : « colonnes » doit associer chaque en-tête du fichier à une colonne du contrat."
+                    _(
+                        "{name} : « colonnes » doit associer chaque en-tête du fichier à une colonne du contrat.",
+                        name=name,
+                    )
                 )
             for header, target in content.items():
-                out.columns[normalise_key(header)] = _contract_name(target, f"{name}, colonnes, « {header} »")
+                out.columns[normalise_key(header)] = _contract_name(
+                    target, _("{name}, colonnes, « {header} »", name=name, header=header)
+                )
         elif key == "values":
             if not isinstance(content, dict):
-                raise InputError(f"{name} : « valeurs » doit associer chaque colonne à ses libellés.")
-            for column, labels in content.items():
-                contract = _contract_name(column, f"{name}, valeurs")
-                if not isinstance(labels, dict):
-                    raise InputError(
-                        f"{name} : valeurs de « {column} » : il faut des paires « libellé: valeur du contrat »."
-                    )
-                if contract not in CODED_COLUMNS and contract not in _RENAMED_COLUMNS:
-                    allowed = ", ".join([*CODED_COLUMNS, *_RENAMED_COLUMNS])
-                    raise SchemaError(
-                        f"{name} : valeurs de « {contract} » : correspondance de libellés non prise en "
-                        f"charge pour cette colonne (colonnes possibles : {allowed})."
-                    )
-                pairs = {_yaml_text(label): _yaml_text(target) for label, target in labels.items()}
-                if contract in CODED_COLUMNS:
-                    table = label_table(contract)
-                    for label_text, target in pairs.items():
-                        if normalise_key(target) not in table:
-                            raise SchemaError(
-                                f"{name} : valeurs de « {contract} » : « {target} » (pour « {label_text} ») n'est ni "
-                                "un libellé reconnu ni un code du contrat."
-                            )
-                out.values.setdefault(contract, {}).update(pairs)
+                raise InputError(_("{name} : « valeurs » doit associer chaque colonne à ses libellés.", name=name))
+            _add_values(out, content, name)
         elif key == "separator":
             sep = "\t" if str(content) in {"\\t", "tab", "tabulation"} else str(content)
-            if sep not in _SEPARATORS:
-                raise InputError(f"{name} : séparateur « {content} » non pris en charge (; , ou tabulation).")
+            if sep not in SEPARATORS:
+                raise InputError(
+                    _(
+                        "{name} : séparateur « {separator} » non pris en charge (; , ou tabulation).",
+                        name=name,
+                        separator=content,
+                    )
+                )
             out.separator = sep
         elif key == "encoding":
             out.encoding = str(content)
         elif key == "sheet":
             out.sheet = content
+        elif key in ("header_row", "situations"):
+            from .mapping_file import check_mapping_extra  # two-table exports, XLSX header row
+
+            setattr(out, key, check_mapping_extra(key, content, name, base))
     return out
+
+
+def _add_values(out: ExportMapping, content: dict, name: str) -> None:
+    """Check the ``valeurs`` of a mapping and add them to ``out``."""
+    for column, labels in content.items():
+        contract = _contract_name(column, _("{name}, valeurs", name=name))
+        if not isinstance(labels, dict):
+            raise InputError(
+                _(
+                    "{name} : valeurs de « {column} » : il faut des paires « libellé: valeur du contrat ».",
+                    name=name,
+                    column=column,
+                )
+            )
+        if contract not in CODED_COLUMNS and contract not in _RENAMED_COLUMNS:
+            allowed = ", ".join([*CODED_COLUMNS, *_RENAMED_COLUMNS])
+            raise SchemaError(
+                _(
+                    "{name} : valeurs de « {column} » : correspondance de libellés non prise en charge pour "
+                    "cette colonne (colonnes possibles : {allowed}).",
+                    name=name,
+                    column=contract,
+                    allowed=allowed,
+                )
+            )
+        pairs = {_yaml_text(label): _yaml_text(target) for label, target in labels.items()}
+        if contract in CODED_COLUMNS:
+            table = label_table(contract)
+            for label_text, target in pairs.items():
+                if normalise_key(target) not in table:
+                    raise SchemaError(
+                        _(
+                            "{name} : valeurs de « {column} » : « {target} » (pour « {label} ») n'est ni un "
+                            "libellé reconnu ni un code du contrat.",
+                            name=name,
+                            column=contract,
+                            target=target,
+                            label=label_text,
+                        )
+                    )
+        out.values.setdefault(contract, {}).update(pairs)
 
 
 def _yaml_text(value: object) -> str:
@@ -388,344 +402,33 @@ def _yaml_text(value: object) -> str:
 
 
 # --------------------------------------------------------------------------
-# Strings, compactly
-# --------------------------------------------------------------------------
-def _cell_text(value: object) -> str | None:
-    """Text of one distinct cell value from XLSX/Parquet/DataFrame input."""
-    if value is None or value is pd.NA or value is pd.NaT:
-        return None
-    if isinstance(value, float):
-        if value != value:
-            return None
-        return str(int(value)) if value.is_integer() else repr(value)
-    if isinstance(value, (dt.datetime, pd.Timestamp)):
-        if (value.hour, value.minute, value.second, value.microsecond) == (0, 0, 0, 0):
-            return value.strftime("%Y-%m-%d")
-        return value.strftime("%Y-%m-%d %H:%M:%S")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, (bool, np.bool_)):
-        return "vrai" if value else "faux"
-    if isinstance(value, np.generic):
-        return _cell_text(value.item())
-    text = str(value)
-    return text if text != "" else None
-
-
-def text_column(codes: np.ndarray, strings) -> TextColumn:
-    """TextColumn from per-row codes into ``strings`` (None or "" = missing); equal strings are merged."""
-    strings = np.asarray(strings, dtype=object)
-    present = np.array([s is not None and s != "" for s in strings], dtype=bool)
-    new_codes, values = pd.factorize(pd.Index(np.where(present, strings, None), dtype=object))
-    remap = np.append(new_codes, -1).astype(np.int64)  # index -1 (missing) -> -1
-    return TextColumn(remap[np.asarray(codes, dtype=np.int64)], np.asarray(values, dtype=object))
-
-
-def as_text_column(values) -> TextColumn:
-    """Any column (object, numbers, dates, booleans, categorical...) as raw text.
-
-    Only the distinct values are converted: real dates become ``yyyy-mm-dd``
-    (with the time when not midnight), integral floats lose their ``.0``,
-    empty strings are missing.
-    """
-    series = pd.Series(values)
-    if isinstance(series.dtype, pd.CategoricalDtype):
-        codes, uniques = series.cat.codes.to_numpy(), series.cat.categories
-    else:
-        codes, uniques = pd.factorize(series, use_na_sentinel=True)
-    if isinstance(uniques.dtype, pd.StringDtype):  # already text (NA is never among factorize's uniques)
-        as_text = np.asarray(uniques, dtype=object)
-    else:
-        as_text = np.array([_cell_text(u) for u in uniques], dtype=object)
-    return text_column(np.asarray(codes), as_text)
-
-
-def as_string_categorical(values) -> pd.Categorical:
-    """Any column as a Categorical of raw strings (see :func:`as_text_column`)."""
-    return as_text_column(values).categorical()
-
-
-# --------------------------------------------------------------------------
-# CSV
-# --------------------------------------------------------------------------
-def _decode_header(line: bytes, name: str) -> tuple[str, str]:
-    for encoding in ("utf-8", "cp1252"):
-        try:
-            return line.decode(encoding), encoding
-        except UnicodeDecodeError:
-            continue
-    raise InputError(f"{name} : encodage inconnu (ni UTF-8 ni Windows-1252/Latin-1). Enregistrez le fichier en UTF-8.")
-
-
-def _is_blank(data) -> bool:
-    """True for an empty or whitespace-only buffer, without copying a large file."""
-    if bytes(data[:65536]).strip():
-        return False
-    return not bytes(data).strip()
-
-
-def _detect_separator(header: str) -> str:
-    """The candidate separator that splits the header line into the most fields."""
-    best, best_fields = ";", 1
-    for sep in _SEPARATORS:
-        fields = len(next(csv.reader([header], delimiter=sep)))
-        if fields > best_fields:
-            best, best_fields = sep, fields
-    return best
-
-
-def _unique_headers(headers: list[str]) -> list[str]:
-    """Name empty headers and make duplicates distinct (pyarrow needs unique names)."""
-    out: list[str] = []
-    seen: set[str] = set()
-    for i, header in enumerate(headers, start=1):
-        text = header.strip() or f"colonne_{i}"
-        if text in seen:
-            text = f"{text} ({i})"
-        seen.add(text)
-        out.append(text)
-    return out
-
-
-def _read_csv(raw, name: str, mapping: ExportMapping):
-    """(columns, encoding, separator, headers, identifier columns not read, short rows) of a CSV file."""
-    reported = mapping.encoding
-    forced = False  # bytes already known to be UTF-8
-    if bytes(raw[:3]) == b"\xef\xbb\xbf":
-        raw, reported, forced = memoryview(raw)[3:], "utf-8-sig", True
-    elif bytes(raw[:2]) in (b"\xff\xfe", b"\xfe\xff"):
-        try:
-            raw, reported, forced = bytes(raw).decode("utf-16").encode("utf-8"), "utf-16", True
-        except UnicodeDecodeError:
-            raise InputError(f"{name} : encodage inconnu (UTF-16 invalide).") from None
-    elif reported:
-        try:
-            raw, forced = bytes(raw).decode(reported).encode("utf-8"), True
-        except (UnicodeDecodeError, LookupError) as exc:
-            raise InputError(
-                f"{name} : impossible de lire le fichier avec l'encodage « {reported} » ({exc})."
-            ) from None
-    if _is_blank(raw):
-        raise InputError(f"{name} : le fichier est vide.")
-    if b"\x00" in bytes(raw[:65536]):
-        raise InputError(f"{name} : encodage inconnu ou fichier binaire (octets nuls) : ce n'est pas un CSV texte.")
-
-    hint = re.match(rb"sep=(.)\r?\n", bytes(raw[:8]))  # Excel's "sep=;" first line names the separator
-    if hint:
-        separator_hint = hint.group(1).decode("ascii", errors="replace")
-        raw = memoryview(raw)[hint.end() :]
-    else:
-        separator_hint = None
-    end = bytes(raw[: 1 << 20]).find(b"\n")  # a header line is far shorter than 1 MB
-    header_bytes = bytes(raw if end < 0 else raw[:end]).rstrip(b"\r")
-    header_text, header_encoding = _decode_header(header_bytes, name)
-    separator = mapping.separator or separator_hint or _detect_separator(header_text)
-    body = memoryview(b"") if end < 0 else memoryview(raw)[end + 1 :]  # no copy of the file
-    if _is_blank(body):
-        raise InputError(f"{name} : aucune ligne de données (le fichier ne contient que l'en-tête).")
-    first_headers = _unique_headers(next(csv.reader([header_text], delimiter=separator)))
-    names = [f"c{i}" for i in range(len(first_headers))]  # positional while parsing; real headers below
-    skipped = _identifier_headers(first_headers, mapping)
-    wanted = [i for i, h in enumerate(first_headers) if h not in skipped]
-
-    short = np.empty(0, dtype=np.int64)  # pyarrow refuses short rows: only the fallback can see some
-    try:
-        parsed, utf8_ok = _parse_csv_arrow(body, names, [names[i] for i in wanted], separator)
-    except _ArrowParseError:
-        parsed, utf8_ok, short = _parse_csv_pandas(body, names, separator, name, forced)
-        parsed = [parsed[i] for i in wanted]
-    if forced:
-        if not utf8_ok:
-            raise InputError(
-                f"{name} : encodage inconnu (le fichier annonce UTF-8 mais contient des octets invalides)."
-            )
-        text_encoding = "utf-8"
-    else:
-        text_encoding = "utf-8" if (utf8_ok and header_encoding == "utf-8") else "cp1252"
-        reported = text_encoding
-        if text_encoding == "cp1252" and header_encoding == "utf-8":
-            header_text = header_bytes.decode("cp1252", errors="replace")
-    headers = _unique_headers(next(csv.reader([header_text], delimiter=separator)))
-    columns = {
-        headers[i]: _decode_column(codes, dictionary, text_encoding, name, headers[i])
-        for i, (codes, dictionary) in zip(wanted, parsed)
-    }
-    not_read = {headers[i]: skipped[first_headers[i]] for i in range(len(headers)) if i not in set(wanted)}
-    return columns, reported, separator, headers, not_read, short
-
-
-class _ArrowParseError(Exception):
-    pass
-
-
-def _parse_csv_arrow(body, names: list[str], wanted: list[str], separator: str) -> tuple[list, bool]:
-    """Parse with pyarrow into (codes, dictionary of raw bytes) for each ``wanted`` column.
-
-    Columns are read as dictionary-encoded bytes: each distinct value is
-    stored once and the text is not decoded while parsing. Decoding the
-    dictionaries afterwards is cheap, and checking them as UTF-8 checks the
-    whole file.
-    """
-    import pyarrow as pa
-    import pyarrow.compute as pc
-    import pyarrow.csv as pacsv
-
-    try:
-        table = pacsv.read_csv(
-            pa.py_buffer(body),
-            read_options=pacsv.ReadOptions(column_names=names, block_size=1 << 24),
-            parse_options=pacsv.ParseOptions(delimiter=separator, quote_char='"', double_quote=True),
-            convert_options=pacsv.ConvertOptions(
-                include_columns=wanted,
-                column_types={n: pa.dictionary(pa.int32(), pa.binary()) for n in wanted},
-                null_values=[""],
-                strings_can_be_null=True,
-                quoted_strings_can_be_null=True,
-            ),
-        )
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:  # ragged rows, quoted newlines...
-        raise _ArrowParseError(str(exc)) from None
-    table = table.unify_dictionaries()  # one dictionary per column across chunks
-    out, utf8_ok = [], True
-    for n in wanted:
-        chunks = table.column(n).chunks
-        if not chunks:
-            out.append((np.empty(0, dtype=np.int32), pa.array([], type=pa.binary())))
-            continue
-        codes = np.concatenate([pc.fill_null(c.indices, -1).to_numpy(zero_copy_only=False) for c in chunks])  # int32
-        dictionary = chunks[0].dictionary
-        if utf8_ok:
-            try:
-                dictionary.view(pa.string()).validate(full=True)
-            except pa.ArrowInvalid:
-                utf8_ok = False
-        out.append((codes, dictionary))
-    return out, utf8_ok
-
-
-def _parse_csv_pandas(body, names: list[str], separator: str, name: str, forced: bool) -> tuple[list, bool, np.ndarray]:
-    """Fallback parser (pandas C engine): tolerates short rows (returned, to be reported) and quoted newlines."""
-    try:
-        text, utf8_ok = bytes(body).decode("utf-8"), True
-    except UnicodeDecodeError:
-        if forced:
-            raise InputError(f"{name} : encodage inconnu (UTF-8 invalide).") from None
-        try:
-            text, utf8_ok = bytes(body).decode("cp1252"), False
-        except UnicodeDecodeError:
-            raise InputError(f"{name} : encodage inconnu (ni UTF-8 ni Windows-1252/Latin-1).") from None
-    import io as _io
-
-    try:
-        frame = pd.read_csv(
-            _io.StringIO(text),
-            sep=separator,
-            header=None,
-            dtype=object,
-            keep_default_na=False,
-            na_filter=False,
-            quotechar='"',
-            engine="c",
-        )
-    except pd.errors.ParserError as exc:
-        found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
-        if found:
-            expected, line, saw = (int(g) for g in found.groups())
-            if expected < len(names) <= saw:  # pandas took its field count from a short first data row
-                expected, line, saw = len(names), 1, expected
-            raise InputError(
-                f"{name} : fichier CSV illisible : la ligne {line + 1} du fichier a {saw} champs "
-                f"au lieu de {max(expected, len(names))}."
-            ) from None
-        raise InputError(f"{name} : fichier CSV illisible ({exc}).") from None
-    except ValueError as exc:
-        raise InputError(f"{name} : fichier CSV illisible ({exc}).") from None
-    if frame.shape[1] > len(names):
-        extra = frame.iloc[:, len(names) :].apply(lambda col: col.astype(str).str.strip().ne("")).any(axis=1)
-        if extra.any():
-            line = int(np.flatnonzero(extra.to_numpy())[0]) + 2
-            raise InputError(
-                f"{name} : fichier CSV illisible : la ligne {line} du fichier a plus de champs "
-                f"que l'en-tête ({len(names)})."
-            )
-        frame = frame.iloc[:, : len(names)]  # empty trailing fields only
-    # pandas pads short rows with "" like empty fields: count the fields again to report them
-    # (this fallback only runs on malformed files; csv is pandas' quoting, blank lines skipped by both).
-    lengths = np.fromiter(
-        (len(r) for r in csv.reader(_io.StringIO(text), delimiter=separator, quotechar='"') if r), dtype=np.int64
-    )
-    short = np.flatnonzero(lengths < len(names)) if len(lengths) == len(frame) else np.empty(0, dtype=np.int64)
-    frame.columns = names[: frame.shape[1]]
-    for missing in names[frame.shape[1] :]:  # rows shorter than the header everywhere
-        frame[missing] = ""
-    columns = []
-    for col in names:
-        codes, uniques = pd.factorize(frame[col].to_numpy(dtype=object), use_na_sentinel=True)
-        columns.append((codes.astype(np.int64), [None if u is None or u != u else u for u in uniques]))
-    return columns, utf8_ok, short
-
-
-def _decode_column(codes: np.ndarray, dictionary, encoding: str, name: str, column: str) -> TextColumn:
-    """TextColumn of one CSV column from its codes and distinct values (bytes or text)."""
-    if isinstance(dictionary, list):  # pandas fallback: already text
-        return text_column(codes, dictionary)
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    as_text = dictionary.view(pa.string())
-    if encoding == "utf-8" or len(dictionary) == 0 or pc.all(pc.string_is_ascii(as_text)).as_py():
-        values = as_text.to_numpy(zero_copy_only=False)  # UTF-8, or plain ASCII (the same in every encoding)
-    else:
-        try:
-            values = np.array([b.decode("cp1252") for b in dictionary.to_pylist()], dtype=object)
-        except UnicodeDecodeError:
-            raise InputError(
-                f"{name} : encodage inconnu dans la colonne « {column} » (ni UTF-8 ni Windows-1252/Latin-1)."
-            ) from None
-    return TextColumn(codes, np.asarray(values, dtype=object))
-
-
-# --------------------------------------------------------------------------
 # XLSX and Parquet
 # --------------------------------------------------------------------------
 def _read_xlsx(path: Path, mapping: ExportMapping) -> pd.DataFrame:
+    """The first (or the mapped) sheet: first row as header; the index is each row's sheet row number."""
     sheet = mapping.sheet if mapping.sheet is not None else 0
-    try:
-        frame = pd.read_excel(path, sheet_name=sheet, dtype=object, keep_default_na=False, engine="openpyxl")
-    except (ValueError, KeyError) as exc:
-        if "Worksheet" in str(exc) or "not found" in str(exc):
-            raise InputError(f"{path.name} : feuille « {sheet} » introuvable.") from None
-        raise InputError(f"{path.name} : classeur XLSX illisible ({exc}).") from None
-    except Exception as exc:  # zipfile.BadZipFile, openpyxl errors: not a workbook
-        raise InputError(f"{path.name} : classeur XLSX illisible ({type(exc).__name__} : {exc}).") from None
-    frame = frame.loc[
-        :, [not str(c).startswith("Unnamed:") or frame[c].astype(str).str.strip().ne("").any() for c in frame.columns]
-    ]
-    if frame.shape[1] == 0 or frame.shape[0] == 0:
+    cells = read_sheet_cells(path, sheet)
+    if cells.shape[0] < 2 or cells.shape[1] == 0:
         raise InputError(
-            f"{path.name} : le classeur XLSX ne contient aucune donnée (première feuille vide ou en-tête seul)."
+            _(
+                "{name} : le classeur XLSX ne contient aucune donnée (première feuille vide ou en-tête seul).",
+                name=path.name,
+            )
         )
-    # Excel leaves formatted but empty rows at the end: they are not data rows.
-    filled = frame.apply(lambda col: col.astype(str).str.strip().ne(""), axis=0).any(axis=1).to_numpy()
-    if not filled.any():
-        raise InputError(f"{path.name} : le classeur XLSX ne contient aucune donnée (lignes vides).")
-    last = int(np.flatnonzero(filled)[-1])
-    return frame.iloc[: last + 1]
+    from .export_layout import trim_sheet
+
+    frame, notes = trim_sheet(cells, mapping.header_row, path.name)  # title rows above, totals below
+    frame.attrs["layout_notes"] = notes
+    return frame
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:
-    try:
-        frame = pd.read_parquet(path)
-    except Exception as exc:  # pyarrow raises many types for a bad file
-        raise InputError(f"{path.name} : fichier Parquet illisible ({type(exc).__name__} : {exc}).") from None
-    if frame.shape[1] == 0 or frame.shape[0] == 0:
-        raise InputError(f"{path.name} : le fichier Parquet ne contient aucune ligne de données.")
-    return frame
+    return read_parquet_frame(path)
 
 
 def _text_columns(frame: pd.DataFrame, mapping: ExportMapping):
     """(columns, headers, identifier columns not read) of a DataFrame."""
-    headers = _unique_headers([str(c) for c in frame.columns])
+    headers = unique_headers([str(c) for c in frame.columns])
     skipped = _identifier_headers(headers, mapping)
     columns = {h: as_text_column(frame.iloc[:, i]) for i, h in enumerate(headers) if h not in skipped}
     return columns, headers, skipped
@@ -746,8 +449,14 @@ def _match_headers(headers: list[str], mapping: ExportMapping, name: str) -> tup
             continue
         if target in claimed:
             raise SchemaError(
-                f"{name} : deux colonnes correspondent à « {target} » : « {claimed[target]} » et « {header} ». "
-                "Renommez ou supprimez l'une d'elles, ou précisez-le dans un fichier de correspondance."
+                _(
+                    "{name} : deux colonnes correspondent à « {target} » : « {first} » et « {second} ». Renommez ou "
+                    "supprimez l'une d'elles, ou précisez-le dans un fichier de correspondance.",
+                    name=name,
+                    target=target,
+                    first=claimed[target],
+                    second=header,
+                )
             )
         claimed[target] = header
         column_map[header] = target
@@ -773,12 +482,23 @@ def _check_required(column_map: dict[str, str], extras: list[str], headers: list
         present.add("annee_naissance")  # derived from the exact birth date, reduced to the year
     missing = [c for c in REQUIRED_RAW_COLUMNS if c not in present]
     if missing:
-        found = ", ".join(f"« {h} »" for h in headers) or "aucune"
+        found = ", ".join(f"« {h} »" for h in headers) or _("aucune")
         raise SchemaError(
-            f"{name} : colonne(s) obligatoire(s) manquante(s) : {', '.join(missing)}. "
-            f"Colonnes trouvées : {found}. Si l'école nomme ces colonnes autrement, décrivez-le dans un "
-            "fichier de correspondance (mapping)."
+            _(
+                "{name} : colonne(s) obligatoire(s) manquante(s) : {missing}. Colonnes trouvées : {found}. Si "
+                "l'école nomme ces colonnes autrement, décrivez-le dans un fichier de correspondance (mapping).",
+                name=name,
+                missing=", ".join(missing),
+                found=found,
+            )
+            + _closest_headers_text(missing, extras, name)
         )
+
+
+def _closest_headers_text(missing: list[str], extras: list[str], name: str) -> str:
+    from .mapping_file import closest_headers_text  # the closest headers, and the command that proposes a mapping
+
+    return closest_headers_text(missing, extras, name)
 
 
 # --------------------------------------------------------------------------
@@ -809,7 +529,11 @@ def _sniff_format(path: Path, head: bytes) -> str:
         return "parquet"
     if suffix == ".xls":
         raise InputError(
-            f"{path.name} : l'ancien format Excel .xls n'est pas pris en charge ; enregistrez le fichier en .xlsx ou en CSV."
+            _(
+                "{name} : l'ancien format Excel .xls n'est pas pris en charge ; enregistrez le fichier en .xlsx "
+                "ou en CSV.",
+                name=path.name,
+            )
         )
     if suffix in _CSV_SUFFIXES:
         return "csv"
@@ -820,7 +544,7 @@ def _sniff_format(path: Path, head: bytes) -> str:
     return "csv"
 
 
-def read_export(source: str | os.PathLike | pd.DataFrame, mapping=None) -> RawExport:
+def read_export(source: str | os.PathLike | pd.DataFrame, mapping=None, *, require: bool = True) -> RawExport:
     """Read an export as text and match its headers to the contract.
 
     Parameters
@@ -837,42 +561,58 @@ def read_export(source: str | os.PathLike | pd.DataFrame, mapping=None) -> RawEx
         :class:`SchemaError` with a French message naming the file.
     """
     mapping = load_mapping(mapping)
-    sha256 = encoding = separator = None
-    short = np.empty(0, dtype=np.int64)
+    layout_notes: list[str] = []
+    sha256 = encoding = separator = layout = None
     if isinstance(source, pd.DataFrame):
         name, file_format = "<DataFrame>", "dataframe"
         if source.shape[0] == 0:
-            raise InputError("Le tableau fourni ne contient aucune ligne de données.")
+            raise InputError(_("Le tableau fourni ne contient aucune ligne de données."))
         columns, headers, not_read = _text_columns(source, mapping)
     else:
         path = Path(source)
         name = path.name
         if not path.exists():
-            raise InputError(f"Fichier introuvable : {path}.")
+            raise InputError(_("Fichier introuvable : {path}.", path=path))
         if not path.is_file():
-            raise InputError(f"{path} n'est pas un fichier.")
+            raise InputError(_("{path} n'est pas un fichier.", path=path))
         try:
             raw = _map_file(path)  # read-only memory map: the file is hashed and parsed without a copy
         except OSError as exc:
-            raise InputError(f"{name} : fichier illisible ({exc.strerror or exc}).") from None
-        if len(raw) == 0 or _is_blank(raw):
-            raise InputError(f"{name} : le fichier est vide.")
+            raise InputError(
+                _(
+                    "{name} : fichier illisible ({reason}). Vérifiez les droits de lecture du fichier {path}.",
+                    name=name,
+                    reason=exc.strerror or exc,
+                    path=path,
+                )
+            ) from None
+        if len(raw) == 0 or is_blank(raw):
+            raise InputError(_("{name} : le fichier est vide.", name=name))
         file_format = _sniff_format(path, raw[:8])
         with ThreadPoolExecutor(max_workers=1) as pool:
             digest = pool.submit(lambda: hashlib.sha256(raw).hexdigest())  # hashlib releases the GIL
             if file_format == "csv":
-                columns, encoding, separator, headers, not_read, short = _read_csv(raw, name, mapping)
+                columns, encoding, separator, headers, not_read, layout = read_csv_columns(
+                    raw, name, mapping.separator, mapping.encoding, lambda found: _identifier_headers(found, mapping)
+                )
             elif file_format == "xlsx":
-                columns, headers, not_read = _text_columns(_read_xlsx(path, mapping), mapping)
+                sheet_frame = _read_xlsx(path, mapping)
+                layout_notes = sheet_frame.attrs.get("layout_notes", [])
+                layout = RowLayout.single_lines(len(sheet_frame), 0)
+                layout.first_line[:] = layout.last_line[:] = np.asarray(sheet_frame.index, dtype=np.int64)
+                columns, headers, not_read = _text_columns(sheet_frame, mapping)
             else:
                 columns, headers, not_read = _text_columns(_read_parquet(path), mapping)
             sha256 = digest.result()
         _release(raw)
 
     column_map, extras = _match_headers(headers, mapping, name)
-    _check_required(column_map, extras, headers, name)
+    if require:  # False: the mapping proposal reads an export whatever its headers
+        _check_required(column_map, extras, headers, name)
     columns = {column_map.get(h, h): col for h, col in columns.items()}
-    n_rows = len(next(iter(columns.values())))
+    n_rows = len(next(iter(columns.values()))) if columns else len(layout.status)
+    if layout is None:  # Parquet, DataFrame: record numbers
+        layout = RowLayout.single_lines(n_rows, 1)
     return RawExport(
         columns=columns,
         n_rows=n_rows,
@@ -886,5 +626,6 @@ def read_export(source: str | os.PathLike | pd.DataFrame, mapping=None) -> RawEx
         extra_columns=extras,
         mapping=mapping,
         identifiers_not_read=not_read,
-        short_rows=short,
+        layout=layout,
+        layout_notes=layout_notes,
     )

@@ -50,6 +50,7 @@ import pandas as pd
 from . import config  # attribute access at call time, so tests can point KEY_FILE elsewhere
 from .config import KEY_ENV_VAR  # noqa: F401  (loads toolkit.config before the next line)
 from .errors import E2CError
+from .i18n import N_, _, current_language, use_language
 from .schema import normalise_key
 
 __all__ = [
@@ -66,26 +67,30 @@ __all__ = [
     "load_key",
     "pseudonymise",
     "pseudonymise_unique",
+    "TEXT_IDENTIFIER_PATTERNS",
+    "MASK",
+    "MAX_TEXT_LENGTH",
+    "mask_identifiers_in_text",
 ]
 
 PSEUDONYM_LENGTH = 20
 
-# kind: (French label, English label)
-IDENTIFIER_KINDS: dict[str, tuple[str, str]] = {
-    "nom": ("nom ou prénom", "name or first name"),
-    "email": ("adresse e-mail", "e-mail address"),
-    "telephone": ("numéro de téléphone", "phone number"),
-    "adresse": ("adresse postale", "postal address"),
-    "code_postal": ("code postal", "postcode"),
-    "nir": ("numéro de sécurité sociale (NIR)", "social security number (NIR)"),
-    "date_naissance": ("date de naissance exacte", "exact birth date"),
+# kind: label (French source, translated by toolkit.i18n)
+IDENTIFIER_KINDS: dict[str, str] = {
+    "nom": N_("nom ou prénom"),
+    "email": N_("adresse e-mail"),
+    "telephone": N_("numéro de téléphone"),
+    "adresse": N_("adresse postale"),
+    "code_postal": N_("code postal"),
+    "nir": N_("numéro de sécurité sociale (NIR)"),
+    "date_naissance": N_("date de naissance exacte"),
 }
 
 
-def identifier_label(kind: str, lang: str = "fr") -> str:
-    """Label of an identifier kind, in French (default) or English."""
-    pair = IDENTIFIER_KINDS[kind]
-    return pair[0] if lang == "fr" else pair[1]
+def identifier_label(kind: str, lang: str | None = None) -> str:
+    """Label of an identifier kind in the current language (or ``lang``)."""
+    with use_language(lang or current_language()):
+        return _(IDENTIFIER_KINDS[kind])
 
 
 # --------------------------------------------------------------------------
@@ -220,7 +225,8 @@ def identifier_kind_of_header(header: object) -> str | None:
 # --------------------------------------------------------------------------
 # Detection by values
 # --------------------------------------------------------------------------
-_EMAIL_VALUE = re.compile(r"[^@\s;,<>]+@[^@\s;,<>]+\.[A-Za-z]{2,}")
+# Linear: the local part must start a run of non-separators and is taken possessively (no retry per position).
+_EMAIL_VALUE = re.compile(r"(?<![^\s@;,<>])[^\s@;,<>]++@[^\s@;,<>]+\.[A-Za-z]{2,}")
 _PHONE_VALUE = re.compile(r"^(?:\+33|0033|\(0\)|0)[1-9]\d{8}$")
 _NIR_VALUE = re.compile(r"^[1-478]\d{4}(?:\d{2}|2[AB])\d{6}\d{2}$", re.IGNORECASE)
 _SEPARATORS = re.compile(r"[\s.\-()/]")
@@ -301,19 +307,31 @@ def find_identifier_columns(distinct_values, contract_columns) -> tuple[list[tup
     -------
     (dropped, ignored)
         ``dropped``: list of (column, kind) to remove; ``ignored``: the other
-        columns outside the contract.
+        columns outside the contract. The values of all columns are checked
+        in one pass, so thousands of columns cost little more than one.
     """
-    dropped: list[tuple[str, str]] = []
-    ignored: list[str] = []
-    for column, values in distinct_values.items():
-        if column in contract_columns:
-            continue
-        kind = identifier_kind_of_header(column) or identifier_kind_of_values(values)
-        if kind is None:
-            ignored.append(column)
-        else:
-            dropped.append((column, kind))
+    outside = [c for c in distinct_values if c not in contract_columns]
+    kinds = {c: identifier_kind_of_header(c) for c in outside}
+    todo = [c for c in outside if kinds[c] is None and len(distinct_values[c])]
+    if todo:
+        arrays = [np.asarray(distinct_values[c], dtype=object) for c in todo]
+        owner = np.repeat(np.arange(len(todo)), [len(a) for a in arrays])
+        for kind, hit in _value_kinds(np.concatenate(arrays)):
+            for position in np.unique(owner[hit]):
+                kinds[todo[position]] = kinds[todo[position]] or kind
+    dropped = [(c, kinds[c]) for c in outside if kinds[c] is not None]
+    ignored = [c for c in outside if kinds[c] is None]
     return dropped, ignored
+
+
+def _value_kinds(values: np.ndarray):
+    """(kind, per-value mask) for e-mail, NIR and phone, in that order of priority."""
+    texts = pd.Series(values, dtype="object").astype("string").str.strip()
+    yield "email", texts.str.contains(_EMAIL_VALUE).fillna(False).to_numpy(dtype=bool)
+    compact = texts.str.replace(_SEPARATORS, "", regex=True)
+    yield "nir", compact.str.fullmatch(_NIR_VALUE).fillna(False).to_numpy(dtype=bool)
+    phone = compact.str.replace(r"^\+33\(0\)", "+33", regex=True).str.fullmatch(_PHONE_VALUE)
+    yield "telephone", phone.fillna(False).to_numpy(dtype=bool)
 
 
 def split_identifiers(frame: pd.DataFrame, contract_columns) -> IdentifierScan:
@@ -335,13 +353,94 @@ def split_identifiers(frame: pd.DataFrame, contract_columns) -> IdentifierScan:
 
 
 # --------------------------------------------------------------------------
+# Identifiers inside free text
+# --------------------------------------------------------------------------
+# Every pattern is linear in the length of the text: no pattern starts with an
+# unbounded repetition that could be retried from every position (the e-mail's
+# local part must start a run, and is consumed possessively), and the others
+# have bounded length.
+_EMAIL_IN_TEXT = r"(?<![^\s@;,<>()\[\]\"'])[^\s@;,<>()\[\]\"']++@[^\s@;,<>()\[\]\"']+\.[A-Za-z]{2,}"
+_PHONE_IN_TEXT = (
+    # no digit boundary on purpose: a phone glued to other digits ("1907 81 22 43 19") is still masked
+    r"(?:(?:\+|00)\s?33[\s.\-]{0,2}(?:\(0\)[\s.\-]{0,2})?|\(?0)[1-9]\)?(?:[\s.\-]{0,2}\d{2}){4}"
+)
+_NIR_IN_TEXT = (
+    r"[1-478][\s.\-]?\d{2}[\s.\-]?(?:0[1-9]|1[0-2]|[2-9]\d)[\s.\-]?(?:\d{2}|2[ABab])"
+    r"[\s.\-]?\d{3}[\s.\-]?\d{3}(?:[\s.\-]?\d{2})?(?!\d)"
+)
+_DIGIT_RUN_IN_TEXT = r"\d{9,}+"
+_CIVILITY = r"(?:M\.|Mr\.?|Mme\.?|Mlle\.?|Mmes|MM\.|Monsieur|Madame|Mademoiselle|Dr\.?|Docteur|Me\.?|Maître)"
+_NAME_WORD = r"[A-ZÀ-ÖØ-Þ][A-Za-zÀ-ÖØ-öø-ÿ'’\-]{0,40}"
+_CONTACT_WORD = r"(?:contact|chez|c/o|aupr[eè]s de|r[ée]f[ée]rent(?:e)?|correspondant(?:e)?|att(?:n|\.)?)"
+_NAME_IN_TEXT = (
+    rf"(?<![\w]){_CIVILITY}\s{{1,3}}{_NAME_WORD}(?:[\s\-]{{1,3}}{_NAME_WORD}){{0,2}}"
+    rf"|(?i:(?<![\w]){_CONTACT_WORD})\s{{0,3}}:?\s{{0,3}}(?:{_CIVILITY}\s{{1,3}})?{_NAME_WORD}(?:[\s\-]{{1,3}}{_NAME_WORD}){{0,2}}"
+)
+TEXT_IDENTIFIER_PATTERNS: dict[str, str] = {
+    "email": _EMAIL_IN_TEXT,
+    "nir": _NIR_IN_TEXT,
+    "telephone": _PHONE_IN_TEXT,
+    "nombre": _DIGIT_RUN_IN_TEXT,
+    "nom": _NAME_IN_TEXT,
+}
+_EMAIL_RE = re.compile(_EMAIL_IN_TEXT)
+_NUMBER_RE = re.compile("|".join(f"(?:{p})" for p in (_NIR_IN_TEXT, _PHONE_IN_TEXT, _DIGIT_RUN_IN_TEXT)))
+_NAME_RE = re.compile(_NAME_IN_TEXT)
+_NAME_HINT = re.compile(rf"(?i:{_CIVILITY}|{_CONTACT_WORD})")
+MASK = "[masqué]"
+_ONLY_MASKS = re.compile(r"^(?:\[masqué\]|[\s\W_])*$")
+MAX_TEXT_LENGTH = 300  # a longer "name" is not a name: masked whole, not scanned
+
+
+def _mask_one(text: str) -> str:
+    """``text`` with every identifier replaced by ``[masqué]`` (linear in its length)."""
+    if "@" in text:
+        text = _EMAIL_RE.sub(MASK, text)
+    if sum(map(text.count, "0123456789")) >= 9:
+        text = _NUMBER_RE.sub(MASK, text)
+    if _NAME_HINT.search(text):
+        text = _NAME_RE.sub(MASK, text)
+    return text
+
+
+def mask_identifiers_in_text(values) -> tuple[np.ndarray, np.ndarray]:
+    """Mask e-mails, phones, NIR, long digit runs and civility + name inside free text.
+
+    Meant for the distinct values of a free-text column. Each identifier is
+    replaced by ``[masqué]``; a value that is nothing but identifiers becomes
+    missing, and so does a value longer than :data:`MAX_TEXT_LENGTH`
+    characters (free notes, not a name). Every pattern is linear in the
+    length of the text.
+
+    Returns
+    -------
+    (masked values, changed)
+        Object array (None where missing or nothing left) and a boolean array
+        marking the values that contained an identifier.
+    """
+    values = np.asarray(values, dtype=object)
+    out = values.copy()
+    changed = np.zeros(len(values), dtype=bool)
+    if len(values) == 0:
+        return out, changed
+    for i, text in enumerate(values):
+        if not isinstance(text, str):
+            continue
+        masked = MASK if len(text) > MAX_TEXT_LENGTH else _mask_one(text)
+        if masked != text:
+            changed[i] = True
+            out[i] = None if _ONLY_MASKS.match(masked) else masked
+    return out, changed
+
+
+# --------------------------------------------------------------------------
 # Keyed pseudonyms
 # --------------------------------------------------------------------------
 def _key_bytes(key: str | bytes, origin: str) -> bytes:
     data = key.encode("utf-8") if isinstance(key, str) else bytes(key)
     data = data.strip()
     if not data:
-        raise E2CError(f"Clé de pseudonymisation vide ({origin}).")
+        raise E2CError(_("Clé de pseudonymisation vide ({origin}).", origin=origin))
     return data
 
 
@@ -357,24 +456,36 @@ def load_key(key: str | bytes | None = None, key_file: str | os.PathLike | None 
     bytes
     """
     if key is not None:
-        return _key_bytes(key, "argument key")
+        return _key_bytes(key, _("argument key"))
     from_env = os.environ.get(config.KEY_ENV_VAR)
     if from_env:
-        return _key_bytes(from_env, f"variable d'environnement {config.KEY_ENV_VAR}")
+        return _key_bytes(from_env, _("variable d'environnement {name}", name=config.KEY_ENV_VAR))
     path = Path(key_file if key_file is not None else config.KEY_FILE).expanduser()
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # created meanwhile by another process
-            pass
-        else:
-            with os.fdopen(fd, "w", encoding="ascii") as handle:
-                handle.write(secrets.token_hex(32) + "\n")
     try:
-        return _key_bytes(path.read_bytes(), f"fichier {path}")
+        if not path.exists():
+            _create_key_file(path)
+        return _key_bytes(path.read_bytes(), _("fichier {path}", path=path))
     except OSError as exc:
-        raise E2CError(f"Fichier de clé de pseudonymisation illisible : {path} ({exc.strerror or exc}).") from None
+        raise E2CError(
+            _(
+                "Fichier de clé de pseudonymisation inutilisable : {path} ({reason}). Rendez ce dossier "
+                "accessible en écriture, ou donnez la clé dans la variable d'environnement {name}.",
+                path=path,
+                reason=exc.strerror or exc,
+                name=config.KEY_ENV_VAR,
+            )
+        ) from None
+
+
+def _create_key_file(path: Path) -> None:
+    """A new key file with 64 random hexadecimal characters (0600; its folder 0700)."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # created meanwhile by another process
+        return
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        handle.write(secrets.token_hex(32) + "\n")
 
 
 def pseudonymise_unique(ids, key: bytes, length: int = PSEUDONYM_LENGTH) -> np.ndarray:

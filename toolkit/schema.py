@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from .i18n import _, current_language, use_language
+
 __all__ = [
     "normalise_key",
     "RawColumn",
@@ -106,19 +108,22 @@ def _register_labels(column: str, labels: dict[str, tuple[str, str]]) -> None:
     _LABELS[column] = labels
 
 
-def label(column: str, code: object, lang: str = "fr") -> str:
-    """Human label of a canonical code, in French (default) or English.
+def label(column: str, code: object, lang: str | None = None) -> str:
+    """Human label of a canonical code in the current language (:func:`toolkit.i18n.current_language`), or ``lang``.
 
-    Unknown or missing codes give "Non renseigné" / "Not stated".
+    The (French, English) pairs registered beside each code are the one
+    source of truth for codes and labels; unknown or missing codes give
+    "Non renseigné" ("Not stated").
     """
-    if code is None or code is pd.NA or (isinstance(code, float) and code != code):
-        return "Non renseigné" if lang == "fr" else "Not stated"
-    if isinstance(code, bool) or column in {"qpv", "rural", "disability", "esf_cofunded", "positive_exit"}:
-        return ("Oui" if code else "Non") if lang == "fr" else ("Yes" if code else "No")
+    with use_language(lang or current_language()) as chosen:
+        if code is None or code is pd.NA or (isinstance(code, float) and code != code):
+            return _("Non renseigné")
+        if isinstance(code, bool) or column in {"qpv", "rural", "disability", "esf_cofunded", "positive_exit"}:
+            return _("Oui") if code else _("Non")
     pair = _LABELS.get(column, {}).get(str(code))
     if pair is None:
         return str(code)
-    return pair[0] if lang == "fr" else pair[1]
+    return pair[0] if chosen == "fr" else pair[1]
 
 
 # --------------------------------------------------------------------------
@@ -661,7 +666,8 @@ RAW_COLUMNS: tuple[RawColumn, ...] = (
         "Région de l'école : nom 2016, ancien nom (avant 2016) ou code INSEE.",
         "School's region: 2016 name, pre-2016 name or INSEE code.",
         ("nom_region", "code_region", "region_ecole"),
-        "Noms officiels 2016, anciens noms, codes INSEE (84, 27, 53, 24, 44, 32, 11, 28, 75, 76, 52, 93, 94, 01-04, 06)",
+        "Noms officiels 2016, anciens noms, codes INSEE "
+        "(84, 27, 53, 24, 44, 32, 11, 28, 75, 76, 52, 93, 94, 01-04, 06)",
     ),
     RawColumn(
         "ecole",
@@ -858,6 +864,56 @@ RAW_BY_NAME: dict[str, RawColumn] = {c.name: c for c in RAW_COLUMNS}
 REQUIRED_RAW_COLUMNS: tuple[str, ...] = tuple(c.name for c in RAW_COLUMNS if c.required)
 RAW_HEADER_ALIASES: dict[str, str] = _aliases({c.name: [c.name, *c.variants] for c in RAW_COLUMNS})
 
+# The situations table of a two-table export (one row per situation after exit; see toolkit.situations).
+SITUATION_COLUMNS: tuple[RawColumn, ...] = (
+    RawColumn(
+        "id_stagiaire",
+        None,
+        "id",
+        True,
+        "Identifiant du stagiaire.",
+        "Trainee identifier.",
+        ("identifiant", "id", "num_stagiaire", "numero_stagiaire", "id_jeune"),
+    ),
+    RawColumn(
+        "type_situation",
+        None,
+        "category",
+        True,
+        "Type de situation (libellés des motifs de sortie).",
+        "Situation type (exit-reason labels).",
+        ("situation", "lib_situation", "motif_sortie", "type"),
+    ),
+    RawColumn(
+        "date_debut_situation",
+        None,
+        "date",
+        True,
+        "Début de la situation.",
+        "Situation start.",
+        ("debut_situation", "date_debut", "debut"),
+    ),
+    RawColumn(
+        "date_fin_situation",
+        None,
+        "date",
+        False,
+        "Fin de la situation (vide = en cours).",
+        "Situation end (empty = ongoing).",
+        ("fin_situation", "date_fin", "fin"),
+    ),
+    RawColumn(
+        "date_suivi",
+        None,
+        "date",
+        False,
+        "Date de confirmation de la situation.",
+        "Date the situation was confirmed.",
+        ("date_de_suivi", "date_confirmation", "suivi"),
+    ),
+)
+SITUATION_HEADER_ALIASES: dict[str, str] = _aliases({c.name: [c.name, *c.variants] for c in SITUATION_COLUMNS})
+
 
 # --------------------------------------------------------------------------
 # The canonical frame
@@ -1035,6 +1091,16 @@ CANONICAL_COLUMNS: tuple[CanonicalColumn, ...] = (
         "Positive exit",
         ("motif_sortie", "date_debut_situation", "date_fin_situation", "date_suivi"),
     ),
+    CanonicalColumn(
+        "positive_exit_follow_up",
+        "boolean",
+        "Positive exit after follow-up: a qualifying situation starting within the definition's follow-up "
+        "window (12 months) of exit, from a situations table (NA = window not elapsed, no situation "
+        "recorded, or no situations table).",
+        "Sortie positive après suivi",
+        "Positive exit after follow-up",
+        ("type_situation", "date_debut_situation", "date_fin_situation", "date_suivi"),
+    ),
 )
 CANONICAL_DTYPES: dict[str, object] = {c.name: c.dtype for c in CANONICAL_COLUMNS}
 CANONICAL_BY_NAME: dict[str, CanonicalColumn] = {c.name: c for c in CANONICAL_COLUMNS}
@@ -1043,3 +1109,33 @@ CANONICAL_BY_NAME: dict[str, CanonicalColumn] = {c.name: c for c in CANONICAL_CO
 def empty_canonical_frame() -> pd.DataFrame:
     """A zero-row frame with every canonical column and dtype."""
     return pd.DataFrame({name: pd.Series(dtype=dtype) for name, dtype in CANONICAL_DTYPES.items()})
+
+
+# --------------------------------------------------------------------------
+# Label tables of the coded raw columns (what the cleaning step recognises)
+# --------------------------------------------------------------------------
+# Coded raw columns: their canonical codes and label aliases ({normalised label: code}).
+_BOOLEAN_CODES = ("0", "1")
+_BOOLEAN_LABELS = {k: str(int(v)) for k, v in BOOLEAN_ALIASES.items()}
+CODED_COLUMNS: dict[str, tuple[tuple[str, ...], dict[str, str]]] = {
+    "region": (REGION_NAMES, REGION_ALIASES),
+    "sexe": (SEX_CODES, SEX_ALIASES),
+    "niveau_formation": (EDUCATION_LEVELS, EDUCATION_ALIASES),
+    "qpv": (_BOOLEAN_CODES, _BOOLEAN_LABELS),
+    "zone_rurale": (_BOOLEAN_CODES, _BOOLEAN_LABELS),
+    "rqth": (_BOOLEAN_CODES, _BOOLEAN_LABELS),
+    "cofinancement_fse": (_BOOLEAN_CODES, _BOOLEAN_LABELS),
+    "nationalite": (NATIONALITY_CODES, NATIONALITY_ALIASES),
+    "prescripteur": (REFERRER_CODES, REFERRER_ALIASES),
+    "motif_sortie": (EXIT_REASON_CODES, EXIT_ALIASES),
+    "groupe": (GROUP_CODES, GROUP_ALIASES),
+}
+
+
+def label_table(column: str) -> dict[str, int]:
+    """{normalised label: position in the column's codes}; each canonical code is its own label too."""
+    codes, aliases = CODED_COLUMNS[column]
+    position = {c: i for i, c in enumerate(codes)}
+    table = {normalise_key(c): position[c] for c in codes}
+    table.update({k: position[c] for k, c in aliases.items()})
+    return table

@@ -225,7 +225,7 @@ def funnel_plot(
         target_label = text["region"].format(text["plural"].get(by, by), literal(highlight_region))
     else:
         target_label = text["highlight"]
-    handles, _ = ax.get_legend_handles_labels()
+    handles, _labels = ax.get_legend_handles_labels()
     # Legend entries only for what is drawn.
     drawn = [
         (bool((~is_target).any()), "o", NEUTRAL, text["others"]),

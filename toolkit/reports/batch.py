@@ -113,6 +113,7 @@ class RegionResult:
     seconds: float = 0.0
     error: str | None = None
     kernel: str | None = None
+    alerts: list = field(default_factory=list)  # unknown-outcome alerts of the region ({"code", "message"})
 
     @property
     def ok(self) -> bool:
@@ -482,6 +483,8 @@ def build_reports(
     timeout: float = CELL_TIMEOUT_S,
     comparison: str | os.PathLike | None = None,
     fast_kernels: bool = True,
+    mapping=None,
+    situations=None,
 ) -> BatchResult:
     """Make every region's funder report, the index page and the manifest.
 
@@ -520,6 +523,10 @@ def build_reports(
         Fork each region's fresh kernel from a pre-imported zygote
         (:mod:`toolkit._kernel_zygote`) instead of starting Python and
         importing everything again; False starts ordinary ``python3`` kernels.
+    mapping, situations : path, optional
+        The school's mapping file and the situations table of a two-table
+        export (see :mod:`toolkit.mapping_file`); ``data`` may also be the
+        Parquet that ``e2c clean --out`` writes (:mod:`toolkit.cleaned_io`).
 
     Returns
     -------
@@ -545,7 +552,14 @@ def build_reports(
     try:
         out_root = Path(out) if out is not None else REPORTS_DIR
         national = sections.prepare_national(
-            data, out_root / "_work", definition=definition, lang=lang, min_cell=min_cell, period=period
+            data,
+            out_root / "_work",
+            definition=definition,
+            lang=lang,
+            min_cell=min_cell,
+            period=period,
+            mapping=mapping,
+            situations=situations,
         )
         t_national = time.perf_counter() - t0
         period = national.period
@@ -613,6 +627,10 @@ def build_reports(
         "regions": round(t_batch, 3),
         "total": round(time.perf_counter() - t0, 3),
     }
+    for r in results:  # each region's alerts go in manifest.json
+        r.alerts = [
+            {"code": a["code"], "message": a["message"]} for a in national.meta.get("alerts", {}).get(r.region, [])
+        ]
     manifest = write_manifest(
         out_dir / "manifest.json",
         period=period,
@@ -626,6 +644,8 @@ def build_reports(
             "cell_timeout_s": timeout,
             "comparison": str(comparison) if comparison else None,
             "fast_kernels": fast_kernels,
+            "mapping": str(mapping) if mapping else None,
+            "situations": str(situations) if situations is not None else None,
         },
         results=results,
         input_info=national.input_info,
