@@ -249,6 +249,7 @@ def compute_national(
         work_dir, label, d.name, present, input_info, meta, regional_tables(frame, d, min_cell), sites, regions_cmp
     )
     work.save()
+    work.frame = frame  # trainee-level, in memory only: disclosure control's attacker needs it
     return work
 
 
