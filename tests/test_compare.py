@@ -308,3 +308,22 @@ def test_site_name_shared_by_two_schools_is_announced():
     renamed = data.assign(site=site.where(site != "site_05", "site_02").astype("category"))
     with pytest.warns(ModelWarning, match="site_02"):
         compare_units(renamed, by="site")
+
+
+def test_comparison_shows_a_french_table(national):
+    from toolkit.compare import ComparisonTable
+    from toolkit.display import comparison_table
+
+    data, expected = national[0], national[2]
+    table = compare_units(data, by="site", expected=expected)
+    assert isinstance(table, ComparisonTable) and type(table.sort_values("site")) is pd.DataFrame
+    html = table._repr_html_()
+    assert "Rapport O/A" in html and "ordre alphabétique" in html and "{'phi'" not in html
+    shown = table.display_table()
+    first = table.iloc[0]
+    assert shown.iloc[0]["Site"] == first["site"]
+    assert shown.iloc[0]["Taux brut"] == f"{first['observed_rate'] * 100:.1f}\u00a0%".replace(".", ",")
+    assert shown.iloc[0]["Rapport O/A"] == f"{first['oe_ratio']:.2f}".replace(".", ",")
+    flagged = table[table["flag998"] != "within"]
+    assert len(comparison_table(flagged)) == len(flagged)
+    assert comparison_table(table, raw_names=True).columns[0] == "site"

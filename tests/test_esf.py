@@ -238,3 +238,136 @@ def test_unsupported_indicators_have_reasons():
     assert not supported & set(fr["code"])
     with pytest.raises(E2CError):
         esf_unsupported("de")
+
+
+# --- Filing: scope, years, suppression, the CSV, EECR04 against Emploi + Alternance -------------------
+
+from toolkit.disclosure import suppression_marker  # noqa: E402
+from toolkit.esf_filing import (  # noqa: E402
+    eecr04_reconciliation,
+    esf_by_year,
+    esf_filing_table,
+    esf_scope_sentence,
+    write_esf_csv,
+)
+
+
+def filing_frame(n: int = 3000, seed: int = 4) -> pd.DataFrame:
+    """A random canonical frame over three entry years, some exits the year after, some flags unknown."""
+    rng = np.random.default_rng(seed)
+    reasons = ["cdi", "cdd", "apprentissage", "formation_qualifiante", "recherche_emploi", "sans_solution", "inconnu"]
+    entry = pd.Timestamp("2021-01-01") + pd.to_timedelta(rng.integers(0, 3 * 365, n), unit="D")
+    exit_ = entry + pd.to_timedelta(rng.integers(60, 300, n), unit="D")
+    gone = rng.random(n) < 0.8
+    reason = rng.choice(reasons, n)
+    start = exit_ + pd.to_timedelta(rng.integers(0, 60, n), unit="D")
+    rows = []
+    for i in range(n):
+        row = {
+            **BASE,
+            "sex": rng.choice(["F", "M", None], p=[0.49, 0.49, 0.02]),
+            "age_at_entry": int(rng.integers(16, 33)),
+            "education_level": rng.choice(["infra_3", "niveau_3", "niveau_4", "niveau_5_plus", None]),
+            "entry_date": entry[i],
+            "esf_cofunded": rng.choice([True, False, None], p=[0.6, 0.35, 0.05]),
+            "disability": bool(rng.random() < 0.05),
+            "group": "e2c" if rng.random() < 0.97 else "comparaison",
+        }
+        if gone[i]:
+            row.update(
+                exit_date=exit_[i],
+                exit_reason=reason[i],
+                exit_category=schema.EXIT_CATEGORY_OF[reason[i]],
+                outcome_start=start[i] if rng.random() < 0.9 else None,
+            )
+        rows.append(row)
+    return canonical(rows)
+
+
+@pytest.fixture(scope="module")
+def filing():
+    return filing_frame()
+
+
+def test_by_year_matches_independent_counts(filing):
+    by = esf_by_year(filing).set_index(["year", "code"])
+    scope = filing[(filing["group"] == "e2c") & (filing["esf_cofunded"] == True)]  # noqa: E712
+    assert by.attrs["scope"] == "esf_cofunded" and not by.attrs["scope_is_fallback"]
+    assert by.attrs["n_cofunding_unknown"] == int(filing.loc[filing["group"] == "e2c", "esf_cofunded"].isna().sum())
+    for year, entered in scope.groupby(scope["entry_date"].dt.year):
+        assert by.loc[(year, "EECO01"), "total"] == len(entered)
+        women = entered[entered["sex"] == "F"]
+        assert by.loc[(year, "EECO06"), "women"] == int((women["age_at_entry"] < 18).sum())
+    for year, leavers in scope.groupby(scope["exit_date"].dt.year):
+        late = leavers["outcome_start"] > leavers["exit_date"] + pd.Timedelta(days=28)
+        employed = leavers["exit_category"].isin(["job", "work_study"]) & ~late
+        assert by.loc[(year, "EECR04"), "total"] == int(employed.sum())
+        assert by.loc[(year, "EECR04"), "n_base"] == len(leavers)
+    # outputs by year of entry, results by year of exit, said in the timing text
+    row = by.loc[(2022, "EECR04")]
+    assert "28 jours" in row["timing"] and "année civile de sortie" in row["timing"]
+    assert "au terme de leur participation" in row["regulation"]
+    assert "année civile d'entrée" in by.loc[(2022, "EECO01"), "timing"]
+
+
+def test_scope_falls_back_to_all_trainees_and_says_so(filing):
+    without = filing.drop(columns="esf_cofunded")
+    by = esf_by_year(without)
+    assert by.attrs["scope"] == "all" and by.attrs["scope_is_fallback"]
+    e2c = filing[filing["group"] == "e2c"]
+    assert by.loc[by["code"] == "EECO01", "total"].sum() == len(e2c)
+    assert "comptent tous les stagiaires" in esf_scope_sentence(by.attrs)
+    sentence = esf_scope_sentence(esf_by_year(filing).attrs)
+    n = int((e2c["esf_cofunded"] == True).sum())  # noqa: E712
+    assert f"les {n:,} parcours cofinancés".replace(",", "\xa0") in sentence
+    unknown = int(e2c["esf_cofunded"].isna().sum())
+    assert f"non renseigné pour {unknown} parcours, laissés de côté" in sentence
+
+
+def test_csv_is_loadable_and_suppressed(filing, tmp_path):
+    min_cell = 11
+    path = write_esf_csv(filing, tmp_path / "esf.csv", min_cell=min_cell)
+    back = pd.read_csv(path, dtype=str)
+    assert list(back.columns) == ["code", "indicator", "year", "women", "men", "total"]
+    marker = suppression_marker(min_cell)
+    counts = back[["women", "men", "total"]]
+    numbers = counts.apply(pd.to_numeric, errors="coerce")
+    assert ((numbers >= 1) & (numbers < min_cell)).sum().sum() == 0  # no small cell published
+    assert (counts == marker).any().any()  # the random frame has small cells: suppression happened
+    # women + men = total: never exactly one hidden cell in a row
+    assert ((counts == marker).sum(axis=1) != 1).all()
+    # every published cell is the true count
+    truth = esf_by_year(filing).set_index(["code", "year"])
+    for record in back.itertuples(index=False):
+        for column in ("women", "men", "total"):
+            value = getattr(record, column)
+            if value != marker:
+                assert int(value) == truth.loc[(record.code, int(record.year)), column]
+    assert "non confirm" not in path.read_text(encoding="utf-8")
+
+
+def test_csv_hides_an_age_band_recoverable_from_the_total():
+    # everyone 16-29 with a known age: EECO06 + EECO07 = EECO01, so a hidden EECO06 needs a partner
+    rows = [{**BASE, "age_at_entry": 17}] * 4 + [{**BASE, "age_at_entry": 20}] * 40
+    table = esf_filing_table(canonical(rows)).set_index("code")
+    assert table.loc["EECO06", "women"] == "< 11"
+    assert table.loc["EECO07", "women"] == "< 11" or table.loc["EECO01", "women"] == "< 11"
+
+
+def test_eecr04_reconciliation_adds_up_to_the_indicator(filing):
+    table = eecr04_reconciliation(filing).set_index("step")
+    e2c = filing[filing["group"] == "e2c"]
+    assert table.loc["job", "count"] == int(e2c["exit_category"].eq("job").sum())
+    assert table.loc["work_study", "count"] == int(e2c["exit_category"].eq("work_study").sum())
+    assert table["count"].iloc[:-1].sum() == table.loc["eecr04", "count"]
+    by = esf_by_year(filing)
+    assert table.loc["eecr04", "count"] == by.loc[by["code"] == "EECR04", "total"].sum()
+    assert table.loc["late_start", "count"] < 0 and table.loc["outside_scope", "count"] < 0
+    assert "28 jours" in table.loc["late_start", "label"]
+
+
+def test_csv_hides_small_totals_and_their_partner():
+    rows = [{**BASE, "age_at_entry": 20}] * 5 + [{**BASE, "sex": "M", "age_at_entry": 20}] * 30
+    table = esf_filing_table(canonical(rows)).set_index("code")
+    assert table.loc["EECO01", "women"] == "< 11"
+    assert "< 11" in (table.loc["EECO01", "men"], table.loc["EECO01", "total"])  # else women = total - men

@@ -235,7 +235,19 @@ def test_display_table_profile_and_esf():
         }
     )
     out = display_table(esf)
-    assert out["Code"].tolist() == ["EECO01", "EECR02*"]
+    assert out["Code"].tolist() == ["EECO01", "EECR02"]  # code checks are for developers, not readers
+    assert not out.apply(lambda col: col.astype(str).str.contains(r"\*|confirm")).any().any()
     assert out["Type d'indicateur"].tolist() == ["Réalisation", "Résultat immédiat"]
     assert out["Non binaires"].tolist() == ["non collecté"] * 2
     assert out["Total"].tolist() == ["2\u00a0200", "7"]
+
+
+def test_pvalues_and_points_as_in_the_reports():
+    from toolkit.formatting import fmt_points, fmt_pvalue
+
+    assert fmt_pvalue(8.478461e-287) == "<\u00a00,001"
+    assert fmt_pvalue(8.478461e-287, "en") == "< 0.001"
+    assert fmt_pvalue(0.001) == "0,001" and fmt_pvalue(0.04321) == "0,043" and fmt_pvalue(1.0000001) == "1,000"
+    assert fmt_pvalue(pd.Series([0.5, np.nan, 1e-9])).tolist() == ["0,500", "n.d.", "<\u00a00,001"]
+    assert fmt_points(0.035) == "+3,5" and fmt_points(-0.0351) == "-3,5" and fmt_points(0.0) == "0,0"
+    assert fmt_points(0.1234, "en", 2) == "+12.34"

@@ -592,7 +592,7 @@ def test_impact_section_tables_and_text(comparison_export):
     effect = f"{res.estimate * 100:+.1f}".replace(".", ",")
     assert out["summary"].iloc[0, 1] == effect
     assert effect in out["text"][0]
-    assert "ne diffèrent que par les caractéristiques" in out["text"][1]
+    assert "ne diffèrent que par les caractéristiques" in out["text"][-1]
     assert len(out["balance"]) == len(res.balance)
     assert set(out["figures"]) == {"love", "overlap", "effects"}
     assert list(out["by"]["by"]) == ["F", "M"]

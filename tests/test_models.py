@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 
 import numpy as np
 import pandas as pd
@@ -13,6 +14,7 @@ from simulate_canonical import TRUE_COEFFICIENTS, simulate_exits
 from toolkit.errors import ModelError, SchemaError
 from toolkit.models import (
     DEFAULT_COVARIATES,
+    PARCOURS_COVARIATES,
     ModelWarning,
     auc_mann_whitney,
     calibration_slope_intercept,
@@ -22,6 +24,9 @@ from toolkit.models import (
     neutral_name,
 )
 
+# The simulated truth includes weeks in company: the tests that recover it fit the model with it.
+WITH_PARCOURS = [*DEFAULT_COVARIATES, *PARCOURS_COVARIATES]
+
 
 @pytest.fixture(scope="module")
 def sample():
@@ -30,7 +35,14 @@ def sample():
 
 @pytest.fixture(scope="module")
 def model(sample):
-    return fit_positive_exit(sample[0])
+    return fit_positive_exit(sample[0], covariates=WITH_PARCOURS)
+
+
+def test_default_model_uses_only_characteristics_known_at_entry(sample):
+    assert "weeks_in_company" not in DEFAULT_COVARIATES and "weeks_in_company" in PARCOURS_COVARIATES
+    default = fit_positive_exit(sample[0])
+    assert "weeks_in_company" not in default.formula
+    assert not any(term.startswith("weeks_in_company") for term in default.odds_ratios.index)
 
 
 def test_neutral_names_and_columns(model):
@@ -73,7 +85,7 @@ def test_coefficient_ci_coverage_across_seeds():
     hits = []
     for seed in range(30):
         data, _ = simulate_exits(2500, seed=1000 + seed, n_sites=40, site_sd=0.0)
-        ci = fit_positive_exit(data).coef_ci
+        ci = fit_positive_exit(data, covariates=WITH_PARCOURS).coef_ci
         true = pd.Series(truth).reindex(ci.index)
         hits.append(((ci["ci_low"] <= true) & (true <= ci["ci_high"])).to_numpy())
     coverage = np.concatenate(hits).mean()
@@ -83,7 +95,7 @@ def test_coefficient_ci_coverage_across_seeds():
 def test_missing_covariates_are_counted_not_silent(sample, model):
     data = sample[0]
     known = data["positive_exit"].notna()
-    cov = [c for c in DEFAULT_COVARIATES]
+    cov = list(WITH_PARCOURS)
     incomplete = data.loc[known, cov + ["site"]].isna().any(axis=1)
     assert model.missing["strategy"] == "complete_case"
     assert model.missing["rows_with_known_outcome"] == int(known.sum())
@@ -102,7 +114,7 @@ def test_predict_keeps_rows_and_gives_nan_for_missing(sample, model):
     data = sample[0]
     p = model.predict(data)
     assert p.index.equals(data.index)
-    has_missing = data[list(DEFAULT_COVARIATES)].isna().any(axis=1)
+    has_missing = data[WITH_PARCOURS].isna().any(axis=1)
     assert p[has_missing].isna().all()
     assert p[~has_missing].between(0, 1).all()
     # Same probabilities as the fitted values for the rows used in the fit.
@@ -112,7 +124,7 @@ def test_predict_keeps_rows_and_gives_nan_for_missing(sample, model):
 
 def test_average_marginal_effect_matches_counterfactual_predictions(sample, model):
     data = sample[0]
-    used = data["positive_exit"].notna() & data[list(DEFAULT_COVARIATES)].notna().all(axis=1)
+    used = data["positive_exit"].notna() & data[WITH_PARCOURS].notna().all(axis=1)
     rows = data.loc[used]
     with_qpv = rows.assign(qpv=pd.array([True] * len(rows), dtype="boolean"))
     without = rows.assign(qpv=pd.array([False] * len(rows), dtype="boolean"))
@@ -185,7 +197,7 @@ def test_calibration_slope_and_intercept_known_values():
 def test_out_of_sample_calibration_on_well_specified_data():
     train, _ = simulate_exits(20000, seed=21)
     test, _ = simulate_exits(20000, seed=22)
-    m = fit_positive_exit(train)
+    m = fit_positive_exit(train, covariates=WITH_PARCOURS)
     assert m.calibration_slope == pytest.approx(1, abs=1e-6)  # in-sample: by construction
     perf = m.evaluate(test)
     assert perf.calibration_slope == pytest.approx(1, abs=0.12)
@@ -196,7 +208,7 @@ def test_out_of_sample_calibration_on_well_specified_data():
 
 def test_cross_validated_performance():
     data, _ = simulate_exits(20000, seed=31)
-    m = fit_positive_exit(data)
+    m = fit_positive_exit(data, covariates=WITH_PARCOURS)
     cv = m.cross_validate(folds=5)
     assert cv.n == m.n
     assert cv.calibration_slope == pytest.approx(1, abs=0.1)  # 16 terms, 16,000 exits: little over-fitting
@@ -226,7 +238,7 @@ def test_complete_separation_on_a_number_raises(sample):
     weeks = data["weeks_in_company"]
     data["positive_exit"] = (weeks > 9).astype("boolean")
     with pytest.raises(ModelError, match="démesurés|séparation"):
-        fit_positive_exit(data)
+        fit_positive_exit(data, covariates=WITH_PARCOURS)
 
 
 def test_non_convergence_raises(sample):
@@ -261,7 +273,7 @@ def test_summary_table_labels(model):
 
 def test_multilevel_recovers_site_effects():
     data, truth = simulate_exits(6000, seed=3, site_sd=0.5, n_sites=40)
-    mm = fit_multilevel(data)
+    mm = fit_multilevel(data, covariates=WITH_PARCOURS)
     effects = mm.site_effects
     assert list(effects.columns) == ["site", "n", "effect", "sd", "ci_low", "ci_high"]
     assert len(effects) == 40 and effects["n"].sum() == mm.n
@@ -292,3 +304,21 @@ def test_cross_validation_announces_folds_that_fail():
         m = fit_positive_exit(data, "positive_exit ~ weeks_in_company + flag", cluster=None, strict=False)
     with pytest.warns(ModelWarning, match="Validation croisée"):
         m.cross_validate(folds=5)
+
+
+def test_model_shows_a_french_table_as_in_the_reports(model):
+    html = model._repr_html_()
+    assert "Rapport de cotes" in html and "Effet marginal moyen (points)" in html
+    table = model.display_table()
+    odds = model.odds_ratios.drop(index="Intercept")
+    ame = model.marginal_effects.reindex(odds.index)
+    row = table.iloc[list(odds.index).index("qpv")]
+    assert row["Variable"] == "Résident QPV"
+    assert row["Rapport de cotes"] == f"{odds.loc['qpv', 'odds_ratio']:.2f}".replace(".", ",")
+    points = ame.loc["qpv", "ame"] * 100
+    assert row["Effet marginal moyen (points)"] == f"{points:+.1f}".replace(".", ",")
+    small = odds["p_value"] < 0.001
+    assert small.any() and (table.loc[small.to_numpy(), "p"] == "<\u00a00,001").all()
+    assert not re.search(r"\d[.,]?\d*e-\d", html) and "&lt;\u00a00,001" in html and "qpv" not in table.to_string()
+    raw = model.display_table(raw_names=True)
+    assert raw.iloc[:, 0].tolist() == list(odds.index)  # English names only on request

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -46,3 +47,27 @@ def test_runs_top_to_bottom(path, tmp_path):
     stderr = [o["text"] for o in outputs if o["output_type"] == "stream" and o.get("name") == "stderr"]
     assert not stderr, stderr
     assert any("image/png" in o.get("data", {}) for o in outputs) or path.stem == "01_data_quality"
+    # Every figure has alternative text: an <img alt="..."> beside its PNG (nbconvert and JupyterLab use it).
+    for o in outputs:
+        data = o.get("data", {})
+        if "image/png" in data:
+            html = "".join(data.get("text/html", ""))
+            assert re.search(r'<img [^>]*alt="[^"]{20,}"', html), f"{path.name}: a figure without alt text"
+    # Result objects read as in the reports: French tables, no raw dicts or scientific p-values.
+    shown = " ".join("".join(o.get("data", {}).get("text/html", "")) for o in outputs)
+    assert not re.search(r"\d\.\d+e-\d+", shown), f"{path.name}: a number in scientific notation"
+    if path.stem == "02_positive_exits":
+        assert "Rapport de cotes" in shown and "Effet marginal moyen (points)" in shown
+        by_source = {
+            "".join(c["source"]).split()[0]: " ".join(
+                "".join(o.get("data", {}).get("text/html", "")) for o in c["outputs"]
+            )
+            for c in nb["cells"]
+            if c["cell_type"] == "code" and c["source"]
+        }
+        assert "Semaines en entreprise" not in by_source["model"]  # the main model: characteristics at entry only
+        assert "Semaines en entreprise" in shown  # the separate, labelled analysis
+    if path.stem == "03_fair_comparison":
+        assert "Rapport O/A" in shown and "ordre alphabétique" in shown and "{&#x27;phi&#x27;" not in shown
+    if path.stem == "04_impact":
+        assert "Effet estimé sur les stagiaires (ATT)" in shown and "Lecture :" in shown

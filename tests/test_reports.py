@@ -253,11 +253,12 @@ def test_every_published_count_is_large_enough_or_suppressed(batch):
 
 
 def test_section_tables_pass_the_disclosure_check(batch):
+    from toolkit.reports.national import NationalWork
     from toolkit.reports.sections import RegionReport
 
     result, _, _ = batch
     work = result.out_dir.parent / "_work" / result.period / "national"
-    report = RegionReport.load(work, "La Réunion", min_cell=MIN_CELL)
+    report = RegionReport.load(work, "La Réunion")
     sections = report.all_sections()
     tables = {k: v for s in sections for k, v in s.tables.items()}
     assert {
@@ -280,14 +281,14 @@ def test_section_tables_pass_the_disclosure_check(batch):
             cols_additive=table.attrs.get("cols_additive", False),
         )
     # Plotted points: no site under min_cell, other regions only as regional aggregates.
+    sites = NationalWork.load(work).sites
     for section in sections:
         for figure in section.figures:
-            points = figure["points"]
+            points = figure.points
             if "n" in points.columns:
                 assert (points["n"] >= MIN_CELL).all()
             if "site" in points.columns:
-                mine = report.national.sites
-                assert set(points["site"]) <= set(mine.loc[mine["region"] == "La Réunion", "site"])
+                assert set(points["site"]) <= set(sites.loc[sites["region"] == "La Réunion", "site"])
 
 
 def test_pages_are_offline_in_french_and_have_the_sections(batch):
@@ -326,17 +327,21 @@ def test_impact_section_only_with_comparison_data(batch, tmp_path):
     prepared = prepare_impact(design, tmp_path, "projet")
     again = RegionReport.load(work, "Bretagne", comparison_path=str(prepared)).impact()
     assert again.tables["impact"].equals(published)
-    assert "trainee_id" not in pd.read_pickle(prepared)["data"].columns
+    from toolkit.reports.national import load_impact_rows
+
+    assert "trainee_id" not in load_impact_rows(prepared)[0].columns
 
 
 def test_english_report_has_no_french_left(batch):
-    from toolkit.reports.sections import RegionReport
+    from toolkit.i18n import use_language
     from toolkit.reports import html_page
+    from toolkit.reports.sections import RegionReport
 
     result, _, _ = batch
     work = result.out_dir.parent / "_work" / result.period / "national"
-    report = RegionReport.load(work, "Bretagne", lang="en")
-    page = html_page("".join(s.html for s in report.all_sections()), lang="en", title="Bretagne")
+    with use_language("en"):
+        report = RegionReport.load(work, "Bretagne")
+        page = html_page("".join(s.html for s in report.all_sections()), lang="en", title="Bretagne")
     text = re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "", page)
     assert '<html lang="en">' in text and "Key figures" in text and "Fair comparison" in text
     for french in (
@@ -356,26 +361,32 @@ def test_english_report_has_no_french_left(batch):
 def test_region_reading_publishes_no_small_count():
     """The fair-comparison sentence follows the tables' rule: no observed count, O/E or
     expected when positives or non-positives are under min_cell (observed = O/E x expected)."""
-    import pandas as pd
+    from toolkit.reports.builder import PageBuilder
+    from toolkit.reports.content import Msg, Page, Section
+    from toolkit.reports.fair_content import _fair_reading, regions_figure_data
+    from toolkit.reports.protect import ReportPublication, protect_publication
+    from toolkit.reports.words import Words
 
-    from toolkit.reports.sections import RegionReport
-
-    report = RegionReport(national=None, region="Corse", lang="fr", min_cell=11)
     big = pd.DataFrame({"flag95": ["within"]})
 
     def reading(observed, n=30):
-        row = pd.Series(
-            {
-                "n": n,
-                "observed": observed,
-                "expected": 12.4,
-                "oe_ratio": observed / 12.4,
-                "lower95": 0.61,
-                "upper95": 1.39,
-                "flag95": "within",
-            }
-        )
-        return report._fair_reading(row, big)
+        row = {
+            "region": "Corse",
+            "n": n,
+            "observed": observed,
+            "expected": 12.4,
+            "oe_ratio": observed / 12.4,
+            "lower95": 0.61,
+            "upper95": 1.39,
+            "flag95": "within",
+        }
+        publication = ReportPublication(min_cell=11)
+        builder = PageBuilder(publication, "Corse", 11)
+        figure = regions_figure_data(builder, pd.DataFrame([row]), "Corse", Msg("s"))
+        protect_publication(publication, [Page("p", Msg("p"), [Section("s", [figure])])], 11)
+        ctx = type("Ctx", (), {"region": "Corse", "min_cell": 11})()
+        words = Words(publication, 11)
+        return " ".join(words.msg(m) or "" for m in _fair_reading(ctx, pd.Series(row), big, figure))
 
     for observed in (5, 24):  # 5 positives; 24 positives leaves 6 non-positive exits
         text = reading(observed)
@@ -383,44 +394,6 @@ def test_region_reading_publishes_no_small_count():
         assert f"compte {observed}" not in text and "12,4" not in text and "O/A" not in text
     published = reading(15)
     assert "compte 15 sorties positives" in published and "O/A 1,21" in published
-
-
-def test_only_small_cells_are_marked_as_small():
-    """Secondary suppression hides a cell of 30: it shows "s", not "< 11" (which would be false)."""
-    import pandas as pd
-
-    from toolkit.disclosure import suppress_counts
-    from toolkit.reports.sections import Column, html_table
-
-    table = pd.DataFrame({"site": list("abcd"), "n": [120, 4, 30, 57]})
-    sup = suppress_counts(table, ["n"], min_cell=11)
-    html, published = html_table(
-        table, [Column("site", "Site", "label"), Column("n", "Sorties", "int")], "t", suppressed=sup
-    )
-    assert published["Sorties"].tolist() == ["120", "< 11", "s", "57"]
-    assert html.count("Secret statistique : moins de 11") == 1
-    assert_publishable(published, ["Sorties"], MIN_CELL)
-
-
-def test_regions_with_too_few_exits_are_left_out_of_the_regions_figure():
-    import pandas as pd
-
-    from toolkit.reports.sections import regions_figure
-
-    regions = pd.DataFrame(
-        {
-            "region": ["Bretagne", "Corse", "Occitanie"],
-            "n": [400, 9, 300],
-            "observed": [250, 5, 294],
-            "oe_ratio": [1.05, 0.7, 1.3],
-            "lower95": [0.9, 0.2, 0.9],
-            "upper95": [1.1, 1.8, 1.1],
-            "flag95": ["within", "within", "above"],
-        }
-    )
-    html, _ = regions_figure(regions, "Corse", "fr", "Source : test", min_cell=11)
-    # Corse: 9 exits; Occitanie: 6 non-positive exits (observed = O/E x expected would give them away).
-    assert "Graphique des 1 régions" in html and "Corse" not in html and "Occitanie" not in html
 
 
 def test_no_unsuppressed_national_table_is_left_under_out(tmp_path):

@@ -30,7 +30,14 @@ from .errors import ModelError, SchemaError
 from .i18n import _
 from .models import ModelWarning, PositiveExitModel, fit_positive_exit
 
-__all__ = ["DEFAULT_EXPECTED_COVARIATES", "ExpectedModel", "fit_expected_model", "compare_units", "funnel_limits"]
+__all__ = [
+    "DEFAULT_EXPECTED_COVARIATES",
+    "ExpectedModel",
+    "ComparisonTable",
+    "fit_expected_model",
+    "compare_units",
+    "funnel_limits",
+]
 
 DEFAULT_EXPECTED_COVARIATES: tuple[str, ...] = (
     "sex",
@@ -72,6 +79,29 @@ class ExpectedModel:
         """Expected probability of a positive exit for each row (NaN only for a
         category never seen in the national data)."""
         return self.model.predict(data)
+
+
+class ComparisonTable(pd.DataFrame):
+    """The table of :func:`compare_units`: a DataFrame that shows itself in JupyterLab as a French
+    table formatted as in the reports. Any operation on it (selection, sorting...) gives a plain
+    DataFrame; :func:`toolkit.display.comparison_table` formats those too."""
+
+    @property
+    def _constructor(self):
+        return pd.DataFrame
+
+    def display_table(self, raw_names: bool = False) -> pd.DataFrame:
+        """The comparison as text (units in alphabetical order); column names of the toolkit only
+        with ``raw_names=True``."""
+        from .display import comparison_table
+
+        return comparison_table(self, raw_names)
+
+    def _repr_html_(self) -> str:
+        from .display import comparison_caption, html_table
+
+        caption, notes = comparison_caption(self.attrs)
+        return html_table(self.display_table(), caption, notes)
 
 
 def fit_expected_model(
@@ -234,7 +264,7 @@ def compare_units(
         table[f"flag{suffix}"] = np.where(
             table["oe_ratio"] > high, "above", np.where(table["oe_ratio"] < low, "below", "within")
         )
-    table = _unit_labels(table.drop(columns="variance").reset_index(), data.loc[known], by)
+    table = ComparisonTable(_unit_labels(table.drop(columns="variance").reset_index(), data.loc[known], by))
     table.attrs.update(
         {
             "by": by,

@@ -428,7 +428,7 @@ _UNSUPPORTED: tuple[tuple[str, bool, str, str], ...] = (  # code, code confirmed
         N_("Résultats à plus long terme (6 mois après la sortie) : emploi, situation améliorée"),
         N_(
             "Pas d'enquête systématique à 6 mois : la date de suivi et la fin de situation ne couvrent pas "
-            "tous les sortants (codes non confirmés)."
+            "tous les sortants."
         ),
     ),
     ("—", False, N_("Ventilation « non binaire »"), N_("Le sexe est enregistré F/M dans les exports.")),

@@ -54,6 +54,8 @@ __all__ = [
     "fmt_number",
     "fmt_pct",
     "fmt_rate_ci",
+    "fmt_pvalue",
+    "fmt_points",
     "fmt_date",
     "COLUMN_LABELS",
     "column_label",
@@ -173,6 +175,35 @@ def fmt_pct(value: object, lang: str | None = None, decimals: int = 1, *, na: st
         return NA_TEXT[lang] if na is None else na
     number = fmt_number(float(value) * 100, lang, decimals)
     return f"{number}{NBSP}%" if lang == "fr" else f"{number}%"
+
+
+def fmt_pvalue(value: object, lang: str | None = None, *, na: str | None = None) -> str | pd.Series:
+    """A p-value: three decimals, and "< 0,001" below 0.001 (never "8.5e-287").
+
+    >>> fmt_pvalue(8.5e-287) == "<\u00a00,001"
+    True
+    >>> fmt_pvalue(0.0432, "en")
+    '0.043'
+    """
+    lang = _lang(lang)
+    if _is_vector(value):
+        return _vectorise(fmt_pvalue, value, lang=lang, na=na)
+    if _is_na(value):
+        return NA_TEXT[lang] if na is None else na
+    if float(value) < 0.001:
+        return f"<{NBSP}{fmt_number(0.001, lang, 3)}" if lang == "fr" else f"< {fmt_number(0.001, lang, 3)}"
+    return fmt_number(min(float(value), 1.0), lang, 3)
+
+
+def fmt_points(value: object, lang: str | None = None, decimals: int = 1, *, na: str | None = None) -> str | pd.Series:
+    """A difference of proportions (0–1 scale) in percentage points, signed: 0.035 → "+3,5"."""
+    lang = _lang(lang)
+    if _is_vector(value):
+        return _vectorise(fmt_points, value, lang=lang, decimals=decimals, na=na)
+    if _is_na(value):
+        return NA_TEXT[lang] if na is None else na
+    text = fmt_number(float(value) * 100, lang, decimals)
+    return text if text.startswith("-") or float(value) * 100 < 0.5 * 10**-decimals else "+" + text
 
 
 def fmt_rate_ci(
@@ -421,7 +452,7 @@ def display_table(
     ("56,3 % [52,1 – 60,4]"); national figures as percentages (a published
     range as "30–37 %"); technical columns (interval bounds, sources,
     definition name) are left out: cite them in the text under the table.
-    ESF+ codes not confirmed get an asterisk.
+    Whether an ESF+ code is confirmed is a note for developers, never shown.
 
     Parameters
     ----------
@@ -457,8 +488,7 @@ def _display_table(table: pd.DataFrame, decimals: int, columns: list[str] | None
         labels["n_known"] = _("Stagiaires à la valeur renseignée")
     if "category" in frame.columns:  # an exit mix
         labels["n_known"] = _("Sorties au type connu")
-    if "code" in frame.columns and "code_confirmed" in frame.columns:  # ESF+: flag unconfirmed codes
-        frame["code"] = [c if ok else f"{c}*" for c, ok in zip(frame["code"], frame["code_confirmed"])]
+    if "code" in frame.columns and "code_confirmed" in frame.columns:  # ESF+ (code checks stay in the code)
         if "kind" in frame.columns:
             frame["kind"] = frame["kind"].map(lambda k: _(_KINDS_OF_INDICATOR[k]) if k in _KINDS_OF_INDICATOR else k)
             labels["kind"] = _("Type d'indicateur")

@@ -107,6 +107,22 @@ class ATTResult:
             f"n_control={self.n_control}, ess_control={self.ess_control:.1f})"
         )
 
+    def display_table(self, raw_names: bool = False) -> pd.DataFrame:
+        """The estimate as a two-column text table, as in the reports (effect in points for a binary
+        outcome); the field names only with ``raw_names=True``."""
+        from ..display import impact_table
+
+        return impact_table(self, raw_names)
+
+    def _repr_html_(self) -> str:
+        from ..display import html_table
+        from ..i18n import _
+        from .claims import assess, verdict_label
+
+        claims = assess(self, self.sensitivity())
+        notes = [_("Lecture : {verdict}.", verdict=verdict_label(claims))] + list(self.notes)
+        return html_table(self.display_table(), _("Effet estimé sur les stagiaires (ATT)"), notes)
+
     def summary(self) -> pd.DataFrame:
         """One-row tidy table: ``method``, ``outcome_type``, ``estimate``, ``se``,
         ``ci_low``, ``ci_high``, ``ci_method``, ``n_treated``, ``n_control``,

@@ -26,10 +26,11 @@ from __future__ import annotations
 from .logistic import PositiveExitModel, average_marginal_effects, fit_positive_exit
 from .multilevel import MultilevelModel, fit_multilevel
 from .performance import auc_mann_whitney, calibration_slope_intercept, calibration_table
-from .prepare import DEFAULT_COVARIATES, ModelWarning, neutral_name
+from .prepare import DEFAULT_COVARIATES, PARCOURS_COVARIATES, ModelWarning, neutral_name
 
 __all__ = [
     "DEFAULT_COVARIATES",
+    "PARCOURS_COVARIATES",
     "ModelWarning",
     "PositiveExitModel",
     "MultilevelModel",

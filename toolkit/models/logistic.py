@@ -24,7 +24,7 @@ from ..definitions import Definition, resolve_outcome
 from ..design import formula_variables
 from ..errors import ModelError
 from ..formatting import column_label
-from ..i18n import _, current_language, use_language
+from ..i18n import _, current_language, ngettext, use_language
 from .performance import ModelPerformance, _performance
 from .prepare import (
     MISSING_LEVEL,
@@ -207,6 +207,40 @@ class PositiveExitModel:
             )
         return _performance(y, predicted)
 
+    def display_table(self, raw_names: bool = False) -> pd.DataFrame:
+        """Odds ratios and average marginal effects (points) as text, as in the reports; the toolkit's
+        term names only with ``raw_names=True``."""
+        from ..display import model_table
+
+        return model_table(self, raw_names)
+
+    def _repr_html_(self) -> str:
+        from ..display import html_table
+        from ..formatting import fmt_int, fmt_number
+
+        caption = _(
+            "Modèle logistique des sorties positives : {n} sorties à l'issue connue",
+            n=fmt_int(self.n),
+        )
+        notes = [
+            _(
+                "Rapports de cotes et effets marginaux moyens (en points de probabilité) : des associations "
+                "« toutes choses égales par ailleurs », pas des effets causaux. AUC apparente : {auc}.",
+                auc=fmt_number(self.auc, decimals=3),
+            )
+        ]
+        dropped = int(self.missing.get("rows_dropped", 0) or 0)
+        if dropped:
+            notes.append(
+                ngettext(
+                    "{k} sortie écartée pour une caractéristique manquante.",
+                    "{k} sorties écartées pour une caractéristique manquante.",
+                    dropped,
+                    k=fmt_int(dropped),
+                )
+            )
+        return html_table(self.display_table(), caption, notes)
+
     def missing_table(self, lang: str | None = None) -> pd.DataFrame:
         """Missing values by column (see :func:`fit_positive_exit`), in the current language or ``lang``."""
         return _missing_table(self.missing, lang)
@@ -354,8 +388,10 @@ def fit_positive_exit(
     ----------
     data : canonical frame (``CleanResult.data``).
     formula : patsy formula, optional. Default: ``positive_exit ~`` the
-        :data:`DEFAULT_COVARIATES` (sex, age at entry, education level, QPV,
-        disability, nationality, weeks in company, cohort year, region).
+        :data:`DEFAULT_COVARIATES`: characteristics known at entry (sex, age at entry,
+        education level, QPV, disability, nationality), cohort year and region. Variables
+        measured during the parcours (:data:`PARCOURS_COVARIATES`, weeks in company) are
+        never in the default: pass them in ``covariates`` for a separate analysis.
         Covariates with a single observed value (e.g. region in a one-region
         file) are dropped and listed in ``.notes``. The columns named in a custom
         formula are converted the same way (categoricals reference-first,

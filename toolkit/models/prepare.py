@@ -24,6 +24,8 @@ from ..i18n import _, current_language, use_language
 
 OUTCOME = "positive_exit"
 
+# The default model uses only characteristics known at entry (and the cohort and region): a variable
+# measured during the parcours is partly a consequence of it and belongs to a separate analysis.
 DEFAULT_COVARIATES: tuple[str, ...] = (
     "sex",
     "age_at_entry",
@@ -31,10 +33,11 @@ DEFAULT_COVARIATES: tuple[str, ...] = (
     "qpv",
     "disability",
     "nationality",
-    "weeks_in_company",
     "cohort_year",
     "region",
 )
+# Measured during the parcours: offered as a separate, clearly labelled analysis, never by default.
+PARCOURS_COVARIATES: tuple[str, ...] = ("weeks_in_company",)
 
 # Category order = reference first (Treatment coding uses the first level).
 _CATEGORY_ORDER: dict[str, tuple] = {

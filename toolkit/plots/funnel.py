@@ -26,6 +26,7 @@ from scipy import stats
 
 from ..errors import E2CError
 from ..formatting import column_label, fmt_int, fmt_number
+from ..i18n import LANGUAGES, N_, _, use_language
 from . import (
     FIGSIZE,
     HIGHLIGHT,
@@ -33,6 +34,7 @@ from . import (
     OKABE_ITO,
     REFERENCE,
     add_source,
+    literal,
     new_figure,
     number_formatter,
     percent_formatter,
@@ -43,58 +45,54 @@ __all__ = ["funnel_plot"]
 LIMIT_COLOUR = OKABE_ITO["blue"]
 _MARKERS = {"within": "o", "above": "^", "below": "v"}
 
+# French messages (translated by toolkit.i18n: English in locale/en/LC_MESSAGES/plots.po)
 _TEXT = {
-    "fr": {
-        "title": "Sorties positives observées / attendues, par {}",
-        "title_rate": "Taux de sorties positives ajusté sur le profil, par {}",
-        "x": "Sorties positives attendues compte tenu du profil des stagiaires",
-        "y": "Rapport observé / attendu",
-        "y_rate": "Taux ajusté sur le profil",
-        "l95": "Limites à 95 %",
-        "l998": "Limites à 99,8 %",
-        "target": "Comme attendu au niveau national",
-        "others": "Autres unités",
-        "highlight": "Unité(s) mise(s) en évidence",
-        "region": "{} de la région {}",
-        "above": "Au-dessus de la limite à 99,8 %",
-        "below": "En dessous de la limite à 99,8 %",
-        "source": "exports des écoles E2C, calculs du toolkit E2C",
-        "method": {
-            "additive": "limites élargies pour la dispersion entre unités (effet aléatoire additif, τ² = {})",
-            "multiplicative": "limites élargies pour la dispersion entre unités (facteur φ = {})",
-            None: "limites sans ajustement de surdispersion",
-        },
-        "model": "attendu : modèle national du profil à l'entrée",
-        "hidden": "{} unité(s) de moins de {} sorties non affichée(s)",
-        "units": {"site": "site", "school": "école", "region": "région"},
-        "plural": {"site": "Sites", "school": "Écoles", "region": "Régions"},
+    "title": N_("Sorties positives observées / attendues, par {}"),
+    "title_rate": N_("Taux de sorties positives ajusté sur le profil, par {}"),
+    "x": N_("Sorties positives attendues compte tenu du profil des stagiaires"),
+    "y": N_("Rapport observé / attendu"),
+    "y_rate": N_("Taux ajusté sur le profil"),
+    "l95": N_("Limites à 95 %"),
+    "l998": N_("Limites à 99,8 %"),
+    "target": N_("Comme attendu au niveau national"),
+    "others": N_("Autres unités"),
+    "highlight": N_("Unité(s) mise(s) en évidence"),
+    "region": N_("{} de la région {}"),
+    "above": N_("Au-dessus de la limite à 99,8 %"),
+    "below": N_("En dessous de la limite à 99,8 %"),
+    "source": N_("exports des écoles E2C, calculs du toolkit E2C"),
+    "method": {
+        "additive": N_("limites élargies pour la dispersion entre unités (effet aléatoire additif, τ² = {})"),
+        "multiplicative": N_("limites élargies pour la dispersion entre unités (facteur φ = {})"),
+        None: N_("limites sans ajustement de surdispersion"),
     },
-    "en": {
-        "title": "Positive exits: observed against expected, by {}",
-        "title_rate": "Positive-exit rate adjusted for intake, by {}",
-        "x": "Expected positive exits given the trainees' profile",
-        "y": "Observed / expected ratio",
-        "y_rate": "Rate adjusted for intake",
-        "l95": "95% limits",
-        "l998": "99.8% limits",
-        "target": "As expected nationally",
-        "others": "Other units",
-        "highlight": "Highlighted unit(s)",
-        "region": "{} in {}",
-        "above": "Above the 99.8% limit",
-        "below": "Below the 99.8% limit",
-        "source": "E2C school exports, E2C toolkit calculations",
-        "method": {
-            "additive": "limits widened for between-unit spread (additive random effect, τ² = {})",
-            "multiplicative": "limits widened for between-unit spread (factor φ = {})",
-            None: "limits without overdispersion adjustment",
-        },
-        "model": "expected: national model of intake",
-        "hidden": "{} unit(s) with fewer than {} exits not shown",
-        "units": {"site": "site", "school": "school", "region": "region"},
-        "plural": {"site": "Sites", "school": "Schools", "region": "Regions"},
+    "model": N_("attendu : modèle national du profil à l'entrée"),
+    "hidden": N_("{} unité(s) de moins de {} sorties non affichée(s)"),
+    "units": {
+        "site": N_("site"),
+        "school": N_("école"),
+        "region": N_("région"),
+    },
+    "plural": {
+        "site": N_("Sites"),
+        "school": N_("Écoles"),
+        "region": N_("Régions"),
     },
 }
+
+
+def _words(lang: str) -> dict:
+    """The plot's words in ``lang``."""
+    with use_language(lang):
+        return _translated(_TEXT)
+
+
+def _translated(words):
+    if isinstance(words, dict):
+        return {k: _translated(v) for k, v in words.items()}
+    return _(words)
+
+
 _REQUIRED = ["n", "observed", "expected", "oe_ratio", "adjusted_rate", "se", "flag998"]
 
 
@@ -132,7 +130,7 @@ def funnel_plot(
         at 1 (or the national rate), grey points for other units and vermillion
         points for highlighted ones (shape = 99.8 % flag). ``alt_text`` attribute set.
     """
-    if lang not in _TEXT:
+    if lang not in LANGUAGES:
         raise E2CError(f"Langue inconnue : {lang!r}. Langues disponibles : 'fr', 'en'.")
     if scale not in ("ratio", "rate"):
         raise E2CError(f"funnel_plot : échelle inconnue {scale!r} (ratio ou rate).")
@@ -149,7 +147,7 @@ def funnel_plot(
         raise E2CError(
             "funnel_plot : highlight_region demande une colonne « region » (comparaison de sites ou d'écoles)."
         )
-    text = _TEXT[lang]
+    text = _words(lang)
     attrs = comparison.attrs
     phi = float(attrs.get("phi_used", 1.0))
     tau2 = float(attrs.get("tau2_used", 0.0))
@@ -222,12 +220,12 @@ def funnel_plot(
         names = unit_names[labelled].to_numpy()
         xs, ys = plot_frame.loc[labelled, "expected"].to_numpy(), plot_frame.loc[labelled, "y"].to_numpy()
         for name, x, y in zip(names, xs, ys):
-            ax.annotate(name, (x, y), xytext=(5, 4), textcoords="offset points", fontsize=8.5, color="#202020")
+            ax.annotate(literal(name), (x, y), xytext=(5, 4), textcoords="offset points", fontsize=8.5, color="#202020")
     if highlight_region is not None:
-        target_label = text["region"].format(text["plural"].get(by, by), highlight_region)
+        target_label = text["region"].format(text["plural"].get(by, by), literal(highlight_region))
     else:
         target_label = text["highlight"]
-    handles, _ = ax.get_legend_handles_labels()
+    handles, _labels = ax.get_legend_handles_labels()
     # Legend entries only for what is drawn.
     drawn = [
         (bool((~is_target).any()), "o", NEUTRAL, text["others"]),
@@ -238,7 +236,9 @@ def funnel_plot(
     handles += [Line2D([], [], marker=m, linestyle="", color=c, label=lab) for shown_, m, c, lab in drawn if shown_]
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=8.5)
     unit_word = text["units"].get(by, by)
-    ax.set_title(title or (text["title_rate"] if scale == "rate" else text["title"]).format(unit_word))
+    ax.set_title(
+        literal(title) if title else (text["title_rate"] if scale == "rate" else text["title"]).format(unit_word)
+    )
     ax.set_xlabel(text["x"])
     ax.set_ylabel(text["y_rate"] if scale == "rate" else text["y"])
     ax.set_xlim(0, x_max)
@@ -267,22 +267,15 @@ def funnel_plot(
     add_source(fig, (" ; " if lang == "fr" else "; ").join(parts) + ".", lang)
     above = int((plot_frame["flag"] == "above").sum())
     below = int((plot_frame["flag"] == "below").sum())
-    if lang == "fr":
-        fig.alt_text = (
-            f"Graphique en entonnoir de {len(plot_frame)} unités ({column_label(by, lang).lower()}) : "
-            f"{above} au-dessus et {below} en dessous des limites à 99,8 %"
-            + (
-                f" ; unités mises en évidence : {', '.join(sorted(targets & set(unit_names)))}"
-                if is_target.any()
-                else ""
-            )
-            + "."
+    with use_language(lang):
+        highlighted = ", ".join(sorted(targets & set(unit_names))) if is_target.any() else ""
+        fig.alt_text = _(
+            "Graphique en entonnoir de {n} unités ({units}) : {above} au-dessus et {below} en dessous des limites "
+            "à 99,8 %",
+            n=len(plot_frame),
+            units=column_label(by, lang).lower(),
+            above=above,
+            below=below,
         )
-    else:
-        fig.alt_text = (
-            f"Funnel plot of {len(plot_frame)} units ({column_label(by, lang).lower()}): {above} above "
-            f"and {below} below the 99.8% limits"
-            + (f"; highlighted: {', '.join(sorted(targets & set(unit_names)))}" if is_target.any() else "")
-            + "."
-        )
+        fig.alt_text += (_(" ; unités mises en évidence : {names}", names=highlighted) if highlighted else "") + "."
     return fig

@@ -110,6 +110,15 @@ def love_plot(
         ax.legend(loc="lower right")
         fig.tight_layout()
         add_source(fig, source or _(_SOURCE), lang)
+        over = [labels[i] for i in range(len(order)) if after[i] > threshold]
+        fig.alt_text = _(
+            "Écarts standardisés de {k} caractéristiques entre stagiaires et groupe de comparaison : au plus "
+            "{before} avant ajustement, {after} après (seuil {threshold}).",
+            k=len(order),
+            before=fmt_number(before.max() if len(before) else 0, lang, 2),
+            after=fmt_number(after.max() if len(after) else 0, lang, 2),
+            threshold=fmt_number(threshold, lang, 1),
+        ) + (" " + _("Au-dessus du seuil après ajustement : {names}.", names=", ".join(over)) if over else "")
         return fig
 
 
@@ -161,6 +170,10 @@ def overlap_plot(result, lang: str | None = None, source: str | None = None, tit
         ax.legend(loc="upper center", ncols=3)
         fig.tight_layout()
         add_source(fig, source or _(_SOURCE), lang)
+        fig.alt_text = _(
+            "Histogrammes des scores de propension : stagiaires E2C au-dessus de l'axe, groupe de comparaison "
+            "au-dessous ; plus les deux formes se ressemblent, meilleur est le recouvrement."
+        )
         return fig
 
 
@@ -258,4 +271,13 @@ def effects_plot(
         ax.legend(handles=handles, loc="lower right")
         fig.tight_layout()
         add_source(fig, source or _(_SOURCE), lang)
+        unit = _("points") if percent else ""
+        parts = [
+            " ".join(
+                f"{name} {fmt_number(e, lang, 1)} [{fmt_number(a, lang, 1)} ; {fmt_number(b, lang, 1)}] {unit}".split()
+            )
+            for name, e, a, b, good in zip(table["_name"], est, lo, hi, ok)
+            if good
+        ]
+        fig.alt_text = _("Effets estimés et intervalles à 95 % : {parts}.", parts=" ; ".join(parts))
         return fig

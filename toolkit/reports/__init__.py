@@ -1,5 +1,6 @@
-"""Funder reports: national work once, every region's content as data, then
-one fresh kernel per region renders its page (:mod:`.batch`, :mod:`.sections`)."""
+"""Funder reports: national work once (:mod:`.national`), every page's content as data
+(:mod:`.build`, :mod:`.content`), disclosure control over the whole batch (:mod:`.protect`),
+then one fresh kernel per region renders its page (:mod:`.batch`, :mod:`.sections`, :mod:`.render`)."""
 
 from .batch import *  # noqa: F403
 from .batch import __all__ as _batch_all

@@ -10,6 +10,7 @@ from ..errors import InputError, ModelError
 from ..formatting import column_label, fmt_int, fmt_number, fmt_pct
 from ..i18n import N_, _, use_language
 from ..impact import ATTResult, ImpactFrame, estimate_att, estimate_att_by
+from ..impact.claims import Claims, assess, claim_sentences, group_accounting, verdict_label
 from ..plots.impact import covariate_label, effects_plot, love_plot, overlap_plot
 
 __all__ = ["impact_section"]
@@ -36,7 +37,7 @@ def _signed(value: float, scale: float) -> str:
     return ("+" + text) if value > 0 else text
 
 
-def _summary_table(res: ATTResult, scale: float) -> pd.DataFrame:
+def _summary_table(res: ATTResult, scale: float, claims: Claims) -> pd.DataFrame:
     binary = res.outcome_type == "binary"
     rows = [
         (
@@ -49,6 +50,7 @@ def _summary_table(res: ATTResult, scale: float) -> pd.DataFrame:
             _("Intervalle de confiance à {level} %", level=fmt_int(res.level * 100)),
             _("{low} à {high}", low=_signed(res.ci_low, scale), high=_signed(res.ci_high, scale)),
         ),
+        (_("Lecture de l'intervalle"), verdict_label(claims)),
         (_("Calcul de l'intervalle"), _ci_method_label(res.ci_method)),
     ]
     if binary:
@@ -66,6 +68,13 @@ def _summary_table(res: ATTResult, scale: float) -> pd.DataFrame:
         (_("Méthode"), _(_METHODS[res.method])),
         (_("Écart standardisé maximal (avant → après ajustement)"), f"{smd_before} → {smd_after}"),
     ]
+    if claims.imbalanced:
+        rows.append(
+            (
+                _("Caractéristiques encore déséquilibrées après ajustement (écart > 0,1)"),
+                ", ".join(covariate_label(name) for name in claims.imbalanced),
+            )
+        )
     return pd.DataFrame(rows, columns=[_("Indicateur"), _("Valeur")])
 
 
@@ -83,10 +92,14 @@ def _balance_table(res: ATTResult) -> pd.DataFrame:
     )
 
 
-def _sensitivity_table(sens) -> pd.DataFrame:
+def _sensitivity_table(sens, claims: Claims) -> pd.DataFrame:
+    if claims.ci_contains_zero:
+        estimate_row = _("E-value de l'estimation ponctuelle (l'intervalle contient déjà 0 : aucun effet établi)")
+    else:
+        estimate_row = _("E-value de l'estimation (force d'un facteur caché qui ramènerait l'estimation à 0)")
     rows = [
-        (_("E-value de l'estimation"), fmt_number(sens.e_value["e_value"], decimals=2)),
-        (_("E-value de la borne de l'IC la plus proche de 0"), fmt_number(sens.e_value["e_value_ci"], decimals=2)),
+        (estimate_row, fmt_number(claims.e_value, decimals=2)),
+        (_("E-value de la borne de l'IC la plus proche de 0"), fmt_number(claims.e_value_ci, decimals=2)),
     ]
     if sens.rosenbaum is not None:
         rows.append(
@@ -111,33 +124,39 @@ def _figures(res: ATTResult, by: str | None, by_table: pd.DataFrame | None) -> d
     return figs
 
 
-def _sentences(res: ATTResult, sens, covariates: list[str], scale: float) -> list[str]:
+def _groups_table(groups: pd.DataFrame) -> pd.DataFrame:
+    """Display table of :func:`toolkit.impact.claims.group_accounting`: one row per group."""
+    labels = {
+        "n_rows": _("Reçus"),
+        "outcome_unknown": _("Issue inconnue"),
+        "covariate_missing": _("Caractéristique manquante"),
+        "outside_support": _("Hors support commun"),
+        "trimmed": _("Poids extrême écarté"),
+        "unmatched": _("Sans apparié assez proche"),
+        "n_analysed": _("Analysés"),
+    }
+    table = pd.DataFrame({labels[c]: fmt_int(groups[c]).to_numpy() for c in labels})
+    table.insert(0, _("Groupe"), [_("Stagiaires E2C"), _("Groupe de comparaison")])
+    return table
+
+
+def _sentences(res: ATTResult, claims: Claims, groups: pd.DataFrame, covariates: list[str], scale: float) -> list[str]:
     if res.outcome_type == "binary":
         rate_t, rate_c = fmt_pct(res.mean_treated), fmt_pct(res.mean_control_counterfactual)
     else:
         rate_t = fmt_number(res.mean_treated, decimals=1)
         rate_c = fmt_number(res.mean_control_counterfactual, decimals=1)
-    paragraph = _(
+    rates = _(
         "Les stagiaires E2C analysés ont un taux de sorties positives de {rate_t}. Des jeunes du groupe "
         "de comparaison au profil comparable (mêmes caractéristiques à l'entrée) ont un taux ajusté de "
-        "{rate_c}. L'effet estimé de l'E2C sur ses stagiaires est de {effect} points [{low} à {high}].",
+        "{rate_c}.",
         rate_t=rate_t,
         rate_c=rate_c,
-        effect=_signed(res.estimate, scale),
-        low=_signed(res.ci_low, scale),
-        high=_signed(res.ci_high, scale),
     )
     names = [column_label(c) for c in covariates]
     names = [n[0].lower() + n[1:] if len(n) > 1 and n[1].islower() else n for n in names]  # keep QPV, RQTH
-    caveat = _(
-        "Cette estimation suppose que les deux groupes ne diffèrent que par les caractéristiques prises en "
-        "compte ({covariates}). Un facteur non observé (motivation, soutien familial…) pourrait la "
-        "biaiser : il faudrait qu'il soit associé à l'entrée en E2C et aux sorties positives par un "
-        "rapport de risques d'au moins {ev} pour annuler l'effet estimé.",
-        covariates=", ".join(names),
-        ev=fmt_number(sens.e_value["e_value"], decimals=2),
-    )
-    return [paragraph, caveat]
+    estimate, *rest = claim_sentences(res, claims, groups, ", ".join(names), covariate_label, scale)
+    return [rates + " " + estimate, *rest]
 
 
 def _check_sizes(frame: pd.DataFrame, treatment: str, outcome: str, min_cell: int) -> None:
@@ -190,10 +209,13 @@ def impact_section(
     dict
         ``result`` (ATTResult), ``summary`` (display table: indicator, value),
         ``balance`` (display table, one row per covariate level),
-        ``sensitivity`` (display table), ``by`` (tidy table of
+        ``sensitivity`` (display table), ``groups`` (display table: who is analysed in each group and
+        why the others were left out), ``claims`` (:class:`toolkit.impact.claims.Claims`: direction of
+        the interval, E-values, covariates still imbalanced), ``by`` (tidy table of
         :func:`toolkit.impact.estimate_att_by`, or None), ``figures`` (dict of
-        ``love``, ``overlap``, ``effects`` figures), ``text`` (a summary
-        sentence and the caveat).
+        ``love``, ``overlap``, ``effects`` figures), ``text`` (paragraphs: rates, estimate
+        and whether its interval contains 0; who is analysed; balance after adjustment; the assumption and
+        E-values).
 
     Raises
     ------
@@ -213,6 +235,7 @@ def impact_section(
                 figures=figures,
                 **kwargs,
             )
+    received = data.data if isinstance(data, ImpactFrame) else data
     if isinstance(data, ImpactFrame):
         covariates = covariates or data.covariates
         frame = data.analysis_data()
@@ -228,6 +251,8 @@ def impact_section(
         )
     scale = 100.0 if res.outcome_type == "binary" else 1.0
     sens = res.sensitivity()
+    claims = assess(res, sens)
+    groups = group_accounting(received, res, treatment, outcome, covariates)
     by_table = (
         estimate_att_by(frame, by, treatment, outcome, covariates, method=method, min_cell=min_cell, **kwargs)
         if by
@@ -235,10 +260,12 @@ def impact_section(
     )
     return {
         "result": res,
-        "summary": _summary_table(res, scale),
+        "summary": _summary_table(res, scale, claims),
         "balance": _balance_table(res),
-        "sensitivity": _sensitivity_table(sens),
+        "sensitivity": _sensitivity_table(sens, claims),
+        "groups": _groups_table(groups),
+        "claims": claims,
         "by": by_table,
         "figures": _figures(res, by, by_table) if figures else {},
-        "text": _sentences(res, sens, covariates, scale),
+        "text": _sentences(res, claims, groups, covariates, scale),
     }
