@@ -1,61 +1,77 @@
-"""Per-region funder reports: national work once, then one papermill run per
-region in a process pool, each converted in-process to an offline HTML page.
+"""Per-region funder reports: national work once, then one fresh kernel per
+region renders its page, several at once (:mod:`.engine`), each page
+converted in-process to offline HTML and published only when complete.
 
 Layout of a batch (``out`` defaults to ``config.REPORTS_DIR``)::
 
     <out>/<period>/<region-slug>.html   one page per region
     <out>/<period>/index.html           national summary, regions compared, links
     <out>/<period>/manifest.json        parameters, input SHA-256, checksums, timings, status
-    <out>/_work/<period>/national/      national results the region notebooks read
-    <out>/_work/<period>/<slug>/        each region's working directory and executed notebook
+    <out>/.e2c-batch.lock               held while a batch writes into <out>
 
-The work folder sits beside the published folder, not in it: the period folder
-holds only what may be sent to a funder.
+Everything else lives in a private temporary folder (mode 0700, outside
+``out``, :class:`.workspace.Workspace`): the national work files (aggregates
+*before* suppression), the impact design's rows, the kernels' working folders
+and the executed notebooks. It is removed on every exit path, Ctrl-C and
+SIGTERM included. A page is written to a temporary file and renamed, so a
+reader never sees half a page; ``manifest.json`` says which regions finished.
 
-Speed (see ``benchmarks/bench_reports.py`` and ``/work/shared/papermill-notes.md``):
-
-* the process pool is forked first, and its workers import papermill and
-  nbconvert while the parent does the national work;
-* each worker runs with one BLAS thread so two workers do not fight over the cores;
-* each region gets a fresh kernel (no state carried over between regions: a
-  privacy rule), started with the interpreter running the toolkit;
-* HTML is produced in the worker with nbconvert's ``HTMLExporter`` and the
-  ``templates/e2c_html`` template (no code, no prompts, no stderr, no script,
-  nothing fetched from the network).
+Speed (``benchmarks/bench_reports.py``): the fast engine's zygote (or nothing,
+on the portable engine) starts before the national work and preloads while
+it runs; kernels run with one BLAS thread each so that parallel regions do
+not fight over the cores; HTML is produced with nbconvert's ``HTMLExporter``
+and the ``templates/e2c_html`` template (no code, no prompts, no stderr, no
+script, nothing fetched from the network).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing
 import os
 import re
-import shutil
+import threading
 import time
-import traceback
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import __version__
 from ..config import DEFAULT_MIN_CELL, REPORTS_DIR, TEMPLATES_DIR
 from ..errors import ReportError
+from ..i18n import _, use_language
+from .engine import (
+    ENGINES,
+    KERNEL_NAME,
+    SINGLE_THREAD_ENV,
+    BatchInterrupted,
+    KernelRegistry,
+    RegionJob,
+    RegionResult,
+    check_engine,
+    default_engine,
+    kernel_env,
+    run_jobs,
+    shielded,
+    stop_on_signals,
+)
+from .manifest import interrupted_manifest, write_manifest
+from .workspace import BatchLock, Workspace, ensure_dir, path_error, prepare_out, write_atomic
 
 __all__ = [
     "REPORT_TEMPLATE",
     "HTML_TEMPLATE",
     "KERNEL_NAME",
+    "ENGINES",
     "RegionJob",
     "RegionResult",
     "BatchResult",
+    "BatchInterrupted",
     "check_parameters_tag",
     "check_offline_html",
+    "default_engine",
     "notebook_to_html",
     "html_page",
-    "start_pool",
-    "stop_pool",
     "run_batch",
     "write_manifest",
     "resolve_regions",
@@ -64,65 +80,18 @@ __all__ = [
 
 REPORT_TEMPLATE = TEMPLATES_DIR / "region_report.ipynb"
 HTML_TEMPLATE = "e2c_html"  # folder in templates/
-KERNEL_NAME = "python3"  # jupyter_client runs "python" kernelspecs with sys.executable
 CELL_TIMEOUT_S = 300
-KERNEL_START_TIMEOUT_S = 60
-_SINGLE_THREAD_ENV = {
-    "OPENBLAS_NUM_THREADS": "1",
-    "OMP_NUM_THREADS": "1",
-    "MKL_NUM_THREADS": "1",
-    "NUMEXPR_NUM_THREADS": "1",
-    "PYTHONWARNINGS": "ignore",
-    "MPLBACKEND": "agg",
-}
 
 
 # --------------------------------------------------------------------------
 # Results
 # --------------------------------------------------------------------------
 @dataclass
-class RegionJob:
-    """One notebook execution: what to run, with which parameters, and where."""
-
-    key: str  # file-name slug
-    label: str  # region name for people
-    parameters: dict
-    notebook: Path  # executed notebook
-    html: Path  # published page
-    cwd: Path  # kernel working directory
-    lang: str = "fr"
-    title: str = ""
-
-
-@dataclass
-class RegionResult:
-    """Outcome of one region.
-
-    ``status`` is ``"ok"`` or ``"failed"``; ``error`` says why it failed;
-    ``notebook`` is the executed notebook (kept for inspection either way);
-    ``html`` and ``sha256`` are set when the page was written.
-    """
-
-    region: str
-    slug: str
-    status: str
-    notebook: str
-    html: str | None = None
-    sha256: str | None = None
-    bytes: int | None = None
-    seconds: float = 0.0
-    error: str | None = None
-    kernel: str | None = None
-    alerts: list = field(default_factory=list)  # unknown-outcome alerts of the region ({"code", "message"})
-
-    @property
-    def ok(self) -> bool:
-        return self.status == "ok"
-
-
-@dataclass
 class BatchResult:
-    """A batch of reports: where they are and how each region went."""
+    """A batch of reports: where they are and how each region went.
+
+    ``work_dir``: the private work folder, only when it was kept (``keep_work``).
+    """
 
     out_dir: Path
     period: str
@@ -130,6 +99,8 @@ class BatchResult:
     index: Path | None = None
     manifest: Path | None = None
     timings: dict = field(default_factory=dict)
+    engine: str = ""
+    work_dir: Path | None = None
 
     @property
     def ok(self) -> bool:
@@ -184,41 +155,48 @@ def check_offline_html(html: str, where: str = "") -> None:
 # --------------------------------------------------------------------------
 # HTML
 # --------------------------------------------------------------------------
-_EXPORTER = None
+_LOCAL = threading.local()  # one exporter per thread: regions are converted in parallel
 
 
 def _exporter():
-    global _EXPORTER
-    if _EXPORTER is None:
+    exporter = getattr(_LOCAL, "exporter", None)
+    if exporter is None:
         from nbconvert import HTMLExporter
 
-        _EXPORTER = HTMLExporter(
+        exporter = _LOCAL.exporter = HTMLExporter(
             template_name=HTML_TEMPLATE,
             extra_template_basedirs=[str(TEMPLATES_DIR)],
             exclude_input=True,
             exclude_input_prompt=True,
             exclude_output_prompt=True,
         )
-    return _EXPORTER
+    return exporter
 
 
 def _render(nb, *, lang: str, title: str, where: str) -> str:
     resources = {"e2c": {"lang": lang, "title": title, "version": __version__}}
-    html, _ = _exporter().from_notebook_node(nb, resources=resources)
+    html, _resources = _exporter().from_notebook_node(nb, resources=resources)
     check_offline_html(html, where)
     return html
+
+
+def _page_of(job: RegionJob) -> bytes:
+    """A region's page from its executed notebook (run in the worker thread)."""
+    import nbformat
+
+    nb = nbformat.read(str(job.notebook), as_version=4)
+    return _render(nb, lang=job.lang, title=job.title or job.label, where=job.label).encode("utf-8")
 
 
 def notebook_to_html(
     notebook: str | os.PathLike, html_path: str | os.PathLike, *, lang: str = "fr", title: str = ""
 ) -> str:
-    """Convert an executed notebook to an offline report page; returns its SHA-256."""
+    """Convert an executed notebook to an offline report page (written atomically); returns its SHA-256."""
     import nbformat
 
     nb = nbformat.read(str(notebook), as_version=4)
-    html = _render(nb, lang=lang, title=title, where=str(notebook))
-    data = html.encode("utf-8")
-    Path(html_path).write_bytes(data)
+    data = _render(nb, lang=lang, title=title, where=str(notebook)).encode("utf-8")
+    write_atomic(html_path, data)
     return hashlib.sha256(data).hexdigest()
 
 
@@ -234,214 +212,103 @@ def html_page(body: str, *, lang: str = "fr", title: str = "") -> str:
     return _render(nb, lang=lang, title=title, where=title or "page")
 
 
-# --------------------------------------------------------------------------
-# Running notebooks
-# --------------------------------------------------------------------------
-_FAST_KERNEL: tuple[str, str] | None = None  # (kernel name, zygote socket) in each pool worker
-
-
-def _init_worker(fast_kernel: tuple[str, str] | None = None) -> None:
-    """Pool initialiser: one BLAS thread per kernel, the heavy imports done
-    once per worker (overlapping the parent's national work), and the name of
-    the zygote's kernelspec when fast kernels are on."""
-    global _FAST_KERNEL
-    os.environ.update(_SINGLE_THREAD_ENV)
-    _FAST_KERNEL = fast_kernel
-    import logging
-
-    import nbconvert  # noqa: F401
-    import papermill  # noqa: F401
-
-    logging.getLogger("papermill").setLevel(logging.WARNING)
-    _exporter()
-
-
-def _fast_kernel_ready(timeout: float = 120.0) -> str | None:
-    """The zygote's kernel name once its socket is up (it binds after preloading)."""
-    if _FAST_KERNEL is None:
+def _start_engine(engine: str, folder: Path):
+    """The fast engine's zygote (preloading from now on), or ``None`` for the portable engine."""
+    if engine != "fast":
         return None
-    name, sock = _FAST_KERNEL
-    deadline = time.monotonic() + timeout
-    while not os.path.exists(sock):
-        if time.monotonic() > deadline:
-            return None
-        time.sleep(0.05)
-    return name
+    from .kernels import Zygote
+
+    zygote = Zygote(folder, env=SINGLE_THREAD_ENV)
+    zygote.register()
+    return zygote
 
 
-def _run_one(job: RegionJob, template: str, kernel_name: str, timeout: float) -> RegionResult:
-    import papermill as pm
-
-    started = time.perf_counter()
-    job.cwd.mkdir(parents=True, exist_ok=True)
-    job.notebook.parent.mkdir(parents=True, exist_ok=True)
-    result = RegionResult(region=job.label, slug=job.key, status="failed", notebook=str(job.notebook))
-    if kernel_name == KERNEL_NAME and (fast := _fast_kernel_ready()):
-        kernel_name = fast  # same interpreter, modules pre-imported, still a new process per region
-    result.kernel = kernel_name
-    try:
-        pm.execute_notebook(
-            template,
-            str(job.notebook),
-            parameters=job.parameters,
-            kernel_name=kernel_name,
-            cwd=str(job.cwd),
-            progress_bar=False,
-            log_output=False,
-            request_save_on_cell_execute=False,
-            start_timeout=KERNEL_START_TIMEOUT_S,
-            execution_timeout=timeout,
-            extra_arguments=["--IPKernelApp.log_level=ERROR"],  # no kernel chatter on the console
-        )
-        sha = notebook_to_html(job.notebook, job.html, lang=job.lang, title=job.title or job.label)
-        result.status = "ok"
-        result.html = str(job.html)
-        result.sha256 = sha
-        result.bytes = job.html.stat().st_size
-    except Exception as exc:  # one region's failure must not stop the others
-        ename = getattr(exc, "ename", type(exc).__name__)
-        evalue = getattr(exc, "evalue", str(exc))
-        result.error = f"{ename}: {evalue}".strip()
-        if not isinstance(exc, (ReportError,)) and not hasattr(exc, "ename"):
-            result.error += " | " + traceback.format_exc(limit=3).strip().splitlines()[-1]
-    result.seconds = round(time.perf_counter() - started, 3)
-    return result
-
-
-def _run_star(args) -> RegionResult:
-    return _run_one(*args)
-
-
-def start_pool(jobs: int = 2, fast_kernels: bool = True):
-    """Fork the worker pool now, before any kernel starts (papermill pitfall 9).
-
-    With ``fast_kernels``, one zygote (:mod:`toolkit._kernel_zygote`) starts
-    first and pre-imports the report's modules while the caller does other
-    work; every worker forks its regions' kernels from it. Stop both with
-    :func:`stop_pool`.
-    """
-    if jobs < 1:
-        raise ReportError(f"jobs doit être au moins 1 (reçu : {jobs}).")
-    zygote = None
-    if fast_kernels:
-        from .._kernel_zygote import Zygote
-
-        zygote = Zygote(env=_SINGLE_THREAD_ENV)
-        zygote.register()  # JUPYTER_PATH, inherited by the workers
-    context = multiprocessing.get_context("fork")
-    fast = (zygote.kernel_name, zygote.socket) if zygote else None
-    pool = context.Pool(processes=jobs, initializer=_init_worker, initargs=(fast,))
-    pool.e2c_zygote = zygote
-    return pool
-
-
-def stop_pool(pool) -> None:
-    """Close the pool, wait for its workers, stop its zygote."""
-    pool.close()
-    pool.join()
-    zygote = getattr(pool, "e2c_zygote", None)
-    if zygote is not None:
-        zygote.stop()
-
-
+# --------------------------------------------------------------------------
+# Running a batch of notebooks
+# --------------------------------------------------------------------------
 def run_batch(
     template: str | os.PathLike,
     jobs: Sequence[RegionJob],
     *,
-    pool=None,
     workers: int = 2,
-    kernel_name: str = KERNEL_NAME,
+    kernel_name: str | None = None,
     timeout: float = CELL_TIMEOUT_S,
     progress: bool = True,
-    description: str = "Rapports",
-    fast_kernels: bool = True,
+    description: str | None = None,
+    engine: str | None = None,
     while_running=None,
+    collected: dict | None = None,
 ) -> list[RegionResult]:
-    """Execute ``template`` once per job, in parallel, and convert each to HTML.
+    """Execute ``template`` once per job, ``workers`` at a time, and publish each page.
 
-    A failing job is returned with ``status="failed"``, its error and the path
-    of its executed notebook; the other jobs go on. Results come back in the
-    order of ``jobs``. ``while_running``: a callable run in this process once
-    the jobs are handed to the pool (work that does not need their results).
+    Every job runs in a fresh kernel. A failing job is returned with
+    ``status="failed"`` and its error; the other jobs go on. A page is
+    written only when complete (temporary file, then rename). Results come
+    back in the order of ``jobs``; ``collected`` (a dict) receives them as
+    they finish, so that a caller interrupted midway knows which finished.
+    ``while_running``: a callable run in this thread once the jobs have
+    started. ``engine``: ``portable`` or ``fast`` (default: the platform's);
+    ignored when ``kernel_name`` is given.
     """
     template = str(Path(template).resolve())
     check_parameters_tag(template)
-    own_pool = pool is None
-    pool = pool or start_pool(workers, fast_kernels)
-    tasks = [(job, template, kernel_name, timeout) for job in jobs]
-    results: dict[str, RegionResult] = {}
+    results = {} if collected is None else collected
+    zygote, folder = None, None
+    if kernel_name is None:
+        engine = check_engine(engine)
+        if engine == "fast":
+            folder = Workspace()
+            zygote = _start_engine(engine, folder.path)
+        kernel_name = zygote.kernel_name if zygote else KERNEL_NAME
+    registry = KernelRegistry()
+    bar = None
     try:
-        pending = pool.imap_unordered(_run_star, tasks)
-        if while_running is not None:
-            while_running()
-        bar = None
-        if progress:
-            from tqdm.auto import tqdm
+        with kernel_env():
+            running = run_jobs(
+                template,
+                jobs,
+                workers=workers,
+                kernel_name=kernel_name,
+                timeout=timeout,
+                render=_page_of,
+                registry=registry,
+            )
+            if while_running is not None:
+                while_running()
+            if progress:
+                from tqdm.auto import tqdm
 
-            bar = tqdm(total=len(tasks), desc=description, unit="région")
-        for res in pending:
-            results[res.slug] = res
-            if bar is not None:
-                bar.set_postfix_str(f"{res.region} : {'ok' if res.ok else 'échec'}")
-                bar.update(1)
-        if bar is not None:
-            bar.close()
+                bar = tqdm(total=len(jobs), desc=description or _("Rapports"), unit=_("région"))
+            by_key = {job.key: job for job in jobs}
+            for result, page in running:
+                if page is not None:
+                    _publish(by_key[result.slug], result, page)
+                results[result.slug] = result
+                if bar is not None:
+                    outcome = _("ok") if result.ok else _("échec")
+                    bar.set_postfix_str(f"{result.region} : {outcome}")
+                    bar.update(1)
     finally:
-        if own_pool:
-            stop_pool(pool)
+        with shielded():
+            registry.kill_all() if len(results) < len(jobs) else None
+            if bar is not None:
+                bar.close()
+            if zygote is not None:
+                if zygote.error:
+                    for r in results.values():
+                        r.kernel = f"{r.kernel} (fallback: portable)"
+                zygote.stop()
+                folder.remove()
     return [results[job.key] for job in jobs]
 
 
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+def _publish(job: RegionJob, result: RegionResult, page: bytes) -> None:
+    write_atomic(job.html, page)
+    result.html = str(job.html)
+    result.sha256 = hashlib.sha256(page).hexdigest()
+    result.bytes = len(page)
 
 
-def write_manifest(
-    path: str | os.PathLike,
-    *,
-    period: str,
-    parameters: Mapping,
-    results: Iterable[RegionResult],
-    input_info: Mapping | None = None,
-    template: str | os.PathLike | None = None,
-    timings: Mapping | None = None,
-    index: str | os.PathLike | None = None,
-) -> Path:
-    """Write ``manifest.json``: parameters, input SHA-256, toolkit version,
-    template checksum, checksum/timing/status of every page."""
-    path = Path(path)
-    base = path.parent
-    regions = []
-    for r in results:
-        entry = asdict(r)
-        if r.html:
-            entry["html"] = os.path.relpath(r.html, base)
-        regions.append(entry)
-    manifest = {
-        "toolkit_version": __version__,
-        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "period": period,
-        "parameters": dict(parameters),
-        "input": dict(input_info or {}),
-        "template": ({"path": str(template), "sha256": _sha256_file(Path(template))} if template else None),
-        "timings_s": dict(timings or {}),
-        "status": "ok" if all(r["status"] == "ok" for r in regions) else "failed",
-        "n_ok": sum(r["status"] == "ok" for r in regions),
-        "n_failed": sum(r["status"] != "ok" for r in regions),
-        "regions": regions,
-        "index": ({"path": os.path.relpath(index, base), "sha256": _sha256_file(Path(index))} if index else None),
-    }
-    path.write_text(json.dumps(manifest, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
-    return path
-
-
-# --------------------------------------------------------------------------
-# The national batch
-# --------------------------------------------------------------------------
 def resolve_regions(regions: Iterable[str] | None, present: Sequence[str]) -> list[str]:
     """Official region names from names, slugs, INSEE codes or former names.
 
@@ -466,6 +333,81 @@ def resolve_regions(regions: Iterable[str] | None, present: Sequence[str]) -> li
     return out
 
 
+# --------------------------------------------------------------------------
+# The content layer: every call the batch makes into it, here and nowhere else
+# --------------------------------------------------------------------------
+def _content_national(data, work_root: Path, **options):
+    """National work once (aggregates before suppression), saved under ``work_root`` (the private folder)."""
+    from . import sections
+
+    return sections.prepare_national(data, work_root, **options)
+
+
+def _content_impact(comparison, national) -> Path:
+    """The impact design's rows for the regions' impact sections, saved beside the national work."""
+    from . import sections
+
+    return sections.prepare_impact(comparison, national.work_dir, national.definition)
+
+
+def _content_report_title(region: str, period: str, lang: str) -> str:
+    from . import sections
+
+    return sections.report_title(region, period, lang)
+
+
+def _content_index_figure(national, lang: str) -> str:
+    from . import sections
+
+    return sections.index_figure(national, lang)
+
+
+def _content_index_page(national, results, lang: str, figure: str | None) -> bytes:
+    from . import sections
+
+    body = sections.index_body(national, results, lang=lang, figure=figure)
+    return html_page(body, lang=lang, title=sections.index_title(national.period, lang)).encode("utf-8")
+
+
+# --------------------------------------------------------------------------
+# The national batch
+# --------------------------------------------------------------------------
+def _region_jobs(names, national, out_dir: Path, period: str, lang: str, parameters: dict, declared) -> list[RegionJob]:
+    from ..schema import REGION_BY_NAME
+
+    jobs = []
+    for name in names:
+        slug = REGION_BY_NAME[name].slug
+        params = {"region": name, **parameters}
+        work = national.work_dir.parent / slug  # private work folder, never under `out`
+        jobs.append(
+            RegionJob(
+                key=slug,
+                label=name,
+                parameters={k: v for k, v in params.items() if k in declared},
+                notebook=work / f"{slug}.ipynb",
+                html=out_dir / f"{slug}.html",
+                cwd=work,
+                lang=lang,
+                title=_content_report_title(name, period, lang),
+            )
+        )
+    return jobs
+
+
+def _tidy_out(out_root: Path, out_dir: Path) -> None:
+    """Remove what an earlier, interrupted or older batch may have left under ``out``:
+    page fragments (``.<page>.*.part``) and the former in-place work folder
+    ``<out>/_work`` (national tables before suppression)."""
+    import shutil
+
+    for part in out_dir.glob(".*.part"):
+        part.unlink(missing_ok=True)
+    legacy = out_root / "_work"
+    if legacy.is_dir():
+        shutil.rmtree(legacy, ignore_errors=True)
+
+
 def build_reports(
     data=None,
     out=None,
@@ -479,10 +421,11 @@ def build_reports(
     *,
     template: str | os.PathLike | None = None,
     keep_work: bool = False,
-    kernel_name: str = KERNEL_NAME,
+    kernel_name: str | None = None,
     timeout: float = CELL_TIMEOUT_S,
     comparison: str | os.PathLike | None = None,
-    fast_kernels: bool = True,
+    engine: str | None = None,
+    fast_kernels: bool | None = None,
     mapping=None,
     situations=None,
 ) -> BatchResult:
@@ -494,163 +437,151 @@ def build_reports(
         A raw export (CSV/XLSX/Parquet) or a raw-contract frame. Default: the
         one export in ``data/raw/``, else the synthetic national default.
     out : path, optional
-        Reports folder (default ``config.REPORTS_DIR``).
+        Reports folder (default ``config.REPORTS_DIR``; relative to the current folder).
     regions : list of str, optional
         Region names, slugs or INSEE codes (default: every region in the data).
     jobs : int, default 2
-        Parallel notebook executions.
-    definition : str, optional
-        Positive-exit definition (``projet`` by default).
-    lang : {"fr", "en"}
-    min_cell : int, default 11
-        Smallest published count.
-    period : str, optional
-        Folder name and report period (default: the span of cohort years).
-    progress : bool
-        Show a progress bar.
-    template, kernel_name, timeout
-        The notebook template, the Jupyter kernel and the per-cell timeout in
-        seconds.
+        Regions rendered at once (one kernel each).
+    definition, lang, min_cell, period
+        Positive-exit definition (``projet``), ``fr``/``en``, smallest published
+        count (11), report period (default: the span of cohort years).
+    progress, template, timeout, kernel_name
+        A progress bar; the notebook template, the per-cell timeout in seconds, a Jupyter
+        kernel to use instead of the engine's.
+    engine : {"portable", "fast"}, optional
+        How fresh kernels start (:mod:`toolkit.reports.engine`): ``portable``
+        everywhere, ``fast`` on Linux (falls back to ``portable`` if it fails).
+        Default: ``fast`` where supported. ``fast_kernels``: its former name.
     keep_work : bool, default False
-        Keep the national work folder (``<out>/_work/<period>/national``). By
-        default it is deleted after the batch, even a failed one: its tables
-        are aggregates before suppression. The executed region notebooks stay
-        in ``<out>/_work/<period>/<slug>/`` (they hold only published output).
+        Keep the private work folder (national tables before suppression,
+        executed notebooks) for inspection: ``BatchResult.work_dir``.
     comparison : path, optional
         An impact design (raw contract with a ``groupe`` column): each report
-        then has an impact section (:func:`toolkit.impact.impact_section`).
-    fast_kernels : bool, default True
-        Fork each region's fresh kernel from a pre-imported zygote
-        (:mod:`toolkit._kernel_zygote`) instead of starting Python and
-        importing everything again; False starts ordinary ``python3`` kernels.
+        then has an impact section.
     mapping, situations : path, optional
-        The school's mapping file and the situations table of a two-table
-        export (see :mod:`toolkit.mapping_file`); ``data`` may also be the
-        Parquet that ``e2c clean --out`` writes (:mod:`toolkit.cleaned_io`).
+        The school's mapping file and the situations table of a two-table export.
 
     Returns
     -------
     BatchResult
-        ``out_dir`` (the period folder), ``period``, ``regions`` (one
-        :class:`RegionResult` each), ``index``, ``manifest``, ``timings``.
+
+    Raises
+    ------
+    ReportError
+        Bad parameters, an unusable ``out`` (a file, read-only, full disk),
+        another batch writing into ``out``.
+    BatchInterrupted
+        SIGINT or SIGTERM, once every kernel is stopped and the work folder
+        removed; the pages already published stay, ``manifest.json`` says which.
     """
-    from . import sections
+    from ..i18n import check_lang
 
-    min_cell = DEFAULT_MIN_CELL if min_cell is None else int(min_cell)
-    jobs = 2 if jobs is None else int(jobs)
-    lang = lang or "fr"
-    if min_cell < 1:
-        raise ReportError(f"min_cell doit être au moins 1 (reçu : {min_cell}).")
-    if lang not in ("fr", "en"):
-        raise ReportError(f"Langue inconnue : {lang!r} ('fr' ou 'en').")
-    template = Path(template or REPORT_TEMPLATE)
-    declared = check_parameters_tag(template)
+    with use_language(check_lang(lang or "fr")) as lang:
+        min_cell = DEFAULT_MIN_CELL if min_cell is None else int(min_cell)
+        if min_cell < 1:
+            raise ReportError(_("min_cell doit être au moins 1 (reçu : {n}).", n=min_cell))
+        if fast_kernels is not None and engine is None:
+            engine = "fast" if fast_kernels else "portable"
+        opts = {"engine": check_engine(engine), "timeout": timeout, "comparison": comparison}
+        opts["sources"] = {k: v for k, v in (("mapping", mapping), ("situations", situations)) if v is not None}
+        opts["template"] = Path(template or REPORT_TEMPLATE).resolve()
+        opts["declared"] = check_parameters_tag(opts["template"])
+        out_root = prepare_out(out if out is not None else REPORTS_DIR)
+        args = (data, out_root, regions, jobs, definition, lang, min_cell, period, progress)
+        return _locked_build(args, keep_work, kernel_name, opts)
+
+
+def _locked_build(args: tuple, keep_work: bool, kernel_name: str | None, opts: dict) -> BatchResult:
+    """The batch, holding the reports folder's lock, with its private work folder and
+    its engine; both are removed on every way out (signals raise, so ``finally`` runs)."""
+    data, out_root, *rest = args
+    with stop_on_signals(), BatchLock(out_root):
+        workspace = Workspace(keep=keep_work)
+        zygote = None
+        try:
+            if kernel_name is None:  # the zygote preloads during the national work
+                zygote = _start_engine(opts["engine"], workspace.subdir("kernels"))
+            opts["zygote"] = zygote
+            opts["kernel_name"] = kernel_name or (zygote.kernel_name if zygote else KERNEL_NAME)
+            return _build(data, out_root, workspace, *rest, **opts)
+        finally:
+            with shielded():
+                if zygote is not None:
+                    zygote.stop()
+                workspace.remove()
+
+
+def _build(data, out_root, workspace, regions, jobs, definition, lang, min_cell, period, progress, **opts):
     t0 = time.perf_counter()
-    pool = start_pool(jobs, fast_kernels)  # before any kernel; warms up while we do the national work
-    impact_rows: Path | None = None
-    national = None
     try:
-        out_root = Path(out) if out is not None else REPORTS_DIR
-        national = sections.prepare_national(
-            data,
-            out_root / "_work",
-            definition=definition,
-            lang=lang,
-            min_cell=min_cell,
-            period=period,
-            mapping=mapping,
-            situations=situations,
+        national = _content_national(
+            data, workspace.path, definition=definition, lang=lang, min_cell=min_cell, period=period, **opts["sources"]
         )
-        t_national = time.perf_counter() - t0
-        period = national.period
-        out_dir = out_root / period
-        out_dir.mkdir(parents=True, exist_ok=True)
-        names = resolve_regions(regions, national.regions)
-        from ..schema import REGION_BY_NAME
-
-        parameters = {
-            "work_dir": str(national.work_dir),
-            "data_path": national.input_info.get("name", ""),
-            "period": period,
-            "definition": national.definition,
-            "lang": lang,
-            "min_cell": int(min_cell),
-            "comparison_path": (
-                str(impact_rows := sections.prepare_impact(comparison, national.work_dir, national.definition))
-                if comparison
-                else ""
-            ),
-        }
-        batch = []
-        for name in names:
-            slug = REGION_BY_NAME[name].slug
-            params = {"region": name, **parameters}
-            batch.append(
-                RegionJob(
-                    key=slug,
-                    label=name,
-                    parameters={k: v for k, v in params.items() if k in declared},
-                    notebook=national.work_dir.parent / slug / f"{slug}.ipynb",
-                    html=out_dir / f"{slug}.html",
-                    cwd=national.work_dir.parent / slug,
-                    lang=lang,
-                    title=sections.report_title(name, period, lang),
-                )
-            )
-        t1 = time.perf_counter()
-        figure: list[str] = []
-        results = run_batch(
-            template,
-            batch,
-            pool=pool,
-            kernel_name=kernel_name,
-            timeout=timeout,
-            progress=progress,
-            description="Rapports" if lang == "fr" else "Reports",
-            while_running=lambda: figure.append(sections.index_figure(national, lang)),
-        )
-        t_batch = time.perf_counter() - t1
-    finally:
-        stop_pool(pool)
-        if impact_rows is not None:  # trainee-level rows: not kept, even when the batch fails
-            Path(impact_rows).unlink(missing_ok=True)
-        if national is not None and not keep_work:
-            # The national tables are aggregates *before* suppression: load what the index needs,
-            # then remove them so that nothing under `out` holds an unsuppressed small count.
-            national.tables, national.sites, national.region_comparison  # noqa: B018
-            shutil.rmtree(national.work_dir, ignore_errors=True)
-    index = out_dir / "index.html"
-    body = sections.index_body(national, results, lang=lang, figure=figure[0] if figure else None)
-    index.write_text(html_page(body, lang=lang, title=sections.index_title(period, lang)), encoding="utf-8")
-    timings = {
-        "national": round(t_national, 3),
-        "regions": round(t_batch, 3),
-        "total": round(time.perf_counter() - t0, 3),
+    except OSError as exc:  # the private work folder: full or unwritable temporary folder
+        raise path_error(exc, workspace.path) from exc
+    t_national = time.perf_counter() - t0
+    out_dir = ensure_dir(out_root / national.period)
+    _tidy_out(out_root, out_dir)
+    names = resolve_regions(regions, national.regions)
+    comparison = opts["comparison"]
+    parameters = {
+        "work_dir": str(national.work_dir),
+        "data_path": national.input_info.get("name", ""),
+        "period": national.period,
+        "definition": national.definition,
+        "lang": lang,
+        "min_cell": int(min_cell),
+        "comparison_path": (str(_content_impact(comparison, national)) if comparison else ""),
     }
-    for r in results:  # each region's alerts go in manifest.json
-        r.alerts = [
-            {"code": a["code"], "message": a["message"]} for a in national.meta.get("alerts", {}).get(r.region, [])
-        ]
+    batch = _region_jobs(names, national, out_dir, national.period, lang, parameters, opts["declared"])
+    recorded = {
+        "regions": names,
+        "jobs": jobs,
+        "definition": national.definition,
+        "lang": lang,
+        "min_cell": int(min_cell),
+        "engine": opts["engine"],
+        "kernel": opts["kernel_name"],
+        "cell_timeout_s": opts["timeout"],
+        "comparison": str(comparison) if comparison else None,
+        **{k: str(v) for k, v in opts["sources"].items()},
+    }
+    t1 = time.perf_counter()
+    figure: list[str] = []
+    collected: dict[str, RegionResult] = {}
+    try:
+        results = run_batch(
+            opts["template"], batch, workers=jobs, kernel_name=opts["kernel_name"], timeout=opts["timeout"],
+            progress=progress, collected=collected,
+            while_running=lambda: figure.append(_content_index_figure(national, lang)),
+        )  # fmt: skip
+    except KeyboardInterrupt:
+        with shielded():
+            interrupted_manifest(out_dir, names, batch, collected, recorded, national)
+        raise
+    timings = {"national": round(t_national, 3), "regions": round(time.perf_counter() - t1, 3)}
+    return _finish(national, results, out_dir, workspace, recorded, timings, figure, t0, opts)
+
+
+def _finish(national, results, out_dir, workspace, recorded, timings, figure, t0, opts) -> BatchResult:
+    """The index page and the manifest, once every region has ended."""
+    zygote = opts["zygote"]
+    if zygote is not None and zygote.error:  # the fast engine fell back: said in the manifest
+        recorded["engine_fallback"] = zygote.error
+    alerts = national.meta.get("alerts", {})
+    for result in results:  # each region's alerts go in manifest.json
+        result.alerts = [{"code": a["code"], "message": a["message"]} for a in alerts.get(result.region, [])]
+        if not workspace.keep:  # the executed notebooks go with the private work folder
+            result.notebook = ""
+    lang, period = recorded["lang"], national.period
+    index = out_dir / "index.html"
+    write_atomic(index, _content_index_page(national, results, lang, figure[0] if figure else None))
+    timings["total"] = round(time.perf_counter() - t0, 3)
     manifest = write_manifest(
-        out_dir / "manifest.json",
-        period=period,
-        parameters={
-            "regions": names,
-            "jobs": jobs,
-            "definition": national.definition,
-            "lang": lang,
-            "min_cell": int(min_cell),
-            "kernel": kernel_name,
-            "cell_timeout_s": timeout,
-            "comparison": str(comparison) if comparison else None,
-            "fast_kernels": fast_kernels,
-            "mapping": str(mapping) if mapping else None,
-            "situations": str(situations) if situations is not None else None,
-        },
-        results=results,
-        input_info=national.input_info,
-        template=template,
-        timings=timings,
-        index=index,
-    )
-    return BatchResult(out_dir=out_dir, period=period, regions=results, index=index, manifest=manifest, timings=timings)
+        out_dir / "manifest.json", period=period, parameters=recorded, results=results,
+        input_info=national.input_info, template=opts["template"], timings=timings, index=index,
+    )  # fmt: skip
+    return BatchResult(
+        out_dir=out_dir, period=period, regions=results, index=index, manifest=manifest, timings=timings,
+        engine=opts["engine"], work_dir=workspace.path if workspace.keep else None,
+    )  # fmt: skip
