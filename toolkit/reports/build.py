@@ -160,6 +160,8 @@ def prepare_national(
     period=None,
     progress: bool = False,
     comparison: bool = False,
+    mapping=None,
+    situations=None,
 ) -> NationalWork:
     """The national work and every page's content, before any kernel runs.
 
@@ -169,7 +171,14 @@ def prepare_national(
     set and written under ``work_dir``.
     """
     national = compute_national(
-        data, work_root, definition=definition, min_cell=min_cell, period=period, progress=progress
+        data,
+        work_root,
+        definition=definition,
+        min_cell=min_cell,
+        period=period,
+        progress=progress,
+        mapping=mapping,
+        situations=situations,
     )
     national.content = build_content(national, min_cell, comparison=comparison)
     save_content(national.content, national.work_dir)

@@ -180,6 +180,8 @@ def compute_national(
     min_cell: int = DEFAULT_MIN_CELL,
     period=None,
     progress: bool = False,
+    mapping=None,
+    situations=None,
 ) -> NationalWork:
     """Clean the data, fit the national expected model, compare sites and
     regions, compute the national aggregates, once; save them for the regions.
@@ -197,13 +199,13 @@ def compute_national(
     -------
     NationalWork
     """
-    from ..cleaning import clean_export
+    from ..cleaned_io import clean_or_load  # a raw export (with its mapping), or the Parquet of `e2c clean --out`
     from ..compare import compare_units, fit_expected_model
     from ..config import REPORTS_DIR
 
     d = get_definition(definition)
     source, input_info = _source(data)
-    cleaned = clean_export(source, definition=d, progress=progress)
+    cleaned = clean_or_load(source, definition=d, progress=progress, mapping=mapping, situations=situations)
     frame = cleaned.data
     if "group" in frame.columns:  # a comparison group is not E2C activity
         frame = frame[frame["group"].astype("object").fillna("e2c") != "comparaison"]
@@ -245,6 +247,9 @@ def compute_national(
             "n_regions": int(len(regions_cmp)),
         },
     }
+    from ..report_alerts import national_extras  # unknown-outcome alerts per region, rate after follow-up
+
+    meta |= national_extras(frame, d) | {"follow_up_months": d.follow_up_months}
     work = NationalWork(
         work_dir, label, d.name, present, input_info, meta, regional_tables(frame, d, min_cell), sites, regions_cmp
     )
