@@ -88,3 +88,45 @@ def test_reports_for_one_region_and_a_clear_error_for_an_unknown_one(capsys, tmp
     assert main(["reports", "--quiet", "--data", str(export), "--out", str(out), "--regions", "Atlantide"]) == 2
     err = capsys.readouterr().err
     assert "Atlantide" in err and "Traceback" not in err
+
+
+def test_help_is_in_one_language_with_examples():
+    french = subprocess.run([sys.executable, "-m", "toolkit.cli", "reports", "--help"], capture_output=True, text=True)
+    english = subprocess.run(
+        [sys.executable, "-m", "toolkit.cli", "reports", "--help", "--lang", "en"], capture_output=True, text=True
+    )
+    assert french.returncode == english.returncode == 0
+    assert french.stdout.startswith("utilisation : ") and "Exemples :" in french.stdout
+    assert "positional arguments" not in french.stdout and "show this help" not in french.stdout
+    mapping = subprocess.run([sys.executable, "-m", "toolkit.cli", "map", "--help"], capture_output=True, text=True)
+    assert "positional arguments" not in mapping.stdout and "\narguments:" in mapping.stdout
+    assert english.stdout.startswith("usage: ") and "Examples:" in english.stdout
+    for french_word in ("défaut", "dossier", "rapports", "Exemples"):
+        assert french_word not in english.stdout
+
+
+def test_argparse_errors_follow_the_language():
+    proc = subprocess.run([sys.executable, "-m", "toolkit.cli", "clean", "--jobs"], capture_output=True, text=True)
+    assert proc.returncode == 2 and "arguments non reconnus" in proc.stderr
+    proc = subprocess.run(
+        [sys.executable, "-m", "toolkit.cli", "--lang", "en", "clean", "--jobs"], capture_output=True, text=True
+    )
+    assert proc.returncode == 2 and "unrecognized arguments" in proc.stderr
+
+
+def test_a_closed_pipe_is_no_traceback():
+    """``e2c definitions | head -c 10``: the reader leaves early; no BrokenPipe traceback."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "toolkit.cli", "definitions"], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    proc.stdout.read(10)
+    proc.stdout.close()  # the reader goes away
+    _, err = proc.communicate(timeout=60)
+    assert b"Traceback" not in err and b"BrokenPipe" not in err
+    assert proc.returncode == 0
+
+
+def test_english_errors_come_from_the_toolkit_in_english(capsys, tmp_path):
+    assert main(["clean", "--lang", "en", "--data", str(tmp_path / "absent.csv")]) == 2
+    err = capsys.readouterr().err
+    assert "introuvable" not in err and "absent.csv" in err

@@ -597,13 +597,12 @@ def _collect_warnings(rows: ParsedRows, cols: dict, keep: np.ndarray, dropped, i
             "identifier_column_dropped",
             f"{warning_label('identifier_column_dropped')} : {quote_value(column)} ({identifier_label(kind)})",
         )
-    from .mapping_file import suggestion_text  # the contract column an ignored header resembles
+    from .mapping_file import SUGGESTED_AT_MOST, suggestion_text  # the contract column an ignored header resembles
 
-    for column in ignored:
+    for i, column in enumerate(ignored):
+        hint = suggestion_text(column) if i < SUGGESTED_AT_MOST else ""
         warnings.add_column(
-            column,
-            "column_ignored",
-            f"{warning_label('column_ignored')} : {quote_value(column)}{suggestion_text(column)}",
+            column, "column_ignored", f"{warning_label('column_ignored')} : {quote_value(column)}{hint}"
         )
     bad = rows.unrecognised
     warnings.add_rows(rows.birth_full_date, "annee_naissance", "birth_date_reduced")

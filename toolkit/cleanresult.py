@@ -199,10 +199,10 @@ class CleanResult:
             if s["dropped_identifier_columns"]:
                 names = ", ".join(s["dropped_identifier_columns"])
                 lines.append(f"{warning_label('identifier_column_dropped')} : {names}")
-            from .mapping_file import suggestion_text  # every ignored column named, with what it resembles
+            from .mapping_file import ignored_lines  # every ignored column named, with what it resembles
             from .situations import situations_text
 
-            lines += [f"{warning_label('column_ignored')} : {c}{suggestion_text(c)}" for c in s["ignored_columns"]]
+            lines += ignored_lines(list(s["ignored_columns"]), warning_label("column_ignored"))
             lines += [f"  - {note}" for note in s.get("layout_notes", [])]
             lines += situations_text(s.get("situations"))
         return "\n".join(lines)

@@ -9,49 +9,22 @@ from __future__ import annotations
 
 import argparse
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 from . import __version__
-from .errors import E2CError
+from .errors import E2CError, console_text
+from .i18n import _, check_lang, ngettext, set_language
 
 __all__ = ["main", "build_parser"]
 
-_MESSAGES = {
-    "fr": {
-        "error": "Erreur : {}",
-        "interrupted": "Interrompu.",
-        "data": "Données : {}",
-        "synthetic": "(données synthétiques par défaut : aucun export dans data/raw/)",
-        "written": "Écrit : {}",
-        "kept": "Lignes gardées écrites dans {}",
-        "reports_ok": "{n} rapport(s) écrit(s) dans {out}",
-        "reports_failed": "{n} région(s) en échec :",
-        "dictionary": "Dictionnaire des données écrit dans {}",
-    },
-    "en": {
-        "error": "Error: {}",
-        "interrupted": "Interrupted.",
-        "data": "Data: {}",
-        "synthetic": "(synthetic default data: no export in data/raw/)",
-        "written": "Written: {}",
-        "kept": "Kept rows written to {}",
-        "reports_ok": "{n} report(s) written to {out}",
-        "reports_failed": "{n} region(s) failed:",
-        "dictionary": "Data dictionary written to {}",
-    },
-}
 
-
-def _say(lang: str, key: str, *args, **kwargs) -> str:
-    return _MESSAGES.get(lang, _MESSAGES["fr"])[key].format(*args, **kwargs)
-
-
-def _describe_input(path: Path, lang: str) -> None:
+def _describe_input(path: Path) -> None:
     from .config import SYNTH_DATA_DIR
 
-    print(_say(lang, "data", path))
+    print(_("Données : {path}", path=path))
     if SYNTH_DATA_DIR in path.resolve().parents:
-        print(_say(lang, "synthetic"))
+        print(_("(données synthétiques par défaut : aucun export dans data/raw/)"))
 
 
 # --------------------------------------------------------------------------
@@ -60,7 +33,6 @@ def _describe_input(path: Path, lang: str) -> None:
 def _mapping_for(path: Path, given: str | None) -> str | Path | None:
     """The mapping given, else ``<export>.mapping.yml`` beside the export (said on the screen)."""
     from .cleaned_io import is_cleaned_parquet
-    from .i18n import _
     from .mapping_file import mapping_beside
 
     if given is not None or is_cleaned_parquet(path):
@@ -73,11 +45,9 @@ def _mapping_for(path: Path, given: str | None) -> str | Path | None:
 
 def _cmd_clean(args: argparse.Namespace) -> int:
     from .datasets import resolve_data_path
-    from .i18n import set_language
 
-    set_language(args.lang)
     path = resolve_data_path(args.data)
-    _describe_input(path, args.lang)
+    _describe_input(path)
     from .cleaned_io import write_cleaned
     from .cleaning import clean_export
 
@@ -88,15 +58,13 @@ def _cmd_clean(args: argparse.Namespace) -> int:
     print(result.summary_text(lang=args.lang))
     if args.out:
         out = write_cleaned(result, args.out)  # the canonical frame with its definition, accounting and alerts
-        print(_say(args.lang, "kept", out))
+        print(_("Lignes gardées écrites dans {path}", path=out))
     return 0
 
 
 def _cmd_map(args: argparse.Namespace) -> int:
-    from .i18n import _, set_language
     from .mapping import default_output, propose_mapping
 
-    set_language(args.lang)
     proposal = propose_mapping(
         args.export,
         situations=args.situations,
@@ -123,7 +91,7 @@ def _cmd_synth(args: argparse.Namespace) -> int:
     if args.per_year:
         kwargs["trainees_per_year"] = args.per_year
     path = write_export(Path(args.out) if args.out else SYNTH_DATA_DIR, **kwargs)
-    print(_say(args.lang, "written", path))
+    print(_("Écrit : {path}", path=path))
     return 0
 
 
@@ -132,10 +100,7 @@ def _cmd_reports(args: argparse.Namespace) -> int:
     from .reports import BatchInterrupted, build_reports
 
     path = resolve_data_path(args.data)
-    _describe_input(path, args.lang)
-    from .i18n import set_language
-
-    set_language(args.lang)
+    _describe_input(path)
     try:
         result = build_reports(
             data=path,
@@ -153,18 +118,18 @@ def _cmd_reports(args: argparse.Namespace) -> int:
             engine=args.engine,
         )
     except BatchInterrupted as exc:  # kernels stopped, work folder removed: say so, exit 128 + signal
-        print(_say(args.lang, "interrupted"), file=sys.stderr)
+        print(_("Interrompu."), file=sys.stderr)
         import gc
 
         gc.freeze()  # nothing is left to clean: spare the exit a full collection (seconds on a large heap)
         return 128 + int(exc.signum)
     ok = [r for r in result.regions if r.status == "ok"]
     failed = [r for r in result.regions if r.status != "ok"]
-    print(_say(args.lang, "reports_ok", n=len(ok), out=result.out_dir))
+    print(ngettext("{n} rapport écrit dans {out}", "{n} rapports écrits dans {out}", len(ok), out=result.out_dir))
     if failed:
-        print(_say(args.lang, "reports_failed", n=len(failed)), file=sys.stderr)
+        print(ngettext("{n} région en échec :", "{n} régions en échec :", len(failed)), file=sys.stderr)
         for r in failed:
-            print(f"  - {r.region}: {r.error}", file=sys.stderr)
+            print(console_text(f"  - {r.region} : {r.error}"), file=sys.stderr)
         return 1
     return 0
 
@@ -175,7 +140,7 @@ def _cmd_dictionary(args: argparse.Namespace) -> int:
     text = data_dictionary_markdown(lang=args.lang)
     if args.out:
         Path(args.out).write_text(text, encoding="utf-8")
-        print(_say(args.lang, "dictionary", args.out))
+        print(_("Dictionnaire des données écrit dans {path}", path=args.out))
     else:
         print(text)
     return 0
@@ -185,11 +150,7 @@ def _cmd_definitions(args: argparse.Namespace) -> int:
     from .definitions import DEFAULT_DEFINITION, DEFINITIONS
 
     for d in DEFINITIONS.values():
-        star = (
-            " (défaut)"
-            if d is DEFAULT_DEFINITION and args.lang == "fr"
-            else (" (default)" if d is DEFAULT_DEFINITION else "")
-        )
+        star = _(" (défaut)") if d is DEFAULT_DEFINITION else ""
         print(f"{d.name}{star}: {d.label(args.lang)}\n    {d.text(args.lang)}\n")
     return 0
 
@@ -197,96 +158,231 @@ def _cmd_definitions(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------
 # Parser
 # --------------------------------------------------------------------------
+# argparse's own words (usage, section titles, its error messages), in French when the language is French.
+_ARGPARSE_FR = {
+    "usage: ": "utilisation : ",
+    "positional arguments": "arguments",
+    "options": "options",
+    "show this help message and exit": "afficher cette aide et quitter",
+    "show program's version number and exit": "afficher la version et quitter",
+    "the following arguments are required: %s": "arguments obligatoires manquants : %s",
+    "argument %(argument_name)s: %(message)s": "argument %(argument_name)s : %(message)s",
+    "invalid choice: %(value)r (choose from %(choices)s)": "choix invalide : %(value)r (choisir parmi %(choices)s)",
+    "unrecognized arguments: %s": "arguments non reconnus : %s",
+    "expected one argument": "une valeur attendue",
+    "expected at least one argument": "au moins une valeur attendue",
+    "invalid %(type)s value: %(value)r": "valeur %(type)s invalide : %(value)r",
+    "ambiguous option: %(option)s could match %(matches)s": "option ambiguë : %(option)s peut désigner %(matches)s",
+    "%(prog)s: error: %(message)s\n": "%(prog)s : erreur : %(message)s\n",
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse in the chosen language: French words for its own messages when the language is French.
+
+    argparse looks its words up through its module-level ``_`` when a parser is built (group titles),
+    when help is printed and when an error is reported; each of those runs with French words.
+    """
+
+    @staticmethod
+    @contextmanager
+    def _words():
+        from .i18n import current_language
+
+        previous = argparse._
+        if current_language() == "fr":
+            argparse._ = lambda text: _ARGPARSE_FR.get(text, text)
+        try:
+            yield
+        finally:
+            argparse._ = previous
+
+    def __init__(self, *args, **kwargs):
+        with self._words():
+            super().__init__(*args, **kwargs)
+
+    def parse_args(self, args=None, namespace=None):
+        with self._words():
+            return super().parse_args(args, namespace)
+
+    def print_help(self, file=None):
+        with self._words():
+            super().print_help(file)
+
+
+def _examples(*lines: str) -> str:
+    return _("Exemples :") + "\n" + "\n".join(f"  {line}" for line in lines)
+
+
+def _sub(sub, name: str, help_text: str, *examples: str) -> argparse.ArgumentParser:
+    return sub.add_parser(
+        name,
+        parents=[_common()],
+        add_help=False,
+        help=help_text,
+        description=help_text[:1].upper() + help_text[1:] + ".",
+        epilog=_examples(*examples),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
+def _common() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-h", "--help", action="help", help=_("afficher cette aide et quitter"))
+    common.add_argument("--lang", choices=("fr", "en"), default="fr", help=_("langue des messages et des rapports"))
+    common.add_argument("--quiet", action="store_true", help=_("sans barre de progression"))
+    return common
+
+
 def build_parser() -> argparse.ArgumentParser:
+    """The ``e2c`` parser, its help in the current language (:func:`main` sets it from ``--lang``)."""
     from .definitions import DEFINITIONS
 
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--lang", choices=("fr", "en"), default="fr", help="langue des messages et des rapports")
-    common.add_argument("--quiet", action="store_true", help="sans barre de progression")
-
-    parser = argparse.ArgumentParser(
-        prog="e2c", description="Boîte à outils d'évaluation des Écoles de la 2e Chance.", parents=[common]
+    definition_help = _("définition de la sortie positive (e2c definitions les liste)")
+    parser = _Parser(
+        prog="e2c",
+        description=_("Boîte à outils d'évaluation des Écoles de la 2e Chance."),
+        epilog=_examples("e2c map data/raw/export.xlsx", "e2c clean --data data/raw/export.xlsx", "e2c reports"),
+        parents=[_common()],
+        add_help=False,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--version", action="version", version=f"e2c {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument("--version", action="version", version=f"e2c {__version__}", help=_("afficher la version"))
+    sub = parser.add_subparsers(dest="command", required=True, title=_("commandes"), metavar=_("COMMANDE"))
 
-    p = sub.add_parser("clean", parents=[common], help="nettoyer un export et afficher le bilan des lignes")
-    p.add_argument("--data", help="export (CSV, XLSX, Parquet) ; défaut : data/raw/ ou données synthétiques")
-    p.add_argument("--mapping", help="fichier YAML de correspondance des colonnes et libellés")
-    p.add_argument("--definition", choices=sorted(DEFINITIONS), default=None, help="définition de la sortie positive")
-    p.add_argument("--situations", help="tableau des situations après la sortie (export en deux tableaux)")
-    p.add_argument("--out", help="écrire les lignes gardées en Parquet (relu par « e2c reports --data »)")
+    p = _sub(
+        sub,
+        "clean",
+        _("nettoyer un export et afficher le bilan des lignes"),
+        "e2c clean --data data/raw/export.csv",
+        "e2c clean --data data/raw/export.xlsx --out data/processed/propre.parquet",
+    )
+    p.add_argument("--data", help=_("export (CSV, XLSX, Parquet) ; défaut : data/raw/ ou données synthétiques"))
+    p.add_argument("--mapping", help=_("fichier YAML de correspondance des colonnes et libellés"))
+    p.add_argument("--definition", choices=sorted(DEFINITIONS), default=None, help=definition_help)
+    p.add_argument("--situations", help=_("tableau des situations après la sortie (export en deux tableaux)"))
+    p.add_argument("--out", help=_("écrire les lignes gardées en Parquet (relu par « e2c reports --data »)"))
     p.set_defaults(func=_cmd_clean)
 
-    p = sub.add_parser("map", parents=[common], help="proposer un fichier de correspondance pour l'export d'une école")
-    p.add_argument("export", help="export de l'école (CSV, XLSX, Parquet)")
-    p.add_argument("--situations", help="tableau des situations après la sortie (fichier)")
-    p.add_argument("--situations-sheet", help="feuille XLSX du tableau des situations (dans l'export)")
-    p.add_argument("--sheet", help="feuille XLSX des parcours (défaut : la première)")
-    p.add_argument("--out", help="fichier YAML à écrire (défaut : <export>.mapping.yml à côté de l'export)")
-    p.add_argument("--force", action="store_true", help="remplacer un fichier de correspondance existant")
-    p.add_argument("--definition", choices=sorted(DEFINITIONS), default=None, help="définition de la sortie positive")
+    p = _sub(
+        sub,
+        "map",
+        _("proposer un fichier de correspondance pour l'export d'une école"),
+        "e2c map data/raw/export.xlsx",
+        "e2c map data/raw/parcours.csv --situations data/raw/situations.csv",
+    )
+    p.add_argument("export", help=_("export de l'école (CSV, XLSX, Parquet)"))
+    p.add_argument("--situations", help=_("tableau des situations après la sortie (fichier)"))
+    p.add_argument("--situations-sheet", help=_("feuille XLSX du tableau des situations (dans l'export)"))
+    p.add_argument("--sheet", help=_("feuille XLSX des parcours (défaut : la première)"))
+    p.add_argument("--out", help=_("fichier YAML à écrire (défaut : <export>.mapping.yml à côté de l'export)"))
+    p.add_argument("--force", action="store_true", help=_("remplacer un fichier de correspondance existant"))
+    p.add_argument("--definition", choices=sorted(DEFINITIONS), default=None, help=definition_help)
     p.set_defaults(func=_cmd_map)
 
-    p = sub.add_parser("synth", parents=[common], help="écrire l'export national synthétique")
-    p.add_argument("--out", help="dossier de sortie (défaut : data/synthetic/)")
-    p.add_argument("--seed", type=int, default=2024)
-    p.add_argument("--per-year", type=int, default=None, help="stagiaires par an (défaut : environ 15 000)")
-    p.add_argument("--format", choices=("csv", "xlsx", "parquet"), default="csv")
+    p = _sub(
+        sub,
+        "synth",
+        _("écrire l'export national synthétique"),
+        "e2c synth",
+        "e2c synth --per-year 500 --seed 3 --out data/synthetic/petit",
+    )
+    p.add_argument("--out", help=_("dossier de sortie (défaut : data/synthetic/)"))
+    p.add_argument("--seed", type=int, default=2024, help=_("graine du générateur"))
+    p.add_argument("--per-year", type=int, default=None, help=_("stagiaires par an (défaut : environ 15 000)"))
+    p.add_argument("--format", choices=("csv", "xlsx", "parquet"), default="csv", help=_("format du fichier"))
     p.add_argument(
         "--comparison",
         action="store_true",
-        help="cohorte E2C + groupe de comparaison (évaluation d'impact) au lieu de l'export national",
+        help=_("cohorte E2C + groupe de comparaison (évaluation d'impact) au lieu de l'export national"),
     )
     p.set_defaults(func=_cmd_synth)
 
-    p = sub.add_parser("reports", parents=[common], help="produire les rapports HTML par région")
-    p.add_argument("--data", help="export ou Parquet de « e2c clean --out » (défaut : data/raw/ ou synthétique)")
-    p.add_argument("--mapping", help="fichier YAML de correspondance (défaut : <export>.mapping.yml s'il existe)")
-    p.add_argument("--situations", help="tableau des situations après la sortie (export en deux tableaux)")
-    p.add_argument("--out", default=None, help="dossier des rapports (défaut : reports/)")
-    p.add_argument("--regions", nargs="+", default=None, help="régions à produire (défaut : toutes)")
-    p.add_argument("--jobs", type=int, default=2, help="exécutions en parallèle")
-    p.add_argument("--definition", choices=sorted(DEFINITIONS), default=None)
-    p.add_argument("--period", default=None, help="période du rapport (défaut : années présentes)")
-    p.add_argument("--min-cell", type=int, default=None, help="effectif minimal publié (défaut : 11)")
+    p = _sub(
+        sub,
+        "reports",
+        _("produire les rapports HTML par région"),
+        "e2c reports",
+        "e2c reports --regions Bretagne 53 --lang en",
+        "e2c reports --data data/processed/propre.parquet --out reports",
+    )
+    p.add_argument("--data", help=_("export ou Parquet de « e2c clean --out » (défaut : data/raw/ ou synthétique)"))
+    p.add_argument("--mapping", help=_("fichier YAML de correspondance (défaut : <export>.mapping.yml s'il existe)"))
+    p.add_argument("--situations", help=_("tableau des situations après la sortie (export en deux tableaux)"))
+    p.add_argument("--out", default=None, help=_("dossier des rapports (défaut : reports/)"))
+    p.add_argument("--regions", nargs="+", default=None, help=_("régions à produire (défaut : toutes)"))
+    p.add_argument("--jobs", type=int, default=2, help=_("exécutions en parallèle"))
+    p.add_argument("--definition", choices=sorted(DEFINITIONS), default=None, help=definition_help)
+    p.add_argument("--period", default=None, help=_("période du rapport (défaut : années présentes)"))
+    p.add_argument("--min-cell", type=int, default=None, help=_("effectif minimal publié (défaut : 11)"))
     p.add_argument(
         "--comparison",
         default=None,
-        help="fichier du groupe de comparaison (colonne groupe) : ajoute la section d'impact",
+        help=_("fichier du groupe de comparaison (colonne groupe) : ajoute la section d'impact"),
     )
     p.add_argument(
         "--engine",
         choices=("portable", "fast"),
         default=None,
-        help="démarrage des noyaux : portable (tout système) ou fast (Linux) ; défaut : fast si possible",
+        help=_("démarrage des noyaux : portable (tout système) ou fast (Linux) ; défaut : fast si possible"),
     )
     p.set_defaults(func=_cmd_reports)
 
-    p = sub.add_parser("dictionary", parents=[common], help="dictionnaire des données de l'export")
-    p.add_argument("--out", help="fichier Markdown à écrire")
+    p = _sub(
+        sub,
+        "dictionary",
+        _("dictionnaire des données de l'export"),
+        "e2c dictionary",
+        "e2c dictionary --lang en --out dictionary.md",
+    )
+    p.add_argument("--out", help=_("fichier Markdown à écrire"))
     p.set_defaults(func=_cmd_dictionary)
 
-    p = sub.add_parser("definitions", parents=[common], help="définitions de la sortie positive")
+    p = _sub(sub, "definitions", _("définitions de la sortie positive"), "e2c definitions")
     p.set_defaults(func=_cmd_definitions)
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if getattr(args, "min_cell", 0) is None:
-        from .config import DEFAULT_MIN_CELL
+def _language_asked(argv: list[str]) -> str:
+    """The ``--lang`` of the command line, read before parsing so that help and errors use it."""
+    for i, arg in enumerate(argv):
+        value = (
+            arg.split("=", 1)[1]
+            if arg.startswith("--lang=")
+            else argv[i + 1]
+            if arg == "--lang" and i + 1 < len(argv)
+            else None
+        )
+        if value in ("fr", "en"):
+            return value
+    return "fr"
 
-        args.min_cell = DEFAULT_MIN_CELL
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    set_language(check_lang(_language_asked(argv)))
     try:
+        args = build_parser().parse_args(argv)
+        if getattr(args, "min_cell", 0) is None:
+            from .config import DEFAULT_MIN_CELL
+
+            args.min_cell = DEFAULT_MIN_CELL
+        set_language(args.lang)  # once, for every message and report that follows
         return args.func(args)
     except E2CError as exc:
-        print(_say(args.lang, "error", exc), file=sys.stderr)
+        print(console_text(_("Erreur : {message}", message=exc)), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(_say(args.lang, "interrupted"), file=sys.stderr)
+        print(_("Interrompu."), file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (``e2c definitions | head``): stop quietly, and keep Python from
+        # complaining again when it flushes stdout at exit.
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -99,8 +99,8 @@ def trim_sheet(frame: pd.DataFrame, header_row: int | None = None, name: str = "
                 row=start + 1,
             )
         )
-    headers = [
-        str(v).strip() if f else f"Unnamed: {j}" for j, (v, f) in enumerate(zip(frame.iloc[start], filled[start]))
+    headers = [  # a blank header stays "": the reader names it
+        str(v).strip() if f else "" for v, f in zip(frame.iloc[start], filled[start])
     ]
     body, body_filled = frame.iloc[start + 1 :], filled[start + 1 :]
     counts = body_filled.sum(axis=1)
@@ -117,7 +117,7 @@ def trim_sheet(frame: pd.DataFrame, header_row: int | None = None, name: str = "
         notes.append(_("{n} ligne(s) de total ou de note sous les données ignorée(s).", n=dropped))
     data = body.iloc[:end].copy()
     data.columns = headers
-    keep = [not h.startswith("Unnamed:") or body_filled[:end, j].any() for j, h in enumerate(headers)]
+    keep = [h != "" or body_filled[:end, j].any() for j, h in enumerate(headers)]
     return data.loc[:, keep], notes  # the index stays the sheet's row numbers
 
 

@@ -28,7 +28,17 @@ from .errors import InputError, SchemaError
 from .i18n import _
 from .schema import RAW_BY_NAME, SITUATION_COLUMNS, normalise_key
 
-__all__ = ["check_mapping_extra", "closest_headers_text", "mapping_beside", "suggestion_text", "MAPPING_SUFFIX"]
+__all__ = [
+    "check_mapping_extra",
+    "closest_headers_text",
+    "mapping_beside",
+    "suggestion_text",
+    "ignored_lines",
+    "SUGGESTED_AT_MOST",
+    "MAPPING_SUFFIX",
+]
+
+SUGGESTED_AT_MOST = 100  # ignored columns given a suggested match (an export with more is not a mapping case)
 
 MAPPING_SUFFIX = ".mapping.yml"
 _SITUATION_NAMES = {c.name for c in SITUATION_COLUMNS}
@@ -115,6 +125,14 @@ def suggestion_text(header: str) -> str:
         column=column,
         header=header,
     )
+
+
+def ignored_lines(ignored: list[str], label: str) -> list[str]:
+    """One line per ignored column with the contract column it resembles (the first SUGGESTED_AT_MOST)."""
+    lines = [f"{label} : {c}{suggestion_text(c)}" for c in ignored[:SUGGESTED_AT_MOST]]
+    if len(ignored) > SUGGESTED_AT_MOST:
+        lines.append(_("… et {n} autre(s) colonne(s) ignorée(s)", n=len(ignored) - SUGGESTED_AT_MOST))
+    return lines
 
 
 def closest_headers_text(missing: list[str], extras: list[str], name: str) -> str:

@@ -140,10 +140,13 @@ def header_tokens(header: object) -> list[str]:
     return out
 
 
-def _alias_phrases(column: str) -> list[str]:
+@functools.lru_cache(maxsize=64)
+def _alias_phrases(column: str) -> tuple[tuple[str, frozenset, str], ...]:
+    """(phrase, its words, its matching key) for every name of a contract column."""
     keys = [k for k, v in RAW_HEADER_ALIASES.items() if v == column]
     phrases = [" ".join(header_tokens(c.replace("_", " "))) for c in [column, *_variant_texts(column)]]
-    return list(dict.fromkeys([*phrases, *_SYNONYMS.get(column, ()), *keys]))
+    unique = dict.fromkeys([*phrases, *_SYNONYMS.get(column, ()), *keys])
+    return tuple((p, frozenset(p.split()), normalise_key(p)) for p in unique if p.split())
 
 
 def _variant_texts(column: str) -> tuple[str, ...]:
@@ -158,26 +161,29 @@ def name_score(header: str, column: str) -> tuple[float, str]:
     return _name_score(str(header), column, current_language())
 
 
-@functools.lru_cache(maxsize=4096)
+_FUZZY = 0.7  # weight of a spelling-only similarity; it counts only when the spelling is very close
+
+
+@functools.lru_cache(maxsize=65536)
 def _name_score(header: str, column: str, _lang: str) -> tuple[float, str]:
     key = normalise_key(header)
     if RAW_HEADER_ALIASES.get(key) == column:
         return 1.0, _("nom connu")
-    tokens = header_tokens(header)
-    joined = " ".join(tokens)
+    tokens = frozenset(header_tokens(header))
+    joined_key = normalise_key(" ".join(header_tokens(header)))
     best, why = 0.0, ""
-    for phrase in _alias_phrases(column):
-        ptoks = phrase.split()
-        if not ptoks:
-            continue
-        if normalise_key(phrase) == normalise_key(joined):
+    for phrase, ptoks, pkey in _alias_phrases(column):
+        if pkey == joined_key:
             return 0.95, _("nom reconnu après abréviations")
-        overlap = len(set(tokens) & set(ptoks)) / len(set(tokens) | set(ptoks)) if tokens else 0.0
-        if overlap > 0:
-            score = overlap
+        common = len(tokens & ptoks)
+        if common:
+            score = common / len(tokens | ptoks)
         else:
-            matcher = difflib.SequenceMatcher(None, normalise_key(joined), normalise_key(phrase))
-            score = matcher.ratio() * 0.7 if matcher.quick_ratio() * 0.7 > best else 0.0
+            la, lb = len(joined_key), len(pkey)
+            bound = 2 * min(la, lb) / (la + lb) if la + lb else 0.0  # no ratio can exceed it
+            if _FUZZY * bound <= max(best, 0.5) or joined_key[:2] != pkey[:2]:  # typos, not other words
+                continue
+            score = _FUZZY * difflib.SequenceMatcher(None, joined_key, pkey).ratio()
         if score > best:
             best, why = score, _("nom proche de « {phrase} »", phrase=phrase)
     return best, why

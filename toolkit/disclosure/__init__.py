@@ -1,7 +1,10 @@
-"""Statistical disclosure control: what a batch publishes (:mod:`.cells`) and
-the suppression of small counts in published tables (:mod:`.tables`)."""
+"""Statistical disclosure control: what a batch publishes (:mod:`.cells`), the attacker's system
+(:mod:`.atoms`, :mod:`.relations`), the audit (:mod:`.audit`), the choice of hidden cells over the whole
+publication (:mod:`.protect`), and the older per-table rules (:mod:`.tables`)."""
 
-from .cells import CellKey, Publication, Ratio
+from .audit import AuditResult, TargetInterval, required_interval
+from .cells import MISSING, CellKey, Publication, Ratio
+from .protect import ProtectionResult, audit_publication, protect_publication
 from .tables import (
     SECONDARY_MARKER,
     DisclosureError,
@@ -15,6 +18,13 @@ __all__ = [
     "CellKey",
     "Publication",
     "Ratio",
+    "MISSING",
+    "protect_publication",
+    "audit_publication",
+    "ProtectionResult",
+    "AuditResult",
+    "TargetInterval",
+    "required_interval",
     "suppression_marker",
     "SECONDARY_MARKER",
     "SuppressedTable",

@@ -24,7 +24,27 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-__all__ = ["CellKey", "Ratio", "Publication"]
+__all__ = ["CellKey", "Ratio", "Publication", "MISSING"]
+
+# The filter value that selects trainees with no value in a column ("Non renseigné").
+MISSING = "NA"
+
+
+def _code(value: object) -> str | tuple[str, ...]:
+    """A filter value as the canonical code string; a list, tuple or set selects any of its codes."""
+    if isinstance(value, (list, tuple, set, frozenset)):
+        codes = sorted({str(_code(v)) for v in value})
+        return codes[0] if len(codes) == 1 else tuple(codes)
+    if value is MISSING or (not isinstance(value, str) and value != value):  # NaN / NA
+        return MISSING
+    try:
+        import pandas as pd
+
+        if value is pd.NA:
+            return MISSING
+    except ImportError:  # pragma: no cover
+        pass
+    return str(value)
 
 
 @dataclass(frozen=True, order=True)
@@ -39,23 +59,29 @@ class CellKey:
         ``"category:<code>"`` (exits of one exit category), ``"unknown"``...
     where : tuple of (column, value)
         Filters on the canonical frame, sorted by column; values are the
-        canonical codes as strings. ``()`` is the whole population.
+        canonical codes as strings, :data:`MISSING` for "no value", or a
+        tuple of codes for "any of these" (a merged category, "26+" made of
+        two age bands). ``()`` is the whole population.
     """
 
     population: str
-    where: tuple[tuple[str, str], ...] = ()
+    where: tuple[tuple[str, str | tuple[str, ...]], ...] = ()
 
     @classmethod
     def of(cls, population: str, **where: object) -> CellKey:
-        """``CellKey.of("positive", region="Bretagne", sex="F")``; ``None`` filters are left out."""
-        return cls(population, tuple(sorted((k, str(v)) for k, v in where.items() if v is not None)))
+        """``CellKey.of("positive", region="Bretagne", sex="F")``; ``None`` filters are left out.
+
+        A missing value (``pd.NA``, NaN or :data:`MISSING`) selects the trainees with no value;
+        a list or tuple selects any of its codes.
+        """
+        return cls(population, tuple(sorted((k, _code(v)) for k, v in where.items() if v is not None)))
 
     def refine(self, **where: object) -> CellKey:
         """The same population with more filters."""
         return CellKey.of(self.population, **dict(self.where), **where)
 
     def __str__(self) -> str:
-        filters = ", ".join(f"{k}={v}" for k, v in self.where)
+        filters = ", ".join(f"{k}={'|'.join(v) if isinstance(v, tuple) else v}" for k, v in self.where)
         return f"{self.population}[{filters}]"
 
 
@@ -84,6 +110,7 @@ class Publication:
     appearances: dict[CellKey, list[str]] = field(default_factory=lambda: defaultdict(list))
     ratios: list[Ratio] = field(default_factory=list)
     hidden: set[CellKey] = field(default_factory=set)
+    hidden_ratios: set[Ratio] = field(default_factory=set)
 
     def add_count(self, key: CellKey, value: int, location: str) -> CellKey:
         """Register a published count (``location``: page, table, row and column, for messages)."""
@@ -94,8 +121,15 @@ class Publication:
         self.appearances[key].append(location)
         return key
 
-    def add_ratio(self, numerator: CellKey, denominator: CellKey | float, *, decimals: int, scale: float = 100.0,
-                  location: str = "") -> Ratio:
+    def add_ratio(
+        self,
+        numerator: CellKey,
+        denominator: CellKey | float,
+        *,
+        decimals: int,
+        scale: float = 100.0,
+        location: str = "",
+    ) -> Ratio:
         """Register a published ratio; its numerator (and denominator cell) must be registered counts."""
         ratio = Ratio(numerator, denominator, int(decimals), float(scale), location)
         self.ratios.append(ratio)
@@ -105,7 +139,10 @@ class Publication:
         return key in self.hidden
 
     def ratio_hidden(self, ratio: Ratio) -> bool:
-        """A ratio is not shown when its numerator or its denominator cell is hidden."""
-        return ratio.numerator in self.hidden or (
-            isinstance(ratio.denominator, CellKey) and ratio.denominator in self.hidden
+        """A ratio is not shown when it is withheld itself, or when its numerator or its denominator cell is
+        hidden (a figure point, a confidence bound or a sentence built on it is not shown either)."""
+        return (
+            ratio in self.hidden_ratios
+            or ratio.numerator in self.hidden
+            or (isinstance(ratio.denominator, CellKey) and ratio.denominator in self.hidden)
         )

@@ -347,8 +347,8 @@ def assert_publishable(
     """Check a table as it will be published (numbers or formatted text).
 
     Raises :class:`DisclosureError` when a count cell is neither a
-    suppression marker (``"< 11"`` or :data:`SECONDARY_MARKER`), nor zero, nor a number of at least ``min_cell``, or when a
-    suppressed cell can be computed from the published cells and the totals of
+    suppression marker (``"< 11"`` or :data:`SECONDARY_MARKER`), nor zero, nor a number of at least
+    ``min_cell``, or when a suppressed cell can be computed from the published cells and the totals of
     the lines that add up (see :func:`suppress_counts`).
     """
     marker = suppression_marker(min_cell)

@@ -89,7 +89,7 @@ def _report_title_msg(region: str, period: str):
 
 
 def build_content(
-    national: NationalWork, min_cell: int = DEFAULT_MIN_CELL, *, comparison: bool = False
+    national: NationalWork, min_cell: int = DEFAULT_MIN_CELL, *, comparison: bool = False, linked: bool = False
 ) -> BatchContent:
     """The content of every region with at least ``min_cell`` trainees and of the index, protected."""
     t0 = time.perf_counter()
@@ -107,7 +107,10 @@ def build_content(
             national, region, PageBuilder(publication, region, int(min_cell)), comparison=comparison
         )
     index = index_content(national, PageBuilder(publication, "index", int(min_cell)))
-    protect_publication(publication, [*pages.values(), index], int(min_cell))
+    # Linked-table protection with the attacker's LP audit (toolkit.disclosure) needs the trainee-level frame,
+    # kept in memory when the national work was just computed; opt-in until it meets the batch's time budget.
+    frame = getattr(national, "frame", None) if linked else None
+    protect_publication(publication, [*pages.values(), index], int(min_cell), frame=frame)
     withhold_rates(publication, national.meta, national.regions)  # over 50 % unknown: no rate published
     return BatchContent(pages, index, publication, skipped, time.perf_counter() - t0)
 

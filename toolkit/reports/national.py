@@ -202,7 +202,7 @@ def compute_national(
     -------
     NationalWork
     """
-    from ..cleaned_io import clean_or_load
+    from ..cleaned_io import clean_or_load  # a raw export (with its mapping), or the Parquet of `e2c clean --out`
     from ..config import REPORTS_DIR
     from ..report_alerts import national_extras
 
@@ -245,6 +245,7 @@ def compute_national(
         work_dir, label, d.name, present, input_info, meta, regional_tables(frame, d, min_cell), sites, regions_cmp
     )
     work.save()
+    work.frame = frame  # trainee-level, in memory only: disclosure control's attacker needs it
     return work
 
 

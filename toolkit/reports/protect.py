@@ -81,14 +81,26 @@ def oe_publishable(n, observed, min_cell: int) -> np.ndarray:
     return (n >= min_cell) & ~((observed > 0) & (observed < min_cell)) & ~((failures > 0) & (failures < min_cell))
 
 
-def protect_publication(publication: ReportPublication, pages: Iterable[Page], min_cell: int) -> ReportPublication:
-    """Choose the hidden cells of every page of the batch, and record them in ``publication``."""
+def protect_publication(
+    publication: ReportPublication, pages: Iterable[Page], min_cell: int, *, frame: pd.DataFrame | None = None
+) -> ReportPublication:
+    """Choose the hidden cells of every page of the batch, and record them in ``publication``.
+
+    The per-table rules run first (they also withhold the O/E of rare outcomes). With the batch's
+    trainee-level ``frame``, :func:`toolkit.disclosure.protect_publication` then completes the pattern over
+    the whole publication (linked tables) until the attacker's linear-programming audit finds every hidden
+    cell protected; it raises :class:`~toolkit.disclosure.DisclosureError`, naming the cell, otherwise.
+    """
     publication.min_cell = int(min_cell)
     for page in pages:
         for section in page.sections:
             for block in section.blocks:
                 if isinstance(block, (Table, FigureData)) and block.protection:
                     _protect_block(publication, block, min_cell)
+    if frame is not None:
+        from ..disclosure import protect_publication as protect_linked
+
+        publication.protection = protect_linked(publication, frame, int(min_cell))
     return publication
 
 

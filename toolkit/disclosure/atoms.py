@@ -1,0 +1,182 @@
+"""Who is counted by what: the trainee-level side of the attacker's system.
+
+Every population a key can count (entries, exits, positive exits, an exit
+category, an ESF+ indicator...) is a boolean flag over the rows of the
+canonical frame; every filter column is read as canonical code strings
+(missing values as :data:`~.cells.MISSING`). The **atoms** are the
+combinations of codes and flags that occur; :func:`key_supports` gives, for
+every key, the atoms it counts (a keys x atoms 0/1 matrix). Two keys with the
+same support count the same trainees; a key whose support is inside another's
+counts a subgroup of it: :mod:`.relations` builds the reader's equations from
+that.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+
+from .cells import MISSING, CellKey
+
+__all__ = ["population_flags", "key_supports", "column_codes"]
+
+_BASE_POPULATIONS = ("entries", "exits", "still_in", "known", "unknown", "positive", "non_positive")
+
+
+def population_flags(
+    frame: pd.DataFrame,
+    names: list[str],
+    *,
+    definition=None,
+    exclude_interruptions: bool = False,
+    extra: Mapping[str, np.ndarray] | None = None,
+) -> dict[str, np.ndarray]:
+    """One boolean array per population name, over the rows of ``frame``.
+
+    Standard names: ``entries`` (every row), ``exits``, ``still_in``,
+    ``known``, ``unknown``, ``positive``, ``non_positive`` (as in
+    :func:`toolkit.indicators.positive_exit_rates` under ``definition``),
+    ``interruptions``, ``completed``, ``unknown_reason``,
+    ``category:<code>`` (exits of one exit category), ``esf:<code>`` (the
+    participants an ESF+ indicator counts), ``flag:<column>`` (a boolean
+    column is True). ``extra`` gives any other population as a mask.
+    """
+    from ..definitions import resolve_outcome
+    from ..indicators import _is_in, _outcome_flags
+
+    extra = dict(extra or {})
+    out: dict[str, np.ndarray] = {}
+    flags = None
+    esf = None
+    for name in names:
+        if name in extra:
+            out[name] = np.asarray(extra[name], dtype=bool)
+            continue
+        if name in _BASE_POPULATIONS or name in ("interruptions", "completed", "unknown_reason"):
+            if flags is None:
+                positive, _ = resolve_outcome(frame, definition, what="disclosure")
+                flags = _outcome_flags(frame, positive, exclude_interruptions)
+                exited = frame["exit_date"].notna().to_numpy()
+                flags = {
+                    "entries": np.ones(len(frame), dtype=bool),
+                    "exits": flags["n_exits"].to_numpy(dtype=bool),
+                    "still_in": ~exited,
+                    "known": flags["n_known"].to_numpy(dtype=bool),
+                    "unknown": flags["n_unknown"].to_numpy(dtype=bool),
+                    "positive": flags["n_positive"].to_numpy(dtype=bool),
+                    "non_positive": (flags["n_known"] - flags["n_positive"]).to_numpy(dtype=bool),
+                    "interruptions": flags["n_interruptions"].to_numpy(dtype=bool),
+                    "completed": exited & ~flags["n_interruptions"].to_numpy(dtype=bool),
+                    "unknown_reason": exited
+                    & (frame["exit_reason"].isna().to_numpy() | _is_in(frame["exit_reason"], ["inconnu"])),
+                }
+            out[name] = flags[name]
+        elif name.startswith("category:"):
+            out[name] = _is_in(frame["exit_category"], [name.split(":", 1)[1]]) & frame["exit_date"].notna().to_numpy()
+        elif name.startswith("flag:"):
+            out[name] = frame[name.split(":", 1)[1]].astype("boolean").fillna(False).to_numpy(dtype=bool)
+        elif name.startswith("esf:"):
+            if esf is None:
+                from ..esf import _flags, _participants
+
+                participants = _participants(frame, "all")
+                keep = frame.index.isin(participants.index)
+                esf = {"_keep": keep, **_flags(participants, 28)}
+            base, counted, _ = esf[name.split(":", 1)[1]]
+            mask = np.zeros(len(frame), dtype=bool)
+            mask[esf["_keep"]] = np.asarray(counted & base, dtype=bool)
+            out[name] = mask
+        else:  # not a count of trainees of the frame (input rows, rejected rows): no relation to them
+            out[name] = None
+    return out
+
+
+def column_codes(frame: pd.DataFrame, column: str) -> np.ndarray:
+    """A column's values as canonical code strings, missing as :data:`MISSING`."""
+    if column not in frame.columns and column == "age_band":
+        from ..schema import age_band
+
+        series = age_band(frame["age_at_entry"])
+    else:
+        series = frame[column]
+    values = series.astype("object")
+    out = np.where(pd.isna(values).to_numpy(), MISSING, values.astype(str).to_numpy())
+    return out.astype(object)
+
+
+def _atoms(frame: pd.DataFrame, keys: list[CellKey], populations: dict[str, np.ndarray]):
+    """Atom codes (rows: trainee combinations that occur) and sizes; per-column code lookups."""
+    columns = sorted({c for k in keys for c, _ in k.where})
+    codes = {c: column_codes(frame, c) for c in columns}
+    parts = [pd.factorize(codes[c])[0] for c in columns]
+    populations = {p: m for p, m in populations.items() if m is not None}
+    parts += [populations[p].astype(np.int64) for p in sorted(populations)]
+    if not parts:
+        return columns, {}, {}, np.zeros(len(frame), dtype=np.int64), np.array([len(frame)])
+    matrix = np.column_stack(parts) if parts else np.zeros((len(frame), 0), dtype=np.int64)
+    _, first, inverse, size = np.unique(matrix, axis=0, return_index=True, return_inverse=True, return_counts=True)
+    atom_codes = {c: codes[c][first] for c in columns}
+    atom_pops = {p: populations[p][first] for p in populations}
+    return columns, atom_codes, atom_pops, inverse.ravel(), size
+
+
+def _membership(keys: list[CellKey], atom_codes, atom_pops, n_atoms: int) -> sparse.csr_matrix:
+    """The keys x atoms 0/1 matrix: which atoms each key counts."""
+    cache: dict = {}
+
+    def mask(column: str, value) -> np.ndarray:
+        if (column, value) not in cache:
+            values = value if isinstance(value, tuple) else (value,)
+            cache[(column, value)] = np.isin(atom_codes[column], values)
+        return cache[(column, value)]
+
+    rows, cols = [], []
+    region_rows = {}
+    if "region" in atom_codes:
+        order = np.argsort(atom_codes["region"], kind="stable")
+        sorted_regions = atom_codes["region"][order]
+        for region in np.unique(sorted_regions):
+            lo, hi = (
+                np.searchsorted(sorted_regions, [region, region], side="left")[0],
+                np.searchsorted(sorted_regions, region, side="right"),
+            )
+            region_rows[region] = order[lo:hi]
+    for i, key in enumerate(keys):
+        if key.population not in atom_pops:  # not a count of trainees: linked to no atom
+            continue
+        where = dict(key.where)
+        region = where.get("region")
+        if isinstance(region, str) and region_rows:
+            subset = region_rows.get(region, np.zeros(0, dtype=np.int64))
+            selected = atom_pops[key.population][subset].copy()
+            for column, value in where.items():
+                if column != "region":
+                    selected &= mask(column, value)[subset]
+            idx = subset[selected]
+        else:
+            selected = atom_pops[key.population].copy()
+            for column, value in where.items():
+                selected &= mask(column, value)
+            idx = np.flatnonzero(selected)
+        rows.append(np.full(len(idx), i))
+        cols.append(idx)
+    rows = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
+    cols = np.concatenate(cols) if cols else np.zeros(0, dtype=np.int64)
+    return sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(keys), n_atoms))
+
+
+def key_supports(
+    keys: list[CellKey],
+    frame: pd.DataFrame,
+    *,
+    definition=None,
+    populations: Mapping[str, np.ndarray] | None = None,
+) -> tuple[sparse.csr_matrix, np.ndarray]:
+    """The keys x atoms support matrix and the number of trainees in each atom."""
+    names = sorted({k.population for k in keys})
+    flags = population_flags(frame, names, definition=definition, extra=populations)
+    _, atom_codes, atom_pops, _, size = _atoms(frame, keys, flags)
+    return _membership(keys, atom_codes, atom_pops, len(size)), size
