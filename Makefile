@@ -21,7 +21,9 @@ $(STAMP): pyproject.toml
 reports: $(STAMP) ## Build .venv if needed, then make the funder reports (synthetic data when data/raw/ has no export)
 	$(BIN)/e2c reports
 
-test: $(STAMP) ## Build .venv if needed, then run the test suite
+test: $(STAMP) ## Build .venv if needed, then lint (ruff) and run the test suite
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -q
 
 lab: $(STAMP) ## Open JupyterLab on notebooks/ with the toolkit importable

@@ -80,7 +80,7 @@ def test_reports_for_one_region_and_a_clear_error_for_an_unknown_one(capsys, tmp
         )
         == 0
     )
-    assert "1 rapport(s) écrit(s)" in capsys.readouterr().out
+    assert "1 rapport écrit" in capsys.readouterr().out
     assert (out / "2024" / "bretagne.html").is_file() and (out / "2024" / "index.html").is_file()
     manifest = json.loads((out / "2024" / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["status"] == "ok"

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from . import __version__
 from .errors import E2CError, console_text
-from .i18n import _, check_lang, ngettext, set_language
+from .i18n import _, check_lang, ngettext, set_language, use_language
 
 __all__ = ["main", "build_parser"]
 
@@ -360,7 +360,13 @@ def _language_asked(argv: list[str]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    set_language(check_lang(_language_asked(argv)))
+    # The language holds for this command only: a caller in the same process (a notebook, a test)
+    # gets its own back afterwards.
+    with use_language(check_lang(_language_asked(argv))):
+        return _run(argv)
+
+
+def _run(argv: list[str]) -> int:
     try:
         args = build_parser().parse_args(argv)
         if getattr(args, "min_cell", 0) is None:
