@@ -53,6 +53,7 @@ def test_alerts_and_model_reason_render_in_english(withheld):
         headline = report.headline().html
         methods = report.methods().html
     assert "Warning: incomplete data on exit outcomes" in headline and "not published" in headline
+    assert "Unknown outcome for 62.5% of exits (positive exit)" in headline  # the page's language, not the batch's
     assert "non publié" not in headline and "Section not produced" in methods
 
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 import pandas as pd
 
 from .definitions import Definition, get_definition
-from .i18n import _
+from .i18n import N_, _
 
 __all__ = [
     "UNKNOWN_SHARE_ALERT",
@@ -42,6 +42,12 @@ UNKNOWN_SHARE_ALERT = 0.20
 GAP_ALERT_POINTS = 10.0
 WITHHOLD_SHARE = 0.50
 _POSITIVE_CATEGORIES = ("job", "work_study", "training")
+# The alerts' sentences, also rendered from the records' figures in a report page's language.
+SHARE_TEXT = N_("Issue inconnue pour {share} % des sorties ({what}) : au-delà de {limit} %, le taux peut être biaisé.")
+GAP_TEXT = N_(
+    "Les sorties vers un emploi, une alternance ou une formation ont une issue inconnue {a} % du temps, contre "
+    "{b} % pour les autres sorties ({what}) : le taux est biaisé vers le bas."
+)
 
 
 def _pct(share: float) -> str:
@@ -98,8 +104,7 @@ def outcome_alerts(frame: pd.DataFrame, outcome: str = "positive_exit", definiti
             {
                 "code": "unknown_share",
                 "message": _(
-                    "Issue inconnue pour {share} % des sorties ({what}) : au-delà de {limit} %, le taux peut être "
-                    "biaisé.",
+                    SHARE_TEXT,
                     share=_pct(share),
                     what=which,
                     limit=int(UNKNOWN_SHARE_ALERT * 100),
@@ -118,15 +123,15 @@ def outcome_alerts(frame: pd.DataFrame, outcome: str = "positive_exit", definiti
                 {
                     "code": "unknown_gap",
                     "message": _(
-                        "Les sorties vers un emploi, une alternance ou une formation ont une issue inconnue "
-                        "{a} % du temps, contre {b} % pour les autres sorties ({what}) : le taux est biaisé "
-                        "vers le bas.",
+                        GAP_TEXT,
                         a=_pct(unknown[positive_type].mean()),
                         b=_pct(unknown[other].mean()),
                         what=which,
                     ),
                     **base,
                     "gap_points": round(float(gap), 1),
+                    "share_positive_type": float(unknown[positive_type].mean()),
+                    "share_other": float(unknown[other].mean()),
                 }
             )
     return alerts

@@ -16,7 +16,7 @@ and ``{"skipped": reason}`` as the model when none could be fitted
 
 from __future__ import annotations
 
-from ..alerts import rate_status
+from ..alerts import GAP_TEXT, SHARE_TEXT, UNKNOWN_SHARE_ALERT, rate_status
 from ..disclosure import CellKey
 from ..i18n import N_
 from ..report_alerts import withheld
@@ -46,7 +46,19 @@ def alert_banner(alerts: list[dict]) -> list[Alert]:
     """The alerts as one box (none when there is no alert)."""
     if not alerts:
         return []
-    return [Alert(Msg(ALERT_TITLE), [Msg("{message}", {"message": a["message"]}) for a in alerts])]
+    return [Alert(Msg(ALERT_TITLE), [_alert_msg(a) for a in alerts])]
+
+
+def _alert_msg(alert: dict) -> Msg:
+    """An alert's sentence from its figures, so that it reads in the page's language."""
+    what = Msg(N_("sortie positive après suivi") if alert.get("outcome") == FOLLOW_UP else N_("sortie positive"))
+    if alert["code"] == "unknown_share" and "share_unknown" in alert:
+        share = Num(100 * alert["share_unknown"], "number", 1)
+        return Msg(SHARE_TEXT, {"share": share, "what": what, "limit": int(UNKNOWN_SHARE_ALERT * 100)})
+    if alert["code"] == "unknown_gap" and "share_other" in alert:
+        a, b = (Num(100 * alert[k], "number", 1) for k in ("share_positive_type", "share_other"))
+        return Msg(GAP_TEXT, {"a": a, "b": b, "what": what})
+    return Msg("{message}", {"message": alert["message"]})
 
 
 def _rate_card(card: Card, status: str, national_withheld: bool) -> Card:
