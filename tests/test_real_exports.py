@@ -71,7 +71,6 @@ def test_the_two_table_export_reaches_html_with_both_rates(cleaned, tmp_path):
     # content layer they are to be re-applied: see test_both_rates_in_key_figures below.
 
 
-@pytest.mark.xfail(reason="report hunks (both rates, alert banner, withheld rate) not yet on the content layer")
 def test_both_rates_in_key_figures(cleaned, tmp_path):
     export, parquet = cleaned
     if export.situations is None:
@@ -129,7 +128,6 @@ def test_biased_zero_rate_raises_alerts_and_is_withheld(tmp_path):
     assert [a["code"] for a in by_region["Bretagne"]] == ["unknown_share", "unknown_gap"]
 
 
-@pytest.mark.xfail(reason="report hunks (withheld rate, alert banner, model skipped) not yet on the content layer")
 def test_biased_zero_rate_is_withheld_in_the_report(tmp_path):
     from toolkit.reports.sections import RegionReport, prepare_national  # the former report layer's API
 
@@ -151,7 +149,6 @@ def test_biased_zero_rate_is_withheld_in_the_report(tmp_path):
     assert "Bretagne" in index and "non publié" in index and "[0,0" not in index
 
 
-@pytest.mark.xfail(reason="report hunks (rate with a caution) not yet on the content layer")
 def test_alerted_rate_below_half_unknown_is_shown_with_a_caution(tmp_path):
     from toolkit.reports.sections import RegionReport, prepare_national
 
