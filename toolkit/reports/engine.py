@@ -343,6 +343,13 @@ def run_jobs(
     km_class = registry.manager_class()
     import logging
 
+    # Everything the worker threads import is imported here first, in one thread: a module that a
+    # thread is still importing is visible, half-initialised, to the others through sys.modules
+    # (matplotlib, saving the index figure meanwhile, probes IPython that way and failed).
+    import IPython  # noqa: F401
+    import nbconvert  # noqa: F401
+    import papermill  # noqa: F401
+
     logging.getLogger("papermill").setLevel(logging.WARNING)
     logging.getLogger("traitlets").setLevel(logging.ERROR)
 
