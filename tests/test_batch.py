@@ -15,7 +15,6 @@ import tempfile
 from pathlib import Path
 
 import nbformat
-import pandas as pd
 import pytest
 
 from toolkit.errors import ReportError
@@ -135,29 +134,6 @@ def test_toy_batch_keeps_going_past_a_failing_region_and_writes_clean_pages(tmp_
     assert by_slug["alpha"]["html"] == "alpha.html" and by_slug["alpha"]["sha256"] == results[0].sha256
     assert by_slug["beta"]["error"].startswith("ValueError") and by_slug["beta"]["notebook"].endswith("beta.ipynb")
     assert data["input"]["sha256"] == "abc" and len(data["template"]["sha256"]) == 64
-
-
-@pytest.fixture(scope="module")
-def batch(tmp_path_factory):
-    from toolkit.reports import build_reports
-    from toolkit.synth import write_export
-
-    root = tmp_path_factory.mktemp("reports")
-    export = write_export(root / "data", seed=11, trainees_per_year=1200)
-    raw = pd.read_csv(export, sep=";", encoding="cp1252", dtype=str, keep_default_na=False)
-    result = build_reports(
-        data=export,
-        out=root / "out",
-        regions=SMALL_AND_LARGE,
-        jobs=2,
-        progress=False,
-        min_cell=MIN_CELL,
-        keep_work=True,
-    )  # the test below reads the kept work folder
-    yield result, raw, export
-    import shutil
-
-    shutil.rmtree(result.work_dir, ignore_errors=True)  # kept on request: the caller removes it
 
 
 def _pages(result):

@@ -46,26 +46,6 @@ MIN_CELL = 11
 SMALL_AND_LARGE = ["La Réunion", "Bretagne"]
 
 
-@pytest.fixture(scope="module")
-def batch(tmp_path_factory):
-    from toolkit.reports import build_reports
-    from toolkit.synth import write_export
-
-    root = tmp_path_factory.mktemp("reports")
-    export = write_export(root / "data", seed=11, trainees_per_year=1200)
-    raw = pd.read_csv(export, sep=";", encoding="cp1252", dtype=str, keep_default_na=False)
-    result = build_reports(
-        data=export,
-        out=root / "out",
-        regions=SMALL_AND_LARGE,
-        jobs=2,
-        progress=False,
-        min_cell=MIN_CELL,
-        keep_work=True,
-    )  # the section tests below read the national work
-    return result, raw, export
-
-
 def _pages(result):
     return {p.name: p.read_text(encoding="utf-8") for p in result.out_dir.glob("*.html")}
 

@@ -24,7 +24,7 @@ import numpy as np
 
 from .i18n import N_, _, current_language
 from .io import label_table
-from .mapping_labels import classify_label
+from .mapping_labels import CLASSIFIED_COLUMNS, classify_label
 from .schema import RAW_COLUMNS, RAW_HEADER_ALIASES, SITUATION_COLUMNS, normalise_key
 
 __all__ = ["ColumnProfile", "profile_column", "header_tokens", "name_score", "match_columns", "SAMPLE"]
@@ -97,19 +97,7 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
     "type_situation": ("situation", "type situation", "libelle situation", "nature situation"),
 }
 _KIND_OF = {c.name: c.kind for c in RAW_COLUMNS} | {c.name: c.kind for c in SITUATION_COLUMNS}
-_CODED = {
-    "region",
-    "sexe",
-    "niveau_formation",
-    "qpv",
-    "zone_rurale",
-    "rqth",
-    "cofinancement_fse",
-    "nationalite",
-    "prescripteur",
-    "motif_sortie",
-    "groupe",
-}
+_CODED = {*CLASSIFIED_COLUMNS, "groupe"}
 
 
 @dataclass
