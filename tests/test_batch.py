@@ -260,8 +260,8 @@ def test_a_full_disk_leaves_nothing_under_out(tmp_path, monkeypatch, small_raw):
     with pytest.raises(ReportError, match="disque plein") as error:
         build_reports(small_raw, out=out, regions=["Bretagne", "Occitanie"], template=template, progress=False)
     assert ".html" in str(error.value) and str(out) in str(error.value) and "--out" in str(error.value)
-    left = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
-    assert left == [".e2c-batch.lock"], left
+    # The run made `out`: nothing is left of it, not even an empty period folder or the lock file.
+    assert not out.exists(), sorted(p.relative_to(out).as_posix() for p in out.rglob("*"))
     assert not set(Path(tempfile.gettempdir()).glob("e2c-work-*")) - before
 
 
@@ -276,3 +276,53 @@ def test_write_atomic_keeps_the_old_page_when_the_disk_is_full(tmp_path, monkeyp
     with pytest.raises(ReportError, match=re.escape(str(page))):
         workspace.write_atomic(page, b"new page, never complete")
     assert page.read_bytes() == b"old page" and sorted(p.name for p in tmp_path.iterdir()) == ["bretagne.html"]
+
+
+# --------------------------------------------------------------------------
+# A failed run leaves no empty folder; PDFs without a browser
+# --------------------------------------------------------------------------
+@pytest.mark.parametrize("existing", [False, True])
+def test_a_failed_run_leaves_no_empty_folder(tmp_path, small_raw, existing):
+    """A bad parameter found after the national work (an unknown region): the period folder it made goes,
+    and so does the reports folder when the run made it; a folder that was there stays, as it was."""
+    from toolkit.reports import build_reports
+
+    out = tmp_path / "reports"
+    if existing:
+        out.mkdir()
+        (out / "old.html").write_text("an earlier page", encoding="utf-8")
+    with pytest.raises(ReportError, match="Atlantide"):
+        build_reports(small_raw, out=out, regions=["Atlantide"], progress=False, engine="portable")
+    if existing:
+        assert sorted(p.name for p in out.iterdir()) == [".e2c-batch.lock", "old.html"]
+    else:
+        assert not out.exists()
+
+
+def test_running_header_css_cannot_break_out_of_its_string():
+    from toolkit.reports.pdf import banner_text, running_css
+
+    page = '<div class="banner-synthetic" role="note"><p>Données fictives — ne pas diffuser</p></div>'
+    css = running_css('E2C "x" </style><script>alert(1)</script> \\ 2019–2024', page)
+    assert css.startswith('@page { @top-left { content: "') and css.endswith('"; } }')
+    inner = re.findall(r'content: "((?:[^"\\]|\\[0-9a-f]+ )*)"', css)
+    assert len(inner) == 2 and "<" not in css and "\\" + "22 " in inner[0], css  # the quote is escaped
+    assert banner_text(page) == "Données fictives — ne pas diffuser"
+    assert running_css("Bretagne", "<p>no banner</p>") == '@page { @top-left { content: "Bretagne"; } }'
+
+
+def test_pdf_without_chromium_is_a_clear_error_and_the_html_is_written(tmp_path, monkeypatch, small_raw, capsys):
+    """No browser: the HTML pages and the manifest are written; the error names the PDF and what to install."""
+    pytest.importorskip("playwright.sync_api")
+    from toolkit.reports import build_reports, pdf
+
+    monkeypatch.setattr(pdf, "find_chromium", lambda: None)
+    monkeypatch.setenv("PLAYWRIGHT_BROWSERS_PATH", str(tmp_path / "no-browsers"))  # nor Playwright's own
+    template = toy_template(tmp_path / "toy.ipynb")
+    out = tmp_path / "out"
+    result = build_reports(small_raw, out=out, regions=["Bretagne"], template=template, progress=False, pdf=True)
+    assert result.ok and result.pdfs == []
+    assert sorted(p.name for p in result.out_dir.iterdir()) == ["bretagne.html", "index.html", "manifest.json"]
+    error = result.pdf_error
+    assert error and str(result.out_dir / "bretagne.pdf") in error, error
+    assert "apt-get install chromium" in error and "playwright" in error and "HTML" in error, error

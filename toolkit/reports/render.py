@@ -188,7 +188,12 @@ def _cell(table: Table, column, i: int, first: bool, hidden: bool, words: Words,
         return _link_cell(value, links)
     if kind == "limits":
         classes.append("num")
-    return {"header": first and kind in ("label", "code"), "text": text, "classes": " ".join(classes), "title": title}
+    parts = []
+    if kind == "rate_ci" and not hidden and " [" in text:  # on a phone the interval may go under the rate
+        rate, interval = text.split(" [", 1)
+        parts, classes = [rate, "[" + interval], [*classes, "ci"]
+    cell = {"header": first and kind in ("label", "code"), "text": text, "classes": " ".join(classes), "title": title}
+    return {**cell, "parts": parts}
 
 
 def _cell_text(data: pd.DataFrame, column, i: int, value, words: Words) -> str:
