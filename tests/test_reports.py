@@ -145,7 +145,7 @@ def test_pages_are_offline_in_french_and_have_the_sections(batch):
     assert "<h1>La Réunion</h1>" in corse and "Bretagne</h1>" not in corse
     assert "\u00a0%" in corse  # French percentages
     for img in re.findall(r"<img [^>]*>", corse):
-        assert 'src="data:image/png;base64,' in img and re.search(r'alt="[^"]{20,}"', img)
+        assert re.search(r'src="data:image/(?:svg\+xml|png);base64,', img) and re.search(r'alt="[^"]{20,}"', img)
     index = pages["index.html"]
     assert 'href="la-reunion.html"' in index and 'href="bretagne.html"' in index
     check_offline_html(index)

@@ -18,6 +18,7 @@ them. Chromium is looked for on the ``PATH`` (``chromium``,
 
 from __future__ import annotations
 
+import asyncio
 import html as html_lib
 import inspect
 import os
@@ -116,6 +117,10 @@ def write_pdfs(pages: Sequence[str | os.PathLike], *, progress: bool = False, de
     pages = [Path(p).resolve() for p in pages]
     if not pages:
         return []
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:  # no event loop here: print in this thread (Ctrl-C stops it at once)
+        return _print_all(pages, progress, description)
     # Playwright's synchronous API refuses to run inside an event loop (a notebook's): its own thread.
     with ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(_print_all, pages, progress, description).result()
