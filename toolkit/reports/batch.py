@@ -57,7 +57,7 @@ from .engine import (
     stop_on_signals,
 )
 from .manifest import interrupted_manifest, write_manifest
-from .pdf import running_css, write_pdfs
+from .pdf import print_pages, running_css
 from .workspace import BatchLock, Workspace, ensure_dir, path_error, prepare_out, write_atomic
 
 __all__ = [
@@ -566,21 +566,10 @@ def _finish(national, results, out_dir, workspace, recorded, timings, figure, t0
         out_dir=out_dir, period=period, regions=results, index=index, manifest=manifest, timings=timings,
         engine=opts["engine"], work_dir=workspace.path if workspace.keep else None,
     )  # fmt: skip
-    if opts["pdf"]:
-        _print_pages(batch, opts["progress"])
+    if opts["pdf"]:  # regions, then the index; without Chromium the HTML stays and pdf_error says why
+        pages = [Path(r.html) for r in results if r.ok and r.html] + [index]
+        batch.pdfs, batch.pdf_error, batch.timings["pdf"] = print_pages(pages, progress=opts["progress"])
     return batch
-
-
-def _print_pages(batch: BatchResult, progress: bool) -> None:
-    """The PDF copy of every page written (regions, then the index); a missing Chromium is
-    recorded in ``pdf_error``, the HTML pages stay."""
-    pages = [Path(r.html) for r in batch.regions if r.ok and r.html] + [batch.index]
-    t0 = time.perf_counter()
-    try:
-        batch.pdfs = write_pdfs(pages, progress=progress, description=_("PDF"))
-    except ReportError as exc:
-        batch.pdf_error = str(exc)
-    batch.timings["pdf"] = round(time.perf_counter() - t0, 3)
 
 
 def _remove_empty(folders: list[Path]) -> None:

@@ -24,6 +24,7 @@ import inspect
 import os
 import re
 import shutil
+import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -32,7 +33,7 @@ from ..errors import ReportError
 from ..i18n import _
 from .workspace import write_atomic
 
-__all__ = ["running_css", "css_string", "banner_text", "find_chromium", "write_pdfs", "CHROMIUM_NAMES"]
+__all__ = ["running_css", "css_string", "banner_text", "find_chromium", "write_pdfs", "print_pages", "CHROMIUM_NAMES"]
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 CHROMIUM_ARGS = [
@@ -124,6 +125,17 @@ def write_pdfs(pages: Sequence[str | os.PathLike], *, progress: bool = False, de
     # Playwright's synchronous API refuses to run inside an event loop (a notebook's): its own thread.
     with ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(_print_all, pages, progress, description).result()
+
+
+def print_pages(pages: Sequence[Path], *, progress: bool = False) -> tuple[list[Path], str | None, float]:
+    """:func:`write_pdfs` for a batch: the PDFs written, the error when there are none (no Chromium:
+    the message says what to install), and the seconds spent."""
+    t0 = time.perf_counter()
+    try:
+        written, error = write_pdfs(pages, progress=progress, description=_("PDF")), None
+    except ReportError as exc:
+        written, error = [], str(exc)
+    return written, error, round(time.perf_counter() - t0, 3)
 
 
 def _print_all(pages: list[Path], progress: bool, description: str) -> list[Path]:
