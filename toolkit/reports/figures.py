@@ -45,8 +45,9 @@ def _shown(figure: FigureData, words: Words) -> pd.DataFrame:
 def draw_figure(figure: FigureData, words: Words) -> DrawnFigure:
     """Draw one figure of the content (``kind``: exit_mix, trend, funnel, regions) as SVG.
 
-    Vector, so that it stays sharp when a phone zooms in and on paper; its text is drawn as
-    paths (the same letters in every browser and PDF, no font to fetch).
+    Vector, so that it stays sharp when a phone zooms in and on paper; its text stays text (in
+    the sans-serif the browser has, nothing fetched), so that a PDF of the page can be searched
+    and read aloud, and the data URI stays small.
     """
     shown = _shown(figure, words)
     fig, alt, points = _DRAW[figure.kind](figure, shown, words)
@@ -64,7 +65,7 @@ def svg_data_uri(fig) -> tuple[str, int, int]:
     gives the same bytes (a page's checksum changes only when its content does).
     """
     buffer = io.BytesIO()
-    with matplotlib.rc_context({"svg.hashsalt": "e2c", "svg.fonttype": "path"}):
+    with matplotlib.rc_context({"svg.hashsalt": "e2c", "svg.fonttype": "none"}):
         fig.savefig(buffer, format="svg", bbox_inches="tight", facecolor="white", metadata={"Date": None})
     data = buffer.getvalue()
     match = _SVG_SIZE.search(data)
