@@ -163,7 +163,16 @@ def test_batch_writes_every_page_and_a_manifest(batch):
     assert names and not [n for n in names if "impact" in n or "trainee" in n], names  # aggregates only
 
 
-def test_no_unsuppressed_national_table_is_left_under_out(tmp_path):
+def private_tmp(tmp_path, monkeypatch) -> Path:
+    """A temporary folder of the test's own for the batch's private work folder: other batches on the
+    machine create and remove theirs in the shared one meanwhile."""
+    folder = tmp_path / "tmp"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    return folder
+
+
+def test_no_unsuppressed_national_table_is_left_under_out(tmp_path, monkeypatch):
     """The national work folder holds aggregates before suppression: it is removed after the batch."""
     from toolkit.reports import build_reports
     from toolkit.synth import generate_export
@@ -171,7 +180,7 @@ def test_no_unsuppressed_national_table_is_left_under_out(tmp_path):
     raw = generate_export(seed=21, trainees_per_year=600).raw
     (tmp_path / "a" / "_work" / "2019-2024" / "national").mkdir(parents=True)  # left by an older version
     (tmp_path / "a" / "_work" / "2019-2024" / "national" / "tables.pkl").write_bytes(b"unsuppressed")
-    before = set(Path(tempfile.gettempdir()).glob("e2c-work-*"))
+    work_tmp = private_tmp(tmp_path, monkeypatch)
     result = build_reports(raw, out=tmp_path / "a", regions=["Bretagne"], jobs=1, progress=False, engine="portable")
     assert result.ok and result.engine == "portable" and result.work_dir is None
     left = sorted(p.relative_to(tmp_path / "a").as_posix() for p in (tmp_path / "a").rglob("*") if p.is_file())
@@ -179,7 +188,7 @@ def test_no_unsuppressed_national_table_is_left_under_out(tmp_path):
         ".e2c-batch.lock",
         *(f"{result.period}/{n}" for n in ("bretagne.html", "index.html", "manifest.json")),
     ]
-    assert not set(Path(tempfile.gettempdir()).glob("e2c-work-*")) - before  # the private work folder is gone
+    assert not list(work_tmp.glob("e2c-work-*"))  # the private work folder is gone
 
 
 # --------------------------------------------------------------------------
@@ -256,13 +265,13 @@ def test_a_full_disk_leaves_nothing_under_out(tmp_path, monkeypatch, small_raw):
     monkeypatch.setattr(workspace, "_fsync", full)
     template = toy_template(tmp_path / "toy.ipynb")
     out = tmp_path / "out"
-    before = set(Path(tempfile.gettempdir()).glob("e2c-work-*"))
+    work_tmp = private_tmp(tmp_path, monkeypatch)
     with pytest.raises(ReportError, match="disque plein") as error:
         build_reports(small_raw, out=out, regions=["Bretagne", "Occitanie"], template=template, progress=False)
     assert ".html" in str(error.value) and str(out) in str(error.value) and "--out" in str(error.value)
     # The run made `out`: nothing is left of it, not even an empty period folder or the lock file.
     assert not out.exists(), sorted(p.relative_to(out).as_posix() for p in out.rglob("*"))
-    assert not set(Path(tempfile.gettempdir()).glob("e2c-work-*")) - before
+    assert not list(work_tmp.glob("e2c-work-*"))
 
 
 def test_write_atomic_keeps_the_old_page_when_the_disk_is_full(tmp_path, monkeypatch):
