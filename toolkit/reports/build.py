@@ -24,6 +24,7 @@ from .alert_content import withhold_rates
 from .builder import PageBuilder
 from .content import Page, dumps, loads
 from .fair_content import esf_section, fair_section, methods_section, quality_section
+from .glossary_content import glossary_section
 from .index_content import index_content
 from .national import NationalWork, compute_national
 from .protect import ReportPublication, protect_publication
@@ -49,6 +50,7 @@ SECTIONS = (
     trend_section,
     fair_section,
     esf_section,
+    glossary_section,
     quality_section,
     methods_section,
 )

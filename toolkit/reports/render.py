@@ -13,9 +13,23 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
 
 from ..i18n import _
-from .content import Alert, Cards, Contents, Definitions, FigureData, Header, Heading, Msg, Section, Table
+from .content import (
+    Alert,
+    Banner,
+    Cards,
+    Contents,
+    Definitions,
+    FigureData,
+    Header,
+    Heading,
+    Msg,
+    Section,
+    Table,
+    Verdict,
+)
 from .figures import DrawnFigure, draw_figure
 from .words import Words
 
@@ -85,6 +99,15 @@ def render_blocks(blocks, words: Words, *, links: Mapping | None = None, skip_an
             view = _table_view(block, words, links or {})
             tables[block.id] = _published(block, view)
             views.append(view)
+        elif isinstance(block, Verdict):  # the summary a page opens with: its sentences and blocks, wrapped
+            inner = render_blocks(block.blocks, words, links=links, skip_anchors=skip_anchors)
+            figures += inner.figures
+            tables |= inner.tables
+            items = [t for t in (words.msg(m) for m in block.items) if t]
+            views.append(
+                {"type": "verdict", "anchor": block.anchor, "title": words.text(block.title), "items": items}
+                | {"inner": Markup(inner.html)}
+            )
         elif isinstance(block, FigureData):
             drawn = draw_figure(block, words)
             figures.append(drawn)
@@ -131,6 +154,8 @@ def _simple_view(block, words: Words, skip_anchors) -> dict:
             for c in block.cards
         ]
         return {"type": "cards", "counts": block.counts, "cards": cards}
+    if isinstance(block, Banner):
+        return {"type": "banner", "kind": block.kind, "text": text(block.text)}
     if isinstance(block, Alert):
         return {"type": "alert", "title": text(block.title), "items": [text(m) for m in block.items]}
     if isinstance(block, Definitions):
