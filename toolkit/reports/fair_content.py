@@ -21,6 +21,7 @@ from .region_content import (
     RegionContext,
     _marker_args,
     by_school,
+    other_sites,
     school_column,
     school_order,
 )
@@ -100,9 +101,7 @@ def _fair_table(ctx: RegionContext, mine: pd.DataFrame, small: np.ndarray):
         rest = mine[small]
         o, e = int(rest["observed"].sum()), float(rest["expected"].sum())
         other = {
-            "site": Msg(
-                N_("Autres sites ({k} sites de moins de {m} sorties)"), {"k": int(small.sum()), "m": ctx.min_cell}
-            ),
+            "site": other_sites(int(small.sum()), ctx.min_cell),
             "school": "",
             "n": int(rest["n"].sum()),
             "observed": o,

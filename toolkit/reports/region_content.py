@@ -32,6 +32,7 @@ __all__ = [
     "by_school",
     "school_order",
     "school_column",
+    "other_sites",
     "suppression_note",
     "rate_columns",
     "RATE_PROTECTION",
@@ -439,6 +440,16 @@ def school_order(frame: pd.DataFrame) -> list[int]:
     return list(keys.sort_values(["last", "school", "site"], kind="stable").index)
 
 
+def other_sites(k: int, min_cell: int) -> Msg:
+    """The label of the grouped small sites, agreeing with their number."""
+    return Msg(
+        N_("Autre site ({n} site de moins de {m} sorties)"),
+        {"m": min_cell},
+        plural="Autres sites ({n} sites de moins de {m} sorties)",
+        count=k,
+    )
+
+
 def school_column() -> Column:
     return Column("school", Msg(N_("École")), "text")
 
@@ -448,10 +459,7 @@ def _sites_tables(ctx: RegionContext) -> list:
     grouped = by_school(grouped)
     other = grouped["site"].isna()
     site_codes = grouped["members"].astype(str)
-    grouped.loc[other, "site"] = [
-        Msg(N_("Autres sites ({k} sites de moins de {m} sorties)"), {"k": int(k), "m": ctx.min_cell})
-        for k in grouped.loc[other, "n_sites"]
-    ]
+    grouped.loc[other, "site"] = [other_sites(int(k), ctx.min_cell) for k in grouped.loc[other, "n_sites"]]
     blocks = [Heading(Msg(N_("Par site")), "exits-sites", 3)]
     blocks.append(
         ctx.builder.table(
