@@ -15,6 +15,7 @@ from ..i18n import N_
 from .alert_content import model_skipped, skipped_reason
 from .builder import PageBuilder
 from .content import Code, Column, Definitions, FigureData, Heading, Msg, Num, Section
+from .protect import oe_publishable
 from .region_content import (
     SECTION_TITLES,
     SITES_ORDER_NOTE,
@@ -86,7 +87,7 @@ def fair_section(ctx: RegionContext) -> Section:
     figure = regions_figure_data(ctx.builder, regions, ctx.region, ctx.source())
     blocks.append(figure)
     row = regions[regions["region"].astype("object") == ctx.region]
-    blocks += _fair_reading(ctx, row.iloc[0] if len(row) else None, big, figure)
+    blocks += _fair_reading(ctx, row.iloc[0] if len(row) else None, big, figure, table.ratios["oe_ratio"][: len(big)])
     return Section("fair_comparison", blocks)
 
 
@@ -202,7 +203,7 @@ def regions_figure_data(builder: PageBuilder, regions: pd.DataFrame, highlight: 
     )
 
 
-def _fair_reading(ctx: RegionContext, row, big: pd.DataFrame, figure: FigureData) -> list[Msg]:
+def _fair_reading(ctx: RegionContext, row, big: pd.DataFrame, figure: FigureData, ratios=()) -> list[Msg]:
     parts = []
     if row is not None:
         ratio = figure.keys[figure.points.index[figure.points["region"] == ctx.region][0]]
@@ -236,10 +237,13 @@ def _fair_reading(ctx: RegionContext, row, big: pd.DataFrame, figure: FigureData
                 role="reading",
             )
         )
-    n_above, n_below = int((big["flag95"] == "above").sum()), int((big["flag95"] == "below").sum())
-    sites = sites_reading(len(big), n_above, n_below)
+    # only the sites whose O/E the page shows: a hidden site's reading must not be counted either
+    shown = oe_publishable(big["n"], big["observed"], ctx.min_cell) & big["oe_ratio"].notna().to_numpy()
+    flags = big["flag95"].astype(str).to_numpy()[shown]
+    sites = sites_reading(int(shown.sum()), int((flags == "above").sum()), int((flags == "below").sum()))
     if sites is not None:
-        parts.append(Msg(sites.text, sites.args, sites.plural, sites.count, role="reading"))
+        needed = tuple(r for r, ok in zip(ratios, shown) if ok and r is not None)
+        parts.append(Msg(sites.text, sites.args, sites.plural, sites.count, role="reading", requires=needed))
     parts.append(
         Msg(
             N_(
