@@ -405,3 +405,48 @@ def test_a_real_looking_export_gets_no_banner(batch, tmp_path):
     assert is_synthetic_export(other)
     (tmp_path / "synth" / "truth.json").write_text("{not json", encoding="utf-8")
     assert not is_synthetic_export(other)
+
+
+# --------------------------------------------------------------------------
+# A school's total must not give away its small grouped sites
+# --------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("rests", "hidden"),
+    [
+        ({"A": 5, "B": 7, "C": 0}, {"A", "B"}),  # two schools with small sites in the grouped row: both hidden
+        ({"A": 5, "B": 0, "C": 0}, set()),  # one school's rest is the grouped row itself, published as such
+        ({"A": 5, "B": 30, "C": 0}, {"A", "C"}),  # A is small; a second school so the region total does not give it
+    ],
+)
+def test_schools_whose_rest_is_small_are_hidden(rests, hidden):
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from toolkit.disclosure import CellKey
+    from toolkit.reports.protect import ReportPublication
+    from toolkit.reports.schools_content import _hide_differences, _keys
+
+    listed = {"A": 300, "B": 200, "C": 150}
+    sites = pd.DataFrame(
+        {
+            "site": [f"{s} – site 1" for s in listed],
+            "school": list(listed),
+            "n_known": list(listed.values()),
+            "n_positive": [v // 2 for v in listed.values()],
+        }
+    )
+    mine = pd.DataFrame(
+        {
+            "school": list(listed),
+            "n": [listed[s] + rests[s] for s in listed],
+            "observed": [listed[s] // 2 + rests[s] for s in listed],  # the rest's exits all positive
+        }
+    )
+    publication = ReportPublication(min_cell=MIN_CELL)
+    ctx = SimpleNamespace(table=lambda name: sites, min_cell=MIN_CELL, builder=SimpleNamespace(publication=publication))
+    known, positive = _keys(mine["school"])
+    _hide_differences(ctx, mine, known, positive)
+    assert {dict(k.where)["school"] for k in publication.hidden} == hidden
+    assert all(k.population in ("known", "positive") for k in publication.hidden)
+    assert CellKey.of("known", school="C") not in publication.hidden or "C" in hidden
