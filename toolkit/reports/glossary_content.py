@@ -85,6 +85,35 @@ GLOSSARY = [
 ]
 IMPACT_TERMS = [
     (
+        N_("AIPW (pondération augmentée)"),
+        N_(
+            "Méthode d’estimation de l’effet qui combine un modèle de la probabilité d’être stagiaire et un "
+            "modèle de la sortie positive : l’estimation reste correcte si l’un des deux est juste."
+        ),
+    ),
+    (
+        N_("Écart standardisé"),
+        N_(
+            "Différence entre les deux groupes sur une caractéristique, en écarts-types ; au-delà de 0,1 après "
+            "ajustement, les groupes restent mal comparables sur ce point."
+        ),
+    ),
+    (
+        N_("Valeur E"),
+        N_(
+            "Force qu’aurait dû avoir un facteur non mesuré, lié à la fois à l’entrée en E2C et à la sortie "
+            "positive, pour expliquer à lui seul l’effet estimé (ou la borne de son intervalle) ; plus elle est "
+            "proche de 1, plus le résultat est fragile."
+        ),
+    ),
+    (
+        N_("Fonction d’influence"),
+        N_(
+            "La contribution de chaque personne à l’estimation ; elle sert à calculer l’intervalle de confiance "
+            "de l’effet."
+        ),
+    ),
+    (
         N_("Taille effective"),
         N_(
             "Dans une comparaison pondérée, le nombre de personnes que le groupe « vaut » réellement : des poids très "
