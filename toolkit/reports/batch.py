@@ -514,16 +514,10 @@ def _locked_build(args: tuple, keep_work: bool, kernel_name: str | None, opts: d
 def _build(data, out_root, workspace, regions, jobs, definition, lang, min_cell, period, progress, **opts):
     t0 = time.perf_counter()
     try:
-        national = _content_national(  # comparison: the pages' methods then speak of the impact section
-            data,
-            workspace.path,
-            definition=definition,
-            lang=lang,
-            min_cell=min_cell,
-            period=period,
-            comparison=bool(opts["comparison"]),
-            **opts["sources"],
-        )
+        national = _content_national(
+            data, workspace.path, definition=definition, lang=lang, min_cell=min_cell, period=period,
+            comparison=opts["comparison"], **opts["sources"],
+        )  # fmt: skip
     except OSError as exc:  # the private work folder: full or unwritable temporary folder
         raise path_error(exc, workspace.path) from exc
     t_national = time.perf_counter() - t0

@@ -24,7 +24,6 @@ from .alert_content import withhold_rates
 from .builder import PageBuilder
 from .content import Page, dumps, loads
 from .fair_content import esf_section, fair_section, methods_section, quality_section
-from .glossary_content import glossary_section
 from .index_content import index_content
 from .national import NationalWork, compute_national
 from .protect import ReportPublication, protect_publication
@@ -32,6 +31,7 @@ from .region_content import (
     RegionContext,
     contents_section,
     exits_section,
+    glossary_section,
     headline_section,
     profile_section,
     title_section,

@@ -50,13 +50,13 @@ __all__ = [
     "Contents",
     "Definitions",
     "Alert",
-    "Verdict",
-    "Banner",
     "Heading",
     "Section",
     "Page",
     "dumps",
     "loads",
+    "Verdict",
+    "Banner",
 ]
 
 
@@ -221,24 +221,6 @@ class Alert:
 
 
 @dataclass
-class Verdict:
-    """The summary a page opens with: a title, sentences a funder can quote, then other blocks (a table)."""
-
-    title: Msg
-    items: list[Msg]
-    blocks: list = field(default_factory=list)
-    anchor: str = "synthese"
-
-
-@dataclass
-class Banner:
-    """A banner at the top of a page (``kind`` ``synthetic``: the data are fictitious)."""
-
-    text: Msg
-    kind: str = "synthetic"
-
-
-@dataclass
 class Section:
     """One section of a page: its name (the notebook calls one section per cell) and its blocks."""
 
@@ -268,6 +250,24 @@ class Page:
         return Section(name)
 
 
+@dataclass
+class Verdict:
+    """The summary a page opens with: a title, sentences a funder can quote, then other blocks (a table)."""
+
+    title: Msg
+    items: list[Msg]
+    blocks: list = field(default_factory=list)
+    anchor: str = "synthese"
+
+
+@dataclass
+class Banner:
+    """A banner at the top of a page (``kind`` ``synthetic``: the data are fictitious)."""
+
+    text: Msg
+    kind: str = "synthetic"
+
+
 # --------------------------------------------------------------------------
 # JSON, both ways
 # --------------------------------------------------------------------------
@@ -287,11 +287,11 @@ _TYPES = {
         Cards,
         Definitions,
         Alert,
-        Verdict,
-        Banner,
         Section,
         Page,
         Ratio,
+        Verdict,
+        Banner,
     )
 }
 

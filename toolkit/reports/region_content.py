@@ -17,6 +17,7 @@ from ..disclosure import CellKey
 from ..i18n import N_
 from .builder import PageBuilder, code_text
 from .content import Card, Cards, Code, Column, Contents, FigureData, Header, Heading, Msg, Num, Section
+from .glossary_content import glossary_section  # noqa: F401 (the page's sections, for build.SECTIONS)
 from .national import MIX_CATEGORIES, PROFILE_VARIABLES, SUBGROUP_VARIABLES, NationalWork
 
 __all__ = [

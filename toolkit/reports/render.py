@@ -16,20 +16,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from ..i18n import _
-from .content import (
-    Alert,
-    Banner,
-    Cards,
-    Contents,
-    Definitions,
-    FigureData,
-    Header,
-    Heading,
-    Msg,
-    Section,
-    Table,
-    Verdict,
-)
+from .content import Alert, Cards, Contents, Definitions, FigureData, Header, Heading, Msg, Section, Table
 from .figures import DrawnFigure, draw_figure
 from .words import Words
 
@@ -80,6 +67,8 @@ def render_section(
 
 
 def render_blocks(blocks, words: Words, *, links: Mapping | None = None, skip_anchors=()) -> Rendered:
+    from .content import Verdict  # the summary a page opens with (imported here: one hunk in this module)
+
     views: list[dict] = []
     figures: list[DrawnFigure] = []
     tables: dict[str, pd.DataFrame] = {}
@@ -129,6 +118,8 @@ def _published(table: Table, view: dict) -> pd.DataFrame:
 
 
 def _simple_view(block, words: Words, skip_anchors) -> dict:
+    from .content import Banner  # the synthetic-data banner
+
     text = words.text
     if isinstance(block, Header):
         return {
