@@ -384,11 +384,10 @@ def regional_tables(frame: pd.DataFrame, definition, min_cell: int) -> dict:
         :mod:`toolkit.indicators` tables grouped by ``region`` first;
         ``sites``: one row per region and site (sites with fewer than
         ``min_cell`` exits merged into one row whose ``site`` is NA and
-        ``n_sites`` says how many), columns ``region``, ``site``, ``n_sites``,
+        ``n_sites`` says how many), columns ``region``, ``site``, ``school`` (NA when grouped), ``n_sites``,
         ``n_exits``, ``n_known``, ``n_positive``, the exit-mix counts
         (``job``, ``work_study``, ``training``, ``other``, ``unknown``),
-        ``rate``, ``ci_low``, ``ci_high``, ``school`` (the site's school; NA for grouped sites),
-        ``members`` (the site codes of the row, joined
+        ``rate``, ``ci_low``, ``ci_high``, ``members`` (the site codes of the row, joined
         by ``|``); ``esf``: every region's ESF+ table (indicator names in French,
         the renderer shows them in the page's language from their codes).
     """
