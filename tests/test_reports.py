@@ -223,7 +223,7 @@ def test_region_reading_publishes_no_small_count():
     from toolkit.reports.protect import ReportPublication, protect_publication
     from toolkit.reports.words import Words
 
-    big = pd.DataFrame({"flag95": ["within"]})
+    big = pd.DataFrame({"flag95": ["within"], "n": [40], "observed": [20], "oe_ratio": [1.0]})  # one site shown
 
     def reading(observed, n=30):
         row = {
