@@ -450,3 +450,20 @@ def test_schools_whose_rest_is_small_are_hidden(rests, hidden):
     assert {dict(k.where)["school"] for k in publication.hidden} == hidden
     assert all(k.population in ("known", "positive") for k in publication.hidden)
     assert CellKey.of("known", school="C") not in publication.hidden or "C" in hidden
+
+
+def test_a_withheld_rate_leaves_a_summary_that_claims_nothing(tmp_path):
+    from test_real_exports import _biased_export
+
+    from toolkit.reports.sections import RegionReport, index_body, prepare_national
+
+    path = tmp_path / "export.csv"
+    _biased_export().to_csv(path, sep=";", index=False)  # over half the outcomes unknown, no model
+    national = prepare_national(path, tmp_path / "work", mapping="data/raw/mapping_example.yml", min_cell=MIN_CELL)
+    page = RegionReport.load(national.work_dir, "Bretagne").title_block().html
+    for html in (page, index_body(national, [])):
+        summary = _text(_summary(html))
+        assert "Le taux de sorties positives n’est pas publié" in summary
+        assert "Pas de comparaison à profil égal" in summary
+        assert not re.search(r"\d,\d\s?%", summary.split("Attention")[0])  # no rate, no share before the alert
+        assert "Attention : données incomplètes" in summary  # the alert is in the summary, on the first screen

@@ -40,7 +40,7 @@ def index_content(national: NationalWork, builder: PageBuilder) -> Page:
     figure = regions_figure_data(builder, national.region_comparison, None, source)
     skipped = skipped_reason(national.meta)
     table = _regions_table(national, builder, figure, with_ratio=not skipped)
-    verdict = index_verdict(national, builder, None if skipped else figure, table)
+    verdict = index_verdict(national, builder, None if skipped else figure, table, skipped)
     verdict.blocks[:0] = banner  # unknown-outcome alerts stay on the first screen
     summary = [Heading(Msg(N_("Chiffres nationaux")), "national"), cards]
     regions = [
@@ -157,4 +157,10 @@ def _regions_table(national: NationalWork, builder: PageBuilder, figure: FigureD
     table.ratios["oe_ratio"] = [ratios[r] for r in order]
     if not with_ratio:  # no expected model: the regions, their raw rates and their reports only
         table.columns = [c for c in table.columns if c.name in ("label", "n", "rate", "region")]
+        table.note = Msg(
+            N_(
+                "Régions dans l’ordre officiel, pas un classement. Taux brut : sorties positives sur sorties à "
+                "l’issue connue."
+            )
+        )
     return table

@@ -130,6 +130,11 @@ RAW_HIDDEN = N_(
     "Le taux de sorties positives de la région n’est pas publié (secret statistique ou issue inconnue pour trop "
     "de sorties) ; au niveau national, il est de {nat}."
 )
+RAW_WITHHELD = N_(
+    "Le taux de sorties positives n’est pas publié : secret statistique, ou issue inconnue pour trop de sorties "
+    "(voir l’alerte)."
+)
+NO_MODEL = N_("Pas de comparaison à profil égal : {reason}")
 EXPECTED = N_(
     "Avec des jeunes du même profil à l’entrée (âge, sexe, niveau de formation, QPV…), le taux attendu d’après "
     "l’ensemble du pays serait de {expected}."
@@ -172,7 +177,7 @@ SMALL_REGION = 200  # below this many known exits, the summary says the figures 
 
 def region_verdict(ctx) -> Verdict:
     """The region page's summary (``ctx``: a :class:`~toolkit.reports.region_content.RegionContext`)."""
-    from .alert_content import alert_banner, alerts_of, model_skipped, skipped_reason
+    from .alert_content import alert_banner, alerts_of, skipped_reason
 
     rate = ctx.table("rates").iloc[0]
     nat = ctx.national.meta["national"]["rate"]
@@ -189,7 +194,7 @@ def region_verdict(ctx) -> Verdict:
     regions = ctx.national.region_comparison
     row = regions[regions["region"].astype("object") == region]
     if skipped:
-        items.append(model_skipped(skipped, "p"))
+        items.append(Msg(NO_MODEL, {"reason": skipped}))
     elif len(row):
         items += _fair_sentences(ctx, row.iloc[0], ratio)
     n_known = int(rate["n_known"])
@@ -215,7 +220,7 @@ def _raw_sentence(ctx, rate, nat, ratio, nat_num: Num, known: CellKey) -> Msg:
             "nat": nat_num,
             "gap": points(round(100 * r, 1) - round(100 * float(nat["rate"]), 1), ratio),  # the gap the reader sees
         },
-        fallback=Msg(RAW_HIDDEN, {"nat": nat_num}),
+        fallback=Msg(RAW_HIDDEN, {"nat": nat_num}, fallback=Msg(RAW_WITHHELD)),
     )
 
 
@@ -251,6 +256,10 @@ NATIONAL = N_(
     "Pour les jeunes entrés en {period}, {rate} des {n} sorties à l’issue connue sont positives au niveau national "
     "(IC 95 % : {ci}), de {low} à {high} selon les régions en taux brut."
 )
+NATIONAL_SHORT = N_(
+    "Pour les jeunes entrés en {period}, {rate} des {n} sorties à l’issue connue sont positives au niveau national "
+    "(IC 95 % : {ci})."
+)
 REGIONS = N_("À profil de stagiaires égal, sur {total} régions comparées : {within} ; {above} ; {below}.")
 REGIONS_HIDDEN = N_(
     "À profil de stagiaires égal, le détail des régions est dans le tableau ci-dessous (certaines valeurs sont "
@@ -266,45 +275,33 @@ def _names(names: list[str]) -> str:
     return ", ".join(names)
 
 
-def index_verdict(national, builder: PageBuilder, figure: FigureData | None, table) -> Verdict:
+def index_verdict(
+    national, builder: PageBuilder, figure: FigureData | None, table, skipped: str | None = None
+) -> Verdict:
     """The index's summary: the national rate, the regions above / below the expected, the regions table."""
     nat = national.meta["national"]["rate"]
     known = builder.count(CellKey.of("known"), int(nat["n_known"]), "synthese/known")
     positive = builder.count(CellKey.of("positive"), int(nat["n_positive"]), "synthese/positive")
     ratio = builder.ratio(positive, known, 1, "synthese/rate")
+    args = {
+        "period": national.period.replace("-", "–"),
+        "rate": Num(nat["rate"], "pct", ratio=ratio),
+        "n": Num(int(nat["n_known"]), "int", key=known),
+        "ci": Num([nat["rate"], nat["ci_low"], nat["ci_high"]], "ci", ratio=ratio),
+    }
+    short = Msg(NATIONAL_SHORT, args, fallback=Msg(RAW_WITHHELD))
     rates = table.data
     shown = [i for i, r in enumerate(table.ratios.get("rate", [])) if r is not None and pd.notna(rates["rate"].iat[i])]
-    items = []
-    spread_ratios = tuple(table.ratios["rate"][i] for i in shown)
-    if shown:
+    if shown:  # the spread of the regions' raw rates, when every one of them is published
         values = rates["rate"].iloc[shown].astype(float)
-        items.append(
-            Msg(
-                NATIONAL,
-                {
-                    "period": national.period.replace("-", "–"),
-                    "rate": Num(nat["rate"], "pct", ratio=ratio),
-                    "n": Num(int(nat["n_known"]), "int", key=known),
-                    "ci": Num([nat["rate"], nat["ci_low"], nat["ci_high"]], "ci", ratio=ratio),
-                    "low": Num(values.min(), "pct"),
-                    "high": Num(values.max(), "pct"),
-                },
-                requires=spread_ratios,
-                fallback=Msg(
-                    N_(
-                        "Pour les jeunes entrés en {period}, {rate} des {n} sorties à l’issue connue sont positives "
-                        "au niveau national (IC 95 % : {ci})."
-                    ),
-                    {
-                        "period": national.period.replace("-", "–"),
-                        "rate": Num(nat["rate"], "pct", ratio=ratio),
-                        "n": Num(int(nat["n_known"]), "int", key=known),
-                        "ci": Num([nat["rate"], nat["ci_low"], nat["ci_high"]], "ci", ratio=ratio),
-                    },
-                ),
-            )
-        )
-    if figure is not None:
+        spread = {"low": Num(values.min(), "pct"), "high": Num(values.max(), "pct")}
+        requires = tuple(table.ratios["rate"][i] for i in shown)
+        items = [Msg(NATIONAL, args | spread, requires=requires, fallback=short)]
+    else:
+        items = [short]
+    if skipped:
+        items.append(Msg(NO_MODEL, {"reason": skipped}))
+    elif figure is not None:
         sentence = _regions_sentence(figure, builder.min_cell)
         if sentence is not None:
             items.append(sentence)
