@@ -161,8 +161,8 @@ FAIR = {
     ),
 }
 FAIR_HIDDEN = N_(
-    "La comparaison à profil égal de la région n’est pas publiée : une des deux issues compte moins de {min_cell} "
-    "sorties."
+    "La comparaison à profil égal de la région n’est pas publiée (secret statistique : aucun chiffre sur moins de "
+    "{min_cell} stagiaires ne doit pouvoir se déduire de la page)."
 )
 CAUTION = N_(
     "Ces chiffres décrivent les sorties ; ils ne mesurent pas l’effet propre de l’E2C : ce qui n’est pas "
