@@ -515,8 +515,9 @@ def _build(data, out_root, workspace, regions, jobs, definition, lang, min_cell,
     t0 = time.perf_counter()
     try:
         national = _content_national(
-            data, workspace.path, definition=definition, lang=lang, min_cell=min_cell, period=period, **opts["sources"]
-        )
+            data, workspace.path, definition=definition, lang=lang, min_cell=min_cell, period=period,
+            comparison=opts["comparison"], **opts["sources"],
+        )  # fmt: skip
     except OSError as exc:  # the private work folder: full or unwritable temporary folder
         raise path_error(exc, workspace.path) from exc
     t_national = time.perf_counter() - t0
@@ -571,6 +572,10 @@ def _finish(national, results, out_dir, workspace, recorded, timings, figure, t0
     alerts = national.meta.get("alerts", {})
     for result in results:  # each region's alerts go in manifest.json
         result.alerts = [{"code": a["code"], "message": a["message"]} for a in alerts.get(result.region, [])]
+        if result.ok:  # the ESF+ CSV beside the page, hidden cells as on the page
+            from .esf_content import write_region_esf_csv
+
+            write_region_esf_csv(national, result.region, out_dir)
         if not workspace.keep:  # the executed notebooks go with the private work folder
             result.notebook = ""
     lang, period = recorded["lang"], national.period

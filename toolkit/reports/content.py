@@ -46,6 +46,7 @@ __all__ = [
     "Contents",
     "Definitions",
     "Alert",
+    "Link",
     "Heading",
     "Section",
     "Page",
@@ -215,6 +216,15 @@ class Alert:
 
 
 @dataclass
+class Link:
+    """A link to a file published beside the page (``href`` relative to it), e.g. the ESF+ CSV."""
+
+    href: str
+    text: Msg
+    note: Msg | None = None
+
+
+@dataclass
 class Section:
     """One section of a page: its name (the notebook calls one section per cell) and its blocks."""
 
@@ -263,6 +273,7 @@ _TYPES = {
         Cards,
         Definitions,
         Alert,
+        Link,
         Section,
         Page,
         Ratio,
