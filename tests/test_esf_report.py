@@ -122,7 +122,9 @@ def test_one_table_per_calendar_year_with_independent_counts(filed):
                 assert 0 < n < MIN_CELL
             elif row[column] != SECONDARY_MARKER:
                 assert _int(row[column]) == n
-        assert "Participants âgés de moins de 18 ans" in set(tables[year]["Indicateur (règlement (UE) 2021/1057, annexe I)"])
+        assert "Participants âgés de moins de 18 ans" in set(
+            tables[year]["Indicateur (règlement (UE) 2021/1057, annexe I)"]
+        )
 
 
 def test_the_scope_is_the_esf_cofunded_parcours_and_the_page_says_how_many(filed):

@@ -366,4 +366,8 @@ def methods_section(ctx: RegionContext) -> Section:
         (Msg(N_("Version de la boîte à outils")), Msg("{version}", {"version": __version__})),
         (Msg(N_("Date de génération")), Msg("{date}", {"date": Num(national.meta["generated_at"], "date")})),
     ]
+    if national.meta.get("comparison"):  # the impact section is on the page: its data and limits
+        from .impact_section import with_comparison
+
+        items = with_comparison(items, national.meta["comparison"])
     return Section("methods", [Heading(SECTION_TITLES["methods"], "methods"), Definitions(items)])

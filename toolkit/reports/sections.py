@@ -207,6 +207,11 @@ def _impact_rendered(out: dict, words: Words) -> Rendered:
         for i, c in enumerate(summary.columns)
     ]
     blocks.append(Table("impact", Msg(N_("Estimation de l’effet")), columns, pd.DataFrame(summary)))
+    if out.get("glossary"):  # the section's technical words, in plain language
+        from .content import Definitions
+
+        blocks.append(Msg(N_("Les termes techniques de cette section :"), role="note"))
+        blocks.append(Definitions([(Msg("{t}", {"t": t}), Msg("{d}", {"d": d})) for t, d in out["glossary"]]))
     rendered = render_blocks(blocks, words)
     html = rendered.html
     love = out["figures"].get("love")
