@@ -9,11 +9,10 @@ import json
 import re
 
 import pytest
+from test_impact_claims import COVARIATES, simulate
 
 from toolkit.i18n import use_language
 from toolkit.reports.impact_section import impact_section
-
-from test_impact_claims import COVARIATES, simulate
 
 
 def _text(html: str) -> str:
