@@ -112,7 +112,8 @@ def test_section_tables_pass_the_disclosure_check(batch):
         "exit_mix_sites",
         "trend",
         "fair_sites",
-        "esf",
+        "esf_scope",
+        "esf_eecr04",
         "quality",
     } <= set(tables)
     for _name, table in tables.items():

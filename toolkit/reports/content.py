@@ -313,7 +313,9 @@ def _decode(value: Any) -> Any:
         return value
     if "__key__" in value:
         population, where = value["__key__"]
-        return CellKey(population, tuple((str(k), str(v)) for k, v in where))
+        return CellKey(
+            population, tuple((str(k), tuple(map(str, v)) if isinstance(v, list) else str(v)) for k, v in where)
+        )
     if "__frame__" in value:
         spec = value["__frame__"]
         frame = pd.DataFrame(_decode(spec["data"]), columns=spec["columns"], dtype=object)

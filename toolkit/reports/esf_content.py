@@ -92,24 +92,42 @@ def _scope_blocks(ctx: RegionContext, info: dict) -> list:
                 ),
             )
         ]
-    cofunded = _num(ctx, _key(ctx, "entries", esf_cofunded="True"), info["n_cofunded"], "scope/cofunded")
+    rows = [
+        ("n_trainees", N_("Stagiaires de la région"), None),
+        ("n_cofunded", N_("dont parcours cofinancés par le FSE+"), "True"),
+        ("n_not_cofunded", N_("dont parcours non cofinancés"), "False"),
+        ("n_cofunding_unknown", N_("dont cofinancement non renseigné"), "NA"),
+    ]
+    counts = {**info, "n_not_cofunded": info["n_trainees"] - info["n_cofunded"] - info["n_cofunding_unknown"]}
+    keys = [_key(ctx, "entries", esf_cofunded=flag) for _name, _label, flag in rows]
+    table = ctx.builder.table(
+        "esf_scope",
+        Msg(N_("Périmètre des indicateurs FSE+ ({region})"), {"region": ctx.region}),
+        [
+            Column("label", Msg(N_("Stagiaires entrés sur la période")), "label"),
+            Column("n", Msg(N_("Effectif")), "int"),
+        ],
+        pd.DataFrame({"label": [Msg(label) for _n, label, _f in rows], "n": [int(counts[n]) for n, _l, _f in rows]}),
+        keys={"n": keys},
+        protection={"counts": ["n"], "rows_additive": True, "total_row": 0},
+    )
+    n = {name: Num(int(counts[name]), "int", key=key) for (name, _label, _flag), key in zip(rows, keys)}
     blocks = [
         Msg(
             N_("Les indicateurs comptent les parcours cofinancés par le FSE+ : {k} sur {n} stagiaires de la région."),
-            {"k": cofunded, "n": entries},
+            {"k": n["n_cofunded"], "n": n["n_trainees"]},
             fallback=Msg(N_("Les indicateurs comptent les seuls parcours cofinancés par le FSE+.")),
         )
     ]
     if int(info["n_cofunding_unknown"]):
-        unknown = _num(ctx, _key(ctx, "entries", esf_cofunded="NA"), info["n_cofunding_unknown"], "scope/unknown")
         blocks.append(
             Msg(
                 N_("Cofinancement non renseigné : {u} parcours, laissés hors des indicateurs."),
-                {"u": unknown},
+                {"u": n["n_cofunding_unknown"]},
                 fallback=Msg(N_("Les parcours dont le cofinancement n’est pas renseigné sont laissés de côté.")),
             )
         )
-    return blocks
+    return [*blocks, table]
 
 
 def _year_table(ctx: RegionContext, year: int, part: pd.DataFrame, cofunded: str | None):
