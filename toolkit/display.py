@@ -29,6 +29,13 @@ __all__ = [
     "rejected_rows_table",
     "warning_rows_table",
     "shown",
+    "missing_values_table",
+    "calibration_table",
+    "performance_summary",
+    "outcome_report_table",
+    "overlap_table",
+    "design_table",
+    "glossary_table",
 ]
 
 _STYLE = (
@@ -409,3 +416,101 @@ def warning_rows_table(result, n: int = 20, raw_names: bool = False) -> pd.DataF
     if raw_names:
         table.insert(0, "kind", warnings["kind"].to_numpy())
     return table
+
+
+# --------------------------------------------------------------------------
+# Models and impact designs: the tables notebooks show beside the results
+# --------------------------------------------------------------------------
+def missing_values_table(model) -> pd.DataFrame:
+    """Missing values by model variable (:meth:`~toolkit.models.PositiveExitModel.missing_table`), as text."""
+    table = model.missing_table()
+    counts, shares = table.iloc[:, 1], table.iloc[:, 2]
+    return pd.DataFrame(
+        {
+            _("Variable"): table.iloc[:, 0].to_numpy(),
+            _("Valeurs manquantes"): fmt_int(counts).to_numpy(),
+            _("Part des sorties à l'issue connue"): fmt_pct(shares).to_numpy(),
+        }
+    )
+
+
+def calibration_table(performance) -> pd.DataFrame:
+    """Calibration by decile of predicted probability (a cross-validated performance), as text."""
+    table = performance.calibration
+    return pd.DataFrame(
+        {
+            _("Décile de probabilité prédite"): fmt_int(table["decile"]).to_numpy(),
+            _("Sorties"): fmt_int(table["n"]).to_numpy(),
+            _("Probabilité prédite moyenne"): fmt_pct(table["mean_predicted"]).to_numpy(),
+            _("Taux observé"): fmt_pct(table["observed_rate"]).to_numpy(),
+            _("IC 95 %"): _ci(table["ci_low"], table["ci_high"], fmt_pct),
+        }
+    )
+
+
+def performance_summary(performance) -> str:
+    """One sentence: out-of-sample AUC, calibration slope and intercept of a cross-validated model."""
+    return _(
+        "AUC hors échantillon : {auc} ; pente de calibration : {slope} ; constante : {intercept}.",
+        auc=fmt_number(performance.auc, decimals=3),
+        slope=fmt_number(performance.calibration_slope, decimals=2),
+        intercept=fmt_number(performance.calibration_intercept, decimals=2),
+    )
+
+
+def _group_label(code: str) -> str:
+    labels = {
+        "e2c": N_("Stagiaires E2C"),
+        "treated": N_("Stagiaires E2C"),
+        "comparaison": N_("Groupe de comparaison"),
+        "control": N_("Groupe de comparaison"),
+    }
+    return _(labels[code]) if code in labels else str(code)
+
+
+def outcome_report_table(report: pd.DataFrame) -> pd.DataFrame:
+    """An impact design's ``outcome_report`` (outcome known or not, follow-up, per group), as text."""
+    return pd.DataFrame(
+        {
+            _("Groupe"): [_group_label(g) for g in report.index],
+            _("Jeunes"): fmt_int(report["n"]).to_numpy(),
+            _("Situation connue"): fmt_int(report["n_outcome_known"]).to_numpy(),
+            _("Situation inconnue"): fmt_int(report["n_outcome_missing"]).to_numpy(),
+            _("Part inconnue"): fmt_pct(report["share_outcome_missing"]).to_numpy(),
+            _("Suivi médian (mois)"): fmt_number(report["median_follow_up_months"], decimals=1).to_numpy(),
+        }
+    )
+
+
+def overlap_table(result) -> pd.DataFrame:
+    """Units outside the common support of an :class:`~toolkit.impact.ATTResult`, per group, as text."""
+    outside = result.overlap.outside
+    return pd.DataFrame(
+        {
+            _("Groupe"): [_group_label(g) for g in outside.index],
+            _("Analysés"): fmt_int(outside["n"]).to_numpy(),
+            _("Hors support commun"): fmt_int(outside["n_outside"]).to_numpy(),
+            _("Part hors support"): fmt_pct(outside["share_outside"]).to_numpy(),
+        }
+    )
+
+
+def design_table(design) -> pd.DataFrame:
+    """An impact design in words: rows rejected by the cleaning per file, the adjustment
+    characteristics (labels) and those left out with the reason."""
+    rows = [
+        (
+            _("Lignes rejetées au nettoyage : {file}", file=name if name != "<DataFrame>" else _("données en mémoire")),
+            fmt_int(n),
+        )
+        for name, n in design.rejected.items()
+    ]
+    rows.append((_("Caractéristiques d'ajustement"), ", ".join(column_label(c) for c in design.covariates)))
+    for name, reason in design.excluded_covariates.items():
+        rows.append((_("Caractéristique écartée : {name}", name=column_label(name)), str(reason)))
+    return pd.DataFrame(rows, columns=[_("Élément"), _("Valeur")])
+
+
+def glossary_table(pairs) -> pd.DataFrame:
+    """Technical words and their plain-language explanation (an impact section's ``glossary``)."""
+    return pd.DataFrame(list(pairs), columns=[_("Terme"), _("En clair")])
