@@ -134,8 +134,24 @@ def test_the_scope_is_the_esf_cofunded_parcours_and_the_page_says_how_many(filed
     k, n, unknown = int(flag.fillna(False).sum()), len(frame), int(flag.isna().sum())
     assert 0 < k < n and unknown > 0  # the synthetic export says which parcours are co-funded
     fmt = lambda v: f"{v:,}".replace(",", " ")  # noqa: E731
-    assert f"Les indicateurs comptent les parcours cofinancés par le FSE+ : {fmt(k)} sur {fmt(n)} stagiaires" in text
-    assert f"Cofinancement non renseigné : {fmt(unknown)} parcours, laissés hors des indicateurs." in text
+    scope = next(t for t in page.tables if t["caption"].startswith("Périmètre des indicateurs FSE+"))
+    cells = {row[0][0]: row[1][0] for row in scope["rows"][1:]}
+    assert _int(cells["Stagiaires de la région"]) == n
+    shown = {label: value for label, value in cells.items() if re.fullmatch(r"[\d\s]+", value)}
+    for label, truth in (("dont parcours cofinancés par le FSE+", k), ("dont cofinancement non renseigné", unknown)):
+        if label in shown:
+            assert _int(shown[label]) == truth
+    assert sum(label not in shown for label in cells) != 1  # rows add up to the total: never one hidden cell
+    if "dont parcours cofinancés par le FSE+" in shown:
+        assert (
+            f"Les indicateurs comptent les parcours cofinancés par le FSE+ : {fmt(k)} sur {fmt(n)} stagiaires" in text
+        )
+    else:  # the count is hidden in the table: the sentence does not give it either
+        assert "Les indicateurs comptent les seuls parcours cofinancés par le FSE+." in text
+    if "dont cofinancement non renseigné" in shown:
+        assert f"Cofinancement non renseigné : {fmt(unknown)} parcours, laissés hors des indicateurs." in text
+    else:
+        assert "Les parcours dont le cofinancement n’est pas renseigné sont laissés de côté." in text
 
 
 def test_definitions_timing_and_eecr04_reconciliation_are_on_the_page(filed):
