@@ -297,7 +297,7 @@ def cleaning_tables(result) -> dict[str, pd.DataFrame]:
     """A :class:`~toolkit.cleanresult.CleanResult` as text tables in the current language: ``rows``
     (received, kept, rejected), ``rejected`` (rows rejected by reason, reasons that occurred),
     ``warnings`` (warnings on kept rows by kind) and ``columns`` (columns dropped or ignored)."""
-    from .cleanresult import _ROW_LABELS, reason_label, warning_label
+    from .cleanresult import _ROW_LABELS, reason_label, warning_label  # circular: cleanresult shows itself here
     from .privacy import identifier_label
 
     s = result.summary
@@ -383,7 +383,7 @@ def rejected_rows_table(result, n: int = 20, raw_names: bool = False) -> pd.Data
     """The first ``n`` rejected rows: line in the file, reason and what was wrong (the rejected data
     themselves are not shown)."""
     rejected = result.rejected.head(n)
-    from .cleanresult import reason_label
+    from .cleanresult import reason_label  # circular: cleanresult shows itself through this module
 
     table = pd.DataFrame(
         {
@@ -400,7 +400,7 @@ def rejected_rows_table(result, n: int = 20, raw_names: bool = False) -> pd.Data
 def warning_rows_table(result, n: int = 20, raw_names: bool = False) -> pd.DataFrame:
     """The first ``n`` warnings about rows: line in the file, column (its label), kind and message (the
     columns dropped or ignored are listed by the cleaning result itself)."""
-    from .cleanresult import warning_label
+    from .cleanresult import warning_label  # circular: cleanresult shows itself through this module
 
     warnings = result.warnings
     warnings = warnings[warnings["source_line"].notna()].head(n)  # whole columns: in the cleaning result

@@ -345,8 +345,9 @@ def esf_frame_columns(frame: pd.DataFrame, *, within_days: int = 28) -> pd.DataF
     ``exit_year`` (Int64): calendar year of exit, the year an immediate result counts in;
     ``esf_eecr04_step``: for exits to a job or to work-study, the step of :func:`eecr04_reconciliation`
     that keeps or leaves each one out (``outside_scope``, ``reason_unknown``, ``late_start``, ``eecr04``),
-    missing for every other row (and for a comparison group's rows). Scope per region as in :func:`esf_regional_tables`. Disclosure control
-    reads them to know exactly which trainees each published ESF+ cell counts.
+    missing for every other row (and for a comparison group's rows). Scope per region as in
+    :func:`esf_regional_tables`. Disclosure control reads them to know exactly which trainees each
+    published ESF+ cell counts.
     """
     exit_date = pd.to_datetime(frame["exit_date"])
     in_scope, _fallback = _in_scope(frame)

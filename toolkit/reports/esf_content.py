@@ -27,9 +27,12 @@ from ..disclosure import CellKey
 from ..esf import ESF_INDICATORS
 from ..esf_filing import _TIMING, REGULATION_WORDING
 from ..i18n import N_
+from ..schema import REGION_BY_NAME
 from .builder import code_text
 from .content import Code, Column, Heading, Link, Msg, Num, Page, Section
 from .region_content import SECTION_TITLES, RegionContext
+from .words import Words
+from .workspace import write_atomic
 
 __all__ = ["esf_section", "esf_csv_name", "esf_csv_frame", "write_region_esf_csv", "CSV_COLUMNS"]
 
@@ -47,8 +50,6 @@ _STEP_LABELS = {
 
 def esf_csv_name(region: str) -> str:
     """The CSV's file name beside the region's page: ``<region-slug>-fse.csv``."""
-    from ..schema import REGION_BY_NAME
-
     return f"{REGION_BY_NAME[region].slug}-fse.csv"
 
 
@@ -284,8 +285,6 @@ def _esf_year_tables(page: Page) -> list:
 def esf_csv_frame(page: Page, publication) -> pd.DataFrame:
     """The page's ESF+ tables as the CSV's rows: one per indicator and year, ``CSV_COLUMNS``, counts as
     text; a cell the publication hides carries the page's marker (never re-derived here)."""
-    from .words import Words
-
     words = Words(publication, publication.min_cell)
     rows = []
     for table in _esf_year_tables(page):
@@ -311,8 +310,6 @@ def write_region_esf_csv(page_or_national, region: str, out_dir: str | Path, pub
     publication. ``publication``: the batch's hidden cells (default: the national content's). Texts
     in the current language. Returns None when the region has no page (too few trainees).
     """
-    from .workspace import write_atomic
-
     page = page_or_national
     if not isinstance(page, Page):
         content = page_or_national.content

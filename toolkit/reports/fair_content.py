@@ -367,7 +367,7 @@ def methods_section(ctx: RegionContext) -> Section:
         (Msg(N_("Date de génération")), Msg("{date}", {"date": Num(national.meta["generated_at"], "date")})),
     ]
     if national.meta.get("comparison"):  # the impact section is on the page: its data and limits
-        from .impact_section import with_comparison
+        from .impact_section import with_comparison  # imports the impact models: only with comparison data
 
         items = with_comparison(items, national.meta["comparison"])
     return Section("methods", [Heading(SECTION_TITLES["methods"], "methods"), Definitions(items)])

@@ -12,6 +12,7 @@ from ..i18n import N_, _, use_language
 from ..impact import ATTResult, ImpactFrame, estimate_att, estimate_att_by
 from ..impact.claims import Claims, assess, claim_sentences, group_accounting, verdict_label
 from ..plots.impact import covariate_label, effects_plot, love_plot, overlap_plot
+from .content import Msg
 
 __all__ = ["impact_section", "impact_glossary", "with_comparison"]
 
@@ -76,8 +77,6 @@ def impact_glossary(res: ATTResult) -> list[tuple[str, str]]:
 def with_comparison(items: list, provenance: dict) -> list:
     """A page's methods and provenance items when comparison data were supplied: the limits say what the
     impact section estimates, and the comparison file's name and SHA-256 follow the data file's."""
-    from .content import Msg
-
     limits = Msg(
         N_(
             "Les chiffres descriptifs (sorties, taux, comparaison équitable) ne mesurent pas l’effet propre des "
