@@ -421,6 +421,13 @@ def esf_regional_tables(frame: pd.DataFrame, *, within_days: int = 28) -> dict[s
     out = out.assign(_o=out["code"].map(order)).sort_values(["region", "year", "_o"], kind="stable")
     esf_years = out.drop(columns="_o").reset_index(drop=True)
 
+    esf_scope_table = _scope_table(frame, region, fallback)
+    eecr04 = _eecr04_table(frame, region, esf_scope_table["region"], within_days)
+    return {"esf_years": esf_years, "esf_scope": esf_scope_table, "esf_eecr04": eecr04}
+
+
+def _scope_table(frame: pd.DataFrame, region: pd.Series, fallback: np.ndarray) -> pd.DataFrame:
+    """Per region: the scope and how many trainees, co-funded parcours and unknown flags it holds."""
     e2c, _ = _in_scope(frame.drop(columns="esf_cofunded", errors="ignore"))  # every E2C trainee
     flag = frame["esf_cofunded"].astype("boolean") if "esf_cofunded" in frame.columns else None
     per_row = pd.DataFrame(
@@ -440,12 +447,16 @@ def esf_regional_tables(frame: pd.DataFrame, *, within_days: int = 28) -> dict[s
     )
     scope.insert(0, "scope", np.where(scope["fallback"], "all", "esf_cofunded"))
     esf_scope_table = scope.drop(columns="fallback").astype({c: "int64" for c in scope.columns[2:]}).reset_index()
+    return esf_scope_table
 
+
+def _eecr04_table(frame: pd.DataFrame, region: pd.Series, regions: pd.Series, within_days: int) -> pd.DataFrame:
+    """Per region: exits to a job or work-study (``both``) and how many each reconciliation step holds."""
     steps = esf_frame_columns(frame, within_days=within_days)["esf_eecr04_step"]
     known = steps.notna().to_numpy()
     counted = pd.crosstab(region[known], steps[known]).reindex(columns=list(EECR04_STEPS), fill_value=0)
     counted.insert(0, "both", counted.sum(axis=1))
-    counted = counted.reindex(esf_scope_table["region"], fill_value=0)
+    counted = counted.reindex(regions, fill_value=0)
     eecr04 = counted.rename_axis(index="region", columns="step").stack().rename("count").reset_index()
     eecr04["count"] = eecr04["count"].astype("int64")
-    return {"esf_years": esf_years, "esf_scope": esf_scope_table, "esf_eecr04": eecr04}
+    return eecr04
