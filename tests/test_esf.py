@@ -390,12 +390,19 @@ def test_regional_tables_match_esf_by_year_region_by_region(filing):
         for column in ("women", "men", "sex_unknown", "total"):
             assert (mine[column] == expected[column]).all(), (region, column)
         steps = eecr04_reconciliation(part).set_index("step")["count"]
-        counted = tables["esf_eecr04"].query("region == @region").set_index("step")["count"]
+        by_year = tables["esf_eecr04"].query("region == @region").set_index("year")
+        counted = by_year.drop(columns="region").sum()
         assert counted["both"] == steps["job"] + steps["work_study"]
         assert counted["eecr04"] == steps["eecr04"]
         for step in ("outside_scope", "reason_unknown", "late_start"):
             assert counted[step] == -steps[step]
-        assert counted["both"] == counted.drop("both").sum()
+        assert (
+            by_year["both"] == by_year[["outside_scope", "reason_unknown", "late_start", "eecr04"]].sum(axis=1)
+        ).all()
+        # each year's EECR04 is the year's indicator
+        results = expected.xs("EECR04", level="code")["total"]
+        assert by_year["eecr04"].to_dict() == {y: v for y, v in results.items() if y in by_year.index}
+        assert results.drop(by_year.index, errors="ignore").eq(0).all()
 
 
 def test_every_esf_cell_of_a_page_counts_the_trainees_its_key_names(tmp_path):

@@ -164,17 +164,34 @@ def test_definitions_timing_and_eecr04_reconciliation_are_on_the_page(filed):
     assert codes == ["EECO01", "EECO06", "EECO07", "EECO09", "EECO10", "EECO11", "EECO12", "EECO13", "EECO17",
                      "EECR02", "EECR04", "EECR01"]  # fmt: skip
     steps = next(t for t in page.tables if t["caption"].startswith("Des sorties vers l’emploi à l’indicateur EECR04"))
-    cells = [r[1][0] for r in steps["rows"][1:]]
-    hidden = [c in (suppression_marker(MIN_CELL), SECONDARY_MARKER) for c in cells]
-    assert sum(hidden) != 1  # an additive table never hides a single cell
+    header, *rows = steps["rows"]
+    names = [h for h, _ in header]
+    steps_shown = [
+        "dont hors périmètre FSE+",
+        "dont motif de sortie inconnu",
+        "dont situation commencée après 28 jours",
+    ]
+    assert names == ["Année de sortie", "Emploi + Alternance", *steps_shown, "dont EECR04"]
+    markers = (suppression_marker(MIN_CELL), SECONDARY_MARKER)
+    cells = {r[0][0]: [c for c, _ in r[1:]] for r in rows}
     both = frame["exit_date"].notna() & frame["exit_category"].isin(["job", "work_study"])
-    assert _int(cells[0]) == int(both.sum())
-    if not any(hidden):
-        values = [_int(c) for c in cells]
-        assert values[0] == sum(values[1:])  # the steps add up to the exits to a job or work-study
-        eecr04 = csv[csv["code"] == "EECR04"]
-        if eecr04["total"].str.isdigit().all():
-            assert values[-1] == eecr04["total"].astype(int).sum()  # every year's EECR04, all years together
+    assert _int(cells["Toutes années"][0]) == int(both.sum())
+    tables = _year_tables(page)
+    for label, values in cells.items():
+        assert sum(v in markers for v in values) != 1  # the steps add up to the first column
+        if not any(v in markers for v in values):
+            assert _int(values[0]) == sum(_int(v) for v in values[1:])
+        if label != "Toutes années" and int(label) in tables:  # the same cell, same text, as in that year's table
+            year = tables[int(label)].set_index("Code")
+            assert (
+                values[-1] == re.sub(r"(?<=\d)\s(?=\d)", "", year.loc["EECR04", "Total"])
+                or values[-1] == (year.loc["EECR04", "Total"])
+            )
+    column = [values[-1] for values in cells.values()]
+    assert sum(v in markers for v in column) != 1  # the years add up to "Toutes années"
+    if not any(v in markers for v in column):
+        assert _int(column[-1]) == sum(_int(v) for v in column[:-1])
+        assert _int(column[-1]) == csv.loc[csv["code"] == "EECR04", "total"].astype(int).sum()
     assert "EECR04 n’est pas la somme des sorties « Emploi »" in text
 
 

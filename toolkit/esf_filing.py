@@ -374,8 +374,8 @@ def esf_regional_tables(frame: pd.DataFrame, *, within_days: int = 28) -> dict[s
         region's scope has an entry or an exit: ``year``, ``code``, ``kind``, ``women``, ``men``,
         ``sex_unknown``, ``total`` (outputs by year of entry ``cohort_year``, immediate results by year
         of exit, as :func:`esf_by_year`); ``esf_scope``: ``scope`` ("esf_cofunded" or "all"),
-        ``n_trainees``, ``n_cofunded``, ``n_cofunding_unknown``; ``esf_eecr04``: ``step`` (``both``:
-        exits to a job or work-study, then :data:`EECR04_STEPS`) and ``count``, all years together.
+        ``n_trainees``, ``n_cofunded``, ``n_cofunding_unknown``; ``esf_eecr04``: one row per year of exit,
+        ``year``, ``both`` (exits to a job or work-study) and one column per step of :data:`EECR04_STEPS`.
     """
     from .esf import _flags
 
@@ -451,12 +451,12 @@ def _scope_table(frame: pd.DataFrame, region: pd.Series, fallback: np.ndarray) -
 
 
 def _eecr04_table(frame: pd.DataFrame, region: pd.Series, regions: pd.Series, within_days: int) -> pd.DataFrame:
-    """Per region: exits to a job or work-study (``both``) and how many each reconciliation step holds."""
-    steps = esf_frame_columns(frame, within_days=within_days)["esf_eecr04_step"]
-    known = steps.notna().to_numpy()
-    counted = pd.crosstab(region[known], steps[known]).reindex(columns=list(EECR04_STEPS), fill_value=0)
+    """Per region and year of exit: exits to a job or work-study (``both``) and each reconciliation step."""
+    columns = esf_frame_columns(frame, within_days=within_days)
+    known = columns["esf_eecr04_step"].notna().to_numpy()
+    keys = [region[known], columns["exit_year"][known].astype(int).rename("year")]
+    counted = pd.crosstab(keys, columns["esf_eecr04_step"][known]).reindex(columns=list(EECR04_STEPS), fill_value=0)
     counted.insert(0, "both", counted.sum(axis=1))
-    counted = counted.reindex(regions, fill_value=0)
-    eecr04 = counted.rename_axis(index="region", columns="step").stack().rename("count").reset_index()
-    eecr04["count"] = eecr04["count"].astype("int64")
-    return eecr04
+    counted = counted[counted.index.get_level_values(0).isin(list(regions))]
+    out = counted.rename_axis(index=["region", "year"], columns=None).reset_index()
+    return out.astype({c: "int64" for c in ["year", "both", *EECR04_STEPS]})

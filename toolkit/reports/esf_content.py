@@ -25,7 +25,7 @@ import pandas as pd
 
 from ..disclosure import CellKey
 from ..esf import ESF_INDICATORS
-from ..esf_filing import _TIMING, REGULATION_WORDING
+from ..esf_filing import _TIMING, EECR04_STEPS, REGULATION_WORDING
 from ..i18n import N_
 from ..schema import REGION_BY_NAME
 from .builder import code_text
@@ -40,11 +40,11 @@ CSV_COLUMNS = ["code", "indicator", "year", "women", "men", "total"]
 _SEXES = {"women": "F", "men": "M", "sex_unknown": "NA", "total": None}
 _YEAR_FILTER = {"output": "cohort_year", "immediate_result": "exit_year"}
 _STEP_LABELS = {
-    "both": N_("Sorties vers un emploi ou en alternance (« Emploi » + « Alternance »)"),
-    "outside_scope": N_("dont hors du périmètre FSE+ (parcours non cofinancés ou cofinancement non renseigné)"),
+    "both": N_("Emploi + Alternance"),
+    "outside_scope": N_("dont hors périmètre FSE+"),
     "reason_unknown": N_("dont motif de sortie inconnu"),
-    "late_start": N_("dont situation commencée plus de 28 jours après la sortie"),
-    "eecr04": N_("dont EECR04 : en emploi, y compris indépendant, au terme de la participation"),
+    "late_start": N_("dont situation commencée après 28 jours"),
+    "eecr04": N_("dont EECR04"),
 }
 
 
@@ -202,21 +202,44 @@ def _definitions_table(ctx: RegionContext):
 
 
 def _eecr04_blocks(ctx: RegionContext, info: dict) -> list:
-    steps = ctx.table("esf_eecr04").set_index("step")["count"]
-    if steps.empty:
+    years = ctx.table("esf_eecr04").sort_values("year").reset_index(drop=True)
+    if years.empty:
         return []
+    steps = ["both", *EECR04_STEPS]
+    if info["scope"] != "esf_cofunded":  # every trainee is in scope: no parcours outside it
+        steps.remove("outside_scope")
+    total = years[steps].sum().to_frame().T.assign(year=None)
+    data = pd.concat([years[["year", *steps]], total], ignore_index=True)
+    data.insert(0, "label", [str(int(y)) for y in years["year"]] + [Msg(N_("Toutes années"))])
+    cofunded = _cofunded_filter(info)
     both = _key(ctx, "exits", exit_category=("job", "work_study"))
-    shown = [s for s in ("both", "outside_scope", "reason_unknown", "late_start", "eecr04") if s in steps.index]
-    if info["scope"] != "esf_cofunded":
-        shown = [s for s in shown if s != "outside_scope" or int(steps[s])]
-    keys = [both if s == "both" else both.refine(esf_eecr04_step=s) for s in shown]
+
+    def key(step: str, year) -> CellKey:
+        year_filter = {} if pd.isna(year) else {"exit_year": code_text(int(year))}
+        if step == "eecr04":  # the same cell as the year tables' EECR04 total, and the sum of them
+            return _key(ctx, "esf:EECR04", esf_cofunded=cofunded, **year_filter)
+        return both.refine(**year_filter) if step == "both" else both.refine(esf_eecr04_step=step, **year_filter)
+
     table = ctx.builder.table(
         "esf_eecr04",
-        Msg(N_("Des sorties vers l’emploi à l’indicateur EECR04 (toutes années)")),
-        [Column("label", Msg(N_("Étape")), "label"), Column("n", Msg(N_("Sorties")), "int")],
-        pd.DataFrame({"label": [Msg(_STEP_LABELS[s]) for s in shown], "n": [int(steps[s]) for s in shown]}),
-        keys={"n": keys},
-        protection={"counts": ["n"], "rows_additive": True, "total_row": 0},
+        Msg(
+            N_("Des sorties vers l’emploi à l’indicateur EECR04, par année de sortie ({region})"),
+            {"region": ctx.region},
+        ),
+        [
+            Column("label", Msg(N_("Année de sortie")), "label"),
+            *(Column(s, Msg(_STEP_LABELS[s]), "int") for s in steps),
+        ],
+        data,
+        keys={s: [key(s, y) for y in data["year"]] for s in steps},
+        note=Msg(N_("Chaque ligne : Emploi + Alternance = hors périmètre + motif inconnu + après 28 jours + EECR04.")),
+        protection={
+            "counts": steps,
+            "rows_additive": True,
+            "total_row": len(data) - 1,
+            "cols_additive": True,
+            "total_col": "both",
+        },
     )
     mix = dict(zip(ctx.table("mix")["category"].astype(str), ctx.table("mix")["n"].astype(int)))
     reading = Msg(
