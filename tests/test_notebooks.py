@@ -80,6 +80,7 @@ def test_runs_top_to_bottom(path, tmp_path):
         assert "Rapport O/A" in shown and "ordre alphabétique" in shown and "{&#x27;phi&#x27;" not in shown
     if path.stem == "04_impact":
         assert "Effet estimé sur les stagiaires (ATT)" in shown and "Lecture :" in shown
+        assert "Fonction d’influence" in shown and "Taille effective" in shown  # the jargon, explained
 
 
 def nbformat_read(path):

@@ -91,7 +91,7 @@ def with_comparison(items: list, provenance: dict) -> list:
             Msg(
                 N_(
                     "Estimation doublement robuste (AIPW) de l’effet sur les stagiaires, intervalle de confiance "
-                    "par la fonction d’influence ; les termes sont expliqués dans la section « Impact estimé »."
+                    "par la fonction d’influence ; les termes sont expliqués dans le glossaire."
                 )
             ),
         ),
