@@ -144,7 +144,14 @@ def test_batch_writes_every_page_and_a_manifest(batch):
     result, _, export = batch
     assert result.ok, [(r.region, r.error) for r in result.failed]
     names = sorted(p.name for p in result.out_dir.iterdir())
-    assert names == ["bretagne.html", "index.html", "la-reunion.html", "manifest.json"]
+    assert names == [
+        "bretagne-fse.csv",
+        "bretagne.html",
+        "index.html",
+        "la-reunion-fse.csv",
+        "la-reunion.html",
+        "manifest.json",
+    ]
     manifest = json.loads(result.manifest.read_text(encoding="utf-8"))
     assert manifest["input"]["sha256"] == hashlib.sha256(export.read_bytes()).hexdigest()
     assert manifest["parameters"]["min_cell"] == MIN_CELL and manifest["status"] == "ok"
@@ -186,7 +193,7 @@ def test_no_unsuppressed_national_table_is_left_under_out(tmp_path, monkeypatch)
     left = sorted(p.relative_to(tmp_path / "a").as_posix() for p in (tmp_path / "a").rglob("*") if p.is_file())
     assert left == [
         ".e2c-batch.lock",
-        *(f"{result.period}/{n}" for n in ("bretagne.html", "index.html", "manifest.json")),
+        *(f"{result.period}/{n}" for n in ("bretagne-fse.csv", "bretagne.html", "index.html", "manifest.json")),
     ]
     assert not list(work_tmp.glob("e2c-work-*"))  # the private work folder is gone
 

@@ -553,6 +553,10 @@ def _finish(national, results, out_dir, workspace, recorded, timings, figure, t0
     alerts = national.meta.get("alerts", {})
     for result in results:  # each region's alerts go in manifest.json
         result.alerts = [{"code": a["code"], "message": a["message"]} for a in alerts.get(result.region, [])]
+        if result.ok:  # the ESF+ CSV beside the page, hidden cells as on the page
+            from .esf_content import write_region_esf_csv
+
+            write_region_esf_csv(national, result.region, out_dir)
         if not workspace.keep:  # the executed notebooks go with the private work folder
             result.notebook = ""
     lang, period = recorded["lang"], national.period

@@ -50,6 +50,7 @@ __all__ = [
     "Contents",
     "Definitions",
     "Alert",
+    "Link",
     "Heading",
     "Section",
     "Page",
@@ -221,6 +222,15 @@ class Alert:
 
 
 @dataclass
+class Link:
+    """A link to a file published beside the page (``href`` relative to it), e.g. the ESF+ CSV."""
+
+    href: str
+    text: Msg
+    note: Msg | None = None
+
+
+@dataclass
 class Section:
     """One section of a page: its name (the notebook calls one section per cell) and its blocks."""
 
@@ -287,6 +297,7 @@ _TYPES = {
         Cards,
         Definitions,
         Alert,
+        Link,
         Section,
         Page,
         Ratio,
@@ -328,7 +339,9 @@ def _decode(value: Any) -> Any:
         return value
     if "__key__" in value:
         population, where = value["__key__"]
-        return CellKey(population, tuple((str(k), str(v)) for k, v in where))
+        return CellKey(
+            population, tuple((str(k), tuple(map(str, v)) if isinstance(v, list) else str(v)) for k, v in where)
+        )
     if "__frame__" in value:
         spec = value["__frame__"]
         frame = pd.DataFrame(_decode(spec["data"]), columns=spec["columns"], dtype=object)

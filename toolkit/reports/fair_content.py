@@ -1,4 +1,4 @@
-"""A region's page, second half: fair comparison, ESF+ indicators, data quality, methods, as content.
+"""A region's page, second half: fair comparison, data quality, methods, as content (ESF+: :mod:`.esf_content`).
 
 Also the regions compared at equal intake (:func:`regions_figure_data`), which
 the index page shows too.
@@ -29,7 +29,7 @@ from .region_content import (
 from .schools_content import schools_blocks
 from .verdict_content import sites_reading
 
-__all__ = ["FLAG_WORDS", "fair_section", "regions_figure_data", "esf_section", "quality_section", "methods_section"]
+__all__ = ["FLAG_WORDS", "fair_section", "regions_figure_data", "quality_section", "methods_section"]
 
 FLAG_WORDS = {
     "above": Msg(N_("Au-dessus de l’attendu")),
@@ -259,51 +259,6 @@ def _fair_reading(ctx: RegionContext, row, big: pd.DataFrame, figure: FigureData
     return parts
 
 
-def esf_section(ctx: RegionContext) -> Section:
-    table = ctx.table("esf")
-    frame = table[["code", "women", "men", "sex_unknown", "total"]].copy()
-    frame["label"] = frame["code"].astype(str)
-    frame["indicator"] = frame["code"].astype(str)
-    with_unknown = bool((frame["sex_unknown"].fillna(0) > 0).any())
-    counts = ["women", "men", "sex_unknown", "total"] if with_unknown else ["women", "men", "total"]
-    sexes = {"women": "F", "men": "M", "sex_unknown": "NA", "total": None}
-    columns = [
-        Column("label", Msg(N_("Code")), "label"),
-        Column("indicator", Msg(N_("Indicateur")), "code", code_column="__esf__"),
-        Column("women", Msg(N_("Femmes")), "int"),
-        Column("men", Msg(N_("Hommes")), "int"),
-    ]
-    if with_unknown:
-        columns.append(Column("sex_unknown", Msg(N_("Sexe non renseigné")), "int"))
-    columns.append(Column("total", Msg(N_("Total")), "int"))
-    result = ctx.builder.table(
-        "esf",
-        Msg(N_("Indicateurs communs FSE+ des participants ({region})"), {"region": ctx.region}),
-        columns,
-        frame,
-        keys={c: [ctx.key(f"esf:{code}", sex=sexes[c]) for code in frame["code"]] for c in counts},
-        note=Code("__esf_note__", None),
-        protection={"counts": counts, "rows_additive": False, "cols_additive": True, "total_col": "total"},
-    )
-    blocks: list = [
-        Heading(SECTION_TITLES["esf"], "esf"),
-        Msg(
-            N_(
-                "Indicateurs communs du règlement (UE) 2021/1057, annexe I, que les exports permettent de calculer, "
-                "pour "
-                "tous les stagiaires de la région sur la période. Les codes marqués comme non confirmés sont à "
-                "vérifier "
-                "auprès de l’autorité de gestion."
-            )
-        ),
-        result,
-    ]
-    unconfirmed = ", ".join(table.loc[~table["code_confirmed"].astype(bool), "code"].astype(str))
-    if unconfirmed:
-        blocks.append(Msg(N_("Codes non confirmés : {codes}"), {"codes": unconfirmed}, role="note"))
-    return Section("esf", blocks)
-
-
 def quality_section(ctx: RegionContext) -> Section:
     info = ctx.national.input_info
     flows = ctx.table("flows").iloc[0]
@@ -429,4 +384,8 @@ def methods_section(ctx: RegionContext) -> Section:
         (Msg(N_("Version de la boîte à outils")), Msg("{version}", {"version": __version__})),
         (Msg(N_("Date de génération")), Msg("{date}", {"date": Num(national.meta["generated_at"], "date")})),
     ]
+    if national.meta.get("comparison"):  # the impact section is on the page: its data and limits
+        from .impact_section import with_comparison  # imports the impact models: only with comparison data
+
+        items = with_comparison(items, national.meta["comparison"])
     return Section("methods", [Heading(SECTION_TITLES["methods"], "methods"), Definitions(items)])

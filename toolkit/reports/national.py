@@ -221,6 +221,7 @@ def compute_national(
     """
     from ..cleaned_io import clean_or_load  # a raw export (with its mapping), or the Parquet of `e2c clean --out`
     from ..config import REPORTS_DIR
+    from ..esf_filing import esf_frame_columns
     from ..report_alerts import national_extras
 
     d = get_definition(definition)
@@ -231,6 +232,7 @@ def compute_national(
         frame = frame[frame["group"].astype("object").fillna("e2c") != "comparaison"]
     label, years = _period_years(period, frame["cohort_year"])
     frame = frame[frame["cohort_year"].isin(years)].reset_index(drop=True)
+    frame = frame.assign(**esf_frame_columns(frame))  # what the ESF+ cells filter on (year of exit, EECR04 steps)
     frame.attrs["definition"] = d.name
     work_dir = Path(work_root if work_root is not None else REPORTS_DIR / "_work") / label / "national"
     work_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -388,10 +390,10 @@ def regional_tables(frame: pd.DataFrame, definition, min_cell: int) -> dict:
         ``n_exits``, ``n_known``, ``n_positive``, the exit-mix counts
         (``job``, ``work_study``, ``training``, ``other``, ``unknown``),
         ``rate``, ``ci_low``, ``ci_high``, ``members`` (the site codes of the row, joined
-        by ``|``); ``esf``: every region's ESF+ table (indicator names in French,
-        the renderer shows them in the page's language from their codes).
+        by ``|``); ``esf_years``, ``esf_scope``, ``esf_eecr04``: every region's ESF+ filing figures
+        (:func:`toolkit.esf_filing.esf_regional_tables`).
     """
-    from ..esf import esf_indicators
+    from ..esf_filing import esf_regional_tables
     from ..indicators import exit_mix, flow_counts, positive_exit_rates, profile, wilson_interval
 
     d = definition
@@ -436,11 +438,7 @@ def regional_tables(frame: pd.DataFrame, definition, min_cell: int) -> dict:
         sites["rate"] = np.where(sites["n_known"] > 0, sites["n_positive"] / sites["n_known"].clip(lower=1), np.nan)
     sites["ci_low"], sites["ci_high"] = wilson_interval(sites["n_positive"], sites["n_known"])
     tables["sites"] = sites
-    esf = [
-        esf_indicators(part, "fr").assign(region=str(region))
-        for region, part in frame.groupby(frame["region"].astype("object"), sort=False)
-    ]
-    tables["esf"] = pd.concat(esf, ignore_index=True)
+    tables.update(esf_regional_tables(frame))
     return tables
 
 

@@ -16,7 +16,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from ..i18n import _
-from .content import Alert, Cards, Contents, Definitions, FigureData, Header, Heading, Msg, Section, Table
+from .content import Alert, Cards, Contents, Definitions, FigureData, Header, Heading, Link, Msg, Section, Table
 from .figures import DrawnFigure, draw_figure
 from .words import Words
 
@@ -149,6 +149,8 @@ def _simple_view(block, words: Words, skip_anchors) -> dict:
         return {"type": "banner", "kind": block.kind, "text": text(block.text)}
     if isinstance(block, Alert):
         return {"type": "alert", "title": text(block.title), "items": [text(m) for m in block.items]}
+    if isinstance(block, Link):
+        return {"type": "link", "href": block.href, "text": text(block.text), "note": text(block.note)}
     if isinstance(block, Definitions):
         items = [(text(term), text(value), text(term) == "SHA-256") for term, value in block.items]
         return {"type": "definitions", "items": items}
