@@ -154,8 +154,8 @@ def test_random_two_way_tables_are_protected(cells):
     assert_protected(pub, frame)
 
 
-@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(n=st.integers(30, 90), seed=st.integers(0, 10_000))
+@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(n=st.integers(30, 80), seed=st.integers(0, 10_000))
 def test_random_linked_tables_are_protected(n, seed):
     """Regions linked by national totals, sub-tables (positive exits within known exits within sites),
     the same breakdown on two pages, and rates and shares with their displayed rounding."""
@@ -226,13 +226,15 @@ def small_export_frame(tmp_path_factory) -> pd.DataFrame:
 
     path = write_export(tmp_path_factory.mktemp("small"), trainees_per_year=1000, seed=11, years=(2022, 2023))
     frame = clean_export(path).data
-    regions = frame["region"].value_counts().index[[0, 6, -1]]  # a large, a middle and the smallest region
+    regions = (
+        frame["region"].astype("object").value_counts().index[[0, 6, -1]]
+    )  # a large, a middle and the smallest region
     return frame[frame["region"].isin(regions)].reset_index(drop=True)
 
 
 def test_small_synthetic_export_is_protected_without_failure(small_export_frame):
     frame = small_export_frame
-    per_region = frame["region"].value_counts()
+    per_region = frame["region"].astype("object").value_counts()
     assert per_region.min() >= 20 and per_region.max() <= 600
     pub = example_publication(frame, breakdowns=("sex", "age_band", "qpv", "disability"))
     result = protect_publication(pub, frame, M)
