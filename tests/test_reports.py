@@ -112,6 +112,7 @@ def test_section_tables_pass_the_disclosure_check(batch):
         "exit_mix_sites",
         "trend",
         "fair_sites",
+        "schools",
         "esf",
         "quality",
     } <= set(tables)
@@ -141,7 +142,19 @@ def test_pages_are_offline_in_french_and_have_the_sections(batch):
     assert '<html lang="fr">' in corse
     check_offline_html(corse)
     ids = re.findall(r'<h2 id="([^"]+)"', corse)
-    assert ids == ["toc-title", "headline", "profile", "exits", "trend", "fair", "esf", "quality", "methods"]
+    assert ids == [
+        "synthese-title",
+        "toc-title",
+        "headline",
+        "profile",
+        "exits",
+        "trend",
+        "fair",
+        "esf",
+        "glossary",
+        "quality",
+        "methods",
+    ]
     assert "<h1>La Réunion</h1>" in corse and "Bretagne</h1>" not in corse
     assert "\u00a0%" in corse  # French percentages
     for img in re.findall(r"<img [^>]*>", corse):
@@ -210,7 +223,7 @@ def test_region_reading_publishes_no_small_count():
     from toolkit.reports.protect import ReportPublication, protect_publication
     from toolkit.reports.words import Words
 
-    big = pd.DataFrame({"flag95": ["within"]})
+    big = pd.DataFrame({"flag95": ["within"], "n": [40], "observed": [20], "oe_ratio": [1.0]})  # one site shown
 
     def reading(observed, n=30):
         row = {

@@ -515,8 +515,9 @@ def _build(data, out_root, workspace, regions, jobs, definition, lang, min_cell,
     t0 = time.perf_counter()
     try:
         national = _content_national(
-            data, workspace.path, definition=definition, lang=lang, min_cell=min_cell, period=period, **opts["sources"]
-        )
+            data, workspace.path, definition=definition, lang=lang, min_cell=min_cell, period=period,
+            comparison=opts["comparison"], **opts["sources"],
+        )  # fmt: skip
     except OSError as exc:  # the private work folder: full or unwritable temporary folder
         raise path_error(exc, workspace.path) from exc
     t_national = time.perf_counter() - t0

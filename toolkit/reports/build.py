@@ -31,6 +31,7 @@ from .region_content import (
     RegionContext,
     contents_section,
     exits_section,
+    glossary_section,
     headline_section,
     profile_section,
     title_section,
@@ -49,6 +50,7 @@ SECTIONS = (
     trend_section,
     fair_section,
     esf_section,
+    glossary_section,
     quality_section,
     methods_section,
 )

@@ -13,7 +13,11 @@ A page is a list of :class:`Section`; a section is a list of blocks:
   by :mod:`toolkit.plots` when the page is rendered;
 * :class:`Cards` and :class:`Definitions` — key-figure cards and a
   definition list, made of messages;
-* :class:`Alert` — a box for the first screen (unknown-outcome alerts).
+* :class:`Alert` — a box for the first screen (unknown-outcome alerts);
+* :class:`Verdict` — the summary a page opens with (``id="synthese"``):
+  a few sentences and, on the index, the table of regions;
+* :class:`Banner` — the "fictitious data" banner of pages made from
+  synthetic data.
 
 Everything here can be written to JSON and read back (:func:`dumps`,
 :func:`loads`): the batch computes every page's content in the parent
@@ -51,6 +55,8 @@ __all__ = [
     "Page",
     "dumps",
     "loads",
+    "Verdict",
+    "Banner",
 ]
 
 
@@ -244,6 +250,24 @@ class Page:
         return Section(name)
 
 
+@dataclass
+class Verdict:
+    """The summary a page opens with: a title, sentences a funder can quote, then other blocks (a table)."""
+
+    title: Msg
+    items: list[Msg]
+    blocks: list = field(default_factory=list)
+    anchor: str = "synthese"
+
+
+@dataclass
+class Banner:
+    """A banner at the top of a page (``kind`` ``synthetic``: the data are fictitious)."""
+
+    text: Msg
+    kind: str = "synthetic"
+
+
 # --------------------------------------------------------------------------
 # JSON, both ways
 # --------------------------------------------------------------------------
@@ -266,6 +290,8 @@ _TYPES = {
         Section,
         Page,
         Ratio,
+        Verdict,
+        Banner,
     )
 }
 

@@ -69,7 +69,7 @@ def _exit_mix(figure: FigureData, shown: pd.DataFrame, words: Words):
         top = shown.loc[shown["share"].idxmax()]
         alt = _(
             "Diagramme en barres : la première situation à la sortie dans la région est « {label} » ({share} des "
-            "sorties à l’issue connue, {national} au niveau national).",
+            "sorties à la situation connue, {national} au niveau national).",
             label=words.code_label("exit_category", top["category"]),
             share=words.pct(top["share"]),
             national=words.pct(top["national"]),

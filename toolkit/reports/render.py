@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
 
 from ..i18n import _
 from .content import Alert, Cards, Contents, Definitions, FigureData, Header, Heading, Msg, Section, Table
@@ -66,6 +67,8 @@ def render_section(
 
 
 def render_blocks(blocks, words: Words, *, links: Mapping | None = None, skip_anchors=()) -> Rendered:
+    from .content import Verdict  # the summary a page opens with (imported here: one hunk in this module)
+
     views: list[dict] = []
     figures: list[DrawnFigure] = []
     tables: dict[str, pd.DataFrame] = {}
@@ -85,6 +88,15 @@ def render_blocks(blocks, words: Words, *, links: Mapping | None = None, skip_an
             view = _table_view(block, words, links or {})
             tables[block.id] = _published(block, view)
             views.append(view)
+        elif isinstance(block, Verdict):  # the summary a page opens with: its sentences and blocks, wrapped
+            inner = render_blocks(block.blocks, words, links=links, skip_anchors=skip_anchors)
+            figures += inner.figures
+            tables |= inner.tables
+            items = [t for t in (words.msg(m) for m in block.items) if t]
+            views.append(
+                {"type": "verdict", "anchor": block.anchor, "title": words.text(block.title), "items": items}
+                | {"inner": Markup(inner.html)}
+            )
         elif isinstance(block, FigureData):
             drawn = draw_figure(block, words)
             figures.append(drawn)
@@ -106,6 +118,8 @@ def _published(table: Table, view: dict) -> pd.DataFrame:
 
 
 def _simple_view(block, words: Words, skip_anchors) -> dict:
+    from .content import Banner  # the synthetic-data banner
+
     text = words.text
     if isinstance(block, Header):
         return {
@@ -131,6 +145,8 @@ def _simple_view(block, words: Words, skip_anchors) -> dict:
             for c in block.cards
         ]
         return {"type": "cards", "counts": block.counts, "cards": cards}
+    if isinstance(block, Banner):
+        return {"type": "banner", "kind": block.kind, "text": text(block.text)}
     if isinstance(block, Alert):
         return {"type": "alert", "title": text(block.title), "items": [text(m) for m in block.items]}
     if isinstance(block, Definitions):
