@@ -387,10 +387,9 @@ def methods_section(ctx: RegionContext) -> Section:
             Msg(
                 N_(
                     "Aucune donnée individuelle ni identifiant. Toute cellule de moins de {min_cell} stagiaires est "
-                    "masquée "
-                    "(« {marker} »), avec masquage secondaire (« {secondary} ») pour qu’aucune cellule ne se déduise "
-                    "des "
-                    "totaux ; les taux sur moins de ce seuil ne sont pas publiés ; les petits sites sont regroupés et "
+                    "masquée, ainsi que les cellules dont elle se déduirait, toutes avec la même marque (« {marker} ») "
+                    "; avant publication, un audit vérifie qu’aucune cellule masquée ne se reconstitue à partir de "
+                    "l’ensemble des pages du lot ; les taux sur moins de ce seuil ne sont pas publiés ; les petits sites sont regroupés et "
                     "absents "
                     "des graphiques ; les autres régions n’apparaissent qu’agrégées."
                 ),

@@ -112,9 +112,8 @@ def title_section(ctx: RegionContext) -> Section:
         N_(
             "Ce rapport décrit les stagiaires des Écoles de la 2e Chance de la région, leurs sorties et la part de "
             "sorties positives, puis compare la région et ses sites au niveau national en tenant compte du profil des "
-            "jeunes accueillis. Aucun chiffre ne porte sur moins de {min_cell} stagiaires : les cellules plus petites "
-            "sont masquées (« {marker} » ; « {secondary} » : cellule masquée pour qu’une plus petite ne se déduise pas "
-            "des totaux)."
+            "jeunes accueillis. Aucun chiffre ne porte sur moins de {min_cell} stagiaires : les cellules plus petites, "
+            "et celles dont elles se déduiraient, sont masquées (« {marker} »)."
         ),
         _marker_args(ctx.min_cell),
     )
@@ -122,9 +121,9 @@ def title_section(ctx: RegionContext) -> Section:
 
 
 def _marker_args(min_cell: int) -> dict:
-    from ..disclosure import SECONDARY_MARKER, suppression_marker
+    from .words import HIDDEN_MARKER  # one marker for every hidden cell, small or not
 
-    return {"min_cell": min_cell, "marker": suppression_marker(min_cell), "secondary": SECONDARY_MARKER}
+    return {"min_cell": min_cell, "marker": HIDDEN_MARKER}
 
 
 def _meta(national: NationalWork, data_name: str) -> Msg:
