@@ -96,29 +96,46 @@ def population_flags(
 
 def column_codes(frame: pd.DataFrame, column: str) -> np.ndarray:
     """A column's values as canonical code strings, missing as :data:`MISSING`."""
+    codes, labels = _factorized(frame, column)
+    return labels.astype(object)[codes]
+
+
+def _column(frame: pd.DataFrame, column: str) -> pd.Series:
     if column not in frame.columns and column == "age_band":
         from ..schema import age_band
 
-        series = age_band(frame["age_at_entry"])
-    else:
-        series = frame[column]
-    values = series.astype("object")
-    out = np.where(pd.isna(values).to_numpy(), MISSING, values.astype(str).to_numpy())
-    return out.astype(object)
+        return age_band(frame["age_at_entry"])
+    return frame[column]
+
+
+def _factorized(frame: pd.DataFrame, column: str) -> tuple[np.ndarray, np.ndarray]:
+    """A column as integer codes and the canonical code string of each (missing values: :data:`MISSING`)."""
+    codes, uniques = pd.factorize(_column(frame, column), use_na_sentinel=True)
+    labels = [MISSING if pd.isna(u) else str(u) for u in np.asarray(uniques, dtype=object)]
+    codes = np.where(codes < 0, len(labels), codes)
+    # Two values with the same code string (1 and "1") are one code.
+    labels, remap = np.unique(np.array(labels + [MISSING], dtype=object).astype(str), return_inverse=True)
+    return remap.ravel()[codes], labels
 
 
 def _atoms(frame: pd.DataFrame, keys: list[CellKey], populations: dict[str, np.ndarray]):
-    """Atom codes (rows: trainee combinations that occur) and sizes; per-column code lookups."""
+    """Atoms (trainee combinations that occur): per-column integer codes and labels, population flags,
+    each row's atom and each atom's size."""
     columns = sorted({c for k in keys for c, _ in k.where})
-    codes = {c: column_codes(frame, c) for c in columns}
-    parts = [pd.factorize(codes[c])[0] for c in columns]
+    factorized = {c: _factorized(frame, c) for c in columns}
     populations = {p: m for p, m in populations.items() if m is not None}
-    parts += [populations[p].astype(np.int64) for p in sorted(populations)]
-    if not parts:
-        return columns, {}, {}, np.zeros(len(frame), dtype=np.int64), np.array([len(frame)])
-    matrix = np.column_stack(parts) if parts else np.zeros((len(frame), 0), dtype=np.int64)
-    _, first, inverse, size = np.unique(matrix, axis=0, return_index=True, return_inverse=True, return_counts=True)
-    atom_codes = {c: codes[c][first] for c in columns}
+    parts = [(factorized[c][0], len(factorized[c][1])) for c in columns]
+    parts += [(populations[p].astype(np.int64), 2) for p in sorted(populations)]
+    ids = np.zeros(len(frame), dtype=np.int64)
+    span = 1
+    for part, card in parts:  # one integer per combination, renumbered before it could overflow
+        if span * card >= 2**62:
+            ids = np.unique(ids, return_inverse=True)[1].ravel()
+            span = int(ids.max()) + 1 if len(ids) else 1
+        ids = ids * card + part
+        span *= card
+    _, first, inverse, size = np.unique(ids, return_index=True, return_inverse=True, return_counts=True)
+    atom_codes = {c: (factorized[c][0][first], factorized[c][1]) for c in columns}
     atom_pops = {p: populations[p][first] for p in populations}
     return columns, atom_codes, atom_pops, inverse.ravel(), size
 
@@ -127,23 +144,21 @@ def _membership(keys: list[CellKey], atom_codes, atom_pops, n_atoms: int) -> spa
     """The keys x atoms 0/1 matrix: which atoms each key counts."""
     cache: dict = {}
 
-    def mask(column: str, value) -> np.ndarray:
+    def mask(column: str, value, subset=None) -> np.ndarray:
         if (column, value) not in cache:
-            values = value if isinstance(value, tuple) else (value,)
-            cache[(column, value)] = np.isin(atom_codes[column], values)
-        return cache[(column, value)]
+            codes, labels = atom_codes[column]
+            wanted = np.isin(labels, value if isinstance(value, tuple) else (value,))
+            cache[(column, value)] = wanted
+        codes = atom_codes[column][0]
+        return cache[(column, value)][codes if subset is None else codes[subset]]
 
     rows, cols = [], []
     region_rows = {}
     if "region" in atom_codes:
-        order = np.argsort(atom_codes["region"], kind="stable")
-        sorted_regions = atom_codes["region"][order]
-        for region in np.unique(sorted_regions):
-            lo, hi = (
-                np.searchsorted(sorted_regions, [region, region], side="left")[0],
-                np.searchsorted(sorted_regions, region, side="right"),
-            )
-            region_rows[region] = order[lo:hi]
+        codes, labels = atom_codes["region"]
+        order = np.argsort(codes, kind="stable")
+        bounds = np.searchsorted(codes[order], np.arange(len(labels) + 1))
+        region_rows = {labels[j]: order[bounds[j] : bounds[j + 1]] for j in range(len(labels))}
     for i, key in enumerate(keys):
         if key.population not in atom_pops:  # not a count of trainees: linked to no atom
             continue
@@ -154,7 +169,7 @@ def _membership(keys: list[CellKey], atom_codes, atom_pops, n_atoms: int) -> spa
             selected = atom_pops[key.population][subset].copy()
             for column, value in where.items():
                 if column != "region":
-                    selected &= mask(column, value)[subset]
+                    selected &= mask(column, value, subset)
             idx = subset[selected]
         else:
             selected = atom_pops[key.population].copy()

@@ -83,22 +83,19 @@ class Relations:
     d_names: list  # what each D row is: ("pair", big, small) or ("rest", total, parts...)
 
 
-def _families(parents: list[int], families: list[list[int]], support: sparse.csr_matrix, sizes: np.ndarray):
-    """For each family (parent, children): are the children disjoint parts of the parent, and complete?
-
-    Returns two boolean arrays (valid, complete), computed at once with sparse products.
-    """
-    n = support.shape[0]
-    rows = np.repeat(np.arange(len(families)), [len(c) for c in families])
-    cols = np.concatenate([np.asarray(c, dtype=np.int64) for c in families]) if families else np.zeros(0, int)
-    F = sparse.csr_matrix((np.ones(len(cols)), (rows, cols)), shape=(len(families), n))
-    parts = (F @ support).tocsr()
-    child_total = np.asarray(F @ sizes).ravel()
-    disjoint = np.asarray((parts > 1).sum(axis=1)).ravel() == 0
-    inside = np.asarray(parts.multiply(support[parents]).sum(axis=1)).ravel()
-    valid = disjoint & (inside == child_total)
-    complete = valid & (child_total == sizes[parents])
-    return valid, complete
+def _group_overlaps(by_where: dict, support: sparse.csr_matrix) -> dict:
+    """Atoms shared by every two keys with the same filters: ``{(a, b): count}``."""
+    out = {}
+    for pops in by_where.values():
+        group = np.fromiter(pops.values(), dtype=np.int64)
+        if len(group) < 2:
+            continue
+        sub = support[group]
+        shared = (sub @ sub.T).toarray()
+        for i, a in enumerate(group):
+            for j, b in enumerate(group):
+                out[(int(a), int(b))] = shared[i, j]
+    return out
 
 
 def _split_family(keys, parent: int, column: str, children: list[int]) -> list[tuple[int, list[int]]]:
@@ -168,45 +165,40 @@ def find_relations(
     by_where = defaultdict(dict)
     for i, key in enumerate(keys):
         by_where[key.where][key.population] = i
+    overlap = _group_overlaps(by_where, support)
     fam = []
-    for (parent, column), children in families.items():
-        fam += _split_family(keys, parent, column, children)
+    for (parent, column), children in families.items():  # parts of their parent by construction
+        for p, cs in _split_family(keys, parent, column, children):
+            fam.append((p, cs, True))
     for pops in by_where.values():
         for parent, parts in PARTITIONS:
             children = [pops[q] for q in parts if q in pops]
             if parent in pops and children:
-                fam.append((pops[parent], children))
-    if fam:
-        parents = [p for p, _ in fam]
-        valid, complete = _families(parents, [c for _, c in fam], support, sizes)
-        for (parent, children), ok, full in zip(fam, valid, complete):
-            if not ok:
-                continue
-            row = {parent: -1.0, **{c: 1.0 for c in children}}
-            (rows_eq if full else rows_ub).append(row)
-            if not full and len(children) > 1:
-                small_rest(parent, children)
+                p = pops[parent]
+                inside = all(overlap[(p, c)] == sizes[c] for c in children)
+                disjoint = all(overlap[(a, b)] == 0 for j, a in enumerate(children) for b in children[j + 1 :])
+                fam.append((p, children, inside and disjoint))
+    for parent, children, ok in fam:
+        if not ok:
+            continue
+        full = sizes[children].sum() == sizes[parent]
+        row = {parent: -1.0, **{c: 1.0 for c in children}}
+        (rows_eq if full else rows_ub).append(row)
+        if not full and len(children) > 1:
+            small_rest(parent, children)
     # Nesting and identity, same filters (and a key with one filter less: see the families above).
     pairs = set((p, c) for (p, _), cs in families.items() for c in cs)
-    a_idx, b_idx = [], []
     for pops in by_where.values():
         group = list(pops.values())
         for a in group:
             for b in group:
-                if a != b:
-                    a_idx.append(a)
-                    b_idx.append(b)
-    if a_idx:
-        a_idx, b_idx = np.array(a_idx), np.array(b_idx)
-        overlap = np.asarray(support[a_idx].multiply(support[b_idx]).sum(axis=1)).ravel()
-        nested = overlap == sizes[b_idx]
-        for a, b in zip(a_idx[nested], b_idx[nested]):
-            if sizes[a] == sizes[b]:
-                if a < b:
-                    rows_eq.append({int(a): 1.0, int(b): -1.0})
-            else:
-                rows_ub.append({int(b): 1.0, int(a): -1.0})
-                pairs.add((int(a), int(b)))
+                if a != b and overlap[(a, b)] == sizes[b]:  # b inside a
+                    if sizes[a] == sizes[b]:
+                        if a < b:
+                            rows_eq.append({int(a): 1.0, int(b): -1.0})
+                    else:
+                        rows_ub.append({int(b): 1.0, int(a): -1.0})
+                        pairs.add((int(a), int(b)))
     for big, small in sorted(pairs):
         diff = values[big] - values[small]
         if 1 <= diff < min_cell and sizes[small] < sizes[big]:
