@@ -19,14 +19,14 @@ from pathlib import Path
 
 from ..config import DEFAULT_MIN_CELL
 from ..errors import ReportError
-from ..i18n import N_
+from ..i18n import N_, _
 from .alert_content import withhold_rates
 from .builder import PageBuilder
 from .content import Page, dumps, loads
 from .fair_content import esf_section, fair_section, methods_section, quality_section
 from .index_content import index_content
 from .national import NationalWork, compute_national
-from .protect import ReportPublication, protect_publication
+from .protect import ReportPublication, audit_gate, protect_publication
 from .region_content import (
     RegionContext,
     contents_section,
@@ -63,6 +63,7 @@ class BatchContent:
     publication: ReportPublication
     skipped: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
+    audit: dict = field(default_factory=dict)  # the attacker's audit summary (:func:`.protect.audit_gate`)
 
 
 def region_page(national: NationalWork, region: str, builder: PageBuilder, *, comparison: bool = False) -> Page:
@@ -89,9 +90,21 @@ def _report_title_msg(region: str, period: str):
 
 
 def build_content(
-    national: NationalWork, min_cell: int = DEFAULT_MIN_CELL, *, comparison: bool = False, linked: bool = False
+    national: NationalWork, min_cell: int = DEFAULT_MIN_CELL, *, comparison: bool = False, linked: bool = True
 ) -> BatchContent:
-    """The content of every region with at least ``min_cell`` trainees and of the index, protected."""
+    """The content of every region with at least ``min_cell`` trainees and of the index, protected and audited.
+
+    ``linked`` (the default): the hidden cells are chosen over the whole publication (linked tables,
+    :func:`toolkit.disclosure.protect_publication`) and the attacker's audit (:func:`.protect.audit_gate`)
+    then checks every page of the batch as it will be published; its summary is ``BatchContent.audit``.
+    ``linked=False`` applies the per-table rules only, with no audit: for tests and benchmarks, never for a
+    batch that is published.
+
+    Raises
+    ------
+    DisclosureError
+        The audit finds a hidden cell that the published pages pin down (the message names the cell).
+    """
     t0 = time.perf_counter()
     publication = ReportPublication(min_cell=int(min_cell))
     pages, skipped = {}, {}
@@ -107,12 +120,16 @@ def build_content(
             national, region, PageBuilder(publication, region, int(min_cell)), comparison=comparison
         )
     index = index_content(national, PageBuilder(publication, "index", int(min_cell)))
-    # Linked-table protection with the attacker's LP audit (toolkit.disclosure) needs the trainee-level frame,
-    # kept in memory when the national work was just computed; opt-in until it meets the batch's time budget.
+    everything = [*pages.values(), index]
+    # Linked-table protection and the attacker's audit need the trainee-level frame, kept in memory when the
+    # national work was just computed.
     frame = getattr(national, "frame", None) if linked else None
-    protect_publication(publication, [*pages.values(), index], int(min_cell), frame=frame)
+    if linked and frame is None:
+        raise ReportError(_("Protection des cellules impossible : les données individuelles du lot sont absentes."))
+    protect_publication(publication, everything, int(min_cell), frame=frame)
     withhold_rates(publication, national.meta, national.regions)  # over 50 % unknown: no rate published
-    return BatchContent(pages, index, publication, skipped, time.perf_counter() - t0)
+    audit = audit_gate(publication, everything, frame, int(min_cell)) if linked else {}
+    return BatchContent(pages, index, publication, skipped, time.perf_counter() - t0, audit)
 
 
 def save_content(content: BatchContent, work_dir: Path) -> Path:

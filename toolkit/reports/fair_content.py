@@ -389,9 +389,8 @@ def methods_section(ctx: RegionContext) -> Section:
                     "Aucune donnée individuelle ni identifiant. Toute cellule de moins de {min_cell} stagiaires est "
                     "masquée, ainsi que les cellules dont elle se déduirait, toutes avec la même marque (« {marker} ») "
                     "; avant publication, un audit vérifie qu’aucune cellule masquée ne se reconstitue à partir de "
-                    "l’ensemble des pages du lot ; les taux sur moins de ce seuil ne sont pas publiés ; les petits sites sont regroupés et "
-                    "absents "
-                    "des graphiques ; les autres régions n’apparaissent qu’agrégées."
+                    "l’ensemble des pages du lot ; les taux sur moins de ce seuil ne sont pas publiés ; les petits "
+                    "sites sont regroupés et absents des graphiques ; les autres régions n’apparaissent qu’agrégées."
                 ),
                 _marker_args(ctx.min_cell),
             ),
