@@ -75,17 +75,17 @@ def _number(text: str) -> float | None:
 
 
 def _content_objects(obj):
-    """Every dataclass, list and dict item under ``obj`` (to find every Msg and Num of a page)."""
+    """Every dataclass, list and dict item under ``obj``, in page order (to find every Msg, Num, card)."""
     stack = [obj]
     while stack:
         item = stack.pop()
         yield item
         if is_dataclass(item) and not isinstance(item, type):
-            stack.extend(getattr(item, f.name) for f in fields(item))
+            stack.extend(reversed([getattr(item, f.name) for f in fields(item)]))
         elif isinstance(item, (list, tuple)):
-            stack.extend(item)
+            stack.extend(reversed(item))
         elif isinstance(item, dict):
-            stack.extend(item.values())
+            stack.extend(reversed(list(item.values())))
 
 
 def _ratio_value(publication: ReportPublication, ratio) -> float:
@@ -166,7 +166,7 @@ def _check_cards(page, soup, publication, words) -> list[str]:
     cards = [c for c in cards if isinstance(c, Card)]
     shown = soup.select("div.card p.value")
     problems = []
-    values = [c.value for c in reversed(cards)]  # _content_objects walks depth-first from the end
+    values = [c.value for c in cards]
     if len(values) != len(shown):
         return [f"{page.id}: {len(shown)} cards shown, {len(values)} built"]
     for value, element in zip(values, shown):

@@ -112,7 +112,7 @@ def _fair_table(ctx: RegionContext, mine: pd.DataFrame, small: np.ndarray):
             Column("observed", Msg(N_("Positives observées")), "int"),
             Column("expected", Msg(N_("Attendues")), "number", follows="observed"),
             Column("oe_ratio", Msg(N_("O/A")), "number", 2),
-            Column("limits", Msg(N_("Limites à 95 %")), "limits", 2, pair=("lower95", "upper95")),
+            Column("limits", Msg(N_("Limites à 95 %")), "limits", 2, follows="oe_ratio", pair=("lower95", "upper95")),
             Column("reading", Msg(N_("Lecture")), "msg", follows="oe_ratio"),
         ],
         table.assign(limits=None),

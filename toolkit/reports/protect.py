@@ -9,11 +9,15 @@ share, rate and O/E) and records what is hidden in the publication:
   give away the same count hidden on another);
 * ratios in :attr:`ReportPublication.hidden_ratios`.
 
-Today it applies the per-table rules of :func:`toolkit.disclosure.suppress_counts`
+It applies the per-table rules of :func:`toolkit.disclosure.suppress_counts`
 (primary, secondary and complement suppression, rates on small counts) and,
 for observed / expected ratios, the fair-comparison rule (at least ``min_cell``
-exits and no outcome with 1 to ``min_cell`` - 1 exits). Rendering only asks
-:meth:`ReportPublication.is_hidden` and :meth:`ReportPublication.ratio_hidden`.
+exits and no outcome with 1 to ``min_cell`` - 1 exits); with the batch's
+trainee-level frame (every published batch), the linked-table protection of
+:func:`toolkit.disclosure.protect_publication` completes the pattern over the
+whole publication. :func:`audit_gate` then plays the attacker on the batch as
+it will be published. Rendering only asks :meth:`ReportPublication.is_hidden`
+and :meth:`ReportPublication.ratio_hidden`.
 """
 
 from __future__ import annotations
@@ -85,7 +89,12 @@ def oe_publishable(n, observed, min_cell: int) -> np.ndarray:
 
 
 def protect_publication(
-    publication: ReportPublication, pages: Iterable[Page], min_cell: int, *, frame: pd.DataFrame | None = None
+    publication: ReportPublication,
+    pages: Iterable[Page],
+    min_cell: int,
+    *,
+    frame: pd.DataFrame | None = None,
+    table_rules: bool = True,
 ) -> ReportPublication:
     """Choose the hidden cells of every page of the batch, and record them in ``publication``.
 
@@ -93,13 +102,16 @@ def protect_publication(
     trainee-level ``frame``, :func:`toolkit.disclosure.protect_publication` then completes the pattern over
     the whole publication (linked tables) until the attacker's linear-programming audit finds every hidden
     cell protected; it raises :class:`~toolkit.disclosure.DisclosureError`, naming the cell, otherwise.
+    ``table_rules=False`` leaves the per-table count rules out (the O/E rule still applies): the linked
+    protection alone then chooses the secondary cells.
     """
     publication.min_cell = int(min_cell)
     for page in pages:
         for section in page.sections:
             for block in section.blocks:
                 if isinstance(block, (Table, FigureData)) and block.protection:
-                    _protect_block(publication, block, min_cell)
+                    if table_rules or block.protection.get("rule") == "oe":
+                        _protect_block(publication, block, min_cell)
     if frame is not None:
         from ..disclosure import protect_publication as protect_linked
 
