@@ -189,9 +189,11 @@ def key_supports(
     *,
     definition=None,
     populations: Mapping[str, np.ndarray] | None = None,
-) -> tuple[sparse.csr_matrix, np.ndarray]:
-    """The keys x atoms support matrix and the number of trainees in each atom."""
+) -> tuple[sparse.csr_matrix, np.ndarray, np.ndarray]:
+    """The keys x atoms support matrix, the number of trainees in each atom, and which keys count trainees
+    of ``frame`` (``False``: another kind of count, such as input rows, with no support)."""
     names = sorted({k.population for k in keys})
     flags = population_flags(frame, names, definition=definition, extra=populations)
     _, atom_codes, atom_pops, _, size = _atoms(frame, keys, flags)
-    return _membership(keys, atom_codes, atom_pops, len(size)), size
+    counted = np.array([flags.get(k.population) is not None for k in keys], dtype=bool)
+    return _membership(keys, atom_codes, atom_pops, len(size)), size, counted

@@ -25,8 +25,8 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.optimize import LinearConstraint, linprog, milp
 
+from .lp import ComponentLP, LPSolution
 from .relations import AttackerSystem, Component
 
 __all__ = ["PROTECTION_SHARE", "required_interval", "TargetInterval", "AuditResult", "audit_system"]
@@ -85,59 +85,18 @@ class AuditResult:
         return [t for t in self.intervals if not t.ok]
 
 
-def _solve(c, comp: Component, integer: bool = False):
-    """min c.y over the component's polytope; returns (value, y, result)."""
-    bounds = np.column_stack([comp.lower, np.where(np.isfinite(comp.upper), comp.upper, np.inf)])
-    if integer:
-        constraints = []
-        if comp.A_eq.shape[0]:
-            constraints.append(LinearConstraint(comp.A_eq, comp.b_eq, comp.b_eq))
-        if comp.A_ub.shape[0]:
-            constraints.append(LinearConstraint(comp.A_ub, -np.inf, comp.b_ub))
-        from scipy.optimize import Bounds
-
-        res = milp(
-            c,
-            constraints=constraints,
-            integrality=np.ones(len(c)),
-            bounds=Bounds(bounds[:, 0], bounds[:, 1]),
-            options={"time_limit": 30},
-        )
-        if res.status == 3 or (res.x is None and "unbounded" in str(res.message).lower()):
-            return -np.inf, None, res
-        if res.x is None:
-            return None, None, res
-        return float(res.fun), res.x, res
-    res = linprog(
-        c,
-        A_ub=comp.A_ub if comp.A_ub.shape[0] else None,
-        b_ub=comp.b_ub if comp.A_ub.shape[0] else None,
-        A_eq=comp.A_eq if comp.A_eq.shape[0] else None,
-        b_eq=comp.b_eq if comp.A_eq.shape[0] else None,
-        bounds=bounds,
-        method="highs",
-    )
-    if res.status == 3:  # unbounded
-        return -np.inf, None, res
-    if res.status != 0:
-        return None, None, res
-    return float(res.fun), res.x, res
-
-
-def _binding(system: AttackerSystem, comp: Component, res) -> tuple:
+def _binding(system: AttackerSystem, comp: Component, solution: LPSolution) -> tuple:
     """Published keys in the relations whose multipliers bind the optimum (hiding one loosens it)."""
     rows = []
-    if comp.A_eq.shape[0] and getattr(res, "eqlin", None) is not None:
-        rows += [system.E[r] for r in comp.eq_rows[np.abs(res.eqlin.marginals) > 1e-9]]
-    if comp.A_ub.shape[0] and getattr(res, "ineqlin", None) is not None:
-        rows += [system.U[r] for r in comp.ub_rows[np.abs(res.ineqlin.marginals) > 1e-9]]
+    if solution.dual_eq is not None and len(solution.dual_eq):
+        rows += [system.E[r] for r in comp.eq_rows[solution.dual_eq > 1e-9]]
+    if solution.dual_ub is not None and len(solution.dual_ub):
+        rows += [system.U[r] for r in comp.ub_rows[solution.dual_ub > 1e-9]]
     keys = {int(k) for row in rows for k in row.indices}
     return tuple(sorted(k for k in keys if not system.hidden[k]))
 
 
-def _bounds_for(
-    system, comp: Component, T, offset, need, sense: int, exact: bool, counter: list, integer: bool, individual=True
-):
+def _bounds_for(system, comp: Component, lp: ComponentLP, T, offset, need, sense: int, exact: bool, individual=True):
     """Attacker's max (``sense=1``) or min (``sense=-1``) of each target row of ``T`` (plus ``offset``).
 
     Returns (bound, certified, binding): ``bound`` exact where computed by its own LP (NaN where a witness
@@ -153,14 +112,10 @@ def _bounds_for(
             if todo.size == 0:
                 break
             weights = 1.0 / np.maximum(np.abs(need[todo]), 1.0)
-            c = -sense * np.asarray(T[todo].T @ weights).ravel()
-            value, y, _ = _solve(c, comp)
-            counter[0] += 1
-            if value is None:
+            solution = lp.minimize(-sense * np.asarray(T[todo].T @ weights).ravel())
+            if solution.y is None:  # no answer, or unbounded in that direction: each one alone
                 break
-            if y is None:  # unbounded in that direction: try each one alone
-                break
-            reached = T[todo] @ y + offset[todo]
+            reached = T[todo] @ solution.y + offset[todo]
             good = sense * (reached - need[todo]) >= -_TOL
             certified[todo[good]] = True
             if not good.any():
@@ -171,18 +126,15 @@ def _bounds_for(
     for j in todo:
         if certified[j] and not exact:
             continue  # reached by an earlier solution
-        row = np.asarray(T[j].todense()).ravel()
-        value, y, res = _solve(-sense * row, comp, integer)
-        counter[0] += 1
-        if value is None:
+        solution = lp.minimize(-sense * np.asarray(T[j].todense()).ravel())
+        if solution.value is None:
             continue
-        if y is not None and not exact:
-            reached = T @ y + offset
-            certified |= sense * (reached - need) >= -_TOL
-        bound[j] = -sense * value + offset[j]
+        if solution.y is not None and not exact:
+            certified |= sense * (T @ solution.y + offset - need) >= -_TOL
+        bound[j] = -sense * solution.value + offset[j]
         certified[j] = sense * (bound[j] - need[j]) >= -_TOL
         if not certified[j]:
-            binding[j] = _binding(system, comp, res)
+            binding[j] = _binding(system, comp, solution)
     return bound, certified, binding
 
 
@@ -195,6 +147,7 @@ def audit_system(
     share: float = PROTECTION_SHARE,
     skip: set | None = None,
     individual: bool = True,
+    engine: str = "highs",
 ) -> AuditResult:
     """The attacker's interval of every protected quantity of ``system``, checked against the standard.
 
@@ -202,7 +155,8 @@ def audit_system(
     bounds that an LP computes are recomputed as integer programs (``milp``). ``skip``: names of targets
     known to pass already (hiding more cells only widens intervals, so a target that passed still passes).
     ``individual=False``: stop after the witnesses (a target they do not certify is reported failing,
-    with no exact bound: a quick screen used while choosing what to hide).
+    with no exact bound: a quick screen used while choosing what to hide). ``engine``: ``"highs"`` (one
+    warm-started model per component) or ``"scipy"`` (``linprog`` from scratch, the reference).
     """
     import time
 
@@ -228,9 +182,10 @@ def audit_system(
             if t.size == 0:
                 continue
         T = system.targets[t][:, comp.cells].tocsr()
-        args = (exact, counter, integer, individual)
-        high, high_ok, high_bind = _bounds_for(system, comp, T, offsets[t], need_high[t], 1, *args)
-        low, low_ok, low_bind = _bounds_for(system, comp, T, offsets[t], need_low[t], -1, *args)
+        lp = ComponentLP.of(comp, engine=engine, integer=integer)
+        high, high_ok, high_bind = _bounds_for(system, comp, lp, T, offsets[t], need_high[t], 1, exact, individual)
+        low, low_ok, low_bind = _bounds_for(system, comp, lp, T, offsets[t], need_low[t], -1, exact, individual)
+        counter[0] += lp.n_solved
         high = np.where(np.isfinite(high), np.floor(high + _TOL), high)
         low = np.where(np.isfinite(low), np.ceil(low - _TOL), low)
         vals = system.target_values[t]

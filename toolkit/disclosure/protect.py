@@ -184,7 +184,8 @@ def protect_publication(
     t_rel = time.perf_counter() - start
     values = relations.values
     primary = {k for k, v in zip(relations.keys, values) if 1 <= v < min_cell}
-    publication.hidden = set(primary) | set(publication.hidden)
+    zeros = {k for k, v in zip(relations.keys, values) if v == 0}
+    publication.hidden = (set(primary) | set(publication.hidden)) - zeros  # zeros are published
     mask = np.array([k in publication.hidden for k in relations.keys], dtype=bool)
     if structural:
         mask = _structural_pass(relations, mask)

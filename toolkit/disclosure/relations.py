@@ -132,14 +132,11 @@ def find_relations(
     """Every relation a reader can use between the publication's keys, checked on ``frame``."""
     keys = list(publication.counts)
     index = {k: i for i, k in enumerate(keys)}
-    support, size = key_supports(keys, frame, definition=definition, populations=populations)
+    support, size, counted = key_supports(keys, frame, definition=definition, populations=populations)
     support = support.tocsr()
     values = np.asarray(support @ size).ravel().round().astype(np.int64)
-    external = np.array(
-        [len(support.indices[support.indptr[i] : support.indptr[i + 1]]) == 0 for i in range(len(keys))]
-    )
     shown = np.array([publication.counts[k] for k in keys], dtype=np.int64)
-    values = np.where(external, shown, values)  # counts of something else than trainees: as published
+    values = np.where(counted, values, shown)  # counts of something else than trainees: as published
     if check_values:
         _check_values(publication, keys, values)
     n = len(keys)
@@ -155,16 +152,20 @@ def find_relations(
             d_rows.append({parent: 1.0, **{c: -1.0 for c in children}})
             d_names.append(("rest", parent, *children))
 
-    # Breakdowns by one column (key = sum over the values of that column) and partitions of populations.
+    # Breakdowns by one column (key = sum over the values of that column) and partitions of populations;
+    # no relation is known for counts of something else than trainees.
     families = defaultdict(list)
     for i, key in enumerate(keys):
+        if not counted[i]:
+            continue
         for column, _ in key.where:
             parent = index.get(CellKey(key.population, tuple(w for w in key.where if w[0] != column)))
             if parent is not None:
                 families[(parent, column)].append(i)
     by_where = defaultdict(dict)
     for i, key in enumerate(keys):
-        by_where[key.where][key.population] = i
+        if counted[i]:
+            by_where[key.where][key.population] = i
     overlap = _group_overlaps(by_where, support)
     fam = []
     for (parent, column), children in families.items():  # parts of their parent by construction
@@ -327,7 +328,9 @@ def apply_hidden(
     keys, values = relations.keys, relations.values
     n = len(keys)
     hidden = np.array([k in publication.hidden for k in keys], dtype=bool)
-    lower = np.where(hidden, 1.0, values.astype(float))
+    # A hidden cell is at least 1: zeros are always published. (A zero hidden anyway, by a per-table rule,
+    # gets 0: the reader's belief that it is at least 1 would be wrong, and reveals nothing.)
+    lower = np.where(hidden, np.minimum(values, 1).astype(float), values.astype(float))
     upper = np.where(hidden, np.inf, values.astype(float))
     if markers == "legacy":
         small = hidden & (values < min_cell)
