@@ -271,7 +271,10 @@ def esf_section(ctx: RegionContext) -> Section:
         Msg(N_("Indicateurs communs FSE+ des participants ({region})"), {"region": ctx.region}),
         columns,
         frame,
-        keys={c: [ctx.key(f"esf:{code}", sex=sexes[c]) for code in frame["code"]] for c in counts},
+        keys={  # the total has no sex filter (sex=NA would be the participants with no sex recorded)
+            c: [ctx.key(f"esf:{code}", **({"sex": sexes[c]} if sexes[c] else {})) for code in frame["code"]]
+            for c in counts
+        },
         note=Code("__esf_note__", None),
         protection={"counts": counts, "rows_additive": False, "cols_additive": True, "total_col": "total"},
     )
