@@ -25,7 +25,7 @@ from ..config import DEFAULT_MIN_CELL
 from ..i18n import _
 from .audit import PROTECTION_SHARE, AuditResult, TargetInterval, audit_system
 from .cells import CellKey, Publication
-from .relations import AttackerSystem, apply_hidden, find_relations
+from .relations import AttackerSystem, Relations, apply_hidden, find_relations
 from .tables import DisclosureError
 
 __all__ = ["ProtectionResult", "protect_publication", "audit_publication", "describe_target"]
@@ -99,16 +99,21 @@ def audit_publication(
     ratios: str = "rule",
     exact: bool = False,
     raise_on_failure: bool = True,
+    relations: Relations | None = None,
+    engine: str = "highs",
     **kwargs,
 ) -> AuditResult:
     """The attacker's audit of a publication as it stands (its ``hidden`` cells).
 
-    Raises :class:`DisclosureError` naming the first failing cell (page, table, row, column) unless
-    ``raise_on_failure=False``.
+    ``relations``: the reader's relations when already found for this publication and frame (a
+    :class:`ProtectionResult`'s ``system.relations``), to save finding them again. ``engine``: see
+    :func:`~.audit.audit_system`. Raises :class:`DisclosureError` naming the first failing cell (page,
+    table, row, column) unless ``raise_on_failure=False``.
     """
-    relations = find_relations(publication, frame, min_cell, **kwargs)
+    if relations is None:
+        relations = find_relations(publication, frame, min_cell, **kwargs)
     system = apply_hidden(relations, publication, min_cell, markers=markers, ratios=ratios)
-    result = audit_system(system, min_cell, exact=exact)
+    result = audit_system(system, min_cell, exact=exact, engine=engine)
     result.system = system
     if raise_on_failure and result.failures:
         raise DisclosureError(
@@ -172,12 +177,18 @@ def protect_publication(
     max_rounds: int = 60,
     share: float = PROTECTION_SHARE,
     structural: bool = True,
+    recheck: bool = False,
+    engine: str = "highs",
     log=None,
     **kwargs,
 ) -> ProtectionResult:
     """Hide the cells of ``publication`` (sets ``publication.hidden``) so that the attacker's audit passes.
 
-    Raises :class:`DisclosureError` if no pattern is found within ``max_rounds`` rounds.
+    The returned ``audit`` holds every protected quantity's interval from the round that last audited it:
+    hiding more cells only widens intervals, so a quantity that passed once still passes.
+    ``recheck=True`` audits the final pattern again from scratch (slower; same verdict). ``engine``: see
+    :func:`~.audit.audit_system`. Raises :class:`DisclosureError` if no pattern is found within
+    ``max_rounds`` rounds.
     """
     start = time.perf_counter()
     relations = find_relations(publication, frame, min_cell, **kwargs)
@@ -191,15 +202,16 @@ def protect_publication(
         mask = _structural_pass(relations, mask)
     publication.hidden = {k for k, h in zip(relations.keys, mask) if h}
     t_struct = time.perf_counter() - start - t_rel
-    passed: set = set()
+    latest: dict = {}  # each quantity's interval from the last round that audited it
     n_lp, rounds = 0, 0
     while True:
         rounds += 1
         system = apply_hidden(relations, publication, min_cell)
-        audit = audit_system(system, min_cell, share=share, skip=passed)
+        passed = {name for name, t in latest.items() if t.ok}
+        audit = audit_system(system, min_cell, share=share, skip=passed, engine=engine)
         n_lp += audit.n_lp
+        latest.update((t.name, t) for t in audit.intervals)
         failures = audit.failures
-        passed |= {t.name for t in audit.intervals if t.ok}
         if log is not None:
             log(
                 f"round {rounds}: {len(publication.hidden)} hidden, {len(failures)} failing, {audit.n_lp} LPs, "
@@ -209,18 +221,27 @@ def protect_publication(
             break
         if rounds >= max_rounds:
             raise DisclosureError(describe_target(system, failures[0], publication))
-        new = set()
-        names = {n: i for i, n in enumerate(system.target_names)}
-        rel_abs = sparse.vstack([system.E, system.U]).tocsr()
-        rel_abs.data = np.abs(rel_abs.data)
-        for failure in failures:
-            candidates = _candidates(system, failure, names, rel_abs)
-            if candidates:
-                new.add(min(candidates, key=lambda k: (values[k], k)))
+        new = _secondary(system, failures, values)
         if not new:
             raise DisclosureError(describe_target(system, failures[0], publication))
         publication.hidden |= {relations.keys[k] for k in new}
-    final = audit_system(system, min_cell, share=share)
+    if recheck:
+        final = audit_system(system, min_cell, share=share, engine=engine)
+    else:
+        final = AuditResult([latest[name] for name in system.target_names], seconds=0.0)
     final.n_lp += n_lp
     seconds = {"relations": t_rel, "structural": t_struct, "total": time.perf_counter() - start}
     return ProtectionResult(set(publication.hidden), primary, final, system, rounds, seconds)
+
+
+def _secondary(system: AttackerSystem, failures: list[TargetInterval], values: np.ndarray) -> set[int]:
+    """One published cell per failing quantity: the smallest among those that bind its bound."""
+    new = set()
+    names = {n: i for i, n in enumerate(system.target_names)}
+    rel_abs = sparse.vstack([system.E, system.U]).tocsr()
+    rel_abs.data = np.abs(rel_abs.data)
+    for failure in failures:
+        candidates = _candidates(system, failure, names, rel_abs)
+        if candidates:
+            new.add(min(candidates, key=lambda k: (values[k], k)))
+    return new
