@@ -70,7 +70,10 @@ class RegionContext:
         return self.national.region_table(name, self.region)
 
     def key(self, population: str, **where: object) -> CellKey:
-        return CellKey.of(population, region=self.region, **{k: code_text(v) for k, v in where.items()})
+        codes = {k: code_text(v) for k, v in where.items()}  # a group of sites "a|b" counts any of its sites
+        return CellKey.of(
+            population, region=self.region, **{k: c.split("|") if "|" in c else c for k, c in codes.items()}
+        )
 
     def source(self) -> Msg:
         return Msg(N_("Source : export des écoles ({data}), traitement boîte à outils E2C"), {"data": self.data_name})
