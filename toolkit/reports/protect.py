@@ -204,8 +204,10 @@ def audit_gate(
     from ..disclosure import audit_publication
 
     start = time.perf_counter()
+    protection = getattr(publication, "protection", None)  # the relations protection found: the same keys
+    relations = protection.system.relations if protection is not None and protection.system is not None else None
     result = audit_publication(
-        publication, frame, int(min_cell), markers="neutral", exact=exact, raise_on_failure=False
+        publication, frame, int(min_cell), markers="neutral", exact=exact, raise_on_failure=False, relations=relations
     )
     seconds = time.perf_counter() - start
     if result.failures:
