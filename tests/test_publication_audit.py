@@ -27,7 +27,7 @@ from toolkit.reports.protect import ReportPublication, audit_gate
 from toolkit.reports.words import HIDDEN_MARKER, Words
 
 MIN_CELL = 11
-REGIONS = ["Bretagne", "Corse"]
+REGIONS = ["Bretagne", "La Réunion"]
 
 
 def _small_export(root: Path, seed: int, per_year: int, years=(2022, 2023)) -> Path:
@@ -44,23 +44,22 @@ def batch():
     captured = []
     original = build_module.build_content
 
-    def capture(*args, **kwargs):
-        content = original(*args, **kwargs)
-        captured.append(content)
+    def capture(national, *args, **kwargs):
+        content = original(national, *args, **kwargs)
+        captured.append((content, national.frame))
         return content
 
     with tempfile.TemporaryDirectory() as tmp, pytest.MonkeyPatch.context() as mp:
         root = Path(tmp)
-        export = _small_export(root, seed=21, per_year=900)
+        export = _small_export(root, seed=5, per_year=600)  # about 90 trainees per region
         mp.setattr(build_module, "build_content", capture)
         result = build_reports(data=export, out=root / "out", regions=REGIONS, jobs=2, progress=False)
         assert result.ok, [r.error for r in result.regions]
         pages = {r.region: r.html.read_text("utf-8") for r in result.regions}
         pages["index"] = result.index.read_text("utf-8")
         manifest = json.loads(result.manifest.read_text("utf-8"))
-        (content,) = captured
-        national_frame = None
-        yield {"content": content, "html": pages, "manifest": manifest, "frame": national_frame, "root": root}
+        ((content, frame),) = captured
+        yield {"content": content, "html": pages, "manifest": manifest, "frame": frame}
 
 
 # --------------------------------------------------------------------------
@@ -295,7 +294,7 @@ def test_a_doctored_publication_fails_the_audit(batch):
 
     content = batch["content"]
     publication = content.publication
-    frame = _frame(batch)
+    frame = batch["frame"]
     small = sorted(
         (k for k in publication.hidden if k in publication.counts and 1 <= publication.counts[k] < MIN_CELL),
         key=lambda k: (dict(k.where).get("region") != REGIONS[0], str(k)),
@@ -312,15 +311,6 @@ def test_a_doctored_publication_fails_the_audit(batch):
     pages = [*content.pages.values(), content.index]
     with pytest.raises(DisclosureError, match="›"):
         audit_gate(doctored, pages, frame, MIN_CELL)
-
-
-def _frame(batch):
-    if batch["frame"] is None:
-        from toolkit.reports.national import compute_national
-
-        export = next(batch["root"].glob("data21/*.csv"))
-        batch["frame"] = compute_national(export, batch["root"] / "work").frame
-    return batch["frame"]
 
 
 # --------------------------------------------------------------------------
@@ -351,3 +341,23 @@ def test_cli_refuses_a_batch_that_fails_the_audit(tiny_export, tmp_path, capsys,
     assert status == EXIT_DISCLOSURE != 2
     assert words in err and "›" in err
     assert not list(out.rglob("*.html")) and not list(out.rglob("manifest.json"))
+
+
+def test_a_medium_synth_export_passes_the_audit(tmp_path, capsys):
+    """`e2c synth --per-year 1000` (about 450 trainees per region over six cohorts): every page of every
+    region is protected and audited; a second, independent audit finds every hidden cell protected."""
+    from toolkit.cli import main
+    from toolkit.disclosure import audit_publication
+    from toolkit.reports.build import build_content
+    from toolkit.reports.national import compute_national
+
+    assert main(["synth", "--per-year", "1000", "--seed", "3", "--out", str(tmp_path / "data")]) == 0
+    capsys.readouterr()
+    national = compute_national(next((tmp_path / "data").glob("*.csv")), tmp_path / "work")
+    content = build_content(national)
+    publication = content.publication
+    assert len(content.pages) == len(national.regions) >= 10
+    assert content.audit["hidden"] > 0 and content.audit["cells"] == len(publication.counts)
+    assert all(k in publication.hidden for k, v in publication.counts.items() if 1 <= v < MIN_CELL)
+    again = audit_publication(publication, national.frame, MIN_CELL, raise_on_failure=False)
+    assert not again.failures

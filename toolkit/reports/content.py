@@ -302,7 +302,10 @@ def _decode(value: Any) -> Any:
         return value
     if "__key__" in value:
         population, where = value["__key__"]
-        return CellKey(population, tuple((str(k), str(v)) for k, v in where))
+        # a filter value is a code, or a list of codes for "any of these" (a group of small sites)
+        return CellKey(
+            population, tuple((str(k), tuple(map(str, v)) if isinstance(v, list) else str(v)) for k, v in where)
+        )
     if "__frame__" in value:
         spec = value["__frame__"]
         frame = pd.DataFrame(_decode(spec["data"]), columns=spec["columns"], dtype=object)

@@ -67,7 +67,7 @@ class ReportPublication(Publication):
 
         return {
             "min_cell": self.min_cell,
-            "hidden": _encode(sorted(self.hidden)),
+            "hidden": _encode(sorted(self.hidden, key=str)),
             "hidden_ratios": _encode([list(r) for r in sorted(self.hidden_ratios, key=str)]),
         }
 
