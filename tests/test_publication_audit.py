@@ -55,9 +55,9 @@ def batch():
         mp.setattr(build_module, "build_content", capture)
         result = build_reports(data=export, out=root / "out", regions=REGIONS, jobs=2, progress=False)
         assert result.ok, [r.error for r in result.regions]
-        pages = {r.region: r.html.read_text("utf-8") for r in result.regions}
-        pages["index"] = result.index.read_text("utf-8")
-        manifest = json.loads(result.manifest.read_text("utf-8"))
+        pages = {r.region: Path(r.html).read_text("utf-8") for r in result.regions}
+        pages["index"] = Path(result.index).read_text("utf-8")
+        manifest = json.loads(Path(result.manifest).read_text("utf-8"))
         ((content, frame),) = captured
         yield {"content": content, "html": pages, "manifest": manifest, "frame": frame}
 
