@@ -245,6 +245,15 @@ def test_pages_publish_exactly_what_was_audited(batch):
         problems += check_page(content.pages[region], html[region], publication)
     problems += check_page(content.index, html["index"], publication)
     assert not problems, "\n".join(problems[:20])
+    # the checks are not empty: sentences built on hidden cells exist (and were withheld)
+    words = Words(publication, MIN_CELL)
+    on_hidden = [
+        m
+        for r in REGIONS
+        for m in _content_objects(content.pages[r])
+        if isinstance(m, Msg) and any(words.num_hidden(v) for v in m.args.values() if isinstance(v, Num))
+    ]
+    assert on_hidden
 
 
 def test_pages_show_one_neutral_marker(batch):

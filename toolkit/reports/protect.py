@@ -23,6 +23,7 @@ and :meth:`ReportPublication.ratio_hidden`.
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -106,6 +107,7 @@ def protect_publication(
     protection alone then chooses the secondary cells.
     """
     publication.min_cell = int(min_cell)
+    pages = list(pages)
     for page in pages:
         for section in page.sections:
             for block in section.blocks:
@@ -115,7 +117,11 @@ def protect_publication(
     if frame is not None:
         from ..disclosure import protect_publication as protect_linked
 
-        publication.protection = protect_linked(publication, frame, int(min_cell))
+        try:
+            publication.protection = protect_linked(publication, frame, int(min_cell))
+        except DisclosureError as exc:  # no pattern protects every cell: the batch is refused, the cell named
+            where = re.sub(r"\(([^()]+/[^()]+/\d+/[^()]+)\)", lambda m: f"({cell_place(m.group(1), pages)})", str(exc))
+            raise DisclosureError(_("Publication refusée, aucune page n’est écrite : {reason}", reason=where)) from exc
     return publication
 
 
