@@ -186,15 +186,26 @@ def _protect_oe(publication, block, min_cell: int, n: str, observed: str, ratio:
 # --------------------------------------------------------------------------
 # The gate: the attacker's audit of the batch as it will be published
 # --------------------------------------------------------------------------
+# Up to this many hidden cells the gate computes every interval exactly (default data: 216 hidden cells,
+# 4.5 s exact against 4.7 s with witnesses; a 5,910-trainee export: 1,568 hidden, 64 s against 7 s).
+EXACT_UP_TO = 600
+
+
 def audit_gate(
-    publication: ReportPublication, pages: Iterable[Page], frame: pd.DataFrame, min_cell: int, *, exact: bool = False
+    publication: ReportPublication,
+    pages: Iterable[Page],
+    frame: pd.DataFrame,
+    min_cell: int,
+    *,
+    exact: bool | None = None,
 ) -> dict:
     """Play the attacker on everything the batch publishes (every page, the index, the figures' data), after
     protection and before any page is written.
 
     The audit (:func:`toolkit.disclosure.audit_publication`) assumes one neutral marker: all a reader knows of
     a hidden cell is that it is at least 1 (zeros are published). ``exact``: compute every interval with its
-    own LP (slower; the summary's narrowest and widest intervals are then exact for every hidden cell).
+    own LP (slower; the summary's narrowest and widest intervals are then exact for every hidden cell);
+    ``None``: exact when at most :data:`EXACT_UP_TO` cells are hidden.
 
     Returns the summary recorded in the manifest (no hidden value in it): ``cells``, ``hidden``,
     ``share_hidden``, ``ratios``, ``hidden_ratios``, ``quantities`` (hidden cells and small differences
@@ -210,6 +221,8 @@ def audit_gate(
     from ..disclosure import audit_publication
 
     start = time.perf_counter()
+    if exact is None:
+        exact = len(publication.hidden) <= EXACT_UP_TO
     protection = getattr(publication, "protection", None)  # the relations protection found: the same keys
     relations = protection.system.relations if protection is not None and protection.system is not None else None
     result = audit_publication(
