@@ -138,6 +138,35 @@ def _bounds_for(system, comp: Component, lp: ComponentLP, T, offset, need, sense
     return bound, certified, binding
 
 
+def _low_from_markers_only(comp: Component, T, offset, need, settled, engine: str, counter: list) -> np.ndarray:
+    """Quantities whose minimum fails only because every hidden cell is known to be at least 1.
+
+    A total of nine hidden non-empty cells is known to be at least 9, whatever else is published: that is
+    the marker's meaning (zeros are published), not a disclosure, and hiding more cells cannot change it.
+    The minimum is computed again with those lower bounds at 0; a quantity whose minimum then reaches the
+    standard passes on its lower side.
+    """
+    out = np.zeros(T.shape[0], dtype=bool)
+    todo = np.flatnonzero(~settled)
+    if todo.size == 0 or not np.any(comp.lower == 1):
+        return out
+    relaxed = ComponentLP(
+        comp.A_eq,
+        comp.b_eq,
+        comp.A_ub,
+        comp.b_ub,
+        np.where(comp.lower == 1, 0.0, comp.lower),
+        comp.upper,
+        engine=engine,
+    )
+    for j in todo:
+        solution = relaxed.minimize(np.asarray(T[j].todense()).ravel())
+        if solution.value is not None:
+            out[j] = np.ceil(solution.value + offset[j] - _TOL) <= need[j] + _TOL
+    counter[0] += relaxed.n_solved
+    return out
+
+
 def audit_system(
     system: AttackerSystem,
     min_cell: int,
@@ -186,6 +215,7 @@ def audit_system(
         high, high_ok, high_bind = _bounds_for(system, comp, lp, T, offsets[t], need_high[t], 1, exact, individual)
         low, low_ok, low_bind = _bounds_for(system, comp, lp, T, offsets[t], need_low[t], -1, exact, individual)
         counter[0] += lp.n_solved
+        low_ok |= _low_from_markers_only(comp, T, offsets[t], need_low[t], low_ok | np.isnan(low), engine, counter)
         high = np.where(np.isfinite(high), np.floor(high + _TOL), high)
         low = np.where(np.isfinite(low), np.ceil(low - _TOL), low)
         vals = system.target_values[t]
