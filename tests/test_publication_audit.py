@@ -24,6 +24,7 @@ from toolkit.disclosure import DisclosureError
 from toolkit.reports import build as build_module
 from toolkit.reports.content import Card, Cards, FigureData, Msg, Num, Table
 from toolkit.reports.protect import ReportPublication, audit_gate
+from toolkit.reports.region_content import short_site
 from toolkit.reports.words import HIDDEN_MARKER, Words
 
 MIN_CELL = 11
@@ -209,10 +210,10 @@ def _check_figures(page, soup, publication, words) -> list[str]:
         if not figure.keys:
             continue
         points = figure.points.reset_index(drop=True)
-        label = next((c for c in ("label", "site_label", "short", "region") if c in points.columns), None)
+        label = {"funnel": "site", "regions": "region"}.get(figure.kind)  # the units a reader can name
         for i, key in enumerate(figure.keys):
             if label is not None and words.hidden(key):
-                name = str(points[label].iat[i])
+                name = short_site(points[label].iat[i]) if label == "site" else str(points[label].iat[i])
                 if len(name) > 3 and re.search(rf"\b{re.escape(name)}\b", alts):
                     problems.append(f"{page.id}: hidden unit {name!r} of figure {figure.kind} in alt text")
     return problems
