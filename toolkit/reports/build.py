@@ -191,7 +191,8 @@ def prepare_national(
     ``data`` is a raw export (cleaned with ``mapping`` and ``situations``
     when given) or the Parquet that ``e2c clean --out`` writes.
     Returns the :class:`NationalWork`, its ``content`` (:class:`BatchContent`)
-    set and written under ``work_dir``.
+    set and written under ``work_dir``. Raises :class:`~toolkit.disclosure.DisclosureError`
+    (nothing written) when the batch fails the attacker's audit (:func:`build_content`).
     """
     national = compute_national(
         data,
