@@ -129,8 +129,11 @@ def build_content(
     # Linked protection chooses the secondary cells itself (measured: the per-table rules first hid one cell
     # more on a 5,900-trainee export and took longer); the O/E rule of the fair comparison still applies.
     protect_publication(publication, everything, int(min_cell), frame=frame, table_rules=frame is None)
-    withhold_rates(publication, national.meta, national.regions)  # over 50 % unknown: no rate published
     audit = audit_gate(publication, everything, frame, int(min_cell)) if linked else {}
+    # Over 50 % unknown outcomes: no rate published. Withholding hides more cells after the audit: hiding
+    # only widens the attacker's intervals of the audited cells, and a withheld count (0 or at least
+    # min_cell: smaller ones are hidden and audited already) is hidden for its quality, not for secrecy.
+    withhold_rates(publication, national.meta, national.regions)
     return BatchContent(pages, index, publication, skipped, time.perf_counter() - t0, audit)
 
 
