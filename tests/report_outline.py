@@ -1,7 +1,8 @@
 """A normalised outline of a report page, for the HTML snapshot tests (helper module, not a test file).
 
 The outline keeps what a reader gets: headings, sentences, every table cell text, figure alt texts and
-captions, definition lists and links; it drops markup, base64 images and the generation date.
+captions, definition lists and links, the synthetic-data banner and where a section with an id (the summary)
+starts; it drops markup, base64 images and the generation date.
 """
 
 from __future__ import annotations
@@ -24,7 +25,11 @@ class _Outline(HTMLParser):
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
-        if tag == "img":
+        if tag == "div" and "banner-synthetic" in (attrs.get("class") or ""):
+            self.stack.append(("div", ["banner: "]))
+        elif tag == "section" and attrs.get("id"):
+            self.lines.append(f"section: #{attrs['id']} .{attrs.get('class', '')}")
+        elif tag == "img":
             self.lines.append(f"img alt: {attrs.get('alt', '')}")
         elif tag == "tr":
             self.row = []
@@ -37,6 +42,8 @@ class _Outline(HTMLParser):
         if tag == "tr" and self.row is not None:
             self.lines.append("row: " + " | ".join(self.row))
             self.row = None
+        elif tag == "div" and self.stack and self.stack[-1][0] == "div":
+            self.lines.append(re.sub(r"\s+", " ", "".join(self.stack.pop()[1])).strip())
         elif tag in _BLOCKS and tag != "a" and self.stack and self.stack[-1][0] == tag:
             name, parts = self.stack.pop()
             text = re.sub(r"\s+", " ", "".join(parts)).strip()

@@ -144,7 +144,14 @@ def test_batch_writes_every_page_and_a_manifest(batch):
     result, _, export = batch
     assert result.ok, [(r.region, r.error) for r in result.failed]
     names = sorted(p.name for p in result.out_dir.iterdir())
-    assert names == ["bretagne.html", "index.html", "la-reunion.html", "manifest.json"]
+    assert names == [
+        "bretagne-fse.csv",
+        "bretagne.html",
+        "index.html",
+        "la-reunion-fse.csv",
+        "la-reunion.html",
+        "manifest.json",
+    ]
     manifest = json.loads(result.manifest.read_text(encoding="utf-8"))
     assert manifest["input"]["sha256"] == hashlib.sha256(export.read_bytes()).hexdigest()
     assert manifest["parameters"]["min_cell"] == MIN_CELL and manifest["status"] == "ok"
@@ -163,7 +170,16 @@ def test_batch_writes_every_page_and_a_manifest(batch):
     assert names and not [n for n in names if "impact" in n or "trainee" in n], names  # aggregates only
 
 
-def test_no_unsuppressed_national_table_is_left_under_out(tmp_path):
+def private_tmp(tmp_path, monkeypatch) -> Path:
+    """A temporary folder of the test's own for the batch's private work folder: other batches on the
+    machine create and remove theirs in the shared one meanwhile."""
+    folder = tmp_path / "tmp"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    return folder
+
+
+def test_no_unsuppressed_national_table_is_left_under_out(tmp_path, monkeypatch):
     """The national work folder holds aggregates before suppression: it is removed after the batch."""
     from toolkit.reports import build_reports
     from toolkit.synth import generate_export
@@ -171,15 +187,15 @@ def test_no_unsuppressed_national_table_is_left_under_out(tmp_path):
     raw = generate_export(seed=21, trainees_per_year=600).raw
     (tmp_path / "a" / "_work" / "2019-2024" / "national").mkdir(parents=True)  # left by an older version
     (tmp_path / "a" / "_work" / "2019-2024" / "national" / "tables.pkl").write_bytes(b"unsuppressed")
-    before = set(Path(tempfile.gettempdir()).glob("e2c-work-*"))
+    work_tmp = private_tmp(tmp_path, monkeypatch)
     result = build_reports(raw, out=tmp_path / "a", regions=["Bretagne"], jobs=1, progress=False, engine="portable")
     assert result.ok and result.engine == "portable" and result.work_dir is None
     left = sorted(p.relative_to(tmp_path / "a").as_posix() for p in (tmp_path / "a").rglob("*") if p.is_file())
     assert left == [
         ".e2c-batch.lock",
-        *(f"{result.period}/{n}" for n in ("bretagne.html", "index.html", "manifest.json")),
+        *(f"{result.period}/{n}" for n in ("bretagne-fse.csv", "bretagne.html", "index.html", "manifest.json")),
     ]
-    assert not set(Path(tempfile.gettempdir()).glob("e2c-work-*")) - before  # the private work folder is gone
+    assert not list(work_tmp.glob("e2c-work-*"))  # the private work folder is gone
 
 
 # --------------------------------------------------------------------------
@@ -256,13 +272,13 @@ def test_a_full_disk_leaves_nothing_under_out(tmp_path, monkeypatch, small_raw):
     monkeypatch.setattr(workspace, "_fsync", full)
     template = toy_template(tmp_path / "toy.ipynb")
     out = tmp_path / "out"
-    before = set(Path(tempfile.gettempdir()).glob("e2c-work-*"))
+    work_tmp = private_tmp(tmp_path, monkeypatch)
     with pytest.raises(ReportError, match="disque plein") as error:
         build_reports(small_raw, out=out, regions=["Bretagne", "Occitanie"], template=template, progress=False)
     assert ".html" in str(error.value) and str(out) in str(error.value) and "--out" in str(error.value)
-    left = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
-    assert left == [".e2c-batch.lock"], left
-    assert not set(Path(tempfile.gettempdir()).glob("e2c-work-*")) - before
+    # The run made `out`: nothing is left of it, not even an empty period folder or the lock file.
+    assert not out.exists(), sorted(p.relative_to(out).as_posix() for p in out.rglob("*"))
+    assert not list(work_tmp.glob("e2c-work-*"))
 
 
 def test_write_atomic_keeps_the_old_page_when_the_disk_is_full(tmp_path, monkeypatch):
@@ -276,3 +292,53 @@ def test_write_atomic_keeps_the_old_page_when_the_disk_is_full(tmp_path, monkeyp
     with pytest.raises(ReportError, match=re.escape(str(page))):
         workspace.write_atomic(page, b"new page, never complete")
     assert page.read_bytes() == b"old page" and sorted(p.name for p in tmp_path.iterdir()) == ["bretagne.html"]
+
+
+# --------------------------------------------------------------------------
+# A failed run leaves no empty folder; PDFs without a browser
+# --------------------------------------------------------------------------
+@pytest.mark.parametrize("existing", [False, True])
+def test_a_failed_run_leaves_no_empty_folder(tmp_path, small_raw, existing):
+    """A bad parameter found after the national work (an unknown region): the period folder it made goes,
+    and so does the reports folder when the run made it; a folder that was there stays, as it was."""
+    from toolkit.reports import build_reports
+
+    out = tmp_path / "reports"
+    if existing:
+        out.mkdir()
+        (out / "old.html").write_text("an earlier page", encoding="utf-8")
+    with pytest.raises(ReportError, match="Atlantide"):
+        build_reports(small_raw, out=out, regions=["Atlantide"], progress=False, engine="portable")
+    if existing:
+        assert sorted(p.name for p in out.iterdir()) == [".e2c-batch.lock", "old.html"]
+    else:
+        assert not out.exists()
+
+
+def test_running_header_css_cannot_break_out_of_its_string():
+    from toolkit.reports.pdf import banner_text, running_css
+
+    page = '<div class="banner-synthetic" role="note"><p>Données fictives — ne pas diffuser</p></div>'
+    css = running_css('E2C "x" </style><script>alert(1)</script> \\ 2019–2024', page)
+    assert css.startswith('@page { @top-left { content: "') and css.endswith('"; } }')
+    inner = re.findall(r'content: "((?:[^"\\]|\\[0-9a-f]+ )*)"', css)
+    assert len(inner) == 2 and "<" not in css and "\\" + "22 " in inner[0], css  # the quote is escaped
+    assert banner_text(page) == "Données fictives — ne pas diffuser"
+    assert running_css("Bretagne", "<p>no banner</p>") == '@page { @top-left { content: "Bretagne"; } }'
+
+
+def test_pdf_without_chromium_is_a_clear_error_and_the_html_is_written(tmp_path, monkeypatch, small_raw, capsys):
+    """No browser: the HTML pages and the manifest are written; the error names the PDF and what to install."""
+    pytest.importorskip("playwright.sync_api")
+    from toolkit.reports import build_reports, pdf
+
+    monkeypatch.setattr(pdf, "find_chromium", lambda: None)
+    monkeypatch.setenv("PLAYWRIGHT_BROWSERS_PATH", str(tmp_path / "no-browsers"))  # nor Playwright's own
+    template = toy_template(tmp_path / "toy.ipynb")
+    out = tmp_path / "out"
+    result = build_reports(small_raw, out=out, regions=["Bretagne"], template=template, progress=False, pdf=True)
+    assert result.ok and result.pdfs == []
+    assert sorted(p.name for p in result.out_dir.iterdir()) == ["bretagne.html", "index.html", "manifest.json"]
+    error = result.pdf_error
+    assert error and str(result.out_dir / "bretagne.pdf") in error, error
+    assert "apt-get install chromium" in error and "playwright" in error and "HTML" in error, error

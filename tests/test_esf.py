@@ -371,3 +371,54 @@ def test_csv_hides_small_totals_and_their_partner():
     table = esf_filing_table(canonical(rows)).set_index("code")
     assert table.loc["EECO01", "women"] == "< 11"
     assert "< 11" in (table.loc["EECO01", "men"], table.loc["EECO01", "total"])  # else women = total - men
+
+
+def test_regional_tables_match_esf_by_year_region_by_region(filing):
+    from toolkit.esf_filing import esf_regional_tables
+
+    frame = filing.assign(cohort_year=filing["entry_date"].dt.year.astype("Int64"))
+    # a second region that never fills the co-funding flag in: it falls back to all its trainees
+    frame["region"] = np.where(np.arange(len(frame)) % 3 == 0, "Corse", "Bretagne")
+    frame.loc[frame["region"] == "Corse", "esf_cofunded"] = pd.NA
+    tables = esf_regional_tables(frame)
+    scope = tables["esf_scope"].set_index("region")
+    assert scope.loc["Corse", "scope"] == "all" and scope.loc["Bretagne", "scope"] == "esf_cofunded"
+    for region, part in frame.groupby("region"):
+        expected = esf_by_year(part).set_index(["year", "code"]).sort_index()
+        mine = tables["esf_years"].query("region == @region").set_index(["year", "code"]).sort_index()
+        assert mine.index.equals(expected.index)
+        for column in ("women", "men", "sex_unknown", "total"):
+            assert (mine[column] == expected[column]).all(), (region, column)
+        steps = eecr04_reconciliation(part).set_index("step")["count"]
+        by_year = tables["esf_eecr04"].query("region == @region").set_index("year")
+        counted = by_year.drop(columns="region").sum()
+        assert counted["both"] == steps["job"] + steps["work_study"]
+        assert counted["eecr04"] == steps["eecr04"]
+        for step in ("outside_scope", "reason_unknown", "late_start"):
+            assert counted[step] == -steps[step]
+        assert (
+            by_year["both"] == by_year[["outside_scope", "reason_unknown", "late_start", "eecr04"]].sum(axis=1)
+        ).all()
+        # each year's EECR04 is the year's indicator
+        results = expected.xs("EECR04", level="code")["total"]
+        assert by_year["eecr04"].to_dict() == {y: v for y, v in results.items() if y in by_year.index}
+        assert results.drop(by_year.index, errors="ignore").eq(0).all()
+
+
+def test_every_esf_cell_of_a_page_counts_the_trainees_its_key_names(tmp_path):
+    """Disclosure control reads the cell keys on the trainee-level frame: a key that counted other trainees
+    than the page shows would make its linked audit wrong."""
+    from toolkit.disclosure.atoms import key_supports
+    from toolkit.reports.build import build_content
+    from toolkit.reports.national import compute_national
+    from toolkit.synth import write_export
+
+    national = compute_national(write_export(tmp_path / "data", seed=3, trainees_per_year=300), tmp_path / "work")
+    publication = build_content(national, 11).publication
+    keys = [k for k in publication.counts if any("/esf" in where for where in publication.appearances[k])]
+    assert any(k.population == "esf:EECR04" and dict(k.where).get("exit_year") for k in keys)
+    assert any(dict(k.where).get("esf_eecr04_step") == "late_start" for k in keys)
+    support, size = key_supports(keys, national.frame)
+    counted = np.asarray(support @ size).ravel().round().astype(int)
+    wrong = [(str(k), publication.counts[k], int(v)) for k, v in zip(keys, counted) if publication.counts[k] != v]
+    assert not wrong

@@ -2,6 +2,7 @@
 interval segments where the table puts them)."""
 
 import io
+import re
 
 import matplotlib
 
@@ -280,3 +281,65 @@ def test_figures_show_once_as_png_in_a_jupyter_kernel():
     for cell in nb.cells:
         images = [o for o in cell.outputs if "image/png" in o.get("data", {})]
         assert len(images) == 1, cell.outputs
+
+
+# --------------------------------------------------------------------------
+# Funnel plot: tick labels (notebook 03's regional funnel repeated "1,0" down its y axis)
+# --------------------------------------------------------------------------
+def narrow_regions() -> pd.DataFrame:
+    """Thirteen regions whose O/E all lie within ±0.2 of 1, as in the synthetic national export;
+    thousands of expected exits each, so the funnel's neck is narrow too."""
+    ratio = np.array([0.82, 0.9, 0.95, 0.97, 0.99, 1.0, 1.01, 1.02, 1.04, 1.06, 1.1, 1.15, 1.18])
+    expected = np.linspace(1500.0, 7000.0, len(ratio))
+    frame = pd.DataFrame(
+        {
+            "region": [f"Région {i}" for i in range(len(ratio))],
+            "n": (expected / 0.6).round().astype(int),
+            "observed": ratio * expected,
+            "expected": expected,
+            "oe_ratio": ratio,
+            "adjusted_rate": ratio * 0.6,
+            "se": np.sqrt(expected) / expected,
+            "flag95": "within",
+            "flag998": "within",
+        }
+    )
+    frame.attrs = {"by": "region", "method": "additive", "tau2_used": 0.0019, "phi_used": 1.0, "national_rate": 0.6}
+    return frame
+
+
+@pytest.mark.parametrize("scale", ["ratio", "rate"])
+@pytest.mark.parametrize("lang", ["fr", "en"])
+def test_funnel_tick_labels_never_repeat(scale, lang):
+    from toolkit.plots.funnel import funnel_plot
+
+    fig = funnel_plot(narrow_regions(), lang=lang, scale=scale)
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    for axis, labels in (("y", ax.get_yticklabels()), ("x", ax.get_xticklabels())):
+        texts = [t.get_text() for t in labels if t.get_text()]
+        assert len(texts) >= 4 and len(set(texts)) == len(texts), (axis, texts)
+        # each label is the tick's value, read back (decimal comma in French, % on the rate scale)
+        locs = ax.get_yticks() if axis == "y" else ax.get_xticks()
+        for text, loc in zip(texts, locs):
+            number = text.replace(NBSP, "").replace("%", "").replace(",", "." if lang == "fr" else "")
+            factor = 100 if (axis == "y" and scale == "rate") else 1
+            assert float(number) == pytest.approx(loc * factor, abs=1e-9), (text, loc)
+    if scale == "ratio":  # 0,80 … 1,20 by 0,05: two decimals, in the language's style
+        sample = ax.get_yticklabels()[1].get_text()
+        assert re.fullmatch(r"\d[,.]\d\d", sample) and (("," in sample) == (lang == "fr")), sample
+
+
+def test_step_formatter_decimals():
+    from toolkit.plots import StepFormatter
+
+    cases = {
+        (0.8, 0.9, 1.0, 1.1): ["0,8", "0,9", "1,0", "1,1"],
+        (0.96, 0.98, 1.0, 1.02): ["0,96", "0,98", "1,00", "1,02"],
+        (0.0, 0.25, 0.5, 0.75): ["0,00", "0,25", "0,50", "0,75"],
+        (0.0, 2000.0, 4000.0): ["0", "2" + NBSP + "000", "4" + NBSP + "000"],
+    }
+    for locs, expected in cases.items():
+        formatter = StepFormatter("fr", 1 if locs[-1] < 2 else 0)
+        assert formatter.format_ticks(list(locs)) == expected, locs
+    assert StepFormatter("en", percent=True).format_ticks([0.585, 0.59, 0.595]) == ["58.5%", "59.0%", "59.5%"]

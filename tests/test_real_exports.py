@@ -136,7 +136,7 @@ def test_biased_zero_rate_is_withheld_in_the_report(tmp_path):
     national = prepare_national(path, tmp_path / "work", mapping="data/raw/mapping_example.yml", min_cell=11)
     assert national.meta["model"]["skipped"]  # every known outcome is negative: no model, said so
     report = RegionReport.load(national.work_dir, "Bretagne", min_cell=11)
-    headline = report.headline().html
+    headline = report.title_block().html + report.headline().html  # the alerts open the page, in its summary
     assert "non publié" in headline and "[0,0" not in headline  # neither the rate nor its interval
     assert 'role="alert"' in headline and "biaisé" in headline
     fair = report.fair_comparison().html

@@ -50,7 +50,7 @@ def test_alerts_and_model_reason_render_in_english(withheld):
 
     report = RegionReport.load(withheld.work_dir, "Bretagne")
     with use_language("en"):
-        headline = report.headline().html
+        headline = report.title_block().html + report.headline().html  # the alerts open the page, in its summary
         methods = report.methods().html
     assert "Warning: incomplete data on exit outcomes" in headline and "not published" in headline
     assert "Unknown outcome for 62.5% of exits (positive exit)" in headline  # the page's language, not the batch's

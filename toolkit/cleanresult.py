@@ -207,6 +207,13 @@ class CleanResult:
             lines += situations_text(s.get("situations"))
         return "\n".join(lines)
 
+    def _repr_html_(self) -> str:
+        """In JupyterLab: the rows received, kept and rejected, rejections by reason and warnings, as
+        French (or English) tables formatted as in the reports (:func:`toolkit.display.cleaning_html`)."""
+        from .display import cleaning_html
+
+        return cleaning_html(self)
+
     def __repr__(self) -> str:
         s = self.summary
         return (

@@ -120,6 +120,7 @@ def _cmd_reports(args: argparse.Namespace) -> int:
             progress=not args.quiet,
             comparison=args.comparison,
             engine=args.engine,
+            pdf=args.pdf,
         )
     except BatchInterrupted as exc:  # kernels stopped, work folder removed: say so, exit 128 + signal
         print(_("Interrompu."), file=sys.stderr)
@@ -133,12 +134,16 @@ def _cmd_reports(args: argparse.Namespace) -> int:
     ok = [r for r in result.regions if r.status == "ok"]
     failed = [r for r in result.regions if r.status != "ok"]
     print(ngettext("{n} rapport écrit dans {out}", "{n} rapports écrits dans {out}", len(ok), out=result.out_dir))
+    if result.pdfs:
+        print(ngettext("{n} PDF écrit à côté des pages", "{n} PDF écrits à côté des pages", len(result.pdfs)))
+    if result.pdf_error:
+        print(console_text(result.pdf_error), file=sys.stderr)
     if failed:
         print(ngettext("{n} région en échec :", "{n} régions en échec :", len(failed)), file=sys.stderr)
         for r in failed:
             print(console_text(f"  - {r.region} : {r.error}"), file=sys.stderr)
         return 1
-    return 0
+    return 1 if result.pdf_error else 0
 
 
 def _cmd_dictionary(args: argparse.Namespace) -> int:
@@ -312,6 +317,7 @@ def build_parser() -> argparse.ArgumentParser:
         "e2c reports",
         "e2c reports --regions Bretagne 53 --lang en",
         "e2c reports --data data/processed/propre.parquet --out reports",
+        "e2c reports --regions Île-de-France --pdf",
     )
     p.epilog += "\n\n" + _(
         "Codes de sortie : 0 rapports écrits ; 1 une région en échec ; 2 erreur (données, paramètres) ; "
@@ -337,6 +343,9 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("portable", "fast"),
         default=None,
         help=_("démarrage des noyaux : portable (tout système) ou fast (Linux) ; défaut : fast si possible"),
+    )
+    p.add_argument(
+        "--pdf", action="store_true", help=_("écrire aussi un PDF A4 à côté de chaque page (Chromium requis)")
     )
     p.set_defaults(func=_cmd_reports)
 

@@ -23,6 +23,19 @@ __all__ = [
     "figure",
     "rosenbaum_table",
     "effects_by_table",
+    "cleaning_tables",
+    "cleaning_html",
+    "file_table",
+    "rejected_rows_table",
+    "warning_rows_table",
+    "shown",
+    "missing_values_table",
+    "calibration_table",
+    "performance_summary",
+    "outcome_report_table",
+    "overlap_table",
+    "design_table",
+    "glossary_table",
 ]
 
 _STYLE = (
@@ -47,6 +60,28 @@ def html_table(table: pd.DataFrame, caption: str = "", notes: list[str] | tuple[
     body += "".join(rows) + "</tbody></table>"
     notes_html = "".join(f"<p>{html.escape(n)}</p>" for n in notes)
     return f'<div class="e2c-display">{_STYLE}{body}{notes_html}</div>'
+
+
+class TextTable:
+    """A text table that shows itself as in the reports: no index column, numbers right-aligned, a caption
+    and notes (``_repr_html_``); the DataFrame stays available as ``.table``."""
+
+    def __init__(self, table: pd.DataFrame, caption: str = "", notes=()):
+        self.table = table
+        self.caption = caption
+        self.notes = list(notes)
+
+    def _repr_html_(self) -> str:
+        return html_table(self.table, self.caption, self.notes)
+
+    def __repr__(self) -> str:
+        return (self.caption + "\n" if self.caption else "") + self.table.to_string(index=False)
+
+
+def shown(table: pd.DataFrame, caption: str = "", notes=()) -> TextTable:
+    """Show a text table (a ``display_table`` or ``format_table`` result) in a notebook as in the reports:
+    ``shown(toolkit.display_table(rates), "Taux par région")``."""
+    return TextTable(table, caption, notes)
 
 
 def _ci(low, high, fmt) -> list[str]:
@@ -249,3 +284,233 @@ def effects_by_table(by_table: pd.DataFrame, column: str | None = None, percent:
             ],
         }
     )
+
+
+# --------------------------------------------------------------------------
+# The cleaning result (toolkit.cleanresult.CleanResult)
+# --------------------------------------------------------------------------
+def _share(n, received) -> str:
+    return fmt_pct(n / received) if received else ""
+
+
+def cleaning_tables(result) -> dict[str, pd.DataFrame]:
+    """A :class:`~toolkit.cleanresult.CleanResult` as text tables in the current language: ``rows``
+    (received, kept, rejected), ``rejected`` (rows rejected by reason, reasons that occurred),
+    ``warnings`` (warnings on kept rows by kind) and ``columns`` (columns dropped or ignored)."""
+    from .cleanresult import _ROW_LABELS, reason_label, warning_label  # circular: cleanresult shows itself here
+    from .privacy import identifier_label
+
+    s = result.summary
+    received = s["rows_received"]
+    count, share = _("Lignes"), _("Part des lignes reçues")
+    rows = pd.DataFrame(
+        {
+            _("Étape"): [_(_ROW_LABELS[c]) for c in _ROW_LABELS],
+            count: [fmt_int(s[f"rows_{c}"]) for c in _ROW_LABELS],
+            share: [_share(s[f"rows_{c}"], received) for c in _ROW_LABELS],
+        }
+    )
+    reasons = {c: n for c, n in s["rejected_by_reason"].items() if n}
+    rejected = pd.DataFrame(
+        {
+            _("Motif de rejet"): [reason_label(c) for c in reasons],
+            count: [fmt_int(n) for n in reasons.values()],
+            share: [_share(n, received) for n in reasons.values()],
+        }
+    )
+    kinds = {k: n for k, n in s["warnings_by_kind"].items() if k not in {"identifier_column_dropped", "column_ignored"}}
+    warnings = pd.DataFrame(
+        {
+            _("Avertissement"): [warning_label(k) for k in kinds],
+            count: [fmt_int(n) for n in kinds.values()],
+            share: [_share(n, received) for n in kinds.values()],
+        }
+    )
+    dropped = [
+        (c, _("supprimée : {kind}", kind=identifier_label(k))) for c, k in s["dropped_identifier_columns"].items()
+    ]
+    ignored = [(c, _("ignorée (hors du contrat de données)")) for c in s["ignored_columns"]]
+    columns = pd.DataFrame(dropped + ignored, columns=[_("Colonne"), _("Traitement")])
+    return {"rows": rows, "rejected": rejected, "warnings": warnings, "columns": columns}
+
+
+def cleaning_html(result) -> str:
+    """What a :class:`~toolkit.cleanresult.CleanResult` shows in JupyterLab: alerts first, then the rows
+    received, kept and rejected, the rejections by reason, the warnings and the columns set aside."""
+    tables = cleaning_tables(result)
+    s = result.summary
+    alerts = "".join(
+        f'<p role="alert"><strong>{html.escape(_("ALERTE : {message}", message=a["message"]))}</strong></p>'
+        for a in result.alerts
+    )
+    intro = _(
+        "Fichier {name} nettoyé avec la définition « {definition} » : chaque ligne reçue est gardée ou "
+        "rejetée avec son motif.",
+        name=s["source_name"],
+        definition=result.definition.label(),
+    )
+    parts = [f'<div class="e2c-display">{alerts}<p>{html.escape(intro)}</p></div>']
+    parts.append(html_table(tables["rows"], _("Bilan des lignes")))
+    if len(tables["rejected"]):
+        parts.append(html_table(tables["rejected"], _("Lignes rejetées, par motif")))
+    else:
+        parts.append(f'<div class="e2c-display"><p>{html.escape(_("Aucune ligne rejetée."))}</p></div>')
+    if len(tables["warnings"]):
+        notes = [_("Une valeur illisible est traitée comme inconnue, jamais comme « non ».")]
+        parts.append(html_table(tables["warnings"], _("Avertissements (lignes conservées)"), notes))
+    if len(tables["columns"]):
+        parts.append(html_table(tables["columns"], _("Colonnes supprimées ou ignorées")))
+    return "".join(parts)
+
+
+def file_table(result) -> pd.DataFrame:
+    """The file a :class:`~toolkit.cleanresult.CleanResult` read: name, SHA-256, format, encoding,
+    separator and the positive-exit definition, as a two-column text table."""
+    s = result.summary
+    separators = {";": _("point-virgule"), ",": _("virgule"), "\t": _("tabulation"), "|": _("barre verticale")}
+    rows = [
+        (_("Fichier"), s.get("source_name") or "—"),
+        (_("Empreinte SHA-256"), s.get("sha256") or _("sans objet (données en mémoire)")),
+        (_("Format"), str(s.get("file_format") or "—").upper()),
+        (_("Encodage"), s.get("encoding") or "—"),
+        (_("Séparateur"), separators.get(s.get("separator"), s.get("separator") or "—")),
+        (_("Définition de la sortie positive"), result.definition.label()),
+    ]
+    return pd.DataFrame(rows, columns=[_("Élément"), _("Valeur")])
+
+
+def rejected_rows_table(result, n: int = 20, raw_names: bool = False) -> pd.DataFrame:
+    """The first ``n`` rejected rows: line in the file, reason and what was wrong (the rejected data
+    themselves are not shown)."""
+    rejected = result.rejected.head(n)
+    from .cleanresult import reason_label  # circular: cleanresult shows itself through this module
+
+    table = pd.DataFrame(
+        {
+            _("Ligne du fichier"): fmt_int(rejected["source_line"]).to_numpy() if len(rejected) else [],
+            _("Motif"): [reason_label(c) for c in rejected["reason_code"]],
+            _("Détail"): rejected["reason"].astype(str).to_numpy(),
+        }
+    )
+    if raw_names:
+        table.insert(0, "reason_code", rejected["reason_code"].to_numpy())
+    return table
+
+
+def warning_rows_table(result, n: int = 20, raw_names: bool = False) -> pd.DataFrame:
+    """The first ``n`` warnings about rows: line in the file, column (its label), kind and message (the
+    columns dropped or ignored are listed by the cleaning result itself)."""
+    from .cleanresult import warning_label  # circular: cleanresult shows itself through this module
+
+    warnings = result.warnings
+    warnings = warnings[warnings["source_line"].notna()].head(n)  # whole columns: in the cleaning result
+    lines = warnings["source_line"]
+    table = pd.DataFrame(
+        {
+            _("Ligne du fichier"): [fmt_int(v) for v in lines],
+            _("Colonne"): [column_label(c) for c in warnings["column"].astype(str)],
+            _("Avertissement"): [warning_label(k) for k in warnings["kind"]],
+            _("Détail"): warnings["message"].astype(str).to_numpy(),
+        }
+    )
+    if raw_names:
+        table.insert(0, "kind", warnings["kind"].to_numpy())
+    return table
+
+
+# --------------------------------------------------------------------------
+# Models and impact designs: the tables notebooks show beside the results
+# --------------------------------------------------------------------------
+def missing_values_table(model) -> pd.DataFrame:
+    """Missing values by model variable (:meth:`~toolkit.models.PositiveExitModel.missing_table`), as text."""
+    table = model.missing_table()
+    counts, shares = table.iloc[:, 1], table.iloc[:, 2]
+    return pd.DataFrame(
+        {
+            _("Variable"): table.iloc[:, 0].to_numpy(),
+            _("Valeurs manquantes"): fmt_int(counts).to_numpy(),
+            _("Part des sorties à l'issue connue"): fmt_pct(shares).to_numpy(),
+        }
+    )
+
+
+def calibration_table(performance) -> pd.DataFrame:
+    """Calibration by decile of predicted probability (a cross-validated performance), as text."""
+    table = performance.calibration
+    return pd.DataFrame(
+        {
+            _("Décile de probabilité prédite"): fmt_int(table["decile"]).to_numpy(),
+            _("Sorties"): fmt_int(table["n"]).to_numpy(),
+            _("Probabilité prédite moyenne"): fmt_pct(table["mean_predicted"]).to_numpy(),
+            _("Taux observé"): fmt_pct(table["observed_rate"]).to_numpy(),
+            _("IC 95 %"): _ci(table["ci_low"], table["ci_high"], fmt_pct),
+        }
+    )
+
+
+def performance_summary(performance) -> str:
+    """One sentence: out-of-sample AUC, calibration slope and intercept of a cross-validated model."""
+    return _(
+        "AUC hors échantillon : {auc} ; pente de calibration : {slope} ; constante : {intercept}.",
+        auc=fmt_number(performance.auc, decimals=3),
+        slope=fmt_number(performance.calibration_slope, decimals=2),
+        intercept=fmt_number(performance.calibration_intercept, decimals=2),
+    )
+
+
+def _group_label(code: str) -> str:
+    labels = {
+        "e2c": N_("Stagiaires E2C"),
+        "treated": N_("Stagiaires E2C"),
+        "comparaison": N_("Groupe de comparaison"),
+        "control": N_("Groupe de comparaison"),
+    }
+    return _(labels[code]) if code in labels else str(code)
+
+
+def outcome_report_table(report: pd.DataFrame) -> pd.DataFrame:
+    """An impact design's ``outcome_report`` (outcome known or not, follow-up, per group), as text."""
+    return pd.DataFrame(
+        {
+            _("Groupe"): [_group_label(g) for g in report.index],
+            _("Jeunes"): fmt_int(report["n"]).to_numpy(),
+            _("Situation connue"): fmt_int(report["n_outcome_known"]).to_numpy(),
+            _("Situation inconnue"): fmt_int(report["n_outcome_missing"]).to_numpy(),
+            _("Part inconnue"): fmt_pct(report["share_outcome_missing"]).to_numpy(),
+            _("Suivi médian (mois)"): fmt_number(report["median_follow_up_months"], decimals=1).to_numpy(),
+        }
+    )
+
+
+def overlap_table(result) -> pd.DataFrame:
+    """Units outside the common support of an :class:`~toolkit.impact.ATTResult`, per group, as text."""
+    outside = result.overlap.outside
+    return pd.DataFrame(
+        {
+            _("Groupe"): [_group_label(g) for g in outside.index],
+            _("Analysés"): fmt_int(outside["n"]).to_numpy(),
+            _("Hors support commun"): fmt_int(outside["n_outside"]).to_numpy(),
+            _("Part hors support"): fmt_pct(outside["share_outside"]).to_numpy(),
+        }
+    )
+
+
+def design_table(design) -> pd.DataFrame:
+    """An impact design in words: rows rejected by the cleaning per file, the adjustment
+    characteristics (labels) and those left out with the reason."""
+    rows = [
+        (
+            _("Lignes rejetées au nettoyage : {file}", file=name if name != "<DataFrame>" else _("données en mémoire")),
+            fmt_int(n),
+        )
+        for name, n in design.rejected.items()
+    ]
+    rows.append((_("Caractéristiques d'ajustement"), ", ".join(column_label(c) for c in design.covariates)))
+    for name, reason in design.excluded_covariates.items():
+        rows.append((_("Caractéristique écartée : {name}", name=column_label(name)), str(reason)))
+    return pd.DataFrame(rows, columns=[_("Élément"), _("Valeur")])
+
+
+def glossary_table(pairs) -> pd.DataFrame:
+    """Technical words and their plain-language explanation (an impact section's ``glossary``)."""
+    return pd.DataFrame(list(pairs), columns=[_("Terme"), _("En clair")])

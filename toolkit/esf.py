@@ -144,7 +144,7 @@ ESF_INDICATORS: tuple[EsfIndicator, ...] = (
         "output",
         False,
         N_("Participants de niveau CITE 5 à 8"),
-        N_("Niveau 5 et plus (bac+2 et au-delà) : rare dans le public des E2C, à vérifier."),
+        N_("Niveau 5 et plus (bac+2 et au-delà), rare parmi les stagiaires des E2C."),
         ("education_level",),
     ),
     EsfIndicator(

@@ -45,6 +45,9 @@ __all__ = [
     "write_esf_csv",
     "eecr04_reconciliation",
     "esf_scope_sentence",
+    "esf_frame_columns",
+    "esf_regional_tables",
+    "EECR04_STEPS",
 ]
 
 # code -> the indicator's name in Annex I of Regulation (EU) 2021/1057 (French version as source; the
@@ -312,3 +315,148 @@ def eecr04_reconciliation(data: pd.DataFrame, *, within_days: int = 28) -> pd.Da
     table["label"] = table["label"].map(lambda label: _(label, days=within_days))
     table.attrs.update(info, within_days=within_days)
     return table
+
+
+# The steps from the exits to a job or to work-study to EECR04, in page order (``esf_eecr04_step`` codes).
+EECR04_STEPS = ("outside_scope", "reason_unknown", "late_start", "eecr04")
+
+
+def _in_scope(frame: pd.DataFrame, by: str = "region") -> tuple[np.ndarray, np.ndarray]:
+    """Per row: in the ESF+ scope of its ``by`` unit, and whether that unit falls back to every trainee.
+
+    A unit (region) whose trainees never have the co-funding flag filled in falls back to all its
+    trainees (:func:`esf_scope`, unit by unit); elsewhere only flagged co-funded parcours count.
+    """
+    e2c = np.ones(len(frame), dtype=bool)
+    if "group" in frame.columns:
+        e2c &= frame["group"].isna().to_numpy() | _is_in(frame["group"], ["e2c"])
+    if "esf_cofunded" not in frame.columns:
+        return e2c, np.ones(len(frame), dtype=bool)
+    flag = frame["esf_cofunded"].astype("boolean")
+    recorded = pd.Series(flag.notna().to_numpy() & e2c, index=frame.index)
+    units = frame[by].astype("object").fillna("") if by in frame.columns else pd.Series("", index=frame.index)
+    fallback = ~recorded.groupby(units, sort=False).transform("any").to_numpy(dtype=bool)
+    return e2c & (fallback | flag.fillna(False).to_numpy(dtype=bool)), fallback
+
+
+def esf_frame_columns(frame: pd.DataFrame, *, within_days: int = 28) -> pd.DataFrame:
+    """Trainee-level columns that the ESF+ tables of the report pages filter on (same index as ``frame``).
+
+    ``exit_year`` (Int64): calendar year of exit, the year an immediate result counts in;
+    ``esf_eecr04_step``: for exits to a job or to work-study, the step of :func:`eecr04_reconciliation`
+    that keeps or leaves each one out (``outside_scope``, ``reason_unknown``, ``late_start``, ``eecr04``),
+    missing for every other row (and for a comparison group's rows). Scope per region as in
+    :func:`esf_regional_tables`. Disclosure control reads them to know exactly which trainees each
+    published ESF+ cell counts.
+    """
+    exit_date = pd.to_datetime(frame["exit_date"])
+    in_scope, _fallback = _in_scope(frame)
+    e2c, _all = _in_scope(frame.drop(columns="esf_cofunded", errors="ignore"))  # a comparison group is left out
+    both = e2c & exit_date.notna().to_numpy() & _is_in(frame["exit_category"], ["job", "work_study"])
+    reason_unknown = frame["exit_reason"].isna().to_numpy() | _is_in(frame["exit_reason"], ["inconnu"])
+    late = (pd.to_datetime(frame["outcome_start"]) > exit_date + pd.Timedelta(days=within_days)).to_numpy()
+    step = np.select(
+        [both & ~in_scope, both & reason_unknown, both & late, both],
+        list(EECR04_STEPS),
+        default="",
+    ).astype(object)
+    step[step == ""] = None
+    return pd.DataFrame({"exit_year": exit_date.dt.year.astype("Int64"), "esf_eecr04_step": step}, index=frame.index)
+
+
+def esf_regional_tables(frame: pd.DataFrame, *, within_days: int = 28) -> dict[str, pd.DataFrame]:
+    """Every region's ESF+ filing figures at once (vectorised), for the report pages.
+
+    Returns
+    -------
+    dict of DataFrame, each with a ``region`` column
+        ``esf_years``: one row per (region, year, indicator), all indicators for every year where the
+        region's scope has an entry or an exit: ``year``, ``code``, ``kind``, ``women``, ``men``,
+        ``sex_unknown``, ``total`` (outputs by year of entry ``cohort_year``, immediate results by year
+        of exit, as :func:`esf_by_year`); ``esf_scope``: ``scope`` ("esf_cofunded" or "all"),
+        ``n_trainees``, ``n_cofunded``, ``n_cofunding_unknown``; ``esf_eecr04``: one row per year of exit,
+        ``year``, ``both`` (exits to a job or work-study) and one column per step of :data:`EECR04_STEPS`.
+    """
+    from .esf import _flags
+
+    region = frame["region"].astype("object")
+    in_scope, fallback = _in_scope(frame)
+    flags = _flags(frame, within_days)
+    years = {
+        "output": frame["cohort_year"].astype("Int64"),
+        "immediate_result": pd.to_datetime(frame["exit_date"]).dt.year.astype("Int64"),
+    }
+    sex = np.select([_is_in(frame["sex"], ["F"]), _is_in(frame["sex"], ["M"])], ["women", "men"], "sex_unknown")
+    parts = []
+    for indicator in ESF_INDICATORS:
+        base, counted, _unknown = flags[indicator.code]
+        mask = in_scope & np.asarray(base & counted, dtype=bool)
+        year = years[indicator.kind]
+        keep = mask & year.notna().to_numpy()
+        part = pd.DataFrame({"region": region[keep], "year": year[keep].astype(int), "sex": sex[keep]})
+        counts = part.groupby(["region", "year", "sex"], sort=False).size().rename("n").reset_index()
+        parts.append(counts.assign(code=indicator.code))
+    long = pd.concat(parts, ignore_index=True)
+    wide = long.pivot_table(index=["region", "year", "code"], columns="sex", values="n", aggfunc="sum", fill_value=0)
+    wide = wide.reindex(columns=["women", "men", "sex_unknown"], fill_value=0)
+    scoped = pd.DataFrame({"region": region, "a": years["output"], "b": years["immediate_result"]})[in_scope]
+    present = (
+        pd.concat(
+            [
+                scoped[["region", "a"]].set_axis(["region", "year"], axis=1),
+                scoped[["region", "b"]].set_axis(["region", "year"], axis=1),
+            ]
+        )
+        .dropna()
+        .drop_duplicates()
+    )
+    present["year"] = present["year"].astype(int)
+    codes = pd.DataFrame({"code": [i.code for i in ESF_INDICATORS], "kind": [i.kind for i in ESF_INDICATORS]})
+    full = present.merge(codes, how="cross")
+    out = full.join(wide, on=["region", "year", "code"]).fillna({"women": 0, "men": 0, "sex_unknown": 0})
+    for column in ("women", "men", "sex_unknown"):
+        out[column] = out[column].astype("int64")
+    out["total"] = out["women"] + out["men"] + out["sex_unknown"]
+    order = {i.code: k for k, i in enumerate(ESF_INDICATORS)}
+    out = out.assign(_o=out["code"].map(order)).sort_values(["region", "year", "_o"], kind="stable")
+    esf_years = out.drop(columns="_o").reset_index(drop=True)
+
+    esf_scope_table = _scope_table(frame, region, fallback)
+    eecr04 = _eecr04_table(frame, region, esf_scope_table["region"], within_days)
+    return {"esf_years": esf_years, "esf_scope": esf_scope_table, "esf_eecr04": eecr04}
+
+
+def _scope_table(frame: pd.DataFrame, region: pd.Series, fallback: np.ndarray) -> pd.DataFrame:
+    """Per region: the scope and how many trainees, co-funded parcours and unknown flags it holds."""
+    e2c, _ = _in_scope(frame.drop(columns="esf_cofunded", errors="ignore"))  # every E2C trainee
+    flag = frame["esf_cofunded"].astype("boolean") if "esf_cofunded" in frame.columns else None
+    per_row = pd.DataFrame(
+        {
+            "region": region,
+            "fallback": fallback,
+            "n_trainees": e2c,
+            "n_cofunded": e2c & (flag.fillna(False).to_numpy(dtype=bool) if flag is not None else False),
+            "n_cofunding_unknown": e2c & (flag.isna().to_numpy() if flag is not None else True),
+        }
+    )[e2c]
+    scope = per_row.groupby("region", sort=False).agg(
+        fallback=("fallback", "all"),
+        n_trainees=("n_trainees", "sum"),
+        n_cofunded=("n_cofunded", "sum"),
+        n_cofunding_unknown=("n_cofunding_unknown", "sum"),
+    )
+    scope.insert(0, "scope", np.where(scope["fallback"], "all", "esf_cofunded"))
+    esf_scope_table = scope.drop(columns="fallback").astype({c: "int64" for c in scope.columns[2:]}).reset_index()
+    return esf_scope_table
+
+
+def _eecr04_table(frame: pd.DataFrame, region: pd.Series, regions: pd.Series, within_days: int) -> pd.DataFrame:
+    """Per region and year of exit: exits to a job or work-study (``both``) and each reconciliation step."""
+    columns = esf_frame_columns(frame, within_days=within_days)
+    known = columns["esf_eecr04_step"].notna().to_numpy()
+    keys = [region[known], columns["exit_year"][known].astype(int).rename("year")]
+    counted = pd.crosstab(keys, columns["esf_eecr04_step"][known]).reindex(columns=list(EECR04_STEPS), fill_value=0)
+    counted.insert(0, "both", counted.sum(axis=1))
+    counted = counted[counted.index.get_level_values(0).isin(list(regions))]
+    out = counted.rename_axis(index=["region", "year"], columns=None).reset_index()
+    return out.astype({c: "int64" for c in ["year", "both", *EECR04_STEPS]})

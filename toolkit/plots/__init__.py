@@ -23,7 +23,7 @@ import matplotlib
 import matplotlib.pyplot as plt
 import seaborn as sns
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import Formatter, FuncFormatter
 
 from ..formatting import NBSP, check_lang, fmt_number
 
@@ -38,6 +38,7 @@ __all__ = [
     "set_theme",
     "percent_formatter",
     "number_formatter",
+    "StepFormatter",
     "add_source",
     "literal",
     "new_figure",
@@ -130,6 +131,43 @@ def number_formatter(lang: str | None = None, decimals: int = 0) -> FuncFormatte
     """Tick formatter for counts and numbers: "1 234" (fr) / "1,234" (en)."""
     lang = check_lang(lang or _current_lang)
     return FuncFormatter(lambda value, _pos=None: fmt_number(value, lang, decimals))
+
+
+class StepFormatter(Formatter):
+    """Tick formatter with as many decimals as the ticks' spacing needs, and no fewer than ``decimals``:
+    ticks 0.96, 0.98, 1.00 read "0,96", "0,98", "1,00", never "1,0" three times; "1 234" in French.
+    ``percent``: proportions (0–1) shown as "58,5 %" (fr) / "58.5%" (en)."""
+
+    def __init__(self, lang: str | None = None, decimals: int = 0, *, percent: bool = False):
+        self.lang = check_lang(lang or _current_lang)
+        self.minimum = decimals
+        self.decimals = decimals
+        self.scale = 100.0 if percent else 1.0
+
+    def set_locs(self, locs) -> None:
+        super().set_locs(locs)
+        self.decimals = _step_decimals([v * self.scale for v in locs], self.minimum)
+
+    def __call__(self, value: float, pos=None) -> str:
+        number = fmt_number(value * self.scale, self.lang, self.decimals)
+        if self.scale == 1.0:
+            return number
+        return f"{number}{NBSP}%" if self.lang == "fr" else f"{number}%"
+
+
+def _step_decimals(locs, minimum: int) -> int:
+    """Decimals needed to tell apart ticks ``locs`` (evenly spaced), at least ``minimum``, at most 6."""
+    values = sorted({round(float(v), 12) for v in locs})
+    steps = [b - a for a, b in zip(values, values[1:]) if b - a > 1e-12]
+    if not steps:
+        return minimum
+    decimals = minimum
+    while decimals < 6 and len({round(v, decimals) for v in values}) < len(values):
+        decimals += 1
+    step = min(steps)
+    while decimals < 6 and abs(round(step, decimals) - step) > step * 1e-6:  # 0.25 needs 2 decimals, not 1
+        decimals += 1
+    return decimals
 
 
 def literal(text: object) -> str:

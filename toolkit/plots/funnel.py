@@ -33,11 +33,10 @@ from . import (
     NEUTRAL,
     OKABE_ITO,
     REFERENCE,
+    StepFormatter,
     add_source,
     literal,
     new_figure,
-    number_formatter,
-    percent_formatter,
 )
 
 __all__ = ["funnel_plot"]
@@ -250,11 +249,13 @@ def funnel_plot(
         high = max(np.nanmax(plot_frame["y"]) / factor, 1 + neck)
         pad = 0.05 * (high - low)
         ax.set_ylim(max(low - pad, 0) * factor, (high + pad) * factor)
-    ax.xaxis.set_major_formatter(number_formatter(lang))
+    # Tick labels with the decimals their spacing needs: a narrow range (the regions' O/E,
+    # 0,96 to 1,04) would otherwise repeat "1,0" down the axis.
+    ax.xaxis.set_major_formatter(StepFormatter(lang))
     if scale == "rate":
-        ax.yaxis.set_major_formatter(percent_formatter(lang))
+        ax.yaxis.set_major_formatter(StepFormatter(lang, percent=True))
     else:
-        ax.yaxis.set_major_formatter(number_formatter(lang, 1))
+        ax.yaxis.set_major_formatter(StepFormatter(lang, 1))
     method = attrs.get("method")
     value = fmt_number(tau2 if method == "additive" else phi, lang, 4 if method == "additive" else 2)
     parts = [

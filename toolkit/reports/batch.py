@@ -7,6 +7,7 @@ Layout of a batch (``out`` defaults to ``config.REPORTS_DIR``)::
     <out>/<period>/<region-slug>.html   one page per region
     <out>/<period>/index.html           national summary, regions compared, links
     <out>/<period>/manifest.json        parameters, input SHA-256, checksums, timings, status
+    <out>/<period>/*.pdf                with ``pdf=True``: each page printed to A4 (:mod:`.pdf`)
     <out>/.e2c-batch.lock               held while a batch writes into <out>
 
 Everything else lives in a private temporary folder (mode 0700, outside
@@ -15,6 +16,7 @@ Everything else lives in a private temporary folder (mode 0700, outside
 and the executed notebooks. It is removed on every exit path, Ctrl-C and
 SIGTERM included. A page is written to a temporary file and renamed, so a
 reader never sees half a page; ``manifest.json`` says which regions finished.
+A failed run removes the folders it created and left empty.
 
 Speed (``benchmarks/bench_reports.py``): the fast engine's zygote (or nothing,
 on the portable engine) starts before the national work and preloads while
@@ -27,9 +29,7 @@ script, nothing fetched from the network).
 from __future__ import annotations
 
 import hashlib
-import json
 import os
-import re
 import threading
 import time
 from collections.abc import Iterable, Sequence
@@ -40,6 +40,7 @@ from .. import __version__
 from ..config import DEFAULT_MIN_CELL, REPORTS_DIR, TEMPLATES_DIR
 from ..errors import ReportError
 from ..i18n import _, use_language
+from .checks import check_offline_html, check_parameters_tag
 from .engine import (
     ENGINES,
     KERNEL_NAME,
@@ -56,6 +57,7 @@ from .engine import (
     stop_on_signals,
 )
 from .manifest import interrupted_manifest, write_manifest
+from .pdf import print_pages, running_css
 from .workspace import BatchLock, Workspace, ensure_dir, path_error, prepare_out, write_atomic
 
 __all__ = [
@@ -91,6 +93,7 @@ class BatchResult:
     """A batch of reports: where they are and how each region went.
 
     ``work_dir``: the private work folder, only when it was kept (``keep_work``).
+    ``pdfs``: the PDF copies written (``pdf=True``); ``pdf_error``: why they were not, if so.
     """
 
     out_dir: Path
@@ -101,6 +104,8 @@ class BatchResult:
     timings: dict = field(default_factory=dict)
     engine: str = ""
     work_dir: Path | None = None
+    pdfs: list[Path] = field(default_factory=list)
+    pdf_error: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -109,47 +114,6 @@ class BatchResult:
     @property
     def failed(self) -> list[RegionResult]:
         return [r for r in self.regions if not r.ok]
-
-
-# --------------------------------------------------------------------------
-# Checks
-# --------------------------------------------------------------------------
-def check_parameters_tag(template: str | os.PathLike) -> list[str]:
-    """Make sure the template has exactly one ``parameters``-tagged code cell.
-
-    Without it papermill only logs a message and injects the values at the top,
-    where the defaults then overwrite them: a report would silently show
-    another region. Returns the names assigned in the parameters cell.
-    """
-    path = Path(template)
-    try:
-        nb = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ReportError(f"{path} : modèle de rapport illisible ({exc}).") from exc
-    tagged = [c for c in nb.get("cells", []) if "parameters" in c.get("metadata", {}).get("tags", [])]
-    if len(tagged) != 1 or tagged[0].get("cell_type") != "code":
-        raise ReportError(
-            f"{path} : le modèle doit avoir exactement une cellule de code étiquetée « parameters » "
-            f"(trouvé : {len(tagged)}). Sans elle, papermill écrirait les paramètres au mauvais endroit."
-        )
-    source = tagged[0]["source"]
-    source = "".join(source) if isinstance(source, list) else source
-    return re.findall(r"^([A-Za-z_]\w*)\s*(?::[^=]*)?=", source, flags=re.MULTILINE)
-
-
-_NETWORK = re.compile(
-    r"<script\b|<link\b[^>]*\bhref\s*=\s*[\"']?(?:https?:)?//|"
-    r"<(?:img|iframe|source|video|audio|embed|object)\b[^>]*\b(?:src|data)\s*=\s*[\"']?(?:https?:)?//|"
-    r"@import|url\(\s*[\"']?(?:https?:)?//",
-    flags=re.IGNORECASE,
-)
-
-
-def check_offline_html(html: str, where: str = "") -> None:
-    """Raise ReportError if the page runs a script or loads anything from the network."""
-    match = _NETWORK.search(html)
-    if match:
-        raise ReportError(f"{where} : la page chargerait une ressource externe ou un script ({match.group(0)!r}).")
 
 
 # --------------------------------------------------------------------------
@@ -174,7 +138,9 @@ def _exporter():
 
 
 def _render(nb, *, lang: str, title: str, where: str) -> str:
-    resources = {"e2c": {"lang": lang, "title": title, "version": __version__}}
+    outputs = (o.get("data", {}).get("text/html", "") for c in nb.cells for o in c.get("outputs", []))
+    page_css = running_css(title, "".join(t if isinstance(t, str) else "".join(t) for t in outputs))
+    resources = {"e2c": {"lang": lang, "title": title, "version": __version__, "page_css": page_css}}
     html, _resources = _exporter().from_notebook_node(nb, resources=resources)
     check_offline_html(html, where)
     return html
@@ -428,6 +394,7 @@ def build_reports(
     fast_kernels: bool | None = None,
     mapping=None,
     situations=None,
+    pdf: bool = False,
 ) -> BatchResult:
     """Make every region's funder report, the index page and the manifest.
 
@@ -460,6 +427,10 @@ def build_reports(
         then has an impact section.
     mapping, situations : path, optional
         The school's mapping file and the situations table of a two-table export.
+    pdf : bool, default False
+        Also print every page to an A4 PDF beside it (:func:`.pdf.write_pdfs`, Chromium through
+        Playwright). Without Chromium the HTML pages are still written and ``pdf_error`` says
+        what to install.
 
     Returns
     -------
@@ -482,13 +453,20 @@ def build_reports(
             raise ReportError(_("min_cell doit être au moins 1 (reçu : {n}).", n=min_cell))
         if fast_kernels is not None and engine is None:
             engine = "fast" if fast_kernels else "portable"
-        opts = {"engine": check_engine(engine), "timeout": timeout, "comparison": comparison}
+        opts = {"engine": check_engine(engine), "timeout": timeout, "comparison": comparison, "pdf": bool(pdf)}
         opts["sources"] = {k: v for k, v in (("mapping", mapping), ("situations", situations)) if v is not None}
         opts["template"] = Path(template or REPORT_TEMPLATE).resolve()
         opts["declared"] = check_parameters_tag(opts["template"])
-        out_root = prepare_out(out if out is not None else REPORTS_DIR)
+        out_path = Path(os.path.abspath(os.path.expanduser(str(out if out is not None else REPORTS_DIR))))
+        opts["created"] = [] if out_path.exists() else [out_path]  # folders this run made: removed if left empty
+        out_root = prepare_out(out_path)
         args = (data, out_root, regions, jobs, definition, lang, min_cell, period, progress)
-        return _locked_build(args, keep_work, kernel_name, opts)
+        try:
+            return _locked_build(args, keep_work, kernel_name, opts)
+        except BaseException:
+            with shielded():
+                _remove_empty(opts["created"])
+            raise
 
 
 def _locked_build(args: tuple, keep_work: bool, kernel_name: str | None, opts: dict) -> BatchResult:
@@ -515,11 +493,14 @@ def _build(data, out_root, workspace, regions, jobs, definition, lang, min_cell,
     t0 = time.perf_counter()
     try:
         national = _content_national(
-            data, workspace.path, definition=definition, lang=lang, min_cell=min_cell, period=period, **opts["sources"]
-        )
+            data, workspace.path, definition=definition, lang=lang, min_cell=min_cell, period=period,
+            comparison=opts["comparison"], **opts["sources"],
+        )  # fmt: skip
     except OSError as exc:  # the private work folder: full or unwritable temporary folder
         raise path_error(exc, workspace.path) from exc
     t_national = time.perf_counter() - t0
+    if not (out_root / national.period).exists():
+        opts["created"].append(out_root / national.period)
     out_dir = ensure_dir(out_root / national.period)
     _tidy_out(out_root, out_dir)
     names = resolve_regions(regions, national.regions)
@@ -547,6 +528,7 @@ def _build(data, out_root, workspace, regions, jobs, definition, lang, min_cell,
         **{k: str(v) for k, v in opts["sources"].items()},
     }
     t1 = time.perf_counter()
+    opts["progress"] = progress
     figure: list[str] = []
     collected: dict[str, RegionResult] = {}
     try:
@@ -571,6 +553,10 @@ def _finish(national, results, out_dir, workspace, recorded, timings, figure, t0
     alerts = national.meta.get("alerts", {})
     for result in results:  # each region's alerts go in manifest.json
         result.alerts = [{"code": a["code"], "message": a["message"]} for a in alerts.get(result.region, [])]
+        if result.ok:  # the ESF+ CSV beside the page, hidden cells as on the page
+            from .esf_content import write_region_esf_csv
+
+            write_region_esf_csv(national, result.region, out_dir)
         if not workspace.keep:  # the executed notebooks go with the private work folder
             result.notebook = ""
     lang, period = recorded["lang"], national.period
@@ -582,7 +568,25 @@ def _finish(national, results, out_dir, workspace, recorded, timings, figure, t0
         input_info=national.input_info, template=opts["template"], timings=timings, index=index,
         disclosure=national.content.audit,  # the audit gate's summary (cells, hidden, intervals, seconds)
     )  # fmt: skip
-    return BatchResult(
+    batch = BatchResult(
         out_dir=out_dir, period=period, regions=results, index=index, manifest=manifest, timings=timings,
         engine=opts["engine"], work_dir=workspace.path if workspace.keep else None,
     )  # fmt: skip
+    if opts["pdf"]:  # regions, then the index; without Chromium the HTML stays and pdf_error says why
+        pages = [Path(r.html) for r in results if r.ok and r.html] + [index]
+        batch.pdfs, batch.pdf_error, batch.timings["pdf"] = print_pages(pages, progress=opts["progress"])
+    return batch
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    """After a failed run: remove the folders it created that hold nothing (the reports folder
+    counts as empty when only its lock file is left), deepest first."""
+    from .workspace import LOCK_NAME
+
+    for folder in sorted(folders, key=lambda p: len(p.parts), reverse=True):
+        try:
+            if {p.name for p in folder.iterdir()} <= {LOCK_NAME}:
+                (folder / LOCK_NAME).unlink(missing_ok=True)
+                folder.rmdir()
+        except OSError:
+            pass

@@ -23,7 +23,8 @@ from ..i18n import N_, _
 from .alert_content import withhold_rates
 from .builder import PageBuilder
 from .content import Page, dumps, loads
-from .fair_content import esf_section, fair_section, methods_section, quality_section
+from .esf_content import esf_section
+from .fair_content import fair_section, methods_section, quality_section
 from .index_content import index_content
 from .national import NationalWork, compute_national
 from .protect import ReportPublication, audit_gate, protect_publication
@@ -31,6 +32,7 @@ from .region_content import (
     RegionContext,
     contents_section,
     exits_section,
+    glossary_section,
     headline_section,
     profile_section,
     title_section,
@@ -49,6 +51,7 @@ SECTIONS = (
     trend_section,
     fair_section,
     esf_section,
+    glossary_section,
     quality_section,
     methods_section,
 )
@@ -183,7 +186,7 @@ def prepare_national(
     min_cell: int = DEFAULT_MIN_CELL,
     period=None,
     progress: bool = False,
-    comparison: bool = False,
+    comparison=None,
     mapping=None,
     situations=None,
 ) -> NationalWork:
@@ -192,7 +195,8 @@ def prepare_national(
     ``lang`` is accepted for the batch's call and not used: content is the
     same in every language, words are chosen when a page is rendered.
     ``data`` is a raw export (cleaned with ``mapping`` and ``situations``
-    when given) or the Parquet that ``e2c clean --out`` writes.
+    when given) or the Parquet that ``e2c clean --out`` writes. ``comparison``: the impact design's file,
+    whose name and SHA-256 go in ``national.meta["comparison"]`` (the pages' provenance).
     Returns the :class:`NationalWork`, its ``content`` (:class:`BatchContent`)
     set and written under ``work_dir``. Raises :class:`~toolkit.disclosure.DisclosureError`
     (nothing written) when the batch fails the attacker's audit (:func:`build_content`).
@@ -207,6 +211,10 @@ def prepare_national(
         mapping=mapping,
         situations=situations,
     )
-    national.content = build_content(national, min_cell, comparison=comparison)
+    if comparison:  # the comparison file's name and SHA-256, for the pages' provenance
+        from .manifest import file_provenance
+
+        national.meta["comparison"] = file_provenance(comparison)
+    national.content = build_content(national, min_cell, comparison=bool(comparison))
     save_content(national.content, national.work_dir)
     return national

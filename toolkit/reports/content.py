@@ -13,7 +13,11 @@ A page is a list of :class:`Section`; a section is a list of blocks:
   by :mod:`toolkit.plots` when the page is rendered;
 * :class:`Cards` and :class:`Definitions` — key-figure cards and a
   definition list, made of messages;
-* :class:`Alert` — a box for the first screen (unknown-outcome alerts).
+* :class:`Alert` — a box for the first screen (unknown-outcome alerts);
+* :class:`Verdict` — the summary a page opens with (``id="synthese"``):
+  a few sentences and, on the index, the table of regions;
+* :class:`Banner` — the "fictitious data" banner of pages made from
+  synthetic data.
 
 Everything here can be written to JSON and read back (:func:`dumps`,
 :func:`loads`): the batch computes every page's content in the parent
@@ -46,11 +50,14 @@ __all__ = [
     "Contents",
     "Definitions",
     "Alert",
+    "Link",
     "Heading",
     "Section",
     "Page",
     "dumps",
     "loads",
+    "Verdict",
+    "Banner",
 ]
 
 
@@ -215,6 +222,15 @@ class Alert:
 
 
 @dataclass
+class Link:
+    """A link to a file published beside the page (``href`` relative to it), e.g. the ESF+ CSV."""
+
+    href: str
+    text: Msg
+    note: Msg | None = None
+
+
+@dataclass
 class Section:
     """One section of a page: its name (the notebook calls one section per cell) and its blocks."""
 
@@ -244,6 +260,24 @@ class Page:
         return Section(name)
 
 
+@dataclass
+class Verdict:
+    """The summary a page opens with: a title, sentences a funder can quote, then other blocks (a table)."""
+
+    title: Msg
+    items: list[Msg]
+    blocks: list = field(default_factory=list)
+    anchor: str = "synthese"
+
+
+@dataclass
+class Banner:
+    """A banner at the top of a page (``kind`` ``synthetic``: the data are fictitious)."""
+
+    text: Msg
+    kind: str = "synthetic"
+
+
 # --------------------------------------------------------------------------
 # JSON, both ways
 # --------------------------------------------------------------------------
@@ -263,9 +297,12 @@ _TYPES = {
         Cards,
         Definitions,
         Alert,
+        Link,
         Section,
         Page,
         Ratio,
+        Verdict,
+        Banner,
     )
 }
 
@@ -302,7 +339,6 @@ def _decode(value: Any) -> Any:
         return value
     if "__key__" in value:
         population, where = value["__key__"]
-        # a filter value is a code, or a list of codes for "any of these" (a group of small sites)
         return CellKey(
             population, tuple((str(k), tuple(map(str, v)) if isinstance(v, list) else str(v)) for k, v in where)
         )

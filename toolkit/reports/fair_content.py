@@ -1,4 +1,4 @@
-"""A region's page, second half: fair comparison, ESF+ indicators, data quality, methods, as content.
+"""A region's page, second half: fair comparison, data quality, methods, as content (ESF+: :mod:`.esf_content`).
 
 Also the regions compared at equal intake (:func:`regions_figure_data`), which
 the index page shows too.
@@ -15,9 +15,21 @@ from ..i18n import N_
 from .alert_content import model_skipped, skipped_reason
 from .builder import PageBuilder
 from .content import Code, Column, Definitions, FigureData, Heading, Msg, Num, Section
-from .region_content import SECTION_TITLES, RegionContext, _marker_args, short_site
+from .protect import oe_publishable
+from .region_content import (
+    SECTION_TITLES,
+    SITES_ORDER_NOTE,
+    RegionContext,
+    _marker_args,
+    by_school,
+    other_sites,
+    school_column,
+    school_order,
+)
+from .schools_content import schools_blocks
+from .verdict_content import sites_reading
 
-__all__ = ["FLAG_WORDS", "fair_section", "regions_figure_data", "esf_section", "quality_section", "methods_section"]
+__all__ = ["FLAG_WORDS", "fair_section", "regions_figure_data", "quality_section", "methods_section"]
 
 FLAG_WORDS = {
     "above": Msg(N_("Au-dessus de l’attendu")),
@@ -50,6 +62,7 @@ def fair_section(ctx: RegionContext) -> Section:
         return Section("fair_comparison", [Heading(SECTION_TITLES["fair"], "fair"), model_skipped(skipped)])
     sites = ctx.national.sites
     mine = sites[sites["region"].astype("object") == ctx.region].reset_index(drop=True)
+    mine = mine.iloc[school_order(mine)].reset_index(drop=True)  # the table's order: the funnel's keys follow it
     small = (mine["n"] < ctx.min_cell).to_numpy()
     big = mine[~small].reset_index(drop=True)
     table = _fair_table(ctx, mine, small)
@@ -64,6 +77,7 @@ def fair_section(ctx: RegionContext) -> Section:
                 "le hasard et la variation habituelle entre sites peuvent écarter un site de 1."
             )
         ),
+        *schools_blocks(ctx),
         Heading(Msg(N_("Les sites de la région sur l’entonnoir national")), "fair-sites", 3),
         _funnel_data(ctx, big, table.ratios["oe_ratio"][: len(big)], int(small.sum()), len(sites)),
         table,
@@ -73,22 +87,23 @@ def fair_section(ctx: RegionContext) -> Section:
     figure = regions_figure_data(ctx.builder, regions, ctx.region, ctx.source())
     blocks.append(figure)
     row = regions[regions["region"].astype("object") == ctx.region]
-    blocks += _fair_reading(ctx, row.iloc[0] if len(row) else None, big, figure)
+    blocks += _fair_reading(ctx, row.iloc[0] if len(row) else None, big, figure, table.ratios["oe_ratio"][: len(big)])
     return Section("fair_comparison", blocks)
 
 
 def _fair_table(ctx: RegionContext, mine: pd.DataFrame, small: np.ndarray):
-    big = mine[~small]
-    table = big[["site", "n", "observed", "expected", "oe_ratio", "lower95", "upper95", "flag95"]].copy()
-    codes = big["site"].astype(str).tolist()
-    table["site"] = table["site"].map(short_site)
+    big = mine[~small].assign(code=mine.loc[~small, "site"].astype(str))
+    if "school" not in big.columns:
+        big["school"] = None
+    columns = ["site", "school", "code", "n", "observed", "expected", "oe_ratio", "lower95", "upper95", "flag95"]
+    table = by_school(big[columns])
+    codes = table.pop("code").tolist()
     if small.any():
         rest = mine[small]
         o, e = int(rest["observed"].sum()), float(rest["expected"].sum())
         other = {
-            "site": Msg(
-                N_("Autres sites ({k} sites de moins de {m} sorties)"), {"k": int(small.sum()), "m": ctx.min_cell}
-            ),
+            "site": other_sites(int(small.sum()), ctx.min_cell),
+            "school": "",
             "n": int(rest["n"].sum()),
             "observed": o,
             "expected": e,
@@ -108,7 +123,8 @@ def _fair_table(ctx: RegionContext, mine: pd.DataFrame, small: np.ndarray):
         Msg(N_("Comparaison équitable des sites de la région")),
         [
             Column("site", Msg(N_("Site")), "label"),
-            Column("n", Msg(N_("Sorties (issue connue)")), "int"),
+            school_column(),
+            Column("n", Msg(N_("Sorties à l’issue connue")), "int"),
             Column("observed", Msg(N_("Positives observées")), "int"),
             Column("expected", Msg(N_("Attendues")), "number", follows="observed"),
             Column("oe_ratio", Msg(N_("O/A")), "number", 2),
@@ -118,10 +134,8 @@ def _fair_table(ctx: RegionContext, mine: pd.DataFrame, small: np.ndarray):
         table.assign(limits=None),
         keys={"n": n_keys, "observed": o_keys},
         note=Msg(
-            N_(
-                "Ordre alphabétique, pas un classement. Attendues : sorties positives qu’aurait un site de même "
-                "public au niveau national."
-            )
+            N_("{order} Attendues : sorties positives qu’aurait un site de même public au niveau national."),
+            {"order": Msg(SITES_ORDER_NOTE)},
         ),
         protection={
             "counts": ["n", "observed"],
@@ -189,7 +203,7 @@ def regions_figure_data(builder: PageBuilder, regions: pd.DataFrame, highlight: 
     )
 
 
-def _fair_reading(ctx: RegionContext, row, big: pd.DataFrame, figure: FigureData) -> list[Msg]:
+def _fair_reading(ctx: RegionContext, row, big: pd.DataFrame, figure: FigureData, ratios=()) -> list[Msg]:
     parts = []
     if row is not None:
         ratio = figure.keys[figure.points.index[figure.points["region"] == ctx.region][0]]
@@ -223,17 +237,13 @@ def _fair_reading(ctx: RegionContext, row, big: pd.DataFrame, figure: FigureData
                 role="reading",
             )
         )
-    n_above, n_below = int((big["flag95"] == "above").sum()), int((big["flag95"] == "below").sum())
-    parts.append(
-        Msg(
-            N_(
-                "Parmi les {n} sites représentés, {above} font mieux et {below} moins bien que l’attendu au-delà de la "
-                "variation habituelle ; les autres sont dans la norme."
-            ),
-            {"n": len(big), "above": n_above, "below": n_below},
-            role="reading",
-        )
-    )
+    # only the sites whose O/E the page shows: a hidden site's reading must not be counted either
+    shown = oe_publishable(big["n"], big["observed"], ctx.min_cell) & big["oe_ratio"].notna().to_numpy()
+    flags = big["flag95"].astype(str).to_numpy()[shown]
+    sites = sites_reading(int(shown.sum()), int((flags == "above").sum()), int((flags == "below").sum()))
+    if sites is not None:
+        needed = tuple(r for r, ok in zip(ratios, shown) if ok and r is not None)
+        parts.append(Msg(sites.text, sites.args, sites.plural, sites.count, role="reading", requires=needed))
     parts.append(
         Msg(
             N_(
@@ -247,54 +257,6 @@ def _fair_reading(ctx: RegionContext, row, big: pd.DataFrame, figure: FigureData
         )
     )
     return parts
-
-
-def esf_section(ctx: RegionContext) -> Section:
-    table = ctx.table("esf")
-    frame = table[["code", "women", "men", "sex_unknown", "total"]].copy()
-    frame["label"] = frame["code"].astype(str)
-    frame["indicator"] = frame["code"].astype(str)
-    with_unknown = bool((frame["sex_unknown"].fillna(0) > 0).any())
-    counts = ["women", "men", "sex_unknown", "total"] if with_unknown else ["women", "men", "total"]
-    sexes = {"women": "F", "men": "M", "sex_unknown": "NA", "total": None}
-    columns = [
-        Column("label", Msg(N_("Code")), "label"),
-        Column("indicator", Msg(N_("Indicateur")), "code", code_column="__esf__"),
-        Column("women", Msg(N_("Femmes")), "int"),
-        Column("men", Msg(N_("Hommes")), "int"),
-    ]
-    if with_unknown:
-        columns.append(Column("sex_unknown", Msg(N_("Sexe non renseigné")), "int"))
-    columns.append(Column("total", Msg(N_("Total")), "int"))
-    result = ctx.builder.table(
-        "esf",
-        Msg(N_("Indicateurs communs FSE+ des participants ({region})"), {"region": ctx.region}),
-        columns,
-        frame,
-        keys={  # the total has no sex filter (sex=NA would be the participants with no sex recorded)
-            c: [ctx.key(f"esf:{code}", **({"sex": sexes[c]} if sexes[c] else {})) for code in frame["code"]]
-            for c in counts
-        },
-        note=Code("__esf_note__", None),
-        protection={"counts": counts, "rows_additive": False, "cols_additive": True, "total_col": "total"},
-    )
-    blocks: list = [
-        Heading(SECTION_TITLES["esf"], "esf"),
-        Msg(
-            N_(
-                "Indicateurs communs du règlement (UE) 2021/1057, annexe I, que les exports permettent de calculer, "
-                "pour "
-                "tous les stagiaires de la région sur la période. Les codes marqués comme non confirmés sont à "
-                "vérifier "
-                "auprès de l’autorité de gestion."
-            )
-        ),
-        result,
-    ]
-    unconfirmed = ", ".join(table.loc[~table["code_confirmed"].astype(bool), "code"].astype(str))
-    if unconfirmed:
-        blocks.append(Msg(N_("Codes non confirmés : {codes}"), {"codes": unconfirmed}, role="note"))
-    return Section("esf", blocks)
 
 
 def quality_section(ctx: RegionContext) -> Section:
@@ -377,7 +339,8 @@ def methods_section(ctx: RegionContext) -> Section:
                     "des "
                     "probabilités prédites de ses jeunes (standardisation indirecte). Limites en entonnoir de "
                     "Spiegelhalter "
-                    "(2005) avec une variation additive entre unités estimée sur les données."
+                    "(2005), élargies de la variation habituelle entre unités (effet aléatoire additif, voir le "
+                    "glossaire) estimée sur les données."
                 ),
                 {
                     "covariates": Code("__columns__", tuple(model.get("covariates", ()))),
@@ -402,6 +365,13 @@ def methods_section(ctx: RegionContext) -> Section:
             Msg(N_("Limites")),
             Msg(
                 N_(
+                    "Les chiffres des sections descriptives et de la comparaison équitable ne mesurent pas l’effet "
+                    "propre des E2C ; la section « Impact estimé » le fait, à partir d’un groupe de comparaison, avec "
+                    "les limites qu’elle indique. Les taux nationaux publiés par le Réseau utilisent d’autres "
+                    "définitions."
+                )
+                if ctx.comparison
+                else N_(
                     "Les chiffres sont descriptifs : ils ne mesurent pas l’effet propre des E2C, faute de groupe de "
                     "comparaison. Les taux nationaux publiés par le Réseau utilisent d’autres définitions."
                 )
@@ -412,4 +382,8 @@ def methods_section(ctx: RegionContext) -> Section:
         (Msg(N_("Version de la boîte à outils")), Msg("{version}", {"version": __version__})),
         (Msg(N_("Date de génération")), Msg("{date}", {"date": Num(national.meta["generated_at"], "date")})),
     ]
+    if national.meta.get("comparison"):  # the impact section is on the page: its data and limits
+        from .impact_section import with_comparison  # imports the impact models: only with comparison data
+
+        items = with_comparison(items, national.meta["comparison"])
     return Section("methods", [Heading(SECTION_TITLES["methods"], "methods"), Definitions(items)])

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import base64
 import io
+import re
 from dataclasses import dataclass
 
+import matplotlib
 import numpy as np
 import pandas as pd
 
@@ -17,12 +19,12 @@ from ..i18n import _
 from .content import FigureData
 from .words import Words
 
-__all__ = ["DrawnFigure", "draw_figure"]
+__all__ = ["DrawnFigure", "draw_figure", "svg_data_uri"]
 
 
 @dataclass
 class DrawnFigure:
-    """A figure ready for the page: PNG as a data URI, size, alt text, caption, and the data plotted."""
+    """A figure ready for the page: SVG as a data URI, size, alt text, caption, and the data plotted."""
 
     src: str
     width: int
@@ -40,15 +42,38 @@ def _shown(figure: FigureData, words: Words) -> pd.DataFrame:
     return points[keep].reset_index(drop=True)
 
 
-def draw_figure(figure: FigureData, words: Words, *, dpi: int = 110) -> DrawnFigure:
-    """Draw one figure of the content (``kind``: exit_mix, trend, funnel, regions)."""
+def draw_figure(figure: FigureData, words: Words) -> DrawnFigure:
+    """Draw one figure of the content (``kind``: exit_mix, trend, funnel, regions) as SVG.
+
+    Vector, so that it stays sharp when a phone zooms in and on paper; its text stays text (in
+    the sans-serif the browser has, nothing fetched), so that a PDF of the page can be searched
+    and read aloud, and the data URI stays small.
+    """
     shown = _shown(figure, words)
     fig, alt, points = _DRAW[figure.kind](figure, shown, words)
+    src, width, height = svg_data_uri(fig)
+    return DrawnFigure(src, width, height, alt, words.text(figure.caption), points)
+
+
+_SVG_SIZE = re.compile(rb'<svg[^>]*?\bwidth="([0-9.]+)pt"[^>]*?\bheight="([0-9.]+)pt"')
+
+
+def svg_data_uri(fig) -> tuple[str, int, int]:
+    """``fig`` as an SVG data URI, and its size in CSS pixels (SVG points × 4/3).
+
+    Reproducible: no creation date in the metadata and fixed element ids, so the same figure
+    gives the same bytes (a page's checksum changes only when its content does).
+    """
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight", facecolor="white")
-    width, height = (fig.get_size_inches() * dpi).astype(int)
-    src = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
-    return DrawnFigure(src, int(width), int(height), alt, words.text(figure.caption), points)
+    with matplotlib.rc_context({"svg.hashsalt": "e2c", "svg.fonttype": "none"}):
+        fig.savefig(buffer, format="svg", bbox_inches="tight", facecolor="white", metadata={"Date": None})
+    data = buffer.getvalue()
+    match = _SVG_SIZE.search(data)
+    if match:
+        width, height = (round(float(v) * 4 / 3) for v in match.groups())
+    else:  # pragma: no cover - matplotlib always writes the size in points
+        width, height = (int(v) for v in fig.get_size_inches() * 96)
+    return "data:image/svg+xml;base64," + base64.b64encode(data).decode("ascii"), width, height
 
 
 def _exit_mix(figure: FigureData, shown: pd.DataFrame, words: Words):
@@ -69,7 +94,7 @@ def _exit_mix(figure: FigureData, shown: pd.DataFrame, words: Words):
         top = shown.loc[shown["share"].idxmax()]
         alt = _(
             "Diagramme en barres : la première situation à la sortie dans la région est « {label} » ({share} des "
-            "sorties à l’issue connue, {national} au niveau national).",
+            "sorties à la situation connue, {national} au niveau national).",
             label=words.code_label("exit_category", top["category"]),
             share=words.pct(top["share"]),
             national=words.pct(top["national"]),

@@ -12,14 +12,98 @@ from ..i18n import N_, _, use_language
 from ..impact import ATTResult, ImpactFrame, estimate_att, estimate_att_by
 from ..impact.claims import Claims, assess, claim_sentences, group_accounting, verdict_label
 from ..plots.impact import covariate_label, effects_plot, love_plot, overlap_plot
+from .content import Msg
 
-__all__ = ["impact_section"]
+__all__ = ["impact_section", "impact_glossary", "with_comparison"]
 
 _METHODS = {
     "aipw": N_("Doublement robuste (AIPW)"),
     "ipw": N_("Pondération par le score de propension"),
     "matching": N_("Appariement sur le score de propension"),
 }
+
+
+_GLOSSARY = {
+    "aipw": (
+        N_("AIPW (estimation « doublement robuste »)"),
+        N_(
+            "Deux modèles sont combinés : l’un prédit la probabilité d’entrer en E2C selon le profil à l’entrée, "
+            "l’autre la probabilité d’une sortie positive selon ce même profil. L’estimation reste juste si l’un "
+            "des deux au moins est correct."
+        ),
+    ),
+    "influence": (
+        N_("Fonction d’influence"),
+        N_(
+            "Façon de calculer l’intervalle de confiance : on mesure le poids de chaque jeune dans l’estimation et "
+            "on en déduit son incertitude, sans refaire le calcul des milliers de fois."
+        ),
+    ),
+    "ess": (
+        N_("Taille effective"),
+        N_(
+            "Après pondération, certains jeunes du groupe de comparaison comptent bien plus que d’autres. La "
+            "taille effective est le nombre de jeunes, comptant chacun pour un, qui donnerait la même précision : "
+            "bien plus petite que le nombre analysé, elle signale une estimation fragile."
+        ),
+    ),
+    "smd": (
+        N_("Écart standardisé"),
+        N_(
+            "Différence entre stagiaires et groupe de comparaison sur une caractéristique, divisée par la "
+            "dispersion de cette caractéristique, pour comparer des grandeurs d’unités différentes. Au-delà de 0,1 "
+            "(en valeur absolue) après ajustement, les deux groupes restent différents sur ce point."
+        ),
+    ),
+    "evalue": (
+        N_("E-value"),
+        N_(
+            "Force minimale qu’aurait un facteur non mesuré, lié à la fois à l’entrée en E2C et à la sortie "
+            "positive, pour expliquer à lui seul l’effet estimé (exprimée comme un rapport de risques : 1 = aucun "
+            "lien). Plus elle est proche de 1, plus un facteur caché modeste suffirait."
+        ),
+    ),
+}
+
+
+def impact_glossary(res: ATTResult) -> list[tuple[str, str]]:
+    """The section's technical words explained in plain language, in the current language: (term, text)."""
+    names = (["aipw"] if res.method == "aipw" else []) + (
+        ["influence"] if res.ci_method == "influence function" else []
+    )
+    return [(_(term), _(text)) for term, text in (_GLOSSARY[n] for n in [*names, "ess", "smd", "evalue"])]
+
+
+def with_comparison(items: list, provenance: dict) -> list:
+    """A page's methods and provenance items when comparison data were supplied: the limits say what the
+    impact section estimates, and the comparison file's name and SHA-256 follow the data file's."""
+    limits = Msg(
+        N_(
+            "Les chiffres descriptifs (sorties, taux, comparaison équitable) ne mesurent pas l’effet propre des "
+            "E2C. La section « Impact estimé » l’estime à partir du groupe de comparaison fourni, en supposant "
+            "qu’à profil à l’entrée égal rien d’autre ne distingue les deux groupes. Les taux nationaux publiés "
+            "par le Réseau utilisent d’autres définitions."
+        )
+    )
+    added = [
+        (
+            Msg(N_("Estimation de l’impact")),
+            Msg(
+                N_(
+                    "Estimation doublement robuste (AIPW) de l’effet sur les stagiaires, intervalle de confiance "
+                    "par la fonction d’influence ; les termes sont expliqués dans le glossaire."
+                )
+            ),
+        ),
+        (Msg(N_("Données de comparaison")), Msg("{name}", {"name": provenance.get("name") or "—"})),
+        (Msg(N_("SHA-256 des données de comparaison")), Msg("{sha}", {"sha": provenance.get("sha256") or "—"})),
+    ]
+    out = []
+    for term, text in items:
+        out.append((term, limits if getattr(term, "text", None) == "Limites" else text))
+        if getattr(term, "text", None) == "SHA-256":
+            out += added
+    return out if len(out) > len(items) else [*out, *added]
 
 
 def _ci_method_label(ci_method: str) -> str:
@@ -215,7 +299,7 @@ def impact_section(
         :func:`toolkit.impact.estimate_att_by`, or None), ``figures`` (dict of
         ``love``, ``overlap``, ``effects`` figures), ``text`` (paragraphs: rates, estimate
         and whether its interval contains 0; who is analysed; balance after adjustment; the assumption and
-        E-values).
+        E-values), ``glossary`` (:func:`impact_glossary`: the technical words explained, (term, text)).
 
     Raises
     ------
@@ -268,4 +352,5 @@ def impact_section(
         "by": by_table,
         "figures": _figures(res, by, by_table) if figures else {},
         "text": _sentences(res, claims, groups, covariates, scale),
+        "glossary": impact_glossary(res),
     }

@@ -14,10 +14,11 @@ from ..disclosure import CellKey
 from ..i18n import N_
 from .alert_content import alert_banner, alerts_of, key_figure_cards, model_skipped, skipped_reason
 from .builder import PageBuilder
-from .content import Card, Cards, Column, FigureData, Header, Heading, Msg, Num, Page, Section
+from .content import Card, Cards, FigureData, Header, Heading, Msg, Num, Page, Section
 from .fair_content import FLAG_WORDS, regions_figure_data
 from .national import NationalWork
 from .region_content import KICKER, _meta
+from .verdict_content import index_verdict, regions_summary_columns, synthetic_banner
 
 __all__ = ["index_content", "INDEX_TITLE"]
 
@@ -36,9 +37,12 @@ def index_content(national: NationalWork, builder: PageBuilder) -> Page:
     )
     cards = key_figure_cards(_national_cards(national, builder), national.meta, None, builder)
     banner = alert_banner(alerts_of(national.meta, None))
-    summary = [Heading(Msg(N_("Synthèse nationale")), "national"), *banner, cards]
     figure = regions_figure_data(builder, national.region_comparison, None, source)
     skipped = skipped_reason(national.meta)
+    table = _regions_table(national, builder, figure, with_ratio=not skipped)
+    verdict = index_verdict(national, builder, None if skipped else figure, table, skipped)
+    verdict.blocks[:0] = banner  # unknown-outcome alerts stay on the first screen
+    summary = [Heading(Msg(N_("Chiffres nationaux")), "national"), cards]
     regions = [
         Heading(Msg(N_("Les régions comparées à public égal")), "regions"),
         Msg(
@@ -50,7 +54,6 @@ def index_content(national: NationalWork, builder: PageBuilder) -> Page:
             )
         ),
         model_skipped(skipped) if skipped else figure,  # no model: the regions listed with their counts
-        _regions_table(national, builder, figure, with_ratio=not skipped),
         Msg(
             N_(
                 "Comparaison ajustée du profil à l’entrée seulement : un écart peut venir de ce qui n’est pas mesuré. "
@@ -67,7 +70,12 @@ def index_content(national: NationalWork, builder: PageBuilder) -> Page:
     return Page(
         "index",
         Msg(INDEX_TITLE, {"period": national.period}),
-        [Section("header", [header]), Section("national", summary), Section("regions", regions)],
+        [
+            Section("header", [*synthetic_banner(national.input_info), header]),
+            Section("synthese", [verdict]),
+            Section("national", summary),
+            Section("regions", regions),
+        ],
         meta={"period": national.period, "min_cell": builder.min_cell},
     )
 
@@ -105,14 +113,20 @@ def _national_cards(national: NationalWork, builder: PageBuilder) -> Cards:
 
 
 def _regions_table(national: NationalWork, builder: PageBuilder, figure: FigureData, with_ratio: bool = True):
+    """One row per region: exits of known outcome, raw rate with its interval, O/E, limits, reading, report."""
     points = figure.points
     order = [r for r in schema.REGION_NAMES if r in set(points["region"])]
     rows = points.set_index("region").loc[order].reset_index()
+    rates = national.tables["rates"].set_index(national.tables["rates"]["region"].astype("object")).reindex(order)
     ratios = dict(zip(points["region"], figure.keys))
     data = pd.DataFrame(
         {
             "label": rows["region"].to_numpy(dtype=object),
             "n": rows["n"].astype(int).to_numpy(),
+            "n_positive": rates["n_positive"].astype(int).to_numpy(),
+            "rate": rates["rate"].to_numpy(dtype=float),
+            "ci_low": rates["ci_low"].to_numpy(dtype=float),
+            "ci_high": rates["ci_high"].to_numpy(dtype=float),
             "observed": rows["observed"].to_numpy(),
             "oe_ratio": rows["oe_ratio"].to_numpy(),
             "lower95": rows["lower95"].to_numpy(),
@@ -124,20 +138,29 @@ def _regions_table(national: NationalWork, builder: PageBuilder, figure: FigureD
     )
     table = builder.table(
         "regions",
-        Msg(N_("Régions : comparaison à public égal et rapports")),
-        [
-            Column("label", Msg(N_("Région")), "label"),
-            Column("n", Msg(N_("Sorties à l’issue connue")), "int"),
-            Column("oe_ratio", Msg(N_("Rapport O/A")), "number", 2),
-            Column("limits", Msg(N_("Limites à 95 %")), "limits", 2, pair=("lower95", "upper95"), follows="oe_ratio"),
-            Column("reading", Msg(N_("Lecture")), "msg", follows="oe_ratio"),
-            Column("region", Msg(N_("Rapport")), "link"),
-        ],
+        Msg(N_("Régions : taux brut, comparaison à profil égal et rapports")),
+        regions_summary_columns(),
         data,
-        keys={"n": [CellKey.of("known", region=r) for r in order]},
+        keys={
+            "n": [CellKey.of("known", region=r) for r in order],
+            "n_positive": [CellKey.of("positive", region=r) for r in order],
+        },
+        ratios={"rate": ("n_positive", "n", 1, 100.0)},
+        note=Msg(
+            N_(
+                "Régions dans l’ordre officiel, pas un classement. Taux brut : sorties positives sur sorties à "
+                "l’issue connue ; O/A : rapport observé / attendu à profil de stagiaires égal."
+            )
+        ),
         protection={"rule": "oe", "n": "n", "observed": "observed", "ratio": "oe_ratio", "key": "n"},
     )
     table.ratios["oe_ratio"] = [ratios[r] for r in order]
-    if not with_ratio:  # no expected model: the regions, their exits and their reports only
-        table.columns = [c for c in table.columns if c.name in ("label", "n", "region")]
+    if not with_ratio:  # no expected model: the regions, their raw rates and their reports only
+        table.columns = [c for c in table.columns if c.name in ("label", "n", "rate", "region")]
+        table.note = Msg(
+            N_(
+                "Régions dans l’ordre officiel, pas un classement. Taux brut : sorties positives sur sorties à "
+                "l’issue connue."
+            )
+        )
     return table

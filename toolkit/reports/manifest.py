@@ -15,7 +15,7 @@ from ..errors import ReportError
 from .engine import RegionResult
 from .workspace import write_atomic
 
-__all__ = ["write_manifest", "interrupted_manifest"]
+__all__ = ["write_manifest", "interrupted_manifest", "file_provenance"]
 
 
 def _sha256_file(path: Path) -> str:
@@ -24,6 +24,24 @@ def _sha256_file(path: Path) -> str:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def file_provenance(path: str | os.PathLike) -> dict:
+    """A file's name (no folder: folders can name people or machines) and SHA-256."""
+    path = Path(path)
+    try:
+        return {"name": path.name, "sha256": _sha256_file(path)}
+    except OSError as exc:
+        raise ReportError(f"{path} : fichier illisible ({exc}).") from exc
+
+
+def _attachments(html: str) -> dict:
+    """Files published beside a region's page (the ESF+ CSV): relative path and SHA-256."""
+    page = Path(html)
+    csv = page.with_name(f"{page.stem}-fse.csv")
+    if not csv.is_file():
+        return {}
+    return {"esf_csv": {"path": csv.name, "sha256": _sha256_file(csv)}}  # beside the page and the manifest
 
 
 def write_manifest(
@@ -39,8 +57,9 @@ def write_manifest(
     status: str | None = None,
     disclosure: Mapping | None = None,
 ) -> Path:
-    """Write ``manifest.json`` (atomically): parameters, input SHA-256, toolkit
-    version, template checksum, checksum/timing/status of every page, and
+    """Write ``manifest.json`` (atomically): parameters, input SHA-256, the comparison file's name and
+    SHA-256 (``comparison``, when ``parameters["comparison"]`` names one), toolkit version, template
+    checksum, checksum/timing/status of every page (and of its ESF+ CSV, ``esf_csv``), and
     ``finished``: the regions whose page is complete. ``status``: ``ok`` or
     ``failed`` from the regions' statuses unless given (``interrupted``). ``disclosure``: the summary of
     the attacker's audit that the batch passed (:func:`toolkit.reports.protect.audit_gate`)."""
@@ -51,13 +70,16 @@ def write_manifest(
         entry = asdict(r)
         if r.html:
             entry["html"] = os.path.relpath(r.html, base)
+            entry |= _attachments(r.html)
         regions.append(entry)
+    comparison = parameters.get("comparison")
     manifest = {
         "toolkit_version": __version__,
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "period": period,
         "parameters": dict(parameters),
         "input": dict(input_info or {}),
+        "comparison": file_provenance(comparison) if comparison else None,
         "template": ({"path": str(template), "sha256": _sha256_file(Path(template))} if template else None),
         "timings_s": dict(timings or {}),
         "status": status or ("ok" if all(r["status"] == "ok" for r in regions) else "failed"),

@@ -62,6 +62,7 @@ class NationalWork:
     tables: dict = field(default_factory=dict)
     sites: pd.DataFrame | None = None
     region_comparison: pd.DataFrame | None = None
+    schools: pd.DataFrame | None = None  # the national comparison of schools (the funded bodies)
     content: object = None  # the pages' content once built (:class:`toolkit.reports.build.BatchContent`)
     _by_region: dict = field(default_factory=dict, repr=False)
 
@@ -71,11 +72,15 @@ class NationalWork:
         folder.mkdir(parents=True, exist_ok=True)
         for name, table in self.tables.items():
             _storable(table).to_parquet(folder / f"{name}.parquet", index=False)
-        for name, table in (("sites", self.sites), ("regions", self.region_comparison)):
+        for name, table in (("sites", self.sites), ("regions", self.region_comparison), ("schools", self.schools)):
+            if table is None:
+                continue
             out = table.copy()
             out.attrs = {}
             out.to_parquet(self.work_dir / f"{name}.parquet", index=False)
         attrs = {"sites": _plain(self.sites.attrs), "regions": _plain(self.region_comparison.attrs)}
+        if self.schools is not None:
+            attrs["schools"] = _plain(self.schools.attrs)
         (self.work_dir / "national.json").write_text(
             json.dumps({**self.meta, "attrs": attrs}, ensure_ascii=False, default=_json_default, indent=1),
             encoding="utf-8",
@@ -90,12 +95,24 @@ class NationalWork:
             tables = {p.stem: _restored(pd.read_parquet(p)) for p in sorted((work_dir / "tables").glob("*.parquet"))}
             sites = pd.read_parquet(work_dir / "sites.parquet")
             regions = pd.read_parquet(work_dir / "regions.parquet")
+            schools = pd.read_parquet(work_dir / "schools.parquet") if (work_dir / "schools.parquet").exists() else None
         except OSError as exc:
             raise ReportError(f"{work_dir} : résultats nationaux introuvables ({exc}). Lancez build_reports.") from exc
         attrs = meta.pop("attrs", {})
         sites.attrs, regions.attrs = attrs.get("sites", {}), attrs.get("regions", {})
+        if schools is not None:
+            schools.attrs = attrs.get("schools", {})
         return cls(
-            work_dir, meta["period"], meta["definition"], meta["regions"], meta["input"], meta, tables, sites, regions
+            work_dir,
+            meta["period"],
+            meta["definition"],
+            meta["regions"],
+            meta["input"],
+            meta,
+            tables,
+            sites,
+            regions,
+            schools,
         )
 
     def region_table(self, name: str, region: str) -> pd.DataFrame:
@@ -204,6 +221,7 @@ def compute_national(
     """
     from ..cleaned_io import clean_or_load  # a raw export (with its mapping), or the Parquet of `e2c clean --out`
     from ..config import REPORTS_DIR
+    from ..esf_filing import esf_frame_columns
     from ..report_alerts import national_extras
 
     d = get_definition(definition)
@@ -214,11 +232,12 @@ def compute_national(
         frame = frame[frame["group"].astype("object").fillna("e2c") != "comparaison"]
     label, years = _period_years(period, frame["cohort_year"])
     frame = frame[frame["cohort_year"].isin(years)].reset_index(drop=True)
+    frame = frame.assign(**esf_frame_columns(frame))  # what the ESF+ cells filter on (year of exit, EECR04 steps)
     frame.attrs["definition"] = d.name
     work_dir = Path(work_root if work_root is not None else REPORTS_DIR / "_work") / label / "national"
     work_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
 
-    sites, regions_cmp, model = _comparisons(frame, d)
+    sites, regions_cmp, model, schools = _comparisons(frame, d)
     summary = dict(cleaned.summary) if cleaned.summary is not None else {}
     national = _national_figures(frame, d)
     present = [r for r in schema.REGION_NAMES if r in set(frame["region"].astype("object").dropna())]
@@ -244,13 +263,14 @@ def compute_national(
     work = NationalWork(
         work_dir, label, d.name, present, input_info, meta, regional_tables(frame, d, min_cell), sites, regions_cmp
     )
+    work.schools = schools
     work.save()
     work.frame = frame  # trainee-level, in memory only: disclosure control's attacker needs it
     return work
 
 
-def _comparisons(frame: pd.DataFrame, d) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
-    """Sites and regions compared with the national expected model, and the model's description.
+def _comparisons(frame: pd.DataFrame, d) -> tuple[pd.DataFrame, pd.DataFrame, dict, pd.DataFrame]:
+    """Sites, regions (and, last, schools) compared with the national expected model, and the model's description.
 
     When no model can be fitted (every known outcome the same, or none), the comparisons keep their
     counts without ratios and the model is ``{"skipped": reason}``: the pages say why they leave it out.
@@ -262,9 +282,11 @@ def _comparisons(frame: pd.DataFrame, d) -> tuple[pd.DataFrame, pd.DataFrame, di
     try:
         expected = fit_expected_model(frame, definition=d)
     except ModelError as exc:
-        return units_without_model(frame, "site"), units_without_model(frame, "region"), {"skipped": str(exc)}
+        skipped = {"skipped": str(exc)}
+        return units_without_model(frame, "site"), units_without_model(frame, "region"), skipped, None
     sites = compare_units(frame, "site", expected)
     regions_cmp = compare_units(frame, "region", expected)
+    schools = compare_units(frame, "school", expected)
     return (
         sites,
         regions_cmp,
@@ -277,6 +299,7 @@ def _comparisons(frame: pd.DataFrame, d) -> tuple[pd.DataFrame, pd.DataFrame, di
             "n_sites": int(len(sites)),
             "n_regions": int(len(regions_cmp)),
         },
+        schools,
     )
 
 
@@ -286,8 +309,11 @@ def _source(data) -> tuple[object, dict]:
 
     if isinstance(data, pd.DataFrame):
         return data, {"name": "DataFrame", "sha256": None}
+    from ..synth import is_synthetic_export
+
     path = resolve_data_path(data)
-    return path, {"name": path.name, "path": str(path), "sha256": _sha256(path)}
+    info = {"name": path.name, "path": str(path), "sha256": _sha256(path)}
+    return path, info | {"synthetic": is_synthetic_export(path)}  # the pages then carry a "fictitious" banner
 
 
 def _national_figures(frame: pd.DataFrame, d) -> dict:
@@ -360,14 +386,14 @@ def regional_tables(frame: pd.DataFrame, definition, min_cell: int) -> dict:
         :mod:`toolkit.indicators` tables grouped by ``region`` first;
         ``sites``: one row per region and site (sites with fewer than
         ``min_cell`` exits merged into one row whose ``site`` is NA and
-        ``n_sites`` says how many), columns ``region``, ``site``, ``n_sites``,
+        ``n_sites`` says how many), columns ``region``, ``site``, ``school`` (NA when grouped), ``n_sites``,
         ``n_exits``, ``n_known``, ``n_positive``, the exit-mix counts
         (``job``, ``work_study``, ``training``, ``other``, ``unknown``),
         ``rate``, ``ci_low``, ``ci_high``, ``members`` (the site codes of the row, joined
-        by ``|``); ``esf``: every region's ESF+ table (indicator names in French,
-        the renderer shows them in the page's language from their codes).
+        by ``|``); ``esf_years``, ``esf_scope``, ``esf_eecr04``: every region's ESF+ filing figures
+        (:func:`toolkit.esf_filing.esf_regional_tables`).
     """
-    from ..esf import esf_indicators
+    from ..esf_filing import esf_regional_tables
     from ..indicators import exit_mix, flow_counts, positive_exit_rates, profile, wilson_interval
 
     d = definition
@@ -405,17 +431,25 @@ def regional_tables(frame: pd.DataFrame, definition, min_cell: int) -> dict:
     members = sites.sort_values("members").groupby(groups, sort=True)["members"].agg("|".join)
     sites = sites.groupby(groups, sort=True)[counts].sum().join(members).reset_index()
     sites["site"] = sites["site"].where(sites["site"] != "__other_sites__")
+    school_of = _school_of_sites(frame)
+    sites["school"] = sites["site"].astype("object").map(school_of).astype("object")  # NA for "other sites"
     sites = sites.sort_values(["region", "site"], na_position="last", kind="stable").reset_index(drop=True)
     with np.errstate(invalid="ignore", divide="ignore"):
         sites["rate"] = np.where(sites["n_known"] > 0, sites["n_positive"] / sites["n_known"].clip(lower=1), np.nan)
     sites["ci_low"], sites["ci_high"] = wilson_interval(sites["n_positive"], sites["n_known"])
     tables["sites"] = sites
-    esf = [
-        esf_indicators(part, "fr").assign(region=str(region))
-        for region, part in frame.groupby(frame["region"].astype("object"), sort=False)
-    ]
-    tables["esf"] = pd.concat(esf, ignore_index=True)
+    tables.update(esf_regional_tables(frame))
     return tables
+
+
+def _school_of_sites(frame: pd.DataFrame) -> dict:
+    """Each site's school (the school of most of its trainees): the funded body a site belongs to."""
+    if "school" not in frame.columns:
+        return {}
+    pairs = frame[["site", "school"]].astype("object").dropna()
+    counts = pairs.groupby(["site", "school"], sort=False).size().reset_index(name="n")
+    top = counts.sort_values(["n", "school"], ascending=[False, True]).drop_duplicates("site")
+    return dict(zip(top["site"].astype(str), top["school"].astype(str)))
 
 
 def _json_default(value):

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from ..disclosure import CellKey
 from ..i18n import N_
 from .builder import PageBuilder, code_text
 from .content import Card, Cards, Code, Column, Contents, FigureData, Header, Heading, Msg, Num, Section
+from .glossary_content import glossary_section  # noqa: F401 (the page's sections, for build.SECTIONS)
 from .national import MIX_CATEGORIES, PROFILE_VARIABLES, SUBGROUP_VARIABLES, NationalWork
 
 __all__ = [
@@ -28,6 +30,11 @@ __all__ = [
     "exits_section",
     "trend_section",
     "short_site",
+    "by_school",
+    "school_order",
+    "school_column",
+    "other_sites",
+    "suppression_note",
     "rate_columns",
     "RATE_PROTECTION",
 ]
@@ -40,6 +47,7 @@ SECTION_TITLES = {
     "fair": Msg(N_("Comparaison équitable")),
     "esf": Msg(N_("Indicateurs FSE+")),
     "impact": Msg(N_("Impact estimé")),
+    "glossary": Msg(N_("Glossaire")),
     "quality": Msg(N_("Annexe : qualité des données")),
     "methods": Msg(N_("Méthodes et provenance")),
 }
@@ -90,7 +98,7 @@ def short_site(site: object, school: object = None) -> str:
     return text
 
 
-def rate_columns(label: Column) -> list[Column]:
+def rate_columns(label: Column | None) -> list[Column]:
     """Positive exits by group: exits of known outcome, positives, rate with its interval."""
     return [
         label,
@@ -98,6 +106,15 @@ def rate_columns(label: Column) -> list[Column]:
         Column("n_positive", Msg(N_("Sorties positives")), "int"),
         Column("rate", Msg(N_("Taux [IC 95 %]")), "rate_ci"),
     ]
+
+
+def yes_first(frame: pd.DataFrame, column: str) -> pd.DataFrame:
+    """Rows of a yes/no variable in one order in every table: Oui, Non, then not given (others unchanged)."""
+    values = frame[column].astype("object")
+    if not values.map(lambda v: isinstance(v, (bool, np.bool_))).any():
+        return frame.reset_index(drop=True)
+    rank = values.map(lambda v: 0 if v is True or v is np.True_ else 1 if v is False or v is np.False_ else 2)
+    return frame.iloc[np.argsort(rank.to_numpy(), kind="stable")].reset_index(drop=True)
 
 
 def title_section(ctx: RegionContext) -> Section:
@@ -111,7 +128,15 @@ def title_section(ctx: RegionContext) -> Section:
         ),
         _meta(n, ctx.data_name),
     )
-    intro = Msg(
+    from .verdict_content import region_verdict, synthetic_banner
+
+    # The summary comes right after the title; the note on hidden cells goes under the contents.
+    return Section("title_block", [*synthetic_banner(n.input_info), header, region_verdict(ctx)])
+
+
+def suppression_note(ctx: RegionContext) -> Msg:
+    """What the page hides and how it shows it (under the contents)."""
+    return Msg(
         N_(
             "Ce rapport décrit les stagiaires des Écoles de la 2e Chance de la région, leurs sorties et la part de "
             "sorties positives, puis compare la région et ses sites au niveau national en tenant compte du profil des "
@@ -120,7 +145,6 @@ def title_section(ctx: RegionContext) -> Section:
         ),
         _marker_args(ctx.min_cell),
     )
-    return Section("title_block", [header, intro])
 
 
 def _marker_args(min_cell: int) -> dict:
@@ -145,8 +169,8 @@ def _meta(national: NationalWork, data_name: str) -> Msg:
 
 def contents_section(ctx: RegionContext) -> Section:
     # "impact" is left out when the page is rendered without comparison data
-    keys = ["headline", "profile", "exits", "trend", "fair", "esf", "impact", "quality", "methods"]
-    return Section("contents", [Contents([(k, SECTION_TITLES[k]) for k in keys])])
+    keys = ["headline", "profile", "exits", "trend", "fair", "esf", "impact", "glossary", "quality", "methods"]
+    return Section("contents", [Contents([(k, SECTION_TITLES[k]) for k in keys]), suppression_note(ctx)])
 
 
 def headline_section(ctx: RegionContext) -> Section:
@@ -173,7 +197,7 @@ def headline_section(ctx: RegionContext) -> Section:
             Column("label", Msg(N_("Périmètre")), "label"),
             Column("n_entries", Msg(N_("Stagiaires entrés")), "int"),
             Column("n_exits", Msg(N_("Sorties")), "int"),
-            Column("n_known", Msg(N_("Sorties à l'issue connue")), "int"),
+            Column("n_known", Msg(N_("Sorties à l’issue connue")), "int"),
             Column("n_positive", Msg(N_("Sorties positives")), "int"),
             Column("rate", Msg(N_("Taux [IC 95 %]")), "rate_ci"),
         ],
@@ -182,12 +206,12 @@ def headline_section(ctx: RegionContext) -> Section:
         ratios={"rate": ("n_positive", "n_known", 1, 100.0)},
         protection={**RATE_PROTECTION, "counts": list(populations), "rows_additive": False},
     )
-    from .alert_content import alert_banner, alerts_of, key_figure_cards, withheld_note
+    from .alert_content import key_figure_cards, withheld_note
 
     meta = ctx.national.meta
     cards = key_figure_cards(_cards(table), meta, ctx.region, ctx.builder)
-    banner = alert_banner(alerts_of(meta, ctx.region))  # unknown outcomes: on the first screen
-    blocks = [Heading(SECTION_TITLES["headline"], "headline"), *banner, cards, *_headline_reading(table)]
+    # the unknown-outcome alerts are on the first screen, in the summary (verdict_content.region_verdict)
+    blocks = [Heading(SECTION_TITLES["headline"], "headline"), cards, *_headline_reading(table)]
     return Section("headline", [*blocks, table, *withheld_note(meta, ctx.region)])
 
 
@@ -210,7 +234,7 @@ def _cards(table) -> Cards:
             Card(
                 Msg(N_("Sorties")),
                 count("n_exits", 0),
-                Msg(N_("dont {n} à l'issue connue"), {"n": count("n_known", 0)}, role="marker"),
+                Msg(N_("dont {n} à l’issue connue"), {"n": count("n_known", 0)}, role="marker"),
                 national(count("n_exits", 1)),
             ),
             Card(
@@ -269,7 +293,7 @@ def profile_section(ctx: RegionContext) -> Section:
     ]
     for variable in PROFILE_VARIABLES:
         part = region[region["variable"] == variable].reset_index(drop=True)
-        part = part[~((part["n"] == 0) & part["code"].isna())].reset_index(drop=True)
+        part = yes_first(part[~((part["n"] == 0) & part["code"].isna())], "code")
         codes = part["code"].map(code_text)
         data = pd.DataFrame(
             {
@@ -306,7 +330,7 @@ def exits_section(ctx: RegionContext) -> Section:
     blocks.append(Heading(Msg(N_("Sorties positives selon le profil")), "exits-subgroups", 3))
     for variable in SUBGROUP_VARIABLES:
         rates = ctx.table(f"by_{variable}")
-        rates = rates[rates["n_known"] > 0].reset_index(drop=True)
+        rates = yes_first(rates[rates["n_known"] > 0], variable)
         data = rates[["n_known", "n_positive", "rate", "ci_low", "ci_high"]].assign(
             label=rates[variable].to_numpy(dtype=object)
         )
@@ -356,14 +380,18 @@ def _exit_mix(ctx: RegionContext) -> list:
         [
             Column("label", Msg(N_("Type de sortie")), "code", code_column="exit_category"),
             Column("n", Msg(N_("Effectif")), "int"),
-            Column("share", Msg(N_("Part (issue connue)")), "pct"),
+            Column("share", Msg(N_("Part (situation connue)")), "pct"),
             Column("national", Msg(N_("Part nationale")), "pct"),
         ],
         data,
         keys={"n": [ctx.key(f"category:{c}") for c in category]},
         ratios={"share": ("n", None, 1, 100.0)},
         note=Msg(
-            N_("Les sorties dont la situation n’est pas renseignée sont comptées à part et hors du calcul des parts.")
+            N_(
+                "Parts calculées sur les sorties dont la situation est connue ; les sorties dont la situation n’est "
+                "pas renseignée sont comptées à part. Les taux de sorties positives portent, eux, sur les sorties à "
+                "l’issue connue (voir le glossaire)."
+            )
         ),
         protection={"counts": ["n"], "rates": {"share": ("n", None)}, "complement": False},
     )
@@ -380,21 +408,67 @@ def _exit_mix(ctx: RegionContext) -> list:
     return [Heading(Msg(N_("Situation à la sortie")), "exit-mix", 3), figure, table]
 
 
+SITES_ORDER_NOTE = N_(
+    "Sites regroupés par école : écoles, puis sites de chaque école, dans l’ordre alphabétique ; ce n’est pas un "
+    "classement."
+)
+
+
+def by_school(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows of sites sorted as the note says: by school, then by site name, grouped small sites last.
+
+    ``frame`` has ``site`` (full name, NA for the grouped small sites) and ``school``; the ``site`` column is
+    replaced by the short name and ``school`` by its text ("" for the grouped row)."""
+    out = frame.copy()
+    out["school"] = out["school"].astype("object").where(out["school"].notna(), "") if "school" in out else ""
+    out["site"] = pd.Series(
+        [short_site(v, c) if isinstance(v, str) else None for v, c in zip(out["site"], out["school"])],
+        index=out.index,
+        dtype="object",
+    )
+    return out.iloc[school_order(out)].reset_index(drop=True)
+
+
+def school_order(frame: pd.DataFrame) -> list[int]:
+    """Positions of ``frame``'s rows by school, then site name (case-insensitive), NA sites last."""
+    site = frame["site"]
+    school = frame["school"] if "school" in frame else pd.Series("", index=frame.index)
+    keys = pd.DataFrame(
+        {
+            "last": site.map(lambda v: not isinstance(v, str)).to_numpy(),
+            "school": school.map(lambda v: v.casefold() if isinstance(v, str) else "").to_numpy(),
+            "site": [short_site(v, c).casefold() if isinstance(v, str) else "" for v, c in zip(site, school)],
+        }
+    )
+    return list(keys.sort_values(["last", "school", "site"], kind="stable").index)
+
+
+def other_sites(k: int, min_cell: int) -> Msg:
+    """The label of the grouped small sites, agreeing with their number."""
+    return Msg(
+        N_("Autre site ({n} site de moins de {m} sorties)"),
+        {"m": min_cell},
+        plural="Autres sites ({n} sites de moins de {m} sorties)",
+        count=k,
+    )
+
+
+def school_column() -> Column:
+    return Column("school", Msg(N_("École")), "text")
+
+
 def _sites_tables(ctx: RegionContext) -> list:
     grouped = ctx.table("sites")
+    grouped = by_school(grouped)
     other = grouped["site"].isna()
     site_codes = grouped["members"].astype(str)
-    grouped["site"] = grouped["site"].map(short_site, na_action="ignore").astype("object")
-    grouped.loc[other, "site"] = [
-        Msg(N_("Autres sites ({k} sites de moins de {m} sorties)"), {"k": int(k), "m": ctx.min_cell})
-        for k in grouped.loc[other, "n_sites"]
-    ]
+    grouped.loc[other, "site"] = [other_sites(int(k), ctx.min_cell) for k in grouped.loc[other, "n_sites"]]
     blocks = [Heading(Msg(N_("Par site")), "exits-sites", 3)]
     blocks.append(
         ctx.builder.table(
             "exits_sites",
             Msg(N_("Sorties positives par site (taux bruts)")),
-            rate_columns(Column("site", Msg(N_("Site")), "label")),
+            [Column("site", Msg(N_("Site")), "label"), school_column(), *rate_columns(None)[1:]],
             grouped,
             keys={
                 c: [ctx.key(p, site=s) for s in site_codes]
@@ -403,9 +477,9 @@ def _sites_tables(ctx: RegionContext) -> list:
             ratios={"rate": ("n_positive", "n_known", 1, 100.0)},
             note=Msg(
                 N_(
-                    "Sites dans l’ordre alphabétique : ce n’est pas un classement. Les taux bruts ne tiennent pas "
-                    "compte du public accueilli ; voir la comparaison équitable."
-                )
+                    "{order} Les taux bruts ne tiennent pas compte du public accueilli ; voir la comparaison équitable."
+                ),
+                {"order": Msg(SITES_ORDER_NOTE)},
             ),
             protection=RATE_PROTECTION,
         )
@@ -420,11 +494,13 @@ def _sites_tables(ctx: RegionContext) -> list:
             Msg(N_("Situation à la sortie par site (effectifs)")),
             [
                 Column("site", Msg(N_("Site")), "label"),
+                school_column(),
                 *[Column(c, Code("exit_category", c), "int") for c in mix_cols],
                 Column("n_exits", Msg(N_("Total")), "int"),
             ],
             grouped,
             keys=keys,
+            note=Msg(SITES_ORDER_NOTE),
             protection={
                 "counts": [*mix_cols, "n_exits"],
                 "rows_additive": True,

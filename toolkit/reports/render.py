@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
 
 from ..i18n import _
-from .content import Alert, Cards, Contents, Definitions, FigureData, Header, Heading, Msg, Section, Table
+from .content import Alert, Cards, Contents, Definitions, FigureData, Header, Heading, Link, Msg, Section, Table
 from .figures import DrawnFigure, draw_figure
 from .words import Words
 
@@ -66,6 +67,8 @@ def render_section(
 
 
 def render_blocks(blocks, words: Words, *, links: Mapping | None = None, skip_anchors=()) -> Rendered:
+    from .content import Verdict  # the summary a page opens with (imported here: one hunk in this module)
+
     views: list[dict] = []
     figures: list[DrawnFigure] = []
     tables: dict[str, pd.DataFrame] = {}
@@ -85,6 +88,15 @@ def render_blocks(blocks, words: Words, *, links: Mapping | None = None, skip_an
             view = _table_view(block, words, links or {})
             tables[block.id] = _published(block, view)
             views.append(view)
+        elif isinstance(block, Verdict):  # the summary a page opens with: its sentences and blocks, wrapped
+            inner = render_blocks(block.blocks, words, links=links, skip_anchors=skip_anchors)
+            figures += inner.figures
+            tables |= inner.tables
+            items = [t for t in (words.msg(m) for m in block.items) if t]
+            views.append(
+                {"type": "verdict", "anchor": block.anchor, "title": words.text(block.title), "items": items}
+                | {"inner": Markup(inner.html)}
+            )
         elif isinstance(block, FigureData):
             drawn = draw_figure(block, words)
             figures.append(drawn)
@@ -106,6 +118,8 @@ def _published(table: Table, view: dict) -> pd.DataFrame:
 
 
 def _simple_view(block, words: Words, skip_anchors) -> dict:
+    from .content import Banner  # the synthetic-data banner
+
     text = words.text
     if isinstance(block, Header):
         return {
@@ -131,8 +145,12 @@ def _simple_view(block, words: Words, skip_anchors) -> dict:
             for c in block.cards
         ]
         return {"type": "cards", "counts": block.counts, "cards": cards}
+    if isinstance(block, Banner):
+        return {"type": "banner", "kind": block.kind, "text": text(block.text)}
     if isinstance(block, Alert):
         return {"type": "alert", "title": text(block.title), "items": [text(m) for m in block.items]}
+    if isinstance(block, Link):
+        return {"type": "link", "href": block.href, "text": text(block.text), "note": text(block.note)}
     if isinstance(block, Definitions):
         items = [(text(term), text(value), text(term) == "SHA-256") for term, value in block.items]
         return {"type": "definitions", "items": items}
@@ -188,7 +206,12 @@ def _cell(table: Table, column, i: int, first: bool, hidden: bool, words: Words,
         return _link_cell(value, links)
     if kind == "limits":
         classes.append("num")
-    return {"header": first and kind in ("label", "code"), "text": text, "classes": " ".join(classes), "title": title}
+    parts = []
+    if kind == "rate_ci" and not hidden and " [" in text:  # on a phone the interval may go under the rate
+        rate, interval = text.split(" [", 1)
+        parts, classes = [rate, "[" + interval], [*classes, "ci"]
+    cell = {"header": first and kind in ("label", "code"), "text": text, "classes": " ".join(classes), "title": title}
+    return {**cell, "parts": parts}
 
 
 def _cell_text(data: pd.DataFrame, column, i: int, value, words: Words) -> str:

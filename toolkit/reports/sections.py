@@ -148,6 +148,9 @@ class RegionReport:
     def esf(self) -> Rendered:
         return self._render("esf")
 
+    def glossary(self) -> Rendered:
+        return self._render("glossary")
+
     def quality(self) -> Rendered:
         return self._render("quality")
 
@@ -188,7 +191,7 @@ class RegionReport:
     def all_sections(self) -> list[Rendered]:
         """Every section in page order (the plain-Python path and tests use it)."""
         names = ["title_block", "contents", "headline", "profile", "exits", "trend", "fair_comparison", "esf"]
-        return [*(getattr(self, n)() for n in names), self.impact(), self.quality(), self.methods()]
+        return [*(getattr(self, n)() for n in names), self.impact(), self.glossary(), self.quality(), self.methods()]
 
 
 def _impact_rendered(out: dict, words: Words) -> Rendered:

@@ -73,6 +73,7 @@ __all__ = [
     "generate_comparison",
     "write_export",
     "default_export_path",
+    "is_synthetic_export",
     "COMPARISON_COVARIATES",
 ]
 
@@ -183,6 +184,18 @@ def _default_stamp() -> dict:
         "settings": settings,
         "file": {"name": f"{DEFAULT_EXPORT_NAME}.csv", "format": "csv", "encoding": "cp1252", "sep": ";"},
     }
+
+
+def is_synthetic_export(path: str | os.PathLike) -> bool:
+    """True when ``path`` was written by :func:`write_export` (the embedded default or an ``e2c synth``
+    export): its ``truth.json`` sidecar, beside it, names this very file. A school's export has none."""
+    path = Path(path)
+    try:
+        truth = json.loads((path.parent / "truth.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    file = truth.get("file") if isinstance(truth, dict) else None
+    return isinstance(file, dict) and file.get("name") == path.name and "seed" in truth
 
 
 def default_export_path(directory: str | os.PathLike = SYNTH_DATA_DIR) -> Path:
