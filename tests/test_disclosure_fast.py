@@ -154,7 +154,7 @@ def test_random_two_way_tables_are_protected(cells):
     assert_protected(pub, frame)
 
 
-@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(n=st.integers(30, 80), seed=st.integers(0, 10_000))
 def test_random_linked_tables_are_protected(n, seed):
     """Regions linked by national totals, sub-tables (positive exits within known exits within sites),

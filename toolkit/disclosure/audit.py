@@ -12,11 +12,13 @@ certify up together (or down) gives a feasible point; every cell that reaches
 its required bound in it is certified, since that point exists. A few rounds
 certify most cells; the others get their own LP, which gives their exact
 bound (a failure, or a certificate). ``exact=True`` computes every interval
-exactly (for reports and benchmarks).
+exactly (for reports and benchmarks). Every LP of a component is solved on one
+HiGHS model that only changes its objective (:class:`.lp.ComponentLP`): a
+bound costs a few simplex pivots from the last optimal basis.
 
 Integers: the LP relaxation's bounds are rounded inwards (``ceil`` of the
 minimum, ``floor`` of the maximum), as tau-argus does. With ``integer=True``
-each bound that decides a cell is recomputed with ``milp``.
+every LP is an integer program (``milp``).
 """
 
 from __future__ import annotations

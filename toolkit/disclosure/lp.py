@@ -35,8 +35,11 @@ class LPSolution:
 
 
 def _highs():
-    import highspy
-
+    """The ``highspy`` module, or ``None`` when it is not installed (then SciPy solves every LP)."""
+    try:
+        import highspy
+    except ImportError:  # pragma: no cover - a declared dependency; slower but the same bounds without it
+        return None
     return highspy
 
 
@@ -55,7 +58,7 @@ class ComponentLP:
         self.A_ub, self.b_ub = sparse.csr_matrix(A_ub), np.asarray(b_ub, dtype=float)
         self.lower = np.asarray(lower, dtype=float)
         self.upper = np.asarray(upper, dtype=float)
-        self.engine = "scipy" if integer else engine
+        self.engine = "scipy" if integer or _highs() is None else engine
         self.integer = integer
         self.n_solved = 0
         self._model = self._build() if self.engine == "highs" else None
