@@ -9,13 +9,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from toolkit.disclosure import SECONDARY_MARKER, CellKey
+from toolkit.disclosure import CellKey
 from toolkit.i18n import use_language
 from toolkit.reports.builder import PageBuilder
 from toolkit.reports.content import Column, FigureData, Header, Msg, Num, Page, Section, Table, dumps, loads
 from toolkit.reports.protect import ReportPublication, protect_publication
 from toolkit.reports.render import render_blocks
-from toolkit.reports.words import Words
+from toolkit.reports.words import HIDDEN_MARKER, Words
 
 MIN_CELL = 11
 HOSTILE = ["<script>alert(1)</script>", "{{ x }}", "{% raw %}", "$x$", "$\\frac{1}{0}$", "a\x07b\x1b[31m", "\"&'"]
@@ -96,7 +96,7 @@ def test_hidden_cells_render_as_markers_and_figures_drop_them(batch):
 
     report = RegionReport(national.content.pages["La Réunion"], national.content.publication)
     html = "".join(s.html for s in report.all_sections())
-    assert "&lt; 11" in html and f">{SECONDARY_MARKER}<" in html
+    assert "&lt; 11" not in html and f">{HIDDEN_MARKER}<" in html  # one marker for every hidden cell
     fair = report.fair_comparison()
     drawn = fair.figures[0].points
     tables = national.content.pages["La Réunion"].section("fair_comparison").tables()
@@ -205,12 +205,13 @@ def test_a_hidden_number_takes_its_sentence_with_it():
     fallback = Msg("détail non publié")
     shown = Msg("la région compte {n} sorties positives", {"n": Num(5, "int", key=key)}, fallback=fallback)
     assert words.msg(shown) == "détail non publié"
-    assert words.msg(Msg("{n}", {"n": Num(5, "int", key=key)}, role="marker")) == "< 11"
+    assert words.msg(Msg("{n}", {"n": Num(5, "int", key=key)}, role="marker")) == HIDDEN_MARKER
     assert words.msg(Msg("{n}", {"n": Num(30, "int", key=CellKey.of("x"))})) == "30"
 
 
-def test_secondary_cells_show_s_not_a_false_small_marker():
-    """Secondary suppression hides a cell of 30: it shows "s", not "< 11" (which would be false)."""
+def test_small_and_secondary_cells_show_the_same_marker():
+    """Secondary suppression hides a cell of 30: it shows "s" like the small cell, with the same tooltip
+    (a marker telling them apart would tell the reader which hidden cell is small)."""
     publication = ReportPublication(min_cell=MIN_CELL)
     builder = PageBuilder(publication, "p", MIN_CELL)
     data = pd.DataFrame({"site": list("abcd"), "n": [120, 4, 30, 57]})
@@ -224,8 +225,8 @@ def test_secondary_cells_show_s_not_a_false_small_marker():
     )
     protect_publication(publication, [Page("p", Msg("p"), [Section("s", [table])])], MIN_CELL)
     rendered = render_blocks([table], Words(publication, MIN_CELL))
-    assert rendered.tables["t"]["Sorties"].tolist() == ["120", "< 11", "s", "57"]
-    assert rendered.html.count("Secret statistique : moins de 11") == 1
+    assert rendered.tables["t"]["Sorties"].tolist() == ["120", "s", "s", "57"]
+    assert rendered.html.count("Secret statistique : valeur non diffusée (moins de 11 stagiaires") == 2
 
 
 def test_regions_with_too_few_exits_are_left_out_of_the_regions_figure():
@@ -306,8 +307,8 @@ def test_cards_and_tables_agree_on_hidden_cells():
     )
     publication.hidden.add(CellKey.of("exits", region="Corse"))
     words = Words(publication, MIN_CELL)
-    assert render_blocks([table], words).tables["t"]["n"].tolist() == ["< 11"]
-    assert words.arg(Num(5, "int", key=CellKey.of("exits", region="Corse"))) == "< 11"
+    assert render_blocks([table], words).tables["t"]["n"].tolist() == [HIDDEN_MARKER]
+    assert words.arg(Num(5, "int", key=CellKey.of("exits", region="Corse"))) == HIDDEN_MARKER
 
 
 def test_the_fast_path_of_protection_never_skips_a_table_that_needs_hiding():

@@ -16,7 +16,10 @@ from . import __version__
 from .errors import E2CError, console_text
 from .i18n import _, check_lang, ngettext, set_language, use_language
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "EXIT_DISCLOSURE"]
+
+# `e2c reports`: the attacker's audit refused the batch (a hidden cell could be recovered); no page written.
+EXIT_DISCLOSURE = 4
 
 
 def _describe_input(path: Path) -> None:
@@ -97,6 +100,7 @@ def _cmd_synth(args: argparse.Namespace) -> int:
 
 def _cmd_reports(args: argparse.Namespace) -> int:
     from .datasets import resolve_data_path
+    from .disclosure import DisclosureError
     from .reports import BatchInterrupted, build_reports
 
     path = resolve_data_path(args.data)
@@ -124,6 +128,9 @@ def _cmd_reports(args: argparse.Namespace) -> int:
 
         gc.freeze()  # nothing is left to clean: spare the exit a full collection (seconds on a large heap)
         return 128 + int(exc.signum)
+    except DisclosureError as exc:  # the audit gate: the batch is not published, its own exit status
+        print(console_text(_("Erreur : {message}", message=exc)), file=sys.stderr)
+        return EXIT_DISCLOSURE
     ok = [r for r in result.regions if r.status == "ok"]
     failed = [r for r in result.regions if r.status != "ok"]
     print(ngettext("{n} rapport écrit dans {out}", "{n} rapports écrits dans {out}", len(ok), out=result.out_dir))
@@ -311,6 +318,11 @@ def build_parser() -> argparse.ArgumentParser:
         "e2c reports --regions Bretagne 53 --lang en",
         "e2c reports --data data/processed/propre.parquet --out reports",
         "e2c reports --regions Île-de-France --pdf",
+    )
+    p.epilog += "\n\n" + _(
+        "Codes de sortie : 0 rapports écrits ; 1 une région en échec ; 2 erreur (données, paramètres) ; "
+        "{code} publication refusée par l’audit du secret statistique (aucune page écrite) ; 130 interrompu.",
+        code=EXIT_DISCLOSURE,
     )
     p.add_argument("--data", help=_("export ou Parquet de « e2c clean --out » (défaut : data/raw/ ou synthétique)"))
     p.add_argument("--mapping", help=_("fichier YAML de correspondance (défaut : <export>.mapping.yml s'il existe)"))

@@ -566,6 +566,7 @@ def _finish(national, results, out_dir, workspace, recorded, timings, figure, t0
     manifest = write_manifest(
         out_dir / "manifest.json", period=period, parameters=recorded, results=results,
         input_info=national.input_info, template=opts["template"], timings=timings, index=index,
+        disclosure=national.content.audit,  # the audit gate's summary (cells, hidden, intervals, seconds)
     )  # fmt: skip
     batch = BatchResult(
         out_dir=out_dir, period=period, regions=results, index=index, manifest=manifest, timings=timings,

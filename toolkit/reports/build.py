@@ -19,7 +19,7 @@ from pathlib import Path
 
 from ..config import DEFAULT_MIN_CELL
 from ..errors import ReportError
-from ..i18n import N_
+from ..i18n import N_, _
 from .alert_content import withhold_rates
 from .builder import PageBuilder
 from .content import Page, dumps, loads
@@ -27,7 +27,7 @@ from .esf_content import esf_section
 from .fair_content import fair_section, methods_section, quality_section
 from .index_content import index_content
 from .national import NationalWork, compute_national
-from .protect import ReportPublication, protect_publication
+from .protect import ReportPublication, audit_gate, protect_publication
 from .region_content import (
     RegionContext,
     contents_section,
@@ -66,6 +66,7 @@ class BatchContent:
     publication: ReportPublication
     skipped: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
+    audit: dict = field(default_factory=dict)  # the attacker's audit summary (:func:`.protect.audit_gate`)
 
 
 def region_page(national: NationalWork, region: str, builder: PageBuilder, *, comparison: bool = False) -> Page:
@@ -92,9 +93,21 @@ def _report_title_msg(region: str, period: str):
 
 
 def build_content(
-    national: NationalWork, min_cell: int = DEFAULT_MIN_CELL, *, comparison: bool = False, linked: bool = False
+    national: NationalWork, min_cell: int = DEFAULT_MIN_CELL, *, comparison: bool = False, linked: bool = True
 ) -> BatchContent:
-    """The content of every region with at least ``min_cell`` trainees and of the index, protected."""
+    """The content of every region with at least ``min_cell`` trainees and of the index, protected and audited.
+
+    ``linked`` (the default): the hidden cells are chosen over the whole publication (linked tables,
+    :func:`toolkit.disclosure.protect_publication`) and the attacker's audit (:func:`.protect.audit_gate`)
+    then checks every page of the batch as it will be published; its summary is ``BatchContent.audit``.
+    ``linked=False`` applies the per-table rules only, with no audit: for tests and benchmarks, never for a
+    batch that is published.
+
+    Raises
+    ------
+    DisclosureError
+        The audit finds a hidden cell that the published pages pin down (the message names the cell).
+    """
     t0 = time.perf_counter()
     publication = ReportPublication(min_cell=int(min_cell))
     pages, skipped = {}, {}
@@ -110,12 +123,21 @@ def build_content(
             national, region, PageBuilder(publication, region, int(min_cell)), comparison=comparison
         )
     index = index_content(national, PageBuilder(publication, "index", int(min_cell)))
-    # Linked-table protection with the attacker's LP audit (toolkit.disclosure) needs the trainee-level frame,
-    # kept in memory when the national work was just computed; opt-in until it meets the batch's time budget.
+    everything = [*pages.values(), index]
+    # Linked-table protection and the attacker's audit need the trainee-level frame, kept in memory when the
+    # national work was just computed.
     frame = getattr(national, "frame", None) if linked else None
-    protect_publication(publication, [*pages.values(), index], int(min_cell), frame=frame)
-    withhold_rates(publication, national.meta, national.regions)  # over 50 % unknown: no rate published
-    return BatchContent(pages, index, publication, skipped, time.perf_counter() - t0)
+    if linked and frame is None:
+        raise ReportError(_("Protection des cellules impossible : les données individuelles du lot sont absentes."))
+    # Linked protection chooses the secondary cells itself (measured: the per-table rules first hid one cell
+    # more on a 5,900-trainee export and took longer); the O/E rule of the fair comparison still applies.
+    protect_publication(publication, everything, int(min_cell), frame=frame, table_rules=frame is None)
+    audit = audit_gate(publication, everything, frame, int(min_cell)) if linked else {}
+    # Over 50 % unknown outcomes: no rate published. Withholding hides more cells after the audit: hiding
+    # only widens the attacker's intervals of the audited cells, and a withheld count (0 or at least
+    # min_cell: smaller ones are hidden and audited already) is hidden for its quality, not for secrecy.
+    withhold_rates(publication, national.meta, national.regions)
+    return BatchContent(pages, index, publication, skipped, time.perf_counter() - t0, audit)
 
 
 def save_content(content: BatchContent, work_dir: Path) -> Path:
@@ -176,7 +198,8 @@ def prepare_national(
     when given) or the Parquet that ``e2c clean --out`` writes. ``comparison``: the impact design's file,
     whose name and SHA-256 go in ``national.meta["comparison"]`` (the pages' provenance).
     Returns the :class:`NationalWork`, its ``content`` (:class:`BatchContent`)
-    set and written under ``work_dir``.
+    set and written under ``work_dir``. Raises :class:`~toolkit.disclosure.DisclosureError`
+    (nothing written) when the batch fails the attacker's audit (:func:`build_content`).
     """
     national = compute_national(
         data,

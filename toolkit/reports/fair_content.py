@@ -128,7 +128,7 @@ def _fair_table(ctx: RegionContext, mine: pd.DataFrame, small: np.ndarray):
             Column("observed", Msg(N_("Positives observées")), "int"),
             Column("expected", Msg(N_("Attendues")), "number", follows="observed"),
             Column("oe_ratio", Msg(N_("O/A")), "number", 2),
-            Column("limits", Msg(N_("Limites à 95 %")), "limits", 2, pair=("lower95", "upper95")),
+            Column("limits", Msg(N_("Limites à 95 %")), "limits", 2, follows="oe_ratio", pair=("lower95", "upper95")),
             Column("reading", Msg(N_("Lecture")), "msg", follows="oe_ratio"),
         ],
         table.assign(limits=None),
@@ -353,12 +353,10 @@ def methods_section(ctx: RegionContext) -> Section:
             Msg(
                 N_(
                     "Aucune donnée individuelle ni identifiant. Toute cellule de moins de {min_cell} stagiaires est "
-                    "masquée "
-                    "(« {marker} »), avec masquage secondaire (« {secondary} ») pour qu’aucune cellule ne se déduise "
-                    "des "
-                    "totaux ; les taux sur moins de ce seuil ne sont pas publiés ; les petits sites sont regroupés et "
-                    "absents "
-                    "des graphiques ; les autres régions n’apparaissent qu’agrégées."
+                    "masquée, ainsi que les cellules dont elle se déduirait, toutes avec la même marque (« {marker} ») "
+                    "; avant publication, un audit vérifie qu’aucune cellule masquée ne se reconstitue à partir de "
+                    "l’ensemble des pages du lot ; les taux sur moins de ce seuil ne sont pas publiés ; les petits "
+                    "sites sont regroupés et absents des graphiques ; les autres régions n’apparaissent qu’agrégées."
                 ),
                 _marker_args(ctx.min_cell),
             ),

@@ -55,12 +55,14 @@ def write_manifest(
     timings: Mapping | None = None,
     index: str | os.PathLike | None = None,
     status: str | None = None,
+    disclosure: Mapping | None = None,
 ) -> Path:
     """Write ``manifest.json`` (atomically): parameters, input SHA-256, the comparison file's name and
     SHA-256 (``comparison``, when ``parameters["comparison"]`` names one), toolkit version, template
     checksum, checksum/timing/status of every page (and of its ESF+ CSV, ``esf_csv``), and
     ``finished``: the regions whose page is complete. ``status``: ``ok`` or
-    ``failed`` from the regions' statuses unless given (``interrupted``)."""
+    ``failed`` from the regions' statuses unless given (``interrupted``). ``disclosure``: the summary of
+    the attacker's audit that the batch passed (:func:`toolkit.reports.protect.audit_gate`)."""
     path = Path(path)
     base = path.parent
     regions = []
@@ -86,6 +88,7 @@ def write_manifest(
         "n_failed": sum(r["status"] != "ok" for r in regions),
         "regions": regions,
         "index": ({"path": os.path.relpath(index, base), "sha256": _sha256_file(Path(index))} if index else None),
+        "disclosure": dict(disclosure or {}),
     }
     write_atomic(path, json.dumps(manifest, ensure_ascii=False, indent=2, default=str).encode("utf-8"))
     return path

@@ -78,7 +78,10 @@ class RegionContext:
         return self.national.region_table(name, self.region)
 
     def key(self, population: str, **where: object) -> CellKey:
-        return CellKey.of(population, region=self.region, **{k: code_text(v) for k, v in where.items()})
+        codes = {k: code_text(v) for k, v in where.items()}  # a group of sites "a|b" counts any of its sites
+        return CellKey.of(
+            population, region=self.region, **{k: c.split("|") if "|" in c else c for k, c in codes.items()}
+        )
 
     def source(self) -> Msg:
         return Msg(N_("Source : export des écoles ({data}), traitement boîte à outils E2C"), {"data": self.data_name})
@@ -137,18 +140,17 @@ def suppression_note(ctx: RegionContext) -> Msg:
         N_(
             "Ce rapport décrit les stagiaires des Écoles de la 2e Chance de la région, leurs sorties et la part de "
             "sorties positives, puis compare la région et ses sites au niveau national en tenant compte du profil des "
-            "jeunes accueillis. Aucun chiffre ne porte sur moins de {min_cell} stagiaires : les cellules plus petites "
-            "sont masquées (« {marker} » ; « {secondary} » : cellule masquée pour qu’une plus petite ne se déduise pas "
-            "des totaux)."
+            "jeunes accueillis. Aucun chiffre ne porte sur moins de {min_cell} stagiaires : les cellules plus petites, "
+            "et celles dont elles se déduiraient, sont masquées (« {marker} »)."
         ),
         _marker_args(ctx.min_cell),
     )
 
 
 def _marker_args(min_cell: int) -> dict:
-    from ..disclosure import SECONDARY_MARKER, suppression_marker
+    from .words import HIDDEN_MARKER  # one marker for every hidden cell, small or not
 
-    return {"min_cell": min_cell, "marker": suppression_marker(min_cell), "secondary": SECONDARY_MARKER}
+    return {"min_cell": min_cell, "marker": HIDDEN_MARKER}
 
 
 def _meta(national: NationalWork, data_name: str) -> Msg:

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..disclosure import SECONDARY_MARKER, CellKey, Ratio, suppression_marker
+from ..disclosure import CellKey, Ratio
 from ..formatting import column_label, fmt_date, fmt_int, fmt_number, fmt_pct, fmt_rate_ci
 from ..i18n import _, current_language
 from .content import Code, Msg, Num
 
-__all__ = ["Words", "lower_first"]
+__all__ = ["Words", "lower_first", "HIDDEN_MARKER"]
+
+# The one marker of a hidden cell ("secret statistique", as INSEE writes it).
+HIDDEN_MARKER = "s"
 
 
 def lower_first(text: str) -> str:
@@ -48,16 +51,17 @@ class Words:
     def num_hidden(self, num: Num) -> bool:
         return self.hidden(num.key) or self.hidden(num.ratio)
 
-    def marker(self, value: object, count: bool) -> str:
-        """ "< 11" for a small count, "s" for any other hidden cell."""
-        small = count and not _missing(value) and float(value) < self.min_cell
-        return suppression_marker(self.min_cell) if small else SECONDARY_MARKER
+    def marker(self, value: object = None, count: bool = False) -> str:
+        """The one marker of every hidden cell, small or not (:data:`HIDDEN_MARKER`): a marker that told
+        "small" from "hidden to protect a small one" would tell the reader which hidden cells are under the
+        threshold. ``value`` and ``count`` are accepted for the callers and not used."""
+        return HIDDEN_MARKER
 
-    def marker_title(self, value: object, count: bool) -> str:
-        if count and not _missing(value) and float(value) < self.min_cell:
-            return _("Secret statistique : moins de {min_cell}", min_cell=self.min_cell)
+    def marker_title(self, value: object = None, count: bool = False) -> str:
+        """The tooltip of every hidden cell (the same for all, like the marker)."""
         return _(
-            "Secret statistique : masquée pour qu’aucune cellule de moins de {min_cell} ne se déduise des totaux",
+            "Secret statistique : valeur non diffusée (moins de {min_cell} stagiaires, ou déductible d’une telle "
+            "valeur)",
             min_cell=self.min_cell,
         )
 
