@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -123,8 +124,8 @@ def test_imbalance_after_adjustment_is_flagged_in_words(clear_effect):
 
 def test_analysed_groups_are_accounted_for_against_independent_count():
     frame = simulate(900, 5, effect=0.5)
-    frame.loc[frame.index[:37], "outcome"] = np.nan
-    frame.loc[frame.index[37:50], "age_at_entry"] = pd.NA
+    frame.loc[frame.index[:120], "outcome"] = np.nan
+    frame.loc[frame.index[120:200], "age_at_entry"] = pd.NA
     out = impact_section(frame, COVARIATES, figures=False)
     res = out["result"]
     t = frame["treated"] == 1
@@ -143,6 +144,37 @@ def test_analysed_groups_are_accounted_for_against_independent_count():
     verb = "est laissé" if n_out < 2 else "sont laissés"
     assert f"Sur {int(t.sum())} stagiaires E2C, {n_out} {verb} de côté" in sentence
     assert f"{(t & unknown).sum()} sans issue connue" in sentence
+
+
+def _left_out_counts(frame: pd.DataFrame, res) -> dict:
+    groups = group_accounting(frame, res, "treated", "outcome", COVARIATES)
+    return {(g, c): int(groups.loc[g, c]) for g in groups.index for c in ("outcome_unknown", "covariate_missing")}
+
+
+def test_small_counts_of_rows_left_out_are_never_printed():
+    """Fewer than 11 rows left out for a reason: the reasons are named, no count and no group total is
+    printed (total − analysed would give the small count back); large counts are printed in full."""
+    frame = simulate(900, 5, effect=0.5)
+    frame.loc[frame.index[:120], "outcome"] = np.nan
+    treated_rows = frame.index[(frame["treated"] == 1) & frame["outcome"].notna()]
+    frame.loc[treated_rows[:4], "age_at_entry"] = pd.NA  # 4 treated with a missing characteristic
+    out = impact_section(frame, COVARIATES, figures=False)
+    res = out["result"]
+    counts = _left_out_counts(frame, res)
+    assert counts[("treated", "covariate_missing")] == 4 and counts[("treated", "outcome_unknown")] >= 11
+    sentence = out["text"][1].replace("\u00a0", " ")
+    n_treated_rows = int((frame["treated"] == 1).sum())
+    assert "D'autres stagiaires E2C sont laissés de côté (sans issue connue ; une caractéristique" in sentence
+    assert "leur nombre n'est pas publié" in sentence
+    assert f"Sur {n_treated_rows} stagiaires E2C" not in sentence
+    assert f"{counts[('treated', 'outcome_unknown')]} sans issue connue" not in sentence.split("D'autres")[1]
+    numbers = [int(x.replace("\u202f", "")) for x in re.findall(r"\d[\d\u202f]*", sentence.replace("E2C", ""))]
+    assert not [n for n in numbers if 1 <= n < 11], sentence
+    control = counts[("control", "outcome_unknown")]
+    assert control >= 11 and f"{control} sans issue connue" in sentence  # the comparison side is printed
+    with use_language("en"):
+        english = impact_section(frame, COVARIATES, figures=False)["text"][1].replace("\u00a0", " ")
+    assert "Other E2C trainees are left out (outcome unknown; a characteristic at entry is missing)" in english
 
 
 def test_impact_result_shows_a_french_table_with_its_reading(null_effect, clear_effect):

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..config import DEFAULT_MIN_CELL
 from ..formatting import fmt_int, fmt_number
 from ..i18n import _, ngettext
 
@@ -107,54 +108,60 @@ def group_accounting(frame: pd.DataFrame, res, treatment: str, outcome: str, cov
     return pd.DataFrame.from_dict(rows, orient="index")
 
 
-def _left_out(row: pd.Series, treated: bool) -> list[str]:
-    parts = []
-    if row["outcome_unknown"]:
-        parts.append(
-            ngettext(
-                "{k} sans issue connue",
-                "{k} sans issue connue",
-                row["outcome_unknown"],
-                k=fmt_int(row["outcome_unknown"]),
-            )
-        )
-    if row["covariate_missing"]:
-        n = row["covariate_missing"]
-        parts.append(
-            ngettext(
-                "{k} dont une caractéristique à l'entrée manque",
-                "{k} dont une caractéristique à l'entrée manque",
-                n,
-                k=fmt_int(n),
-            )
-        )
-    if row["outside_support"]:
-        n = row["outside_support"]
-        parts.append(
-            ngettext(
-                "{k} hors du support commun (sans profil comparable dans l'autre groupe)",
-                "{k} hors du support commun (sans profil comparable dans l'autre groupe)",
-                n,
-                k=fmt_int(n),
-            )
-        )
-    if row["trimmed"]:
-        n = row["trimmed"]
-        parts.append(ngettext("{k} écarté pour poids extrême", "{k} écartés pour poids extrême", n, k=fmt_int(n)))
-    if treated and row["unmatched"]:
-        n = row["unmatched"]
-        parts.append(
-            ngettext(
-                "{k} sans jeune de comparaison assez proche",
-                "{k} sans jeune de comparaison assez proche",
-                n,
-                k=fmt_int(n),
-            )
-        )
-    return parts
+_REASONS = ("outcome_unknown", "covariate_missing", "outside_support", "trimmed", "unmatched")
 
 
-def _groups_sentence(groups: pd.DataFrame) -> str:
+def _reason_count(column: str, n: int) -> str:
+    k = fmt_int(n)
+    if column == "outcome_unknown":
+        return ngettext("{k} sans issue connue", "{k} sans issue connue", n, k=k)
+    if column == "covariate_missing":
+        return ngettext(
+            "{k} dont une caractéristique à l'entrée manque", "{k} dont une caractéristique à l'entrée manque", n, k=k
+        )
+    if column == "outside_support":
+        return ngettext(
+            "{k} hors du support commun (sans profil comparable dans l'autre groupe)",
+            "{k} hors du support commun (sans profil comparable dans l'autre groupe)",
+            n,
+            k=k,
+        )
+    if column == "trimmed":
+        return ngettext("{k} écarté pour poids extrême", "{k} écartés pour poids extrême", n, k=k)
+    return ngettext("{k} sans jeune de comparaison assez proche", "{k} sans jeune de comparaison assez proche", n, k=k)
+
+
+def _reason_name(column: str) -> str:
+    names = {
+        "outcome_unknown": _("sans issue connue"),
+        "covariate_missing": _("une caractéristique à l'entrée manque"),
+        "outside_support": _("hors du support commun (sans profil comparable dans l'autre groupe)"),
+        "trimmed": _("poids extrême"),
+        "unmatched": _("sans jeune de comparaison assez proche"),
+    }
+    return names[column]
+
+
+def _left_out(row: pd.Series, treated: bool, min_cell: int) -> tuple[list[str], bool]:
+    """The reasons rows were left out, and whether every count is publishable.
+
+    A count from 1 to ``min_cell - 1`` is never printed. When one is, the reasons are named without
+    counts, and the caller drops the group's total too: total − analysed − the other reasons would
+    give the small count back.
+    """
+    reasons = [c for c in _REASONS if row[c] and (treated or c != "unmatched")]
+    publishable = all(int(row[c]) >= min_cell for c in reasons)
+    if not publishable:
+        return [_reason_name(c) for c in reasons], False
+    parts = [_reason_count(c, int(row[c])) for c in reasons]
+    return parts, True
+
+
+def _list_separator() -> str:
+    return _("\u00a0; ")  # French typography: a no-break space before the semicolon
+
+
+def _groups_sentence(groups: pd.DataFrame, min_cell: int) -> str:
     treated, control = groups.loc["treated"], groups.loc["control"]
     text = _(
         "Sont analysés {treated} et {control}, au profil comparable à l'entrée.",
@@ -172,10 +179,26 @@ def _groups_sentence(groups: pd.DataFrame) -> str:
         ),
     )
     for row, treated_side in ((treated, True), (control, False)):
-        parts = _left_out(row, treated_side)
+        parts, publishable = _left_out(row, treated_side, min_cell)
         if not parts:
             continue
         n_out = int(row["n_rows"] - row["n_analysed"])
+        if not publishable or n_out < min_cell:
+            reasons = _list_separator().join(parts)
+            text += " " + (
+                _(
+                    "D'autres stagiaires E2C sont laissés de côté ({reasons}) ; leur nombre n'est pas publié "
+                    "(secret statistique).",
+                    reasons=reasons,
+                )
+                if treated_side
+                else _(
+                    "D'autres jeunes du groupe de comparaison sont laissés de côté ({reasons}) ; leur nombre "
+                    "n'est pas publié (secret statistique).",
+                    reasons=reasons,
+                )
+            )
+            continue
         n_rows = int(row["n_rows"])
         if treated_side:
             total = ngettext("{k} stagiaire E2C", "{k} stagiaires E2C", n_rows, k=fmt_int(n_rows))
@@ -189,7 +212,7 @@ def _groups_sentence(groups: pd.DataFrame) -> str:
             n_out,
             total=total,
             out=fmt_int(n_out),
-            reasons="\u00a0; ".join(parts),
+            reasons=_list_separator().join(parts),
         )
         text += " " + head
     return text
@@ -275,8 +298,13 @@ def _sensitivity_sentence(claims: Claims, covariates: str) -> str:
     return assumption + " " + detail
 
 
-def claim_sentences(res, claims: Claims, groups: pd.DataFrame, covariates: str, label, scale: float) -> list[str]:
-    """The paragraphs of the section: estimate and verdict, who is analysed, balance, sensitivity."""
+def claim_sentences(
+    res, claims: Claims, groups: pd.DataFrame, covariates: str, label, scale: float, *, min_cell: int = DEFAULT_MIN_CELL
+) -> list[str]:
+    """The paragraphs of the section: estimate and verdict, who is analysed, balance, sensitivity.
+
+    No count from 1 to ``min_cell - 1`` is printed (the rows left out, by reason).
+    """
 
     def signed(value: float) -> str:
         text = fmt_number(value * scale, decimals=1)
@@ -287,7 +315,7 @@ def claim_sentences(res, claims: Claims, groups: pd.DataFrame, covariates: str, 
     estimate = " ".join(estimate.split())  # no double space when there is no unit
     return [
         estimate,
-        _groups_sentence(groups),
+        _groups_sentence(groups, min_cell),
         _balance_sentence(claims, label),
         _sensitivity_sentence(claims, covariates),
     ]

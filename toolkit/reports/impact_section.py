@@ -224,7 +224,9 @@ def _groups_table(groups: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def _sentences(res: ATTResult, claims: Claims, groups: pd.DataFrame, covariates: list[str], scale: float) -> list[str]:
+def _sentences(
+    res: ATTResult, claims: Claims, groups: pd.DataFrame, covariates: list[str], scale: float, min_cell: int
+) -> list[str]:
     if res.outcome_type == "binary":
         rate_t, rate_c = fmt_pct(res.mean_treated), fmt_pct(res.mean_control_counterfactual)
     else:
@@ -239,7 +241,7 @@ def _sentences(res: ATTResult, claims: Claims, groups: pd.DataFrame, covariates:
     )
     names = [column_label(c) for c in covariates]
     names = [n[0].lower() + n[1:] if len(n) > 1 and n[1].islower() else n for n in names]  # keep QPV, RQTH
-    estimate, *rest = claim_sentences(res, claims, groups, ", ".join(names), covariate_label, scale)
+    estimate, *rest = claim_sentences(res, claims, groups, ", ".join(names), covariate_label, scale, min_cell=min_cell)
     return [rates + " " + estimate, *rest]
 
 
@@ -351,6 +353,6 @@ def impact_section(
         "claims": claims,
         "by": by_table,
         "figures": _figures(res, by, by_table) if figures else {},
-        "text": _sentences(res, claims, groups, covariates, scale),
+        "text": _sentences(res, claims, groups, covariates, scale, min_cell),
         "glossary": impact_glossary(res),
     }
