@@ -338,7 +338,12 @@ def test_pdf_without_chromium_is_a_clear_error_and_the_html_is_written(tmp_path,
     out = tmp_path / "out"
     result = build_reports(small_raw, out=out, regions=["Bretagne"], template=template, progress=False, pdf=True)
     assert result.ok and result.pdfs == []
-    assert sorted(p.name for p in result.out_dir.iterdir()) == ["bretagne.html", "index.html", "manifest.json"]
+    assert sorted(p.name for p in result.out_dir.iterdir()) == [
+        "bretagne-fse.csv",
+        "bretagne.html",
+        "index.html",
+        "manifest.json",
+    ]
     error = result.pdf_error
     assert error and str(result.out_dir / "bretagne.pdf") in error, error
     assert "apt-get install chromium" in error and "playwright" in error and "HTML" in error, error

@@ -193,7 +193,8 @@ def _assert_nothing_unsuppressed_left(batch: Batch, out: Path) -> None:
     assert not batch.workspaces(), "private work folder left behind"
     files = [p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()]
     for name in files:
-        assert name == ".e2c-batch.lock" or name.endswith((".html", "/manifest.json")), files
+        # published files only: pages, the manifest, the ESF+ CSVs (written with the page's hidden cells)
+        assert name == ".e2c-batch.lock" or name.endswith((".html", "/manifest.json", "-fse.csv")), files
         assert not Path(name).name.startswith(".") or name == ".e2c-batch.lock", files  # no page fragment
 
 

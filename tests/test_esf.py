@@ -418,7 +418,8 @@ def test_every_esf_cell_of_a_page_counts_the_trainees_its_key_names(tmp_path):
     keys = [k for k in publication.counts if any("/esf" in where for where in publication.appearances[k])]
     assert any(k.population == "esf:EECR04" and dict(k.where).get("exit_year") for k in keys)
     assert any(dict(k.where).get("esf_eecr04_step") == "late_start" for k in keys)
-    support, size = key_supports(keys, national.frame)
+    support, size, trainee_counts = key_supports(keys, national.frame)
+    assert trainee_counts.all()  # every ESF+ cell counts trainees, so the audit relates it to the others
     counted = np.asarray(support @ size).ravel().round().astype(int)
     wrong = [(str(k), publication.counts[k], int(v)) for k, v in zip(keys, counted) if publication.counts[k] != v]
     assert not wrong

@@ -196,9 +196,6 @@ class RegionReport:
 
 def _impact_rendered(out: dict, words: Words) -> Rendered:
     """The impact estimate's sentences, table and balance figure (text made by the impact section)."""
-    import base64
-    import io
-
     import pandas as pd
 
     from .content import Column, Table
@@ -214,16 +211,17 @@ def _impact_rendered(out: dict, words: Words) -> Rendered:
     html = rendered.html
     love = out["figures"].get("love")
     if love is not None:
-        buffer = io.BytesIO()
-        love.savefig(buffer, format="png", dpi=110, bbox_inches="tight", facecolor="white")
+        from .figures import svg_data_uri
+
+        src, width, height = svg_data_uri(love)  # vector, like every other figure of the page
         alt = getattr(love, "alt_text", None) or _(
             "Graphique d’équilibre : écarts standardisés des caractéristiques avant et après pondération."
         )
         view = {
-            "src": "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii"),
+            "src": src,
             "alt": alt,
-            "width": int(love.get_size_inches()[0] * 110),
-            "height": int(love.get_size_inches()[1] * 110),
+            "width": width,
+            "height": height,
             "caption": _("Équilibre des caractéristiques entre stagiaires et groupe de comparaison."),
         }
         from .render import _env
