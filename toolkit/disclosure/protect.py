@@ -7,14 +7,21 @@ by the standard. Each round audits only what is new or still failing: hiding
 a cell turns an equation into an unknown, which can only widen the
 intervals of the others. For a failing quantity the LP's multipliers name
 the published relations that pin it; one of their published cells, the
-smallest (information loss counted in trainees, tau-argus's default cost),
-is hidden. Zeros are never hidden (a hidden cell is then known to be at
-least 1, which the audit assumes).
+cheapest, is hidden. Zeros are never hidden (a hidden cell is then known to
+be at least 1, which the audit assumes).
+
+**Cost.** As in tau-argus, each cell has a cost of hiding it, and the
+cheapest candidate is hidden (ties: the smaller value, then the first key).
+By default the cost is the cell's value in trainees (tau-argus's default
+cost); a caller may give its own per-cell cost (``cost=``), e.g. a high cost
+for the figures a reader looks for first (:func:`toolkit.reports.protect.report_costs`).
+Small counts (1 to ``min_cell`` - 1) are hidden whatever their cost.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -28,7 +35,19 @@ from .cells import CellKey, Publication
 from .relations import AttackerSystem, Relations, apply_hidden, find_relations
 from .tables import DisclosureError
 
-__all__ = ["ProtectionResult", "protect_publication", "audit_publication", "describe_target"]
+__all__ = [
+    "ProtectionResult",
+    "protect_publication",
+    "audit_publication",
+    "describe_target",
+    "cell_costs",
+    "LAST_RESORT",
+]
+
+# A cell whose cost of hiding is at least this is a last resort: hidden only for a relation or a failing
+# quantity that no cheaper cell protects (:func:`_cover`), and a cell whose hiding would force one costs
+# more (:func:`_forcing`).
+LAST_RESORT = 1e9
 
 
 @dataclass
@@ -141,31 +160,98 @@ def _candidates(system: AttackerSystem, failure: TargetInterval, names: dict, re
     return [int(k) for k in np.flatnonzero(neighbours & usable)]
 
 
-def _structural_pass(relations, hidden: np.ndarray) -> np.ndarray:
+def cell_costs(keys: list[CellKey], values: np.ndarray, cost=None) -> np.ndarray:
+    """The cost of hiding each key (aligned with ``keys``): ``cost`` as given (a mapping from keys, whose missing
+    keys cost their value, or an array aligned with ``keys``), the value in trainees when ``None``. Zeros cost
+    ``inf``: they are never hidden."""
+    values = np.asarray(values, dtype=float)
+    if cost is None:
+        out = values.copy()
+    elif isinstance(cost, Mapping):
+        out = np.array([float(cost.get(k, v)) for k, v in zip(keys, values)], dtype=float)
+    else:
+        out = np.asarray(cost, dtype=float)
+        if out.shape != values.shape:
+            raise ValueError(f"cost has {out.size} entries for {values.size} keys")
+    if np.isnan(out).any() or (out < 0).any():
+        raise ValueError("cost must be non-negative numbers")
+    return np.where(values > 0, out, np.inf)
+
+
+def _cheapest(cols: np.ndarray, cost: np.ndarray, values: np.ndarray) -> int:
+    """The cheapest of ``cols`` (ties: the smaller value, then the first key)."""
+    order = np.lexsort((cols, values[cols], cost[cols]))
+    return int(cols[order[0]])
+
+
+def _cover(groups: list[np.ndarray], cost: np.ndarray, values: np.ndarray) -> list[int]:
+    """Cells that meet each group (a relation or a failing quantity, as the cells that would protect it):
+    greedy weighted set cover, the cell of least cost per group met first (ties: the smaller value, then
+    the first key). One cell shared by two groups (exits, in entries - exits and exits - known) is then
+    hidden rather than one cell for each. A cell of cost :data:`LAST_RESORT` or more is taken only for the
+    groups that no cheaper cell meets."""
+    groups = [g for g in groups if g.size]
+    if not groups:
+        return []
+    rows = np.repeat(np.arange(len(groups)), [g.size for g in groups])
+    cols = np.concatenate(groups)
+    member = sparse.csr_matrix((np.ones(cols.size), (rows, cols)), shape=(len(groups), cost.size))
+    member.data[:] = 1.0
+    open_ = np.ones(len(groups), dtype=bool)
+    picks = []
+    while open_.any():
+        met = np.asarray(member[open_].sum(axis=0)).ravel()
+        where = np.flatnonzero(met > 0)
+        score = cost[where] / met[where]
+        last = cost[where] >= LAST_RESORT
+        best = where[np.lexsort((where, values[where], score, last))[0]]
+        picks.append(int(best))
+        open_ &= np.asarray(member[:, best].todense()).ravel() == 0
+    return picks
+
+
+def _forcing(E: sparse.csr_matrix, hidden: np.ndarray, cost: np.ndarray) -> np.ndarray:
+    """``cost`` plus ``LAST_RESORT / 2`` for each cell whose hiding would force a last-resort one: the only
+    cell below :data:`LAST_RESORT` of an equation with no hidden cell (unknown outcomes in exits = known +
+    unknown, when exits and known are key figures: hidden, it is pinned unless one of them is hidden too)."""
+    rows = E.tocsr().copy()
+    rows.data = np.abs(rows.data)
+    cheap = (~hidden & (cost < LAST_RESORT)).astype(float)
+    no_hidden = (rows @ hidden.astype(float)) == 0
+    single = np.flatnonzero(no_hidden & ((rows @ cheap) == 1))
+    if single.size == 0:
+        return cost
+    sub = rows[single]
+    cells = np.unique(sub.indices[cheap[sub.indices] > 0])
+    out = cost.copy()
+    out[cells] += LAST_RESORT / 2
+    return out
+
+
+def _structural_pass(relations, hidden: np.ndarray, cost: np.ndarray) -> np.ndarray:
     """The classic rule, over every relation at once, to a fixed point (cheap, before any LP): an equation
     with a single hidden cell gives it away, and a small difference or rest with no hidden cell is
-    published; hide the smallest published non-zero cell of each."""
+    published; hide published non-zero cells that meet them all, cheapest first (``cost``:
+    :func:`cell_costs`; :func:`_cover`)."""
     values = relations.values
     rows = sparse.vstack([relations.E, relations.D]).tocsr()
     rows.data = np.abs(rows.data)
     is_eq = np.arange(rows.shape[0]) < relations.E.shape[0]
-    cost = np.where(values > 0, values.astype(float), np.inf)
     for _round in range(100):
         n_hidden = rows @ hidden.astype(float)
         bad = np.flatnonzero((is_eq & (n_hidden == 1)) | (~is_eq & (n_hidden == 0)))
         if bad.size == 0:
             break
         sub = rows[bad].tocsr()
-        pick = set()
+        groups = []
         for r in range(sub.shape[0]):
             cols = sub.indices[sub.indptr[r] : sub.indptr[r + 1]]
-            cols = cols[~hidden[cols]]
-            if cols.size and np.isfinite(cost[cols]).any():
-                pick.add(int(cols[np.argmin(cost[cols])]))
+            groups.append(cols[~hidden[cols] & np.isfinite(cost[cols])])
+        pick = _cover(groups, _forcing(relations.E, hidden, cost), values)
         if not pick:
             break
         hidden = hidden.copy()
-        hidden[list(pick)] = True
+        hidden[pick] = True
     return hidden
 
 
@@ -179,6 +265,7 @@ def protect_publication(
     structural: bool = True,
     recheck: bool = False,
     engine: str = "highs",
+    cost=None,
     log=None,
     **kwargs,
 ) -> ProtectionResult:
@@ -186,6 +273,9 @@ def protect_publication(
 
     The returned ``audit`` holds every protected quantity's interval from the round that last audited it:
     hiding more cells only widens intervals, so a quantity that passed once still passes.
+    ``cost``: the cost of hiding each cell (a mapping from keys, or an array aligned with the relations' keys;
+    :func:`cell_costs`): the cheapest candidate is hidden; ``None``: the value in trainees. Small counts are
+    hidden and zeros published whatever their cost.
     ``recheck=True`` audits the final pattern again from scratch (slower; same verdict). ``engine``: see
     :func:`~.audit.audit_system`. Raises :class:`DisclosureError` if no pattern is found within
     ``max_rounds`` rounds.
@@ -194,12 +284,13 @@ def protect_publication(
     relations = find_relations(publication, frame, min_cell, **kwargs)
     t_rel = time.perf_counter() - start
     values = relations.values
+    costs = cell_costs(relations.keys, values, cost)
     primary = {k for k, v in zip(relations.keys, values) if 1 <= v < min_cell}
     zeros = {k for k, v in zip(relations.keys, values) if v == 0}
     publication.hidden = (set(primary) | set(publication.hidden)) - zeros  # zeros are published
     mask = np.array([k in publication.hidden for k in relations.keys], dtype=bool)
     if structural:
-        mask = _structural_pass(relations, mask)
+        mask = _structural_pass(relations, mask, costs)
     publication.hidden = {k for k, h in zip(relations.keys, mask) if h}
     t_struct = time.perf_counter() - start - t_rel
     latest: dict = {}  # each quantity's interval from the last round that audited it
@@ -221,7 +312,7 @@ def protect_publication(
             break
         if rounds >= max_rounds:
             raise DisclosureError(describe_target(system, failures[0], publication))
-        new = _secondary(system, failures, values)
+        new = _secondary(system, failures, costs)
         if not new:
             raise DisclosureError(describe_target(system, failures[0], publication))
         publication.hidden |= {relations.keys[k] for k in new}
@@ -234,14 +325,11 @@ def protect_publication(
     return ProtectionResult(set(publication.hidden), primary, final, system, rounds, seconds)
 
 
-def _secondary(system: AttackerSystem, failures: list[TargetInterval], values: np.ndarray) -> set[int]:
-    """One published cell per failing quantity: the smallest among those that bind its bound."""
-    new = set()
+def _secondary(system: AttackerSystem, failures: list[TargetInterval], cost: np.ndarray) -> set[int]:
+    """Published cells that protect the failing quantities: for each, the cells that bind its bound
+    (:func:`_candidates`), covered cheapest first (:func:`_cover`, with :func:`_forcing`'s costs)."""
     names = {n: i for i, n in enumerate(system.target_names)}
     rel_abs = sparse.vstack([system.E, system.U]).tocsr()
     rel_abs.data = np.abs(rel_abs.data)
-    for failure in failures:
-        candidates = _candidates(system, failure, names, rel_abs)
-        if candidates:
-            new.add(min(candidates, key=lambda k: (values[k], k)))
-    return new
+    groups = [np.asarray(_candidates(system, f, names, rel_abs), dtype=np.int64) for f in failures]
+    return set(_cover(groups, _forcing(system.relations.E, system.hidden, cost), system.values))

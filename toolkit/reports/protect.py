@@ -32,10 +32,27 @@ import numpy as np
 import pandas as pd
 
 from ..disclosure import CellKey, DisclosureError, Publication, Ratio, suppress_counts
+from ..disclosure.protect import LAST_RESORT
 from ..i18n import _, ngettext
 from .content import Code, FigureData, Msg, Page, Table
 
-__all__ = ["ReportPublication", "protect_publication", "oe_publishable", "ratio_id", "audit_gate", "cell_place"]
+__all__ = [
+    "ReportPublication",
+    "protect_publication",
+    "oe_publishable",
+    "ratio_id",
+    "audit_gate",
+    "cell_place",
+    "key_figures",
+    "report_costs",
+]
+
+# The key figures: what a funder reads first on a region's page (the headline cards and table) and on the
+# index, for each region and for the country.
+KEY_FIGURES = ("entries", "exits", "known", "positive")
+# Added to a key figure's cost: a last resort for the linked protection, which hides one only when no other
+# cell protects the failing quantity.
+KEY_FIGURE_COST = LAST_RESORT
 
 
 def ratio_id(ratio: Ratio) -> tuple:
@@ -89,6 +106,26 @@ def oe_publishable(n, observed, min_cell: int) -> np.ndarray:
     return (n >= min_cell) & ~((observed > 0) & (observed < min_cell)) & ~((failures > 0) & (failures < min_cell))
 
 
+def key_figures(publication: Publication) -> set[CellKey]:
+    """The key figures among the publication's counts: entries, exits, known exits and positive exits of the
+    country and of each region (no other filter)."""
+    return {
+        k
+        for k in publication.counts
+        if k.population in KEY_FIGURES and (not k.where or (len(k.where) == 1 and k.where[0][0] == "region"))
+    }
+
+
+def report_costs(publication: Publication) -> dict[CellKey, float]:
+    """The cost of hiding each count of a batch, for the linked protection: its value in trainees times the
+    number of places it is published (the numbers a reader loses on the pages), plus :data:`KEY_FIGURE_COST`
+    for a key figure (:func:`key_figures`), which is then hidden only when no other cell protects."""
+    costs = {k: float(v) * max(len(publication.appearances.get(k, ())), 1) for k, v in publication.counts.items()}
+    for key in key_figures(publication):
+        costs[key] += KEY_FIGURE_COST
+    return costs
+
+
 def protect_publication(
     publication: ReportPublication,
     pages: Iterable[Page],
@@ -96,6 +133,7 @@ def protect_publication(
     *,
     frame: pd.DataFrame | None = None,
     table_rules: bool = True,
+    costs=report_costs,
 ) -> ReportPublication:
     """Choose the hidden cells of every page of the batch, and record them in ``publication``.
 
@@ -104,7 +142,8 @@ def protect_publication(
     the whole publication (linked tables) until the attacker's linear-programming audit finds every hidden
     cell protected; it raises :class:`~toolkit.disclosure.DisclosureError`, naming the cell, otherwise.
     ``table_rules=False`` leaves the per-table count rules out (the O/E rule still applies): the linked
-    protection alone then chooses the secondary cells.
+    protection alone then chooses the secondary cells. ``costs``: the cost of hiding each count, as a function
+    of the publication (:func:`report_costs`: the key figures are spared); ``None``: the value in trainees.
     """
     publication.min_cell = int(min_cell)
     pages = list(pages)
@@ -118,7 +157,8 @@ def protect_publication(
         from ..disclosure import protect_publication as protect_linked
 
         try:
-            publication.protection = protect_linked(publication, frame, int(min_cell))
+            cost = costs(publication) if costs is not None else None
+            publication.protection = protect_linked(publication, frame, int(min_cell), cost=cost)
         except DisclosureError as exc:  # no pattern protects every cell: the batch is refused, the cell named
             where = re.sub(r"\(([^()]+/[^()]+/\d+/[^()]+)\)", lambda m: f"({cell_place(m.group(1), pages)})", str(exc))
             raise DisclosureError(_("Publication refusée, aucune page n’est écrite : {reason}", reason=where)) from exc
@@ -251,7 +291,7 @@ def _summary(publication: ReportPublication, result, seconds: float) -> dict:
         "hidden_ratios": sum(publication.ratio_hidden(r) for r in publication.ratios),
         "quantities": len(result.intervals),
         "intervals_exact": len(widths),
-        "narrowest_interval_values": int(min(widths)) if widths else None,
+        "narrowest_interval_values": (int(min(finite)) if finite else "inf") if widths else None,
         "widest_interval_values": (int(max(finite)) if finite else None) if len(finite) == len(widths) else "inf",
         "lp": int(result.n_lp),
         "seconds": round(seconds, 3),
