@@ -96,6 +96,7 @@ def protect_publication(
     *,
     frame: pd.DataFrame | None = None,
     table_rules: bool = True,
+    other: pd.DataFrame | None = None,
 ) -> ReportPublication:
     """Choose the hidden cells of every page of the batch, and record them in ``publication``.
 
@@ -104,7 +105,8 @@ def protect_publication(
     the whole publication (linked tables) until the attacker's linear-programming audit finds every hidden
     cell protected; it raises :class:`~toolkit.disclosure.DisclosureError`, naming the cell, otherwise.
     ``table_rules=False`` leaves the per-table count rules out (the O/E rule still applies): the linked
-    protection alone then chooses the secondary cells.
+    protection alone then chooses the secondary cells. ``other``: the impact design's flagged rows when the
+    pages publish an impact section (:func:`.impact_cells.impact_rows`).
     """
     publication.min_cell = int(min_cell)
     pages = list(pages)
@@ -118,7 +120,7 @@ def protect_publication(
         from ..disclosure import protect_publication as protect_linked
 
         try:
-            publication.protection = protect_linked(publication, frame, int(min_cell))
+            publication.protection = protect_linked(publication, frame, int(min_cell), other=other)
         except DisclosureError as exc:  # no pattern protects every cell: the batch is refused, the cell named
             where = re.sub(r"\(([^()]+/[^()]+/\d+/[^()]+)\)", lambda m: f"({cell_place(m.group(1), pages)})", str(exc))
             raise DisclosureError(_("Publication refusée, aucune page n’est écrite : {reason}", reason=where)) from exc
