@@ -32,18 +32,12 @@ from pathlib import Path
 
 import pytest
 
+from toolkit.reports.pdf import CHROMIUM_ARGS
+
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 DOCS_IMG = Path(__file__).resolve().parent.parent / "docs" / "img"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+ARGS = CHROMIUM_ARGS  # the same flags as the PDF step
 PAGES = {"index": "index.html", "region": "la-reunion.html"}
 WIDTHS = {320: 640, 1280: 800}  # viewport width: height (a small phone; a laptop's first screen)
 

@@ -273,3 +273,29 @@ def test_without_the_cofunding_column_every_trainee_counts_and_the_page_says_so(
         english = esf_csv_frame(page, content.publication)
     assert english.loc[english["code"] == "EECR04", "indicator"].iloc[0].startswith("Participants in employment")
     assert not Path(tmp_path / "work").joinpath("fse.csv").exists()
+
+
+def test_a_region_with_no_cofunded_parcours_says_there_is_nothing_to_file(filed, tmp_path):
+    from toolkit.i18n import use_language
+    from toolkit.reports.build import build_content
+    from toolkit.reports.esf_content import esf_csv_frame
+    from toolkit.reports.national import compute_national
+    from toolkit.reports.render import render_section
+    from toolkit.reports.words import Words
+    from toolkit.synth import write_export
+
+    export = write_export(tmp_path / "data", seed=5, trainees_per_year=300)
+    raw = pd.read_csv(export, sep=";", encoding="cp1252", dtype=str, keep_default_na=False)
+    raw["cofinancement_fse"] = "non"  # no parcours co-financed anywhere
+    raw.to_csv(tmp_path / "sans_fse.csv", sep=";", encoding="cp1252", index=False)
+    national = compute_national(tmp_path / "sans_fse.csv", tmp_path / "work")
+    content = build_content(national, MIN_CELL)
+    for page in content.pages.values():
+        words = Words(content.publication, MIN_CELL)
+        html = render_section(page.section("esf"), words).html
+        assert "Aucun parcours de la région n’est cofinancé par le FSE+ sur la période" in html
+        assert esf_csv_frame(page, content.publication).empty  # the header only
+    with use_language("en"):
+        english = render_section(page.section("esf"), Words(content.publication, MIN_CELL)).html
+    assert "there is no indicator to file" in english
+    assert "Aucun parcours de la région" not in filed[1]  # a region with co-financed parcours files them

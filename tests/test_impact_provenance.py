@@ -22,12 +22,14 @@ def _text(html: str) -> str:
 @pytest.fixture(scope="module")
 def national(tmp_path_factory):
     from toolkit.reports.build import prepare_national
-    from toolkit.synth import write_export
+    from toolkit.synth import generate_comparison, write_export
 
     root = tmp_path_factory.mktemp("provenance")
     export = write_export(root / "data", seed=4, trainees_per_year=300)
     comparison = root / "comparaison_2024.csv"
-    comparison.write_bytes(b"groupe;sexe\ncomparaison;F\n")  # only its name and bytes are read here
+    generate_comparison(seed=4, n_e2c=300, n_comparison=600, population_draws=0).raw.to_csv(
+        comparison, sep=";", index=False
+    )
     return prepare_national(export, root / "work", comparison=comparison), comparison
 
 

@@ -4,7 +4,7 @@ prints the message and exits non-zero, with no traceback."""
 
 from __future__ import annotations
 
-__all__ = ["E2CError", "InputError", "SchemaError", "ModelError", "ReportError", "console_text"]
+__all__ = ["E2CError", "InputError", "SchemaError", "ModelError", "ReportError", "console_text", "unreadable_file"]
 
 
 class E2CError(Exception):
@@ -34,3 +34,17 @@ def console_text(text: object) -> str:
     this before printing it, since messages can quote data or file names.
     """
     return "".join(c if c in "\n\t" or not (ord(c) < 32 or 127 <= ord(c) < 160) else " " for c in str(text))
+
+
+def unreadable_file(name: str, path: object, exc: OSError) -> InputError:
+    """The error for an input file the system refuses to read (rights, lock, a folder given for a file)."""
+    from .i18n import _
+
+    return InputError(
+        _(
+            "{name} : fichier illisible ({reason}). Vérifiez les droits de lecture du fichier {path}.",
+            name=name,
+            reason=exc.strerror or exc,
+            path=path,
+        )
+    )

@@ -51,7 +51,7 @@ import numpy as np
 import pandas as pd
 
 from .csvfile import is_blank, read_csv_columns, unique_headers
-from .errors import InputError, SchemaError
+from .errors import InputError, SchemaError, unreadable_file
 from .i18n import _
 from .mapping_file import ExportMapping, load_mapping
 from .privacy import identifier_kind_of_header, is_birth_date_header
@@ -330,14 +330,7 @@ def read_export(source: str | os.PathLike | pd.DataFrame, mapping=None, *, requi
         try:
             raw = _map_file(path)  # read-only memory map: the file is hashed and parsed without a copy
         except OSError as exc:
-            raise InputError(
-                _(
-                    "{name} : fichier illisible ({reason}). Vérifiez les droits de lecture du fichier {path}.",
-                    name=name,
-                    reason=exc.strerror or exc,
-                    path=path,
-                )
-            ) from None
+            raise unreadable_file(name, path, exc) from None
         if len(raw) == 0 or is_blank(raw):
             raise InputError(_("{name} : le fichier est vide.", name=name))
         file_format = _sniff_format(path, raw[:8])

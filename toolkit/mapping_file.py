@@ -66,7 +66,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .csvfile import SEPARATORS
-from .errors import InputError, SchemaError
+from .errors import InputError, SchemaError, unreadable_file
 from .i18n import _
 from .schema import (
     CODED_COLUMNS,
@@ -170,14 +170,7 @@ def _read_mapping_file(path: Path):
             _("{name} : fichier de correspondance YAML illisible ({error}).", name=name, error=exc)
         ) from None
     except OSError as exc:
-        raise InputError(
-            _(
-                "{name} : fichier illisible ({reason}). Vérifiez les droits de lecture du fichier {path}.",
-                name=name,
-                reason=exc.strerror or exc,
-                path=path,
-            )
-        ) from None
+        raise unreadable_file(name, path, exc) from None
     return content or {}
 
 

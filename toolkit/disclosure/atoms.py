@@ -21,7 +21,11 @@ from scipy import sparse
 
 from .cells import MISSING, CellKey
 
-__all__ = ["population_flags", "key_supports", "column_codes"]
+__all__ = ["population_flags", "key_supports", "column_codes", "OTHER_PREFIX"]
+
+# Populations counted on other rows than the trainees of the export (the impact design's rows): a key
+# ``impact:<flag>`` counts the rows of ``other`` whose boolean column ``<flag>`` is True.
+OTHER_PREFIX = "impact:"
 
 _BASE_POPULATIONS = ("entries", "exits", "still_in", "known", "unknown", "positive", "non_positive")
 
@@ -189,11 +193,50 @@ def key_supports(
     *,
     definition=None,
     populations: Mapping[str, np.ndarray] | None = None,
+    other: pd.DataFrame | None = None,
 ) -> tuple[sparse.csr_matrix, np.ndarray, np.ndarray]:
     """The keys x atoms support matrix, the number of trainees in each atom, and which keys count trainees
-    of ``frame`` (``False``: another kind of count, such as input rows, with no support)."""
+    of ``frame`` (``False``: another kind of count, such as input rows, with no support).
+
+    ``other``: rows of another population published in the same batch (the impact design's rows, one per
+    young person of either group), counted by the keys whose population starts with :data:`OTHER_PREFIX`
+    (``impact:analysed`` counts the rows whose boolean column ``analysed`` is True). No row of ``other`` is a
+    trainee of ``frame`` and no trainee is a row of ``other``: the two populations' atoms are disjoint.
+    """
     names = sorted({k.population for k in keys})
-    flags = population_flags(frame, names, definition=definition, extra=populations)
+    own = [n for n in names if not n.startswith(OTHER_PREFIX)]
+    flags = population_flags(frame, own, definition=definition, extra=populations)
+    if other is not None:
+        frame, flags = _with_other_rows(frame, other, keys, flags, [n for n in names if n not in own])
     _, atom_codes, atom_pops, _, size = _atoms(frame, keys, flags)
     counted = np.array([flags.get(k.population) is not None for k in keys], dtype=bool)
     return _membership(keys, atom_codes, atom_pops, len(size)), size, counted
+
+
+def _with_other_rows(frame, other, keys, flags: dict, names: list[str]):
+    """The filter columns of ``frame`` and ``other`` stacked, and every population flag over both (a trainee
+    population is False on ``other``'s rows and an ``impact:`` population False on the trainees)."""
+    columns = sorted({c for k in keys for c, _ in k.where})
+
+    def filters(rows: pd.DataFrame) -> pd.DataFrame:
+        out = {}
+        for c in columns:
+            if c in rows.columns or c == "age_band" and "age_at_entry" in rows.columns:
+                out[c] = _column(rows, c).astype("object").reset_index(drop=True)
+            else:
+                out[c] = pd.Series(pd.NA, index=range(len(rows)), dtype="object")
+        return pd.DataFrame(out, index=range(len(rows)))
+
+    stacked = pd.concat([filters(frame), filters(other)], ignore_index=True)
+    n_own, n_other = len(frame), len(other)
+    padded = {
+        name: None if mask is None else np.concatenate([mask, np.zeros(n_other, dtype=bool)])
+        for name, mask in flags.items()
+    }
+    for name in names:
+        column = name[len(OTHER_PREFIX) :]
+        if column not in other.columns:
+            raise KeyError(f"{name}: the other rows have no column {column!r}")
+        mask = other[column].astype("boolean").fillna(False).to_numpy(dtype=bool)
+        padded[name] = np.concatenate([np.zeros(n_own, dtype=bool), mask])
+    return stacked, padded

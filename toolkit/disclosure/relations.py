@@ -67,6 +67,10 @@ PARTITIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("exits", ("category:job", "category:work_study", "category:training", "category:other", "category:unknown")),
     ("esf:EECO01", ("esf:EECO06", "esf:EECO07")),
     ("entries", ("esf:EECO06", "esf:EECO07")),
+    # the impact design's rows of one region and group: received, usable (every characteristic known),
+    # analysed (kept by the estimate), and the positive exits among the usable and the analysed rows
+    ("impact:received", ("impact:usable", "impact:covariate_missing")),
+    ("impact:usable", ("impact:analysed", "impact:outside_support", "impact:trimmed", "impact:unmatched")),
 )
 
 
@@ -127,12 +131,14 @@ def find_relations(
     *,
     definition=None,
     populations: Mapping[str, np.ndarray] | None = None,
+    other: pd.DataFrame | None = None,
     check_values: bool = True,
 ) -> Relations:
-    """Every relation a reader can use between the publication's keys, checked on ``frame``."""
+    """Every relation a reader can use between the publication's keys, checked on ``frame`` (and on
+    ``other``, the rows of another population the batch publishes: see :func:`~.atoms.key_supports`)."""
     keys = list(publication.counts)
     index = {k: i for i, k in enumerate(keys)}
-    support, size, counted = key_supports(keys, frame, definition=definition, populations=populations)
+    support, size, counted = key_supports(keys, frame, definition=definition, populations=populations, other=other)
     support = support.tocsr()
     values = np.asarray(support @ size).ravel().round().astype(np.int64)
     shown = np.array([publication.counts[k] for k in keys], dtype=np.int64)

@@ -142,15 +142,15 @@ def _reason_name(column: str) -> str:
     return names[column]
 
 
-def _left_out(row: pd.Series, treated: bool, min_cell: int) -> tuple[list[str], bool]:
+def _left_out(row: pd.Series, treated: bool, min_cell: int, hidden=frozenset()) -> tuple[list[str], bool]:
     """The reasons rows were left out, and whether every count is publishable.
 
-    A count from 1 to ``min_cell - 1`` is never printed. When one is, the reasons are named without
-    counts, and the caller drops the group's total too: total − analysed − the other reasons would
-    give the small count back.
+    A count from 1 to ``min_cell - 1`` is never printed, nor one the report's disclosure control hid
+    (``hidden``: column names). When one is not printed, the reasons are named without counts, and the
+    caller drops the group's total too: total − analysed − the other reasons would give it back.
     """
     reasons = [c for c in _REASONS if row[c] and (treated or c != "unmatched")]
-    publishable = all(int(row[c]) >= min_cell for c in reasons)
+    publishable = all(int(row[c]) >= min_cell and c not in hidden for c in reasons)
     if not publishable:
         return [_reason_name(c) for c in reasons], False
     parts = [_reason_count(c, int(row[c])) for c in reasons]
@@ -161,7 +161,8 @@ def _list_separator() -> str:
     return _("\u00a0; ")  # French typography: a no-break space before the semicolon
 
 
-def _groups_sentence(groups: pd.DataFrame, min_cell: int) -> str:
+def _groups_sentence(groups: pd.DataFrame, min_cell: int, hidden: dict | None = None) -> str:
+    hidden = hidden or {}
     treated, control = groups.loc["treated"], groups.loc["control"]
     text = _(
         "Sont analysés {treated} et {control}, au profil comparable à l'entrée.",
@@ -179,11 +180,12 @@ def _groups_sentence(groups: pd.DataFrame, min_cell: int) -> str:
         ),
     )
     for row, treated_side in ((treated, True), (control, False)):
-        parts, publishable = _left_out(row, treated_side, min_cell)
+        secret = hidden.get("treated" if treated_side else "control", frozenset())
+        parts, publishable = _left_out(row, treated_side, min_cell, secret)
         if not parts:
             continue
         n_out = int(row["n_rows"] - row["n_analysed"])
-        if not publishable or n_out < min_cell:
+        if not publishable or n_out < min_cell or "received" in secret:
             reasons = _list_separator().join(parts)
             text += " " + (
                 _(
@@ -299,11 +301,21 @@ def _sensitivity_sentence(claims: Claims, covariates: str) -> str:
 
 
 def claim_sentences(
-    res, claims: Claims, groups: pd.DataFrame, covariates: str, label, scale: float, *, min_cell: int = DEFAULT_MIN_CELL
+    res,
+    claims: Claims,
+    groups: pd.DataFrame,
+    covariates: str,
+    label,
+    scale: float,
+    *,
+    min_cell: int = DEFAULT_MIN_CELL,
+    hidden: dict | None = None,
 ) -> list[str]:
     """The paragraphs of the section: estimate and verdict, who is analysed, balance, sensitivity.
 
-    No count from 1 to ``min_cell - 1`` is printed (the rows left out, by reason).
+    No count from 1 to ``min_cell - 1`` is printed (the rows left out, by reason), nor a count that a
+    report's disclosure control hid (``hidden``: ``{"treated": {...}, "control": {...}}``, the column names of
+    :func:`group_accounting` plus ``received``).
     """
 
     def signed(value: float) -> str:
@@ -315,7 +327,7 @@ def claim_sentences(
     estimate = " ".join(estimate.split())  # no double space when there is no unit
     return [
         estimate,
-        _groups_sentence(groups, min_cell),
+        _groups_sentence(groups, min_cell, hidden),
         _balance_sentence(claims, label),
         _sensitivity_sentence(claims, covariates),
     ]

@@ -310,10 +310,12 @@ def _content_national(data, work_root: Path, **options):
 
 
 def _content_impact(comparison, national) -> Path:
-    """The impact design's rows for the regions' impact sections, saved beside the national work."""
+    """The impact design's rows for the regions' impact sections, saved beside the national work (already
+    by :func:`~.build.prepare_national`, which protects the impact sections' counts with the rest)."""
     from . import sections
 
-    return sections.prepare_impact(comparison, national.work_dir, national.definition)
+    saved = getattr(national, "impact_path", None)
+    return saved if saved is not None else sections.prepare_impact(comparison, national.work_dir, national.definition)
 
 
 def _content_report_title(region: str, period: str, lang: str) -> str:

@@ -25,8 +25,9 @@ from .builder import PageBuilder
 from .content import Page, dumps, loads
 from .esf_content import esf_section
 from .fair_content import fair_section, methods_section, quality_section
+from .impact_cells import impact_rows, register_impact
 from .index_content import index_content
-from .national import NationalWork, compute_national
+from .national import NationalWork, compute_national, prepare_impact
 from .protect import ReportPublication, audit_gate, protect_publication
 from .region_content import (
     RegionContext,
@@ -93,7 +94,12 @@ def _report_title_msg(region: str, period: str):
 
 
 def build_content(
-    national: NationalWork, min_cell: int = DEFAULT_MIN_CELL, *, comparison: bool = False, linked: bool = True
+    national: NationalWork,
+    min_cell: int = DEFAULT_MIN_CELL,
+    *,
+    comparison: bool = False,
+    linked: bool = True,
+    impact_path=None,
 ) -> BatchContent:
     """The content of every region with at least ``min_cell`` trainees and of the index, protected and audited.
 
@@ -101,7 +107,9 @@ def build_content(
     :func:`toolkit.disclosure.protect_publication`) and the attacker's audit (:func:`.protect.audit_gate`)
     then checks every page of the batch as it will be published; its summary is ``BatchContent.audit``.
     ``linked=False`` applies the per-table rules only, with no audit: for tests and benchmarks, never for a
-    batch that is published.
+    batch that is published. ``impact_path``: the impact design's rows (:func:`.national.prepare_impact`);
+    each region's estimate is then run here and its counts are protected with the rest
+    (:mod:`.impact_cells`).
 
     Raises
     ------
@@ -124,6 +132,12 @@ def build_content(
         )
     index = index_content(national, PageBuilder(publication, "index", int(min_cell)))
     everything = [*pages.values(), index]
+    impact = None
+    if impact_path is not None:  # the impact sections' counts, protected with the rest
+        impact, _failed = impact_rows(impact_path, list(pages), int(min_cell))
+        for region, page in pages.items():
+            register_impact(PageBuilder(publication, region, int(min_cell)), region, impact)
+            page.meta["impact_protected"] = True  # the kernel prints impact counts only for such a page
     # Linked-table protection and the attacker's audit need the trainee-level frame, kept in memory when the
     # national work was just computed.
     frame = getattr(national, "frame", None) if linked else None
@@ -131,7 +145,7 @@ def build_content(
         raise ReportError(_("Protection des cellules impossible : les données individuelles du lot sont absentes."))
     # Linked protection chooses the secondary cells itself (measured: the per-table rules first hid one cell
     # more on a 5,900-trainee export and took longer); the O/E rule of the fair comparison still applies.
-    protect_publication(publication, everything, int(min_cell), frame=frame, table_rules=frame is None)
+    protect_publication(publication, everything, int(min_cell), frame=frame, table_rules=frame is None, other=impact)
     audit = audit_gate(publication, everything, frame, int(min_cell)) if linked else {}
     # Over 50 % unknown outcomes: no rate published. Withholding hides more cells after the audit: hiding
     # only widens the attacker's intervals of the audited cells, and a withheld count (0 or at least
@@ -215,6 +229,10 @@ def prepare_national(
         from .manifest import file_provenance
 
         national.meta["comparison"] = file_provenance(comparison)
-    national.content = build_content(national, min_cell, comparison=bool(comparison))
+        # cleaned once, before protection: every region's estimate is run here and its counts protected
+        national.impact_path = prepare_impact(comparison, national.work_dir, national.definition)
+    national.content = build_content(
+        national, min_cell, comparison=bool(comparison), impact_path=getattr(national, "impact_path", None)
+    )
     save_content(national.content, national.work_dir)
     return national

@@ -288,6 +288,16 @@ def esf_section(ctx: RegionContext) -> Section:
         ),
     ]
     cofunded = _cofunded_filter(info)
+    if cofunded is not None and int(info["n_cofunded"]) == 0:  # a published zero: nothing to file
+        blocks.append(
+            Msg(
+                N_(
+                    "Aucun parcours de la région n’est cofinancé par le FSE+ sur la période : il n’y a pas "
+                    "d’indicateur à déclarer, et le fichier CSV ne contient que son en-tête."
+                ),
+                role="reading",
+            )
+        )
     for year, part in years.groupby("year", sort=True):
         blocks.append(_year_table(ctx, int(year), part, cofunded))
     blocks += [

@@ -121,7 +121,7 @@ def _signed(value: float, scale: float) -> str:
     return ("+" + text) if value > 0 else text
 
 
-def _summary_table(res: ATTResult, scale: float, claims: Claims) -> pd.DataFrame:
+def _summary_table(res: ATTResult, scale: float, claims: Claims, raw_difference: bool = True) -> pd.DataFrame:
     binary = res.outcome_type == "binary"
     rows = [
         (
@@ -144,8 +144,9 @@ def _summary_table(res: ATTResult, scale: float, claims: Claims) -> pd.DataFrame
         ]
     smd_before = fmt_number(res.balance["smd_before"].abs().max(), decimals=2)
     smd_after = fmt_number(res.balance["smd_after"].abs().max(), decimals=2)
+    if raw_difference:  # the positive exits of both groups follow from it: not shown when either is hidden
+        rows.append((_("Différence brute (sans ajustement)"), _signed(res.naive, scale)))
     rows += [
-        (_("Différence brute (sans ajustement)"), _signed(res.naive, scale)),
         (_("Stagiaires E2C analysés"), fmt_int(res.n_treated)),
         (_("Jeunes du groupe de comparaison analysés"), fmt_int(res.n_control)),
         (_("Taille effective du groupe de comparaison pondéré"), fmt_int(res.ess_control)),
@@ -225,7 +226,7 @@ def _groups_table(groups: pd.DataFrame) -> pd.DataFrame:
 
 
 def _sentences(
-    res: ATTResult, claims: Claims, groups: pd.DataFrame, covariates: list[str], scale: float, min_cell: int
+    res: ATTResult, claims: Claims, groups: pd.DataFrame, covariates: list[str], scale: float, min_cell: int, hidden
 ) -> list[str]:
     if res.outcome_type == "binary":
         rate_t, rate_c = fmt_pct(res.mean_treated), fmt_pct(res.mean_control_counterfactual)
@@ -241,7 +242,9 @@ def _sentences(
     )
     names = [column_label(c) for c in covariates]
     names = [n[0].lower() + n[1:] if len(n) > 1 and n[1].islower() else n for n in names]  # keep QPV, RQTH
-    estimate, *rest = claim_sentences(res, claims, groups, ", ".join(names), covariate_label, scale, min_cell=min_cell)
+    estimate, *rest = claim_sentences(
+        res, claims, groups, ", ".join(names), covariate_label, scale, min_cell=min_cell, hidden=hidden
+    )
     return [rates + " " + estimate, *rest]
 
 
@@ -268,6 +271,7 @@ def impact_section(
     lang: str | None = None,
     min_cell: int = DEFAULT_MIN_CELL,
     figures: bool = True,
+    hidden: dict | None = None,
     **kwargs,
 ) -> dict:
     """Everything the impact section of a report or notebook shows, ready to display.
@@ -289,6 +293,9 @@ def impact_section(
         Below this many treated units or controls, no estimate is produced.
     figures : bool
         Draw the figures (love plot, overlap, effects by subgroup when ``by``).
+    hidden : dict, optional
+        The counts a report's disclosure control hid, by group (:func:`toolkit.reports.impact_cells.hidden_flags`):
+        they are not printed, and the raw difference is left out when a group's positive exits are hidden.
 
     Returns
     -------
@@ -319,6 +326,7 @@ def impact_section(
                 by=by,
                 min_cell=min_cell,
                 figures=figures,
+                hidden=hidden,
                 **kwargs,
             )
     received = data.data if isinstance(data, ImpactFrame) else data
@@ -339,6 +347,7 @@ def impact_section(
     sens = res.sensitivity()
     claims = assess(res, sens)
     groups = group_accounting(received, res, treatment, outcome, covariates)
+    raw_difference = not any("positive_usable" in flags for flags in (hidden or {}).values())
     by_table = (
         estimate_att_by(frame, by, treatment, outcome, covariates, method=method, min_cell=min_cell, **kwargs)
         if by
@@ -346,13 +355,13 @@ def impact_section(
     )
     return {
         "result": res,
-        "summary": _summary_table(res, scale, claims),
+        "summary": _summary_table(res, scale, claims, raw_difference),
         "balance": _balance_table(res),
         "sensitivity": _sensitivity_table(sens, claims),
         "groups": _groups_table(groups),
         "claims": claims,
         "by": by_table,
         "figures": _figures(res, by, by_table) if figures else {},
-        "text": _sentences(res, claims, groups, covariates, scale, min_cell),
+        "text": _sentences(res, claims, groups, covariates, scale, min_cell, hidden),
         "glossary": impact_glossary(res),
     }

@@ -133,6 +133,7 @@ def protect_publication(
     *,
     frame: pd.DataFrame | None = None,
     table_rules: bool = True,
+    other: pd.DataFrame | None = None,
     costs=report_costs,
 ) -> ReportPublication:
     """Choose the hidden cells of every page of the batch, and record them in ``publication``.
@@ -142,8 +143,10 @@ def protect_publication(
     the whole publication (linked tables) until the attacker's linear-programming audit finds every hidden
     cell protected; it raises :class:`~toolkit.disclosure.DisclosureError`, naming the cell, otherwise.
     ``table_rules=False`` leaves the per-table count rules out (the O/E rule still applies): the linked
-    protection alone then chooses the secondary cells. ``costs``: the cost of hiding each count, as a function
-    of the publication (:func:`report_costs`: the key figures are spared); ``None``: the value in trainees.
+    protection alone then chooses the secondary cells. ``other``: the impact design's flagged rows when the
+    pages publish an impact section (:func:`.impact_cells.impact_rows`). ``costs``: the cost of hiding each
+    count, as a function of the publication (:func:`report_costs`: the key figures are spared); ``None``: the
+    value in trainees.
     """
     publication.min_cell = int(min_cell)
     pages = list(pages)
@@ -158,7 +161,7 @@ def protect_publication(
 
         try:
             cost = costs(publication) if costs is not None else None
-            publication.protection = protect_linked(publication, frame, int(min_cell), cost=cost)
+            publication.protection = protect_linked(publication, frame, int(min_cell), other=other, cost=cost)
         except DisclosureError as exc:  # no pattern protects every cell: the batch is refused, the cell named
             where = re.sub(r"\(([^()]+/[^()]+/\d+/[^()]+)\)", lambda m: f"({cell_place(m.group(1), pages)})", str(exc))
             raise DisclosureError(_("Publication refusée, aucune page n’est écrite : {reason}", reason=where)) from exc

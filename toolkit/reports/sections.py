@@ -163,10 +163,15 @@ class RegionReport:
             return Rendered("")
         from ..i18n import current_language
         from ..impact import load_impact_frame
+        from .impact_cells import NO_ESTIMATE, hidden_flags, withheld_reason
         from .impact_section import impact_section
 
         words = Words(self.publication, self.min_cell)
         heading = render_blocks([Heading(SECTION_TITLES["impact"], "impact")], words).html
+        hidden = hidden_flags(self.publication, self.region)
+        withheld = withheld_reason(self.page.meta, hidden)
+        if withheld is not None:
+            return Rendered(heading + render_blocks([withheld], words).html)
         try:
             if str(self.comparison_path).endswith(".parquet"):  # cleaned once by prepare_impact
                 frame, covariates = load_impact_rows(self.comparison_path)
@@ -174,17 +179,11 @@ class RegionReport:
                 design = load_impact_frame(self.comparison_path, definition=self.page.meta.get("definition"))
                 frame, covariates = design.analysis_data(), [c for c in design.covariates if c != "region"]
             frame = frame[frame["region"].astype("object") == self.region]
-            out = impact_section(frame, covariates, lang=current_language(), min_cell=self.min_cell, figures=True)
-        except E2CError as exc:
-            text = Msg(
-                N_(
-                    "Les données de comparaison fournies ne permettent pas d’estimer un impact pour cette région : "
-                    "{error}"
-                ),
-                {"error": str(exc)},
-                role="reading",
+            out = impact_section(
+                frame, covariates, lang=current_language(), min_cell=self.min_cell, figures=True, hidden=hidden
             )
-            return Rendered(heading + render_blocks([text], words).html)
+        except E2CError:  # the reason may hold a count of a few rows (a level found in one group only): not shown
+            return Rendered(heading + render_blocks([NO_ESTIMATE], words).html)
         body = _impact_rendered(out, words)
         return Rendered(heading + body.html, body.figures, body.tables)
 
