@@ -178,12 +178,6 @@ def cell_costs(keys: list[CellKey], values: np.ndarray, cost=None) -> np.ndarray
     return np.where(values > 0, out, np.inf)
 
 
-def _cheapest(cols: np.ndarray, cost: np.ndarray, values: np.ndarray) -> int:
-    """The cheapest of ``cols`` (ties: the smaller value, then the first key)."""
-    order = np.lexsort((cols, values[cols], cost[cols]))
-    return int(cols[order[0]])
-
-
 def _cover(groups: list[np.ndarray], cost: np.ndarray, values: np.ndarray) -> list[int]:
     """Cells that meet each group (a relation or a failing quantity, as the cells that would protect it):
     greedy weighted set cover, the cell of least cost per group met first (ties: the smaller value, then
