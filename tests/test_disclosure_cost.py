@@ -57,6 +57,7 @@ def test_a_cost_spares_the_cell_it_weighs_and_the_result_is_still_protected(as_a
     assert total.refine(sex="M") not in pub.hidden
     assert pub.hidden == {total.refine(sex="F"), total, total.refine(site="s2")}
     assert_protected(pub, frame)
+    assert_protected(pub, frame, integer=True)  # and against integer programs (milp)
 
 
 def test_small_counts_are_hidden_and_zeros_published_whatever_their_cost():
