@@ -310,6 +310,8 @@ def protect_publication(
         if not new:
             raise DisclosureError(describe_target(system, failures[0], publication))
         publication.hidden |= {relations.keys[k] for k in new}
+    system, n_back = _publish_back(relations, publication, system, costs, primary, latest, min_cell, share, engine)
+    n_lp += n_back
     if recheck:
         final = audit_system(system, min_cell, share=share, engine=engine)
     else:
@@ -327,3 +329,53 @@ def _secondary(system: AttackerSystem, failures: list[TargetInterval], cost: np.
     rel_abs.data = np.abs(rel_abs.data)
     groups = [np.asarray(_candidates(system, f, names, rel_abs), dtype=np.int64) for f in failures]
     return set(_cover(groups, _forcing(system.relations.E, system.hidden, cost), system.values))
+
+
+def _publish_back(relations, publication, system, costs, primary, latest, min_cell, share, engine):
+    """Publish again each hidden last-resort cell (most costly first) that the pattern no longer needs: a
+    greedy choice made early may be redundant once later cells are hidden. Each is published on trial and
+    the components of the attacker's LP that it touches are audited again; it stays published only if they
+    all pass. Returns the final system and the number of LPs solved (``latest`` is updated)."""
+    keys, n_lp = relations.keys, 0
+    spare = [
+        int(i)
+        for i in np.argsort(-costs, kind="stable")
+        if LAST_RESORT <= costs[i] < np.inf and keys[i] in publication.hidden and keys[i] not in primary
+    ]
+    rows = sparse.vstack([relations.E, relations.D]).tocsc()
+    rows.data = np.abs(rows.data)
+    is_eq = np.arange(rows.shape[0]) < relations.E.shape[0]
+    for i in spare:
+        publication.hidden.discard(keys[i])
+        if _breaks_a_relation(rows, is_eq, relations.keys, publication.hidden, i):
+            publication.hidden.add(keys[i])
+            continue
+        trial = apply_hidden(relations, publication, min_cell)
+        names = set()
+        for comp in trial.components:
+            if (
+                trial.E[comp.eq_rows][:, i].nnz
+                or trial.U[comp.ub_rows][:, i].nnz
+                or trial.targets[comp.targets][:, i].nnz
+            ):
+                names |= {trial.target_names[t] for t in comp.targets}
+        audit = audit_system(trial, min_cell, share=share, skip=set(trial.target_names) - names, engine=engine)
+        n_lp += audit.n_lp
+        if audit.failures:
+            publication.hidden.add(keys[i])
+            continue
+        latest.update((t.name, t) for t in audit.intervals)
+        system = trial
+    return system, n_lp
+
+
+def _breaks_a_relation(rows: sparse.csc_matrix, is_eq: np.ndarray, keys, hidden: set, cell: int) -> bool:
+    """Would publishing ``cell`` leave one of its relations with a single hidden cell (an equation) or none (a
+    small difference)? The classic rule, checked before any LP."""
+    touching = rows[:, cell].nonzero()[0]
+    if touching.size == 0:
+        return False
+    sub = rows[touching].tocsr()
+    mask = np.array([k in hidden for k in keys], dtype=float)
+    n_hidden = sub @ mask
+    return bool(((is_eq[touching] & (n_hidden == 1)) | (~is_eq[touching] & (n_hidden == 0))).any())
