@@ -93,3 +93,32 @@ def test_a_cost_must_fit_the_keys():
     with pytest.raises(ValueError, match="non-negative"):
         cell_costs(keys, np.array([5, 4]), {keys[0]: -1.0})
     assert list(cell_costs(keys, np.array([5, 0]), {keys[0]: 2.0})) == [2.0, np.inf]
+
+
+def test_a_last_resort_the_pattern_no_longer_needs_is_published_again():
+    """M (a last resort) hidden on top of a pattern that protects without it is published again; the total
+    (a last resort too, but needed: F + M = total with F small) stays hidden; the result is protected."""
+    from toolkit.disclosure.audit import PROTECTION_SHARE
+    from toolkit.disclosure.protect import _publish_back
+    from toolkit.disclosure.relations import apply_hidden
+
+    pub, frame, total = sex_by_site()
+    male = total.refine(sex="M")
+    cost_of = {male: LAST_RESORT + 30, total: LAST_RESORT + 35}
+    protect_publication(pub, frame, M, cost=cost_of)
+    assert pub.hidden == {total.refine(sex="F"), total, total.refine(site="s2")}
+    pub.hidden.add(male)  # as if an early greedy choice had hidden it
+    relations = find_relations(pub, frame, M)
+    costs = cell_costs(relations.keys, relations.values, cost_of)
+    system = apply_hidden(relations, pub, M)
+    _publish_back(relations, pub, system, costs, {total.refine(sex="F")}, {}, M, PROTECTION_SHARE, "highs")
+    assert pub.hidden == {total.refine(sex="F"), total, total.refine(site="s2")}
+    assert_protected(pub, frame)
+
+
+def test_cells_the_caller_hid_stay_hidden_whatever_their_cost():
+    pub, frame, total = sex_by_site()
+    pub.hidden = {total}
+    protect_publication(pub, frame, M, cost={total: LAST_RESORT})
+    assert total in pub.hidden
+    assert_protected(pub, frame)

@@ -281,7 +281,8 @@ def protect_publication(
     costs = cell_costs(relations.keys, values, cost)
     primary = {k for k, v in zip(relations.keys, values) if 1 <= v < min_cell}
     zeros = {k for k, v in zip(relations.keys, values) if v == 0}
-    publication.hidden = (set(primary) | set(publication.hidden)) - zeros  # zeros are published
+    given = set(publication.hidden) - zeros  # hidden by the caller (per-table rules): they stay hidden
+    publication.hidden = set(primary) | given  # zeros are published
     mask = np.array([k in publication.hidden for k in relations.keys], dtype=bool)
     if structural:
         mask = _structural_pass(relations, mask, costs)
@@ -310,7 +311,8 @@ def protect_publication(
         if not new:
             raise DisclosureError(describe_target(system, failures[0], publication))
         publication.hidden |= {relations.keys[k] for k in new}
-    system, n_back = _publish_back(relations, publication, system, costs, primary, latest, min_cell, share, engine)
+    keep = primary | given
+    system, n_back = _publish_back(relations, publication, system, costs, keep, latest, min_cell, share, engine)
     n_lp += n_back
     if recheck:
         final = audit_system(system, min_cell, share=share, engine=engine)
@@ -331,8 +333,9 @@ def _secondary(system: AttackerSystem, failures: list[TargetInterval], cost: np.
     return set(_cover(groups, _forcing(system.relations.E, system.hidden, cost), system.values))
 
 
-def _publish_back(relations, publication, system, costs, primary, latest, min_cell, share, engine):
-    """Publish again each hidden last-resort cell (most costly first) that the pattern no longer needs: a
+def _publish_back(relations, publication, system, costs, keep, latest, min_cell, share, engine):
+    """Publish again each last-resort cell hidden by the rounds (not one of ``keep``, the small cells and those
+    the caller hid), most costly first, that the pattern no longer needs: a
     greedy choice made early may be redundant once later cells are hidden. Each is published on trial and
     the components of the attacker's LP that it touches are audited again; it stays published only if they
     all pass. Returns the final system and the number of LPs solved (``latest`` is updated)."""
@@ -340,7 +343,7 @@ def _publish_back(relations, publication, system, costs, primary, latest, min_ce
     spare = [
         int(i)
         for i in np.argsort(-costs, kind="stable")
-        if LAST_RESORT <= costs[i] < np.inf and keys[i] in publication.hidden and keys[i] not in primary
+        if LAST_RESORT <= costs[i] < np.inf and keys[i] in publication.hidden and keys[i] not in keep
     ]
     rows = sparse.vstack([relations.E, relations.D]).tocsc()
     rows.data = np.abs(rows.data)
