@@ -253,7 +253,8 @@ def audit_gate(
     Returns the summary recorded in the manifest (no hidden value in it): ``cells``, ``hidden``,
     ``share_hidden``, ``ratios``, ``hidden_ratios``, ``quantities`` (hidden cells and small differences
     audited), ``narrowest`` / ``widest`` (the attacker's interval for a hidden cell, in values, among the
-    intervals computed exactly), ``lp``, ``seconds``.
+    intervals computed exactly; ``"inf"`` when they are all unbounded, ``None`` when none was), ``lp``,
+    ``seconds``.
 
     Raises
     ------
