@@ -7,7 +7,9 @@ some positive-exit counts are small and the protection has work to do.
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -35,6 +37,7 @@ def batch(tmp_path_factory):
     design.raw.to_csv(path, sep=";", index=False)
     national = prepare_national(export, root / "work", comparison=path, min_cell=MIN_CELL)
     rows, failed = impact_rows(national.impact_path, list(national.content.pages), MIN_CELL)
+    national.sources = (export, path)  # for the end-to-end batch below
     return national, rows, failed
 
 
@@ -172,3 +175,27 @@ def test_a_page_prepared_without_comparison_data_prints_no_impact_count(batch, t
     text = _text(RegionReport.load(plain.work_dir, region, comparison_path=national.impact_path).impact().html)
     assert "n’ont pas été préparés" in text and "e2c reports --comparison" in text
     assert not re.search(r"\d", text.replace("e2c", ""))
+
+
+def test_the_batch_publishes_the_protected_impact_section(batch, tmp_path):
+    """End to end through a kernel: the page's impact section gives the registered analysed counts, the
+    manifest names the design, and the design's rows are not left behind."""
+    from toolkit.reports import build_reports
+
+    national, _rows, _failed = batch
+    export, design = national.sources
+    publication = national.content.publication
+    region = "Île-de-France"
+    result = build_reports(
+        export, out=tmp_path / "out", regions=[region], jobs=1, progress=False, comparison=design, engine="portable"
+    )
+    assert result.ok
+    text = _text(Path(result.regions[0].html).read_text(encoding="utf-8"))
+    section = text[text.index("Impact estimé") :]
+    analysed = [_registered(publication, region, g, "analysed") for g in ("treated", "control")]
+    said = re.search(r"Sont analysés ([\d\u202f]+) .+? et ([\d\u202f]+) ", section)
+    assert said and [int(re.sub(r"\D", "", n)) for n in said.groups()] == analysed
+    manifest = json.loads(Path(result.manifest).read_text(encoding="utf-8"))
+    assert manifest["comparison"]["name"] == design.name
+    assert manifest["disclosure"]["cells"] == len(publication.counts)  # the impact cells are in the audit
+    assert not list(Path(tmp_path / "out").rglob("*.parquet"))

@@ -45,6 +45,19 @@ def test_default_model_uses_only_characteristics_known_at_entry(sample):
     assert not any(term.startswith("weeks_in_company") for term in default.odds_ratios.index)
 
 
+def test_the_separate_analysis_is_captioned_as_such(sample, model):
+    """In a notebook the model with a variable measured during the parcours must not read as the model of
+    characteristics at entry."""
+    from toolkit.i18n import use_language
+
+    default = fit_positive_exit(sample[0])._repr_html_()
+    during = model._repr_html_()
+    assert "pendant le parcours" not in default and "Modèle logistique des sorties positives :" in default
+    assert "avec une variable mesurée pendant le parcours (Semaines en entreprise" in during
+    with use_language("en"):
+        assert "measured during the parcours" in model._repr_html_()
+
+
 def test_neutral_names_and_columns(model):
     assert list(model.odds_ratios.columns) == ["coef", "se", "odds_ratio", "ci_low", "ci_high", "p_value"]
     assert set(model.odds_ratios.index) == {"Intercept", *TRUE_COEFFICIENTS}

@@ -29,6 +29,7 @@ from .definitions import Definition, resolve_outcome
 from .errors import ModelError, SchemaError
 from .i18n import _
 from .models import ModelWarning, PositiveExitModel, fit_positive_exit
+from .models.prepare import DEFAULT_COVARIATES
 
 __all__ = [
     "DEFAULT_EXPECTED_COVARIATES",
@@ -39,15 +40,9 @@ __all__ = [
     "funnel_limits",
 ]
 
-DEFAULT_EXPECTED_COVARIATES: tuple[str, ...] = (
-    "sex",
-    "age_at_entry",
-    "education_level",
-    "qpv",
-    "disability",
-    "nationality",
-    "cohort_year",
-)
+# The positive-exit model's characteristics at entry, without the region: the expected rate of a unit is what the
+# country achieves with the same intake, wherever the unit is.
+DEFAULT_EXPECTED_COVARIATES: tuple[str, ...] = tuple(c for c in DEFAULT_COVARIATES if c != "region")
 UNITS = ("site", "school", "region")
 LEVELS = {"95": 0.95, "998": 0.998}
 

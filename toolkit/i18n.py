@@ -35,6 +35,7 @@ __all__ = [
     "_",
     "ngettext",
     "N_",
+    "translated",
 ]
 
 LANGUAGES = ("fr", "en")
@@ -129,3 +130,15 @@ def ngettext(singular: str, plural: str, n: int, /, **kwargs: object) -> str:
 def N_(message: str) -> str:
     """Mark a message for extraction without translating it yet (module-level constants)."""
     return message
+
+
+def translated(messages, lang: str):
+    """A nested dict of marked messages (a plot's words) with every message in ``lang``."""
+    with use_language(lang):
+        return _translate_tree(messages)
+
+
+def _translate_tree(messages):
+    if isinstance(messages, dict):
+        return {k: _translate_tree(v) for k, v in messages.items()}
+    return _(messages)

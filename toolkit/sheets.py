@@ -24,6 +24,13 @@ def _empty(value) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
+def _unreadable_workbook(path, exc: Exception) -> InputError:
+    """A file that is not a workbook, or a damaged sheet inside a valid archive."""
+    return InputError(
+        _("{name} : classeur XLSX illisible ({kind} : {error}).", name=path.name, kind=type(exc).__name__, error=exc)
+    )
+
+
 def _open_sheet(path, sheet):
     import openpyxl
 
@@ -32,14 +39,7 @@ def _open_sheet(path, sheet):
         book = openpyxl.load_workbook(handle, read_only=True, data_only=True)
     except Exception as exc:
         handle.close()  # zipfile.BadZipFile, KeyError, openpyxl errors: not a workbook
-        raise InputError(
-            _(
-                "{name} : classeur XLSX illisible ({kind} : {error}).",
-                name=path.name,
-                kind=type(exc).__name__,
-                error=exc,
-            )
-        ) from None
+        raise _unreadable_workbook(path, exc) from None
     try:
         return handle, book, (book.worksheets[sheet] if isinstance(sheet, int) else book[str(sheet)])
     except (IndexError, KeyError):
@@ -75,14 +75,7 @@ def read_sheet_cells(path, sheet=0) -> pd.DataFrame:
                 values = ()
             rows.append(values)
     except Exception as exc:  # a damaged sheet inside a valid archive
-        raise InputError(
-            _(
-                "{name} : classeur XLSX illisible ({kind} : {error}).",
-                name=path.name,
-                kind=type(exc).__name__,
-                error=exc,
-            )
-        ) from None
+        raise _unreadable_workbook(path, exc) from None
     finally:
         book.close()
         handle.close()

@@ -29,6 +29,7 @@ from .performance import ModelPerformance, _performance
 from .prepare import (
     MISSING_LEVEL,
     OUTCOME,
+    PARCOURS_COVARIATES,
     ModelWarning,
     _Design,
     _handle_problems,
@@ -222,6 +223,14 @@ class PositiveExitModel:
             "Modèle logistique des sorties positives : {n} sorties à l'issue connue",
             n=fmt_int(self.n),
         )
+        during = [c for c in PARCOURS_COVARIATES if c in re.findall(r"\w+", self.formula)]
+        if during:  # the separate analysis must not be mistaken for the model of characteristics at entry
+            caption = _(
+                "Modèle logistique des sorties positives, avec une variable mesurée pendant le parcours ({names}) : "
+                "{n} sorties à l'issue connue",
+                names=", ".join(column_label(c) for c in during),
+                n=fmt_int(self.n),
+            )
         notes = [
             _(
                 "Rapports de cotes et effets marginaux moyens (en points de probabilité) : des associations "

@@ -13,7 +13,7 @@ from matplotlib.figure import Figure
 
 from ..errors import E2CError
 from ..formatting import check_lang, column_label
-from ..i18n import N_, _, use_language
+from ..i18n import N_, translated
 from . import (
     EXIT_COLOURS,
     FIGSIZE,
@@ -93,14 +93,7 @@ _TEXT = {
 
 def _words(lang: str) -> dict:
     """The plot's words in ``lang``."""
-    with use_language(lang):
-        return _translated(_TEXT)
-
-
-def _translated(words):
-    if isinstance(words, dict):
-        return {k: _translated(v) for k, v in words.items()}
-    return _(words)
+    return translated(_TEXT, lang)
 
 
 def _lang(lang: str | None) -> str:

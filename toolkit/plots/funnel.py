@@ -26,7 +26,7 @@ from scipy import stats
 
 from ..errors import E2CError
 from ..formatting import column_label, fmt_int, fmt_number
-from ..i18n import LANGUAGES, N_, _, use_language
+from ..i18n import LANGUAGES, N_, _, translated, use_language
 from . import (
     FIGSIZE,
     HIGHLIGHT,
@@ -82,14 +82,7 @@ _TEXT = {
 
 def _words(lang: str) -> dict:
     """The plot's words in ``lang``."""
-    with use_language(lang):
-        return _translated(_TEXT)
-
-
-def _translated(words):
-    if isinstance(words, dict):
-        return {k: _translated(v) for k, v in words.items()}
-    return _(words)
+    return translated(_TEXT, lang)
 
 
 _REQUIRED = ["n", "observed", "expected", "oe_ratio", "adjusted_rate", "se", "flag998"]

@@ -354,9 +354,12 @@ def methods_section(ctx: RegionContext) -> Section:
                 N_(
                     "Aucune donnée individuelle ni identifiant. Toute cellule de moins de {min_cell} stagiaires est "
                     "masquée, ainsi que les cellules dont elle se déduirait, toutes avec la même marque (« {marker} ») "
-                    "; avant publication, un audit vérifie qu’aucune cellule masquée ne se reconstitue à partir de "
-                    "l’ensemble des pages du lot ; les taux sur moins de ce seuil ne sont pas publiés ; les petits "
-                    "sites sont regroupés et absents des graphiques ; les autres régions n’apparaissent qu’agrégées."
+                    "; avant publication, un audit par programmation linéaire vérifie qu’aucune cellule masquée ne se "
+                    "reconstitue à partir de l’ensemble des pages du lot (tableaux, parts et taux arrondis, chiffres "
+                    "clés, index, pages des autres régions) : chacune reste compatible avec au moins {min_cell} "
+                    "valeurs autour de sa vraie valeur et, si elle est petite, avec une valeur d’au moins {min_cell} ; "
+                    "les taux sur moins de ce seuil ne sont pas publiés ; les petits sites sont regroupés et absents "
+                    "des graphiques ; les autres régions n’apparaissent qu’agrégées."
                 ),
                 _marker_args(ctx.min_cell),
             ),
