@@ -99,6 +99,9 @@ def _scope_blocks(ctx: RegionContext, info: dict) -> list:
         ("n_not_cofunded", N_("dont parcours non cofinancés"), "False"),
         ("n_cofunding_unknown", N_("dont cofinancement non renseigné"), "NA"),
     ]
+    nothing_to_file = int(info["n_cofunded"]) == 0
+    if nothing_to_file:  # no indicator: the split of the rest would only pin the entrants (publish less)
+        rows = rows[:2]
     counts = {**info, "n_not_cofunded": info["n_trainees"] - info["n_cofunded"] - info["n_cofunding_unknown"]}
     keys = [_key(ctx, "entries", esf_cofunded=flag) for _name, _label, flag in rows]
     table = ctx.builder.table(
@@ -110,7 +113,7 @@ def _scope_blocks(ctx: RegionContext, info: dict) -> list:
         ],
         pd.DataFrame({"label": [Msg(label) for _n, label, _f in rows], "n": [int(counts[n]) for n, _l, _f in rows]}),
         keys={"n": keys},
-        protection={"counts": ["n"], "rows_additive": True, "total_row": 0},
+        protection={"counts": ["n"], "rows_additive": not nothing_to_file, "total_row": 0},
     )
     n = {name: Num(int(counts[name]), "int", key=key) for (name, _label, _flag), key in zip(rows, keys)}
     blocks = [
@@ -120,7 +123,7 @@ def _scope_blocks(ctx: RegionContext, info: dict) -> list:
             fallback=Msg(N_("Les indicateurs comptent les seuls parcours cofinancés par le FSE+.")),
         )
     ]
-    if int(info["n_cofunding_unknown"]):
+    if int(info["n_cofunding_unknown"]) and not nothing_to_file:
         blocks.append(
             Msg(
                 N_("Cofinancement non renseigné : {u} parcours, laissés hors des indicateurs."),
